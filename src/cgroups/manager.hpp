@@ -1,0 +1,94 @@
+// One interface over cgroup v1, v2 and a disabled backend (rootless without delegation),
+// picked at run time from /proc/self/mountinfo. The runtime creates the container's
+// cgroup before the user program runs, joins the init process to it, and removes it on
+// delete. A Manager serialises where it lives (to_json) into state.json so later verbs
+// (kill, pause, update, ps, events, delete) can reopen it with load().
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "common/unique_fd.hpp"
+#include "oci/spec.hpp"
+
+namespace hull::cgroups {
+
+enum class Kind { v1, v2, disabled };
+
+struct Stats {
+  // Field names follow runc's `events --stats` JSON; absent data stays zero.
+  Json to_json() const;
+  struct {
+    uint64_t usage_total = 0, usage_user = 0, usage_kernel = 0;  // ns
+    uint64_t throttled_periods = 0, throttled_time = 0, periods = 0;
+  } cpu;
+  struct {
+    uint64_t usage = 0, max_usage = 0, limit = 0, cache = 0, swap_usage = 0, swap_limit = 0;
+    uint64_t failcnt = 0, oom_events = 0;
+  } memory;
+  struct {
+    uint64_t current = 0, limit = 0;
+  } pids;
+  struct Blkio {
+    uint64_t major = 0, minor = 0;
+    std::string op;
+    uint64_t value = 0;
+  };
+  std::vector<Blkio> blkio;
+  struct Hugetlb {
+    std::string page_size;
+    uint64_t usage = 0, max = 0, failcnt = 0;
+  };
+  std::vector<Hugetlb> hugetlb;
+};
+
+struct Options {
+  std::string id;            // container id, for the default path
+  std::string cgroups_path;  // linux.cgroupsPath, may be empty, relative or absolute
+  bool rootless = false;
+};
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+  virtual Kind kind() const = 0;
+
+  // Makes the cgroup directories (and parents) and applies resources if given. On error,
+  // removes whatever it made.
+  virtual Status create(const oci::Resources* resources) = 0;
+  // An O_PATH/O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP), or an invalid fd where the
+  // kernel or the layout cannot do that (v1, hybrid): then the caller uses add_pid().
+  virtual UniqueFd clone_into_fd() const = 0;
+  virtual Status add_pid(pid_t pid) = 0;
+  // Live update (`update`), same semantics as create's resources.
+  virtual Status apply(const oci::Resources& resources) = 0;
+  virtual Status freeze(bool frozen) = 0;
+  virtual Result<bool> frozen() const = 0;
+  virtual Result<std::vector<pid_t>> pids() const = 0;
+  // Signals every process: cgroup.kill for SIGKILL on v2 where present, else freeze,
+  // signal each pid, thaw, so that no process escapes by forking.
+  virtual Status kill_all(int signal) = 0;
+  virtual Result<Stats> stats() const = 0;
+  // Whether the memory controller reports an OOM kill since creation.
+  virtual Result<uint64_t> oom_kill_count() const = 0;
+  // Removes every directory it made; waits briefly for dying processes. Idempotent.
+  virtual Status destroy() = 0;
+
+  // Where the cgroup lives, for state.json; load() reverses it.
+  virtual Json to_json() const = 0;
+  // The path of the container's cgroup relative to the hierarchy root, e.g.
+  // "/hull/abc" (what /proc/PID/cgroup shows inside).
+  virtual std::string path() const = 0;
+};
+
+// Detects the host's layout (v1, v2, hybrid) and makes the manager for a new container.
+Result<std::unique_ptr<Manager>> make_manager(const Options& options);
+// Reopens a manager saved with Manager::to_json().
+Result<std::unique_ptr<Manager>> load_manager(const Json& saved);
+
+}  // namespace hull::cgroups

@@ -1,0 +1,140 @@
+#include "common/fs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hull::fs {
+namespace {
+
+Result<std::string> read_all(int fd, const std::string& path) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_failf("read {}", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_failf("write {}", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Status remove_tree_at(int parent, const char* name, dev_t dev) {
+  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOTDIR || errno == ELOOP) {
+      if (::unlinkat(parent, name, 0) < 0 && errno != ENOENT) return sys_failf("unlink {}", name);
+      return {};
+    }
+    if (errno == ENOENT) return {};
+    return sys_failf("open {}", name);
+  }
+  struct stat st{};
+  if (::fstat(fd, &st) == 0 && st.st_dev != dev) {
+    ::close(fd);
+    return failf("remove {}: refusing to cross a mount point", name);
+  }
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return sys_failf("opendir {}", name);
+  }
+  Status result;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n(e->d_name);
+    if (n == "." || n == "..") continue;
+    if (auto r = remove_tree_at(::dirfd(d), e->d_name, dev); !r && result) result = r;
+  }
+  ::closedir(d);
+  if (::unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && result)
+    return sys_failf("rmdir {}", name);
+  return result;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+
+Result<std::string> read_file_at(int dirfd, const std::string& path) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sys_failf("open {}", path);
+  return read_all(fd.get(), path);
+}
+
+Status write_file(const std::string& path, std::string_view data, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return sys_failf("open {}", path);
+  return write_all(fd.get(), data, path);
+}
+
+Status write_existing(const std::string& path, std::string_view data) {
+  return write_existing_at(AT_FDCWD, path, data);
+}
+
+Status write_existing_at(int dirfd, const std::string& name, std::string_view data) {
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return sys_failf("open {}", name);
+  // Control files take one value per write(2); a short write is an error there.
+  ssize_t n = ::write(fd.get(), data.data(), data.size());
+  if (n < 0) return sys_failf("write {} to {}", data, name);
+  return {};
+}
+
+Status write_atomic_at(int dirfd, const std::string& name, std::string_view data, mode_t mode) {
+  std::string tmp = name + ".tmp";
+  UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return sys_failf("open {}", tmp);
+  HULL_CHECK(write_all(fd.get(), data, tmp));
+  if (::fsync(fd.get()) < 0) return sys_failf("fsync {}", tmp);
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0)
+    return sys_failf("rename {} to {}", tmp, name);
+  return {};
+}
+
+Status mkdir_p(const std::string& path, mode_t mode) {
+  if (path.empty()) return {};
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) return sys_failf("mkdir {}", cur);
+  }
+  return {};
+}
+
+Result<UniqueFd> open_dir(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sys_failf("open {}", path);
+  return fd;
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+Status remove_all(const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return {};
+    return sys_failf("stat {}", path);
+  }
+  return remove_tree_at(AT_FDCWD, path.c_str(), st.st_dev);
+}
+
+}  // namespace hull::fs

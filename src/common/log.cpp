@@ -1,0 +1,71 @@
+#include "common/log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/json.hpp"
+
+namespace hull::log {
+namespace {
+
+struct Config {
+  int fd = STDERR_FILENO;
+  Format format = Format::text;
+  bool debug = false;
+  bool to_file = false;
+};
+Config g_config;
+
+constexpr std::string_view level_name(Level l) {
+  switch (l) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warn: return "warning";
+    case Level::error: return "error";
+  }
+  return "error";
+}
+
+std::string rfc3339_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:09d}Z", std::string_view(buf, n), ts.tv_nsec);
+}
+
+}  // namespace
+
+void configure(const std::string& path, Format format, bool debug) {
+  g_config.format = format;
+  g_config.debug = debug;
+  if (!path.empty()) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+      g_config.fd = fd;
+      g_config.to_file = true;
+    }
+  }
+}
+
+bool debug_enabled() { return g_config.debug; }
+
+void write(Level level, std::string_view msg) {
+  std::string line;
+  if (g_config.format == Format::json) {
+    nlohmann::json j{{"level", level_name(level)}, {"msg", msg}, {"time", rfc3339_now()}};
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else if (g_config.to_file) {
+    line = fmt::format("{} {}: {}\n", rfc3339_now(), level_name(level), msg);
+  } else {
+    line = fmt::format("{}\n", msg);
+  }
+  // One write per line so concurrent writers (runtime and its hooks) do not interleave.
+  [[maybe_unused]] auto n = ::write(g_config.fd, line.data(), line.size());
+}
+
+}  // namespace hull::log

@@ -1,0 +1,271 @@
+// The OCI runtime-spec (1.2) config.json model, Linux parts. Plain data: parsed and
+// validated by parse_spec() before any process is cloned, then read by the runtime and
+// written by the engine's spec builder. Field names follow the spec's JSON names.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+
+namespace hull::oci {
+
+inline constexpr const char* kSpecVersion = "1.2.0";
+
+struct Rlimit {
+  int type = 0;  // RLIMIT_* resolved from "RLIMIT_NOFILE" etc.
+  std::string name;
+  uint64_t hard = 0;
+  uint64_t soft = 0;
+};
+
+struct Capabilities {
+  // Capability numbers (CAP_*), resolved from names at parse time; unknown names are an
+  // error naming the field, except names newer than this libcap which are skipped.
+  std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct User {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::optional<mode_t> umask;
+  std::vector<gid_t> additional_gids;
+};
+
+struct ConsoleSize {
+  unsigned height = 0;
+  unsigned width = 0;
+};
+
+struct Process {
+  bool terminal = false;
+  std::optional<ConsoleSize> console_size;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::optional<Capabilities> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+  std::string apparmor_profile;
+  std::string selinux_label;
+};
+
+struct Root {
+  std::string path;  // as written; resolved against the bundle by the runtime
+  bool readonly = false;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;  // raw, as in config.json
+  // Parsed from options by parse_mount_options():
+  unsigned long flags = 0;          // MS_* to set
+  unsigned long clear_flags = 0;    // MS_* explicitly cleared (rw, suid, dev, exec, ...)
+  unsigned long propagation = 0;    // MS_PRIVATE/MS_SHARED/MS_SLAVE/MS_UNBINDABLE (| MS_REC)
+  std::string data;                 // options the kernel takes as data (size=, mode=, ...)
+  bool bind = false;                // bind or rbind
+  bool recursive = false;           // rbind
+  std::vector<uint32_t> uid_mappings_unused;  // idmapped mounts: not supported yet
+};
+
+// Result of turning a mount's options into flags; shared with the engine's --mount flag.
+struct MountOptions {
+  unsigned long flags = 0;
+  unsigned long clear_flags = 0;
+  unsigned long propagation = 0;
+  std::string data;
+  bool bind = false;
+  bool recursive = false;
+};
+Result<MountOptions> parse_mount_options(const std::vector<std::string>& options);
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+           start_container.empty() && poststart.empty() && poststop.empty();
+  }
+};
+
+enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
+
+struct Namespace {
+  NamespaceType type;
+  std::string path;  // empty: create a new one
+};
+
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';  // 'c', 'b', 'u' (unbuffered char), 'p' (fifo)
+  int64_t major = 0;
+  int64_t minor = 0;
+  std::optional<mode_t> file_mode;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+// cgroup resources: every field optional, so "not set" differs from zero.
+struct DeviceRule {
+  bool allow = false;
+  std::string type;  // "a", "c", "b" (empty = all)
+  std::optional<int64_t> major, minor;
+  std::string access;  // subset of "rwm"
+};
+
+struct MemoryResources {
+  std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
+  std::optional<uint64_t> swappiness;
+  std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
+};
+
+struct CpuResources {
+  std::optional<uint64_t> shares;
+  std::optional<int64_t> quota;
+  std::optional<uint64_t> burst;
+  std::optional<uint64_t> period;
+  std::optional<int64_t> realtime_runtime;
+  std::optional<uint64_t> realtime_period;
+  std::string cpus, mems;
+  std::optional<bool> idle;
+};
+
+struct WeightDevice {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+};
+
+struct ThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+};
+
+struct BlockIoResources {
+  std::optional<uint16_t> weight, leaf_weight;
+  std::vector<WeightDevice> weight_device;
+  std::vector<ThrottleDevice> throttle_read_bps_device, throttle_write_bps_device,
+      throttle_read_iops_device, throttle_write_iops_device;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB"
+  uint64_t limit = 0;
+};
+
+struct Resources {
+  std::vector<DeviceRule> devices;
+  std::optional<MemoryResources> memory;
+  std::optional<CpuResources> cpu;
+  std::optional<int64_t> pids_limit;
+  std::optional<BlockIoResources> block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::map<std::string, std::string> unified;
+};
+
+enum class SeccompAction { kill, kill_process, kill_thread, trap, errno_, trace, allow, log, notify };
+
+struct SeccompArg {
+  unsigned index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  std::string op;  // SCMP_CMP_NE, SCMP_CMP_EQ, ...
+};
+
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  SeccompAction action = SeccompAction::allow;
+  std::optional<unsigned> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  SeccompAction default_action = SeccompAction::allow;
+  std::optional<unsigned> default_errno_ret;
+  std::vector<std::string> architectures;  // SCMP_ARCH_X86_64, ...
+  std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
+  std::string listener_path;
+  std::string listener_metadata;
+  std::vector<SeccompSyscall> syscalls;
+};
+
+struct Linux {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::vector<Device> devices;
+  std::string cgroups_path;
+  std::optional<Resources> resources;
+  std::string rootfs_propagation;  // "", "private", "rprivate", "slave", "rslave", "shared", ...
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::map<std::string, std::string> sysctl;
+  std::optional<Seccomp> seccomp;
+  std::string mount_label;
+  std::map<std::string, std::string> time_offsets_unused;
+
+  bool has_namespace(NamespaceType t) const {
+    for (const auto& n : namespaces)
+      if (n.type == t) return true;
+    return false;
+  }
+  const Namespace* find_namespace(NamespaceType t) const {
+    for (const auto& n : namespaces)
+      if (n.type == t) return &n;
+    return nullptr;
+  }
+};
+
+struct Spec {
+  std::string oci_version;
+  std::optional<Process> process;  // required by create; optional in the spec for others
+  Root root;
+  std::string hostname, domainname;
+  std::vector<Mount> mounts;
+  Hooks hooks;
+  std::map<std::string, std::string> annotations;
+  Linux linux;
+};
+
+// Parses and validates config.json text. Errors name the JSON field, e.g.
+// `config.json: linux.namespaces[2].type: unknown namespace type "pidd"`.
+Result<Spec> parse_spec(std::string_view text);
+Result<Spec> load_spec(const std::string& bundle_dir);  // <bundle>/config.json
+Result<Process> parse_process(std::string_view text, std::string_view source);  // exec --process
+Result<Resources> parse_resources(std::string_view text, std::string_view source);  // update
+Result<Seccomp> parse_seccomp(const Json& j, std::string_view field);
+
+// Serialisation (engine spec builder, `spec` verb).
+Json to_json(const Spec& spec);
+Json to_json(const Process& process);
+Json to_json(const Resources& resources);
+
+// A working default config.json (runc's `spec` defaults); rootless adds a user namespace
+// mapping the caller's uid/gid, drops network namespace, binds /sys.
+Spec default_spec(bool rootless);
+
+std::string_view namespace_name(NamespaceType t);  // "pid", "network", ...
+int namespace_clone_flag(NamespaceType t);         // CLONE_NEWPID, ...
+std::string_view namespace_proc_name(NamespaceType t);  // "pid", "net", "mnt", ... (/proc/PID/ns/)
+
+}  // namespace hull::oci

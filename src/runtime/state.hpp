@@ -1,0 +1,70 @@
+// Container state on disk: <root>/<id>/state.json, written atomically (temp, fsync,
+// rename). The pid is stored with its start time (field 22 of /proc/PID/stat) so that a
+// reused pid is never mistaken for the container's init.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "common/unique_fd.hpp"
+#include "oci/spec.hpp"
+
+namespace hull::runtime {
+
+enum class ContainerStatus { creating, created, running, paused, stopped };
+std::string_view status_name(ContainerStatus s);
+
+struct State {
+  std::string id;
+  pid_t pid = 0;
+  uint64_t pid_start_time = 0;
+  std::string bundle;  // absolute
+  std::string rootfs;  // absolute
+  std::string created;  // RFC3339
+  std::map<std::string, std::string> annotations;
+  Json cgroup;  // cgroups::Manager::to_json(), null when none
+  oci::Hooks hooks;  // poststart and poststop are run by later verbs
+  bool created_user_ns = false;
+  std::string owner;
+  // Paths of the namespaces init lives in, for exec (/proc/<pid>/ns/* when alive).
+  Json to_json() const;
+  static Result<State> from_json(const Json& j);
+};
+
+// The OCI state document (`state` verb and hooks' stdin).
+Json oci_state(const State& s, ContainerStatus status);
+
+// Whether pid still names the process that had start_time.
+bool process_alive(pid_t pid, uint64_t start_time);
+Result<uint64_t> process_start_time(pid_t pid);
+
+class StateStore {
+ public:
+  explicit StateStore(std::string root) : root_(std::move(root)) {}
+  const std::string& root() const { return root_; }
+  std::string dir(const std::string& id) const { return root_ + "/" + id; }
+
+  // Makes <root>/<id> exclusively: "container with id X already exists" if present.
+  Result<UniqueFd> create_dir(const std::string& id) const;
+  Status save(const State& s) const;
+  Result<State> load(const std::string& id) const;
+  Status remove(const std::string& id) const;
+  Result<std::vector<std::string>> list() const;
+  // Current status: stopped if init is gone, created while the exec fifo exists, paused
+  // when the cgroup is frozen, else running.
+  ContainerStatus status_of(const State& s) const;
+
+ private:
+  std::string root_;
+};
+
+// Container ids: [A-Za-z0-9_.-]+, at most 1024 bytes, not "." or "..".
+Status validate_id(const std::string& id);
+
+}  // namespace hull::runtime

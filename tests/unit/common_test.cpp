@@ -1,0 +1,77 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "common/sha256.hpp"
+#include "common/strings.hpp"
+
+namespace hull {
+namespace {
+
+Result<int> half(int x) {
+  if (x % 2) return failf("half of {}: odd", x);
+  return x / 2;
+}
+
+Result<int> quarter(int x) {
+  int h = HULL_TRY(half(x));
+  return HULL_TRY(half(h));
+}
+
+TEST(Error, TryPropagatesAndWraps) {
+  EXPECT_EQ(*quarter(8), 2);
+  auto r = quarter(6);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "half of 3: odd");
+  EXPECT_EQ(r.error().wrap("create").message, "create: half of 3: odd");
+}
+
+TEST(Error, SysFailUsesLowerCaseErrnoText) {
+  auto e = sys_fail("open /x", ENOENT).error();
+  EXPECT_EQ(e.code, ENOENT);
+  EXPECT_EQ(e.message, "open /x: no such file or directory");
+  EXPECT_EQ(errno_string(EACCES), "permission denied");
+}
+
+TEST(Strings, SplitTrimParse) {
+  auto parts = split("a:b::c", ':');
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[2], "");
+  EXPECT_EQ(trim("  x \n"), "x");
+  EXPECT_EQ(parse_int<int>("42"), 42);
+  EXPECT_FALSE(parse_int<int>("4x"));
+  EXPECT_FALSE(parse_int<int>(""));
+}
+
+TEST(Sha256, KnownVector) {
+  EXPECT_EQ(Sha256::hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Json, ParseErrorNamesSource) {
+  auto r = parse_json("{\"a\":", "config.json");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("config.json: malformed JSON"), std::string::npos);
+}
+
+TEST(Fs, AtomicWriteAndRemoveAll) {
+  char tmpl[] = "/tmp/hull-fs-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_TRUE(fs::mkdir_p(dir + "/a/b/c"));
+  auto dfd = fs::open_dir(dir + "/a");
+  ASSERT_TRUE(dfd);
+  ASSERT_TRUE(fs::write_atomic_at(dfd->get(), "state.json", "{}"));
+  EXPECT_EQ(*fs::read_file(dir + "/a/state.json"), "{}");
+  EXPECT_FALSE(fs::exists(dir + "/a/state.json.tmp"));
+  ASSERT_TRUE(fs::remove_all(dir));
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+}  // namespace
+}  // namespace hull
