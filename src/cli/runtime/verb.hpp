@@ -28,3 +28,19 @@ bool register_verb(const char* name, VerbFactory factory);
   static const bool hull_verb_registered_##name = ::hull::cli::register_verb(#name, factory)
 
 }  // namespace hull::cli
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "runtime/state.hpp"
+
+namespace hull::cli {
+
+// Logs the error (text or JSON per --log-format) and returns runc's exit status 1.
+inline int report(const Error& e) {
+  log::error("{}", e.message);
+  return 1;
+}
+
+inline runtime::StateStore store_of(const Globals& g) { return runtime::StateStore(g.root); }
+
+}  // namespace hull::cli

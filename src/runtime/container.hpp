@@ -1,0 +1,71 @@
+// The OCI runtime's operations, as the CLI verbs and the engine call them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/unique_fd.hpp"
+#include "oci/spec.hpp"
+#include "runtime/state.hpp"
+
+namespace hull::runtime {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  int preserve_fds = 0;
+};
+
+enum class LaunchMode {
+  create,       // stop before the program at the exec fifo; `start` releases it
+  run_detached, // create + start, return once the program runs
+  run,          // as run_detached, and the caller waits for the program
+};
+
+// A container whose program was created (or is running) by this process.
+struct Launched {
+  State state;
+  UniqueFd pidfd;         // from clone3(CLONE_PIDFD): race-free signals and waiting
+  UniqueFd console;       // pty master when there was no --console-socket (run only)
+};
+
+// Creates the container: state dir, cgroup, namespaces, rootfs, process attributes. On
+// error nothing is left: no state dir, mount, cgroup or process.
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode);
+// The same with a spec already in memory (the engine's path: no config.json re-read).
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode,
+                        const oci::Spec& spec);
+
+Status start(const StateStore& store, const std::string& id);
+Status kill(const StateStore& store, const std::string& id, int signal, bool all);
+Status destroy(const StateStore& store, const std::string& id, bool force);
+
+// Waits for a launched container's program, forwarding the usual signals to it, then
+// deletes the container. Returns the exit status as a shell reports it (128+N if killed
+// by signal N).
+Result<int> wait_and_delete(const StateStore& store, Launched& launched);
+
+// Waits for the process behind pidfd (a child of this process), forwarding signals and,
+// when console >= 0, copying between this terminal and the pty master.
+Result<int> wait_process(int pidfd, int console);
+
+struct ExecOptions {
+  std::string id;
+  oci::Process process;  // complete: the CLI merges its flags into it
+  std::string console_socket;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+};
+
+// Runs a new process in a running container: its namespaces, cgroup, and the security
+// settings of `process`. Returns the exit status, or 0 once it runs when detached.
+Result<int> exec(const StateStore& store, const ExecOptions& opts);
+
+}  // namespace hull::runtime

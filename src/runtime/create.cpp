@@ -1,0 +1,263 @@
+// The parent's half of container creation: everything is prepared here, before clone,
+// so the child only makes syscalls; then the handshake of sync.hpp. An Undo guard
+// removes what was made if any step fails.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/clone.hpp"
+#include "runtime/console.hpp"
+#include "runtime/container.hpp"
+#include "runtime/init.hpp"
+#include "runtime/sync.hpp"
+
+namespace hull::runtime {
+namespace {
+
+std::string rfc3339_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+// Undoes a half-made container in reverse order unless committed.
+struct Undo {
+  const StateStore* store = nullptr;
+  std::string id;
+  bool dir_made = false;
+  cgroups::Manager* cgroup = nullptr;
+  pid_t child = 0;
+  int pidfd = -1;
+  bool committed = false;
+
+  ~Undo() {
+    if (committed) return;
+    if (child > 0) {
+      if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      else ::kill(child, SIGKILL);
+      while (::waitpid(child, nullptr, __WALL) < 0 && errno == EINTR) {
+      }
+    }
+    if (cgroup) {
+      if (auto r = cgroup->destroy(); !r) log::warn("cleanup: {}", r.error().message);
+    }
+    if (dir_made) {
+      if (auto r = store->remove(id); !r) log::warn("cleanup: {}", r.error().message);
+    }
+  }
+};
+
+Result<std::string> absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!::realpath(path.c_str(), buf)) return sys_failf("{}", path);
+  return std::string(buf);
+}
+
+Status write_id_maps(pid_t pid, const oci::Linux& lx, bool rootless) {
+  auto render = [](const std::vector<oci::IdMapping>& maps) {
+    std::string s;
+    for (const auto& m : maps) s += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    return s;
+  };
+  std::string base = fmt::format("/proc/{}/", pid);
+  if (!lx.uid_mappings.empty())
+    HULL_CHECK(fs::write_existing(base + "uid_map", render(lx.uid_mappings)));
+  if (rootless) HULL_CHECK(fs::write_existing(base + "setgroups", "deny"));
+  if (!lx.gid_mappings.empty())
+    HULL_CHECK(fs::write_existing(base + "gid_map", render(lx.gid_mappings)));
+  return {};
+}
+
+Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mode) {
+  if (!spec.process) return fail("config.json: process: required to create a container");
+  if (spec.process->args.empty()) return fail("config.json: process.args: must not be empty");
+  const auto& lx = spec.linux;
+  if (!lx.has_namespace(oci::NamespaceType::mount))
+    return fail("config.json: linux.namespaces: a mount namespace is required");
+  if (!spec.hostname.empty() && !lx.has_namespace(oci::NamespaceType::uts))
+    return fail("config.json: hostname: setting it needs a new uts namespace");
+  if (spec.process->terminal && mode != LaunchMode::run && opts.console_socket.empty())
+    return fail("process.terminal is true: --console-socket is required when detaching");
+  if (!spec.process->terminal && !opts.console_socket.empty())
+    return fail("--console-socket is only used with process.terminal true");
+  if (!spec.hooks.empty())
+    return fail("config.json: hooks: not supported by this build of hull-runtime yet");
+  return {};
+}
+
+}  // namespace
+
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode) {
+  auto bundle = absolute(opts.bundle);
+  if (!bundle) return std::unexpected(bundle.error().wrap("bundle"));
+  auto spec = oci::load_spec(*bundle);
+  if (!spec) return std::unexpected(spec.error());
+  CreateOptions o = opts;
+  o.bundle = *bundle;
+  return launch(store, o, mode, *spec);
+}
+
+Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode,
+                        const oci::Spec& spec) {
+  HULL_CHECK(validate_id(opts.id));
+  HULL_CHECK(validate(spec, opts, mode));
+  const auto& lx = spec.linux;
+  const bool rootless = ::geteuid() != 0;
+
+  std::string rootfs = spec.root.path;
+  if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
+  struct stat st{};
+  if (::stat(rootfs.c_str(), &st) < 0) return sys_failf("rootfs {}", rootfs);
+  if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
+  auto rootfs_abs = HULL_TRY(absolute(rootfs));
+
+  Undo undo;
+  undo.store = &store;
+  undo.id = opts.id;
+  UniqueFd dirfd = HULL_TRY(store.create_dir(opts.id));
+  undo.dir_made = true;
+
+  UniqueFd fifo;
+  if (mode == LaunchMode::create) {
+    if (::mkfifoat(dirfd.get(), "exec.fifo", 0622) < 0) return sys_fail("mkfifo exec.fifo");
+    fifo.reset(::openat(dirfd.get(), "exec.fifo", O_PATH | O_CLOEXEC));
+    if (!fifo) return sys_fail("open exec.fifo");
+  }
+
+  auto cg = cgroups::make_manager({opts.id, lx.cgroups_path, rootless});
+  if (!cg) return std::unexpected(cg.error().wrap("cgroup"));
+  std::unique_ptr<cgroups::Manager> cgroup = std::move(*cg);
+  const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
+  if (auto r = cgroup->create(res); !r) return std::unexpected(r.error().wrap("cgroup"));
+  undo.cgroup = cgroup.get();
+
+  // Namespaces given by path are joined by this process before clone, so the child starts
+  // in them and new namespaces nest correctly (a joined user namespace owns the new ones).
+  // The mount namespace is joined by the child, as this process still needs the host's.
+  uint64_t clone_flags = 0;
+  bool new_user = false;
+  UniqueFd mount_ns, user_ns;
+  std::vector<UniqueFd> join;
+  for (const auto& ns : lx.namespaces) {
+    if (ns.path.empty()) {
+      if (ns.type == oci::NamespaceType::user) new_user = true;
+      if (ns.type != oci::NamespaceType::cgroup)
+        clone_flags |= static_cast<uint64_t>(oci::namespace_clone_flag(ns.type));
+      continue;
+    }
+    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_failf("open {} namespace {}", oci::namespace_name(ns.type), ns.path);
+    if (ns.type == oci::NamespaceType::mount) mount_ns = std::move(fd);
+    else if (ns.type == oci::NamespaceType::user) user_ns = std::move(fd);
+    else {
+      if (::setns(fd.get(), oci::namespace_clone_flag(ns.type)) < 0)
+        return sys_failf("join {} namespace {}", oci::namespace_name(ns.type), ns.path);
+    }
+  }
+  if (user_ns && ::setns(user_ns.get(), CLONE_NEWUSER) < 0)
+    return sys_fail("join user namespace");
+  const oci::Namespace* cgns = lx.find_namespace(oci::NamespaceType::cgroup);
+
+  auto [parent_sock, child_sock] = HULL_TRY(SyncSocket::make_pair());
+  InitContext ctx;
+  ctx.spec = &spec;
+  ctx.rootfs = rootfs_abs;
+  ctx.bundle = opts.bundle;
+  ctx.sync = &child_sock;
+  ctx.fifo_fd = fifo ? fifo.get() : -1;
+  ctx.mount_ns_fd = mount_ns ? mount_ns.get() : -1;
+  ctx.new_user_ns = new_user;
+  ctx.new_mount_ns = !mount_ns;
+  ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
+  ctx.no_pivot = opts.no_pivot;
+  ctx.preserve_fds = opts.preserve_fds;
+  ctx.setgroups_allowed = !(new_user && rootless);
+  ctx.keep_fds = {child_sock.get()};
+  if (fifo) ctx.keep_fds.push_back(fifo.get());
+  if (mount_ns) ctx.keep_fds.push_back(mount_ns.get());
+
+  // Signals that arrive before run's wait loop stay pending and are forwarded then.
+  if (mode == LaunchMode::run) block_forwarded_signals();
+
+  UniqueFd cg_fd = cgroup->clone_into_fd();
+  Child child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
+  if (child.pid == 0) {
+    parent_sock.close();
+    init_main(ctx);
+  }
+  undo.child = child.pid;
+  undo.pidfd = child.pidfd.get();
+  child_sock.close();
+
+  if (new_user) HULL_CHECK(write_id_maps(undo.child, lx, rootless));
+  if (!child.in_cgroup) HULL_CHECK(cgroup->add_pid(undo.child));
+  HULL_CHECK(parent_sock.send(SyncType::kGo));
+
+  Launched out;
+  for (;;) {
+    auto m = HULL_TRY(parent_sock.recv());
+    if (m.type == SyncType::kError) return fail(std::move(m.text), m.err);
+    if (m.type == SyncType::kReady) break;
+    if (m.type == SyncType::kConsole) {
+      if (opts.console_socket.empty()) {
+        out.console = std::move(m.fd);
+      } else {
+        HULL_CHECK(send_console_fd(opts.console_socket, m.fd.get()));
+      }
+    } else {
+      return failf("sync: unexpected message {}", static_cast<uint32_t>(m.type));
+    }
+  }
+
+  State& s = out.state;
+  s.id = opts.id;
+  s.pid = undo.child;
+  s.pid_start_time = HULL_TRY(process_start_time(s.pid));
+  s.bundle = opts.bundle;
+  s.rootfs = rootfs_abs;
+  s.created = rfc3339_now();
+  s.annotations = spec.annotations;
+  s.cgroup = cgroup->to_json();
+  s.hooks.poststart = spec.hooks.poststart;
+  s.hooks.poststop = spec.hooks.poststop;
+  s.created_user_ns = new_user;
+  s.owner = rootless ? std::to_string(::geteuid()) : "root";
+  HULL_CHECK(store.save(s));
+  if (!opts.pid_file.empty()) {
+    std::string tmp = opts.pid_file + ".tmp";
+    HULL_CHECK(fs::write_file(tmp, std::to_string(s.pid), 0644));
+    if (::rename(tmp.c_str(), opts.pid_file.c_str()) < 0)
+      return sys_failf("rename {} to {}", tmp, opts.pid_file);
+  }
+
+  HULL_CHECK(parent_sock.send(SyncType::kAck, {}, -1, mode == LaunchMode::create ? 0 : kAckStartNow));
+  if (mode != LaunchMode::create) {
+    // The socket is CLOEXEC in the child: EOF means execve succeeded.
+    auto m = parent_sock.recv();
+    if (m) {
+      if (m->type == SyncType::kError) return fail(std::move(m->text), m->err);
+      return failf("sync: unexpected message {}", static_cast<uint32_t>(m->type));
+    }
+    if (m.error().code != EPIPE) return std::unexpected(m.error());
+  }
+  undo.committed = true;
+  out.pidfd = std::move(child.pidfd);
+  return out;
+}
+
+}  // namespace hull::runtime

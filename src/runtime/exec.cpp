@@ -1,0 +1,180 @@
+// exec: a new process in a running container. This process joins the container's pid
+// (and time) namespace for its children, clones into the container's cgroup, and the
+// child joins the other namespaces (the user namespace last, while it still has the
+// host's privileges for the others) before the steps it shares with init.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/clone.hpp"
+#include "runtime/console.hpp"
+#include "runtime/container.hpp"
+#include "runtime/init.hpp"
+#include "runtime/rootfs.hpp"
+
+namespace hull::runtime {
+namespace {
+
+struct NsEntry {
+  const char* name;
+  int flag;
+};
+// Order matters: the user namespace is joined last.
+constexpr std::array<NsEntry, 6> kJoinOrder = {{{"cgroup", CLONE_NEWCGROUP},
+                                                {"ipc", CLONE_NEWIPC},
+                                                {"uts", CLONE_NEWUTS},
+                                                {"net", CLONE_NEWNET},
+                                                {"mnt", CLONE_NEWNS},
+                                                {"user", CLONE_NEWUSER}}};
+
+struct Joins {
+  std::vector<std::pair<UniqueFd, int>> child;  // joined by the child, in order
+  bool user = false;
+};
+
+bool same_ns(pid_t pid, const char* name) {
+  struct stat a{}, b{};
+  if (::stat(fmt::format("/proc/{}/ns/{}", pid, name).c_str(), &a) < 0) return true;
+  if (::stat(fmt::format("/proc/self/ns/{}", name).c_str(), &b) < 0) return true;
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+Result<UniqueFd> open_ns(pid_t pid, const char* name) {
+  std::string p = fmt::format("/proc/{}/ns/{}", pid, name);
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sys_failf("open {}", p);
+  return fd;
+}
+
+[[noreturn]] void exec_child(const ExecOptions& opts, const SyncSocket& sync, Joins& joins,
+                             bool setgroups_allowed) {
+  auto run = [&]() -> Status {
+    std::vector<int> keep{sync.get()};
+    for (auto& [fd, flag] : joins.child) keep.push_back(fd.get());
+    close_inherited_fds(keep, opts.preserve_fds);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    HULL_TRY(sync.expect(SyncType::kGo));
+    for (auto& [fd, flag] : joins.child) {
+      if (::setns(fd.get(), flag) < 0) return sys_failf("join namespace (flag {:#x})", flag);
+      fd.reset();
+    }
+    if (joins.user) {
+      if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresgid 0");
+      if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresuid 0");
+    }
+    UniqueFd slave;
+    if (opts.process.terminal) {
+      UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) return sys_fail("open /");
+      Pty pty = HULL_TRY(open_pty(root.get(), opts.process.console_size));
+      HULL_CHECK(sync.send(SyncType::kConsole, {}, pty.master.get()));
+      slave = std::move(pty.slave);
+    }
+    return become_process(opts.process, sync, std::move(slave), setgroups_allowed,
+                          opts.preserve_fds, [] { return Status{}; });
+  };
+  report_and_exit(sync, run());
+}
+
+}  // namespace
+
+Result<int> exec(const StateStore& store, const ExecOptions& opts) {
+  State s = HULL_TRY(store.load(opts.id));
+  ContainerStatus st = store.status_of(s);
+  if (st == ContainerStatus::stopped) return fail("cannot exec in a stopped container");
+  if (st == ContainerStatus::paused) return fail("cannot exec in a paused container");
+  if (opts.process.args.empty()) return fail("exec: no command given");
+  if (opts.process.terminal && opts.detach && opts.console_socket.empty())
+    return fail("exec --tty --detach needs --console-socket");
+
+  // Pin the container's init while its namespaces are opened.
+  UniqueFd init_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
+  if (!init_pidfd || !process_alive(s.pid, s.pid_start_time))
+    return fail("container is not running", ESRCH);
+
+  Joins joins;
+  for (const char* name : {"pid", "time"}) {
+    if (same_ns(s.pid, name)) continue;
+    UniqueFd fd = HULL_TRY(open_ns(s.pid, name));
+    if (::setns(fd.get(), 0) < 0) return sys_failf("join {} namespace of {}", name, opts.id);
+  }
+  for (const auto& [name, flag] : kJoinOrder) {
+    if (same_ns(s.pid, name)) continue;
+    UniqueFd fd = HULL_TRY(open_ns(s.pid, name));
+    if (flag == CLONE_NEWUSER) joins.user = true;
+    joins.child.emplace_back(std::move(fd), flag);
+  }
+  bool setgroups_allowed = true;
+  if (joins.user) {
+    auto sg = fs::read_file(fmt::format("/proc/{}/setgroups", s.pid));
+    setgroups_allowed = !sg || sg->find("deny") == std::string::npos;
+  }
+
+  std::unique_ptr<cgroups::Manager> cgroup;
+  if (!s.cgroup.is_null()) {
+    auto m = cgroups::load_manager(s.cgroup);
+    if (!m) return std::unexpected(m.error().wrap("cgroup"));
+    cgroup = std::move(*m);
+  }
+  auto [parent_sock, child_sock] = HULL_TRY(SyncSocket::make_pair());
+  if (!opts.detach) block_forwarded_signals();
+  UniqueFd cg_fd = cgroup ? cgroup->clone_into_fd() : UniqueFd();
+  Child child = HULL_TRY(clone_child(0, cg_fd.get()));
+  if (child.pid == 0) {
+    parent_sock.close();
+    exec_child(opts, child_sock, joins, setgroups_allowed);
+  }
+  child_sock.close();
+  joins.child.clear();
+  // Kills and reaps the child if anything below fails.
+  struct Reaper {
+    Child* c;
+    bool armed = true;
+    ~Reaper() {
+      if (!armed) return;
+      ::syscall(SYS_pidfd_send_signal, c->pidfd.get(), SIGKILL, nullptr, 0);
+      siginfo_t info{};
+      ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(c->pidfd.get()), &info, WEXITED);
+    }
+  } reaper{&child};
+
+  if (cgroup && !child.in_cgroup) HULL_CHECK(cgroup->add_pid(child.pid));
+  HULL_CHECK(parent_sock.send(SyncType::kGo));
+  UniqueFd console;
+  for (;;) {
+    auto m = HULL_TRY(parent_sock.recv());
+    if (m.type == SyncType::kError) return fail(std::move(m.text), m.err);
+    if (m.type == SyncType::kReady) break;
+    if (m.type != SyncType::kConsole) return fail("sync: unexpected message");
+    if (opts.console_socket.empty()) console = std::move(m.fd);
+    else HULL_CHECK(send_console_fd(opts.console_socket, m.fd.get()));
+  }
+  if (!opts.pid_file.empty()) {
+    std::string tmp = opts.pid_file + ".tmp";
+    HULL_CHECK(fs::write_file(tmp, std::to_string(child.pid), 0644));
+    if (::rename(tmp.c_str(), opts.pid_file.c_str()) < 0)
+      return sys_failf("rename {} to {}", tmp, opts.pid_file);
+  }
+  HULL_CHECK(parent_sock.send(SyncType::kAck, {}, -1, kAckStartNow));
+  if (auto m = parent_sock.recv(); m) {
+    if (m->type == SyncType::kError) return fail(std::move(m->text), m->err);
+    return fail("sync: unexpected message");
+  } else if (m.error().code != EPIPE) {
+    return std::unexpected(m.error());
+  }
+  reaper.armed = false;
+  if (opts.detach) return 0;
+  return wait_process(child.pidfd.get(), console.get());
+}
+
+}  // namespace hull::runtime

@@ -1,0 +1,187 @@
+// The container's init: the cloned child, from clone to execve. This file is the recipe,
+// one checked step per line, in the order the kernel requires; the steps live in
+// rootfs.cpp, devices.cpp, console.cpp and process_setup.cpp. No exceptions are thrown
+// here: every step returns Status and the first error goes back to the parent.
+#include "runtime/init.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+#include "runtime/console.hpp"
+#include "runtime/process_setup.hpp"
+#include "runtime/rootfs.hpp"
+
+namespace hull::runtime {
+namespace {
+
+}  // namespace
+
+void close_inherited_fds(std::vector<int> keep, int preserve_fds) {
+  for (int i = 0; i < preserve_fds; ++i) keep.push_back(3 + i);
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(next)) continue;
+    if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, fd - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0);
+}
+
+namespace {
+
+// HOME from the container's /etc/passwd when the config does not set it, as runc does.
+std::vector<std::string> env_with_home(const oci::Process& p) {
+  std::vector<std::string> env = p.env;
+  for (const auto& e : env)
+    if (e.starts_with("HOME=")) return env;
+  std::string home = "/";
+  if (auto passwd = fs::read_file("/etc/passwd")) {
+    for (auto line : split(*passwd, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() >= 7 && parse_int<uid_t>(f[2]) == p.user.uid) {
+        home = std::string(f[5]);
+        break;
+      }
+    }
+  }
+  env.push_back("HOME=" + home);
+  return env;
+}
+
+Status wait_for_start(int fifo_fd, int proc_fd_dir) {
+  // Reopen the O_PATH fifo for writing through the host procfs opened before pivot_root:
+  // the open blocks until `start` opens the other end.
+  std::string name = std::to_string(fifo_fd);
+  UniqueFd w(::openat(proc_fd_dir, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!w) return sys_fail("open exec fifo");
+  if (::write(w.get(), "0", 1) != 1) return sys_fail("write exec fifo");
+  return {};
+}
+
+Status setup(InitContext& ctx) {
+  const oci::Spec& spec = *ctx.spec;
+  const oci::Process& proc = *spec.process;
+
+  close_inherited_fds(ctx.keep_fds, ctx.preserve_fds);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  HULL_TRY(ctx.sync->expect(SyncType::kGo));
+
+  if (ctx.new_user_ns) {
+    // Become root of the new user namespace when 0 is mapped; otherwise stay as mapped.
+    if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresgid 0");
+    if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresuid 0");
+  }
+  if (ctx.mount_ns_fd >= 0 && ::setns(ctx.mount_ns_fd, CLONE_NEWNS) < 0)
+    return sys_fail("join mount namespace");
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+    return sys_failf("sethostname {}", spec.hostname);
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+    return sys_failf("setdomainname {}", spec.domainname);
+
+  RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.new_user_ns};
+  UniqueFd rootfd = HULL_TRY(prepare_rootfs(plan));
+  HULL_CHECK(mount_all(plan, rootfd.get()));
+
+  Pty pty;
+  if (proc.terminal) {
+    pty = HULL_TRY(open_pty(rootfd.get(), proc.console_size));
+    HULL_CHECK(mount_console(rootfd.get(), pty.slave.get()));
+    HULL_CHECK(ctx.sync->send(SyncType::kConsole, {}, pty.master.get()));
+    pty.master.reset();
+  }
+  if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+    HULL_CHECK(ctx.sync->send(SyncType::kHooks));
+    HULL_TRY(ctx.sync->expect(SyncType::kHooksDone));
+  }
+  if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0)
+    return sys_fail("unshare cgroup namespace");
+
+  // Kept across pivot_root to reopen the exec fifo; CLOEXEC, closed before exec.
+  UniqueFd proc_fd_dir;
+  if (ctx.fifo_fd >= 0) {
+    proc_fd_dir.reset(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_fd_dir) return sys_fail("open /proc/self/fd");
+  }
+  HULL_CHECK(enter_rootfs(plan, rootfd.get(), ctx.no_pivot));
+  rootfd.reset();
+  HULL_CHECK(finalize_rootfs(plan));
+
+  return become_process(proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed,
+                        ctx.preserve_fds, [&]() -> Status {
+                          if (ctx.fifo_fd < 0) return {};
+                          HULL_CHECK(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
+                          proc_fd_dir.reset();
+                          ::close(ctx.fifo_fd);
+                          return {};
+                        });
+}
+
+}  // namespace
+
+Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd tty_slave,
+                      bool setgroups_allowed, int preserve_fds,
+                      const std::function<Status()>& wait_start) {
+  if (::setsid() < 0) return sys_fail("setsid");
+  if (tty_slave) {
+    HULL_CHECK(become_tty_session(tty_slave.get()));
+    tty_slave.reset();
+  }
+  HULL_CHECK(apply_rlimits(proc));
+  HULL_CHECK(apply_oom_score_adj(proc));
+  if (::chdir(proc.cwd.c_str()) < 0)
+    return sys_failf("chdir to cwd (\"{}\") set in config.json failed", proc.cwd);
+  HULL_CHECK(drop_bounding_set(proc));
+  HULL_CHECK(apply_user_and_caps(proc, setgroups_allowed));
+  ::umask(proc.user.umask.value_or(022));
+  // The cwd must be inside the container's root: a path through an fd that reached the
+  // host would show as "(unreachable)" here.
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+    return failf("cwd \"{}\" is outside the container's root", proc.cwd);
+
+  std::vector<std::string> env = env_with_home(proc);
+  std::string path = HULL_TRY(find_executable(proc.args[0], env));
+
+  HULL_CHECK(sync.send(SyncType::kReady));
+  auto ack = HULL_TRY(sync.expect(SyncType::kAck));
+  if (!(ack.flags & kAckStartNow)) HULL_CHECK(wait_start());
+
+  std::vector<char*> argv, envp;
+  for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  // Everything above the preserved fds is closed by exec; the sync socket's close tells
+  // the parent that exec succeeded.
+  ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (int i = 0; i < preserve_fds; ++i) ::fcntl(3 + i, F_SETFD, 0);
+  ::execve(path.c_str(), argv.data(), envp.data());
+  int err = errno;
+  if (err == EACCES) return fail(fmt::format("exec: \"{}\": permission denied", path), err);
+  return sys_fail(fmt::format("exec: \"{}\"", path), err);
+}
+
+void report_and_exit(const SyncSocket& sync, const Status& r) {
+  int code = r ? 0 : r.error().code;
+  std::string msg = r ? "init returned" : r.error().message;
+  (void)sync.send(SyncType::kError, msg, -1, 0, code);
+  ::_exit(code == ENOENT ? 127 : code == EACCES ? 126 : 1);
+}
+
+void init_main(InitContext& ctx) { report_and_exit(*ctx.sync, setup(ctx)); }
+
+}  // namespace hull::runtime

@@ -1,0 +1,47 @@
+// What the container's init (the cloned child) needs to set the container up. Built by
+// the parent before clone; the child reads its own copy of it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "oci/spec.hpp"
+#include "runtime/sync.hpp"
+
+namespace hull::runtime {
+
+struct InitContext {
+  const oci::Spec* spec = nullptr;
+  std::string rootfs;  // absolute host path
+  std::string bundle;  // absolute host path
+  SyncSocket* sync = nullptr;
+  int fifo_fd = -1;       // O_PATH fd of exec.fifo; -1 when run starts at once
+  int mount_ns_fd = -1;   // a mount namespace to join by path
+  bool new_user_ns = false;
+  bool new_mount_ns = false;
+  bool unshare_cgroup_ns = false;  // after joining the cgroup (not done by clone3)
+  bool no_pivot = false;
+  bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
+  int preserve_fds = 0;
+  std::vector<int> keep_fds;  // fds above 2 that survive the early close
+};
+
+// Runs in the child after clone; never returns.
+[[noreturn]] void init_main(InitContext& ctx);
+
+// The steps init and exec share once the process is in the container's namespaces and
+// root: session and tty, rlimits, cwd, user and capabilities, then the program found in
+// $PATH; kReady, and on kAck either exec at once or after wait_start (the exec fifo).
+Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd tty_slave,
+                      bool setgroups_allowed, int preserve_fds,
+                      const std::function<Status()>& wait_start);
+// Closes every inherited fd except stdio, the preserved ones (3..3+preserve_fds-1) and
+// keep, so no host directory fd can be reached through /proc/self/fd (CVE-2024-21626).
+void close_inherited_fds(std::vector<int> keep, int preserve_fds);
+// Sends r (an error) to the parent and exits with 127/126/1 as runc does.
+[[noreturn]] void report_and_exit(const SyncSocket& sync, const Status& r);
+
+}  // namespace hull::runtime

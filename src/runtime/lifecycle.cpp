@@ -1,0 +1,205 @@
+// start, kill, delete, and run's foreground wait.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/container.hpp"
+
+namespace hull::runtime {
+namespace {
+
+Result<UniqueFd> open_pidfd(const State& s) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
+  if (!fd) return sys_failf("pidfd_open {}", s.pid);
+  // The pidfd pins the process; check it is still the one we started (pid reuse).
+  if (!process_alive(s.pid, s.pid_start_time)) return fail("container not running", ESRCH);
+  return fd;
+}
+
+// Waits until the process behind pidfd has exited, up to timeout_ms.
+bool wait_exit(int pidfd, int timeout_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0;
+  }
+}
+
+std::unique_ptr<cgroups::Manager> load_cgroup(const State& s) {
+  if (s.cgroup.is_null()) return nullptr;
+  auto m = cgroups::load_manager(s.cgroup);
+  if (!m) {
+    log::warn("container {}: cgroup: {}", s.id, m.error().message);
+    return nullptr;
+  }
+  return std::move(*m);
+}
+
+// Kills every process of the container and removes its cgroup and state.
+Status teardown(const StateStore& store, const State& s) {
+  auto cgroup = load_cgroup(s);
+  if (process_alive(s.pid, s.pid_start_time)) {
+    if (auto fd = open_pidfd(s)) {
+      ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
+      if (!wait_exit(fd->get(), 10000)) log::warn("container {}: init did not exit", s.id);
+    }
+  }
+  // Without its own pid namespace a container's other processes outlive init.
+  if (cgroup) {
+    if (auto pids = cgroup->pids(); pids && !pids->empty()) (void)cgroup->kill_all(SIGKILL);
+    HULL_CHECK(cgroup->destroy());
+  }
+  return store.remove(s.id);
+}
+
+}  // namespace
+
+Status start(const StateStore& store, const std::string& id) {
+  State s = HULL_TRY(store.load(id));
+  ContainerStatus st = store.status_of(s);
+  if (st == ContainerStatus::stopped) return fail("cannot start a container that has stopped");
+  if (st != ContainerStatus::created) return fail("cannot start an already running container");
+  std::string fifo_path = store.dir(id) + "/exec.fifo";
+  UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return sys_failf("open {}", fifo_path);
+  UniqueFd pidfd = HULL_TRY(open_pidfd(s));
+  pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+  for (;;) {
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return sys_fail("poll exec fifo");
+    if (p[0].revents & POLLIN) {
+      char c;
+      if (::read(fifo.get(), &c, 1) == 1) break;
+    }
+    if (p[1].revents & POLLIN) return fail("container init exited before it was started");
+  }
+  if (::unlink(fifo_path.c_str()) < 0) return sys_failf("unlink {}", fifo_path);
+  return {};
+}
+
+Status kill(const StateStore& store, const std::string& id, int signal, bool all) {
+  State s = HULL_TRY(store.load(id));
+  if (all) {
+    auto cgroup = load_cgroup(s);
+    if (cgroup) return cgroup->kill_all(signal);
+  }
+  UniqueFd fd = HULL_TRY(open_pidfd(s));
+  if (::syscall(SYS_pidfd_send_signal, fd.get(), signal, nullptr, 0) < 0)
+    return sys_failf("kill container {} with signal {}", id, signal);
+  return {};
+}
+
+Status destroy(const StateStore& store, const std::string& id, bool force) {
+  auto loaded = store.load(id);
+  if (!loaded) {
+    // A create that died before state.json leaves just the directory.
+    if (loaded.error().code == ENOENT && fs::exists(store.dir(id))) {
+      HULL_CHECK(store.remove(id));
+      return {};
+    }
+    if (force && loaded.error().code == ENOENT) return {};
+    return std::unexpected(loaded.error());
+  }
+  const State& s = *loaded;
+  ContainerStatus st = store.status_of(s);
+  if (!force && st != ContainerStatus::stopped && st != ContainerStatus::created)
+    return failf("cannot delete container {} that is not stopped: {}", id, status_name(st));
+  return teardown(store, s);
+}
+
+Result<int> wait_and_delete(const StateStore& store, Launched& launched) {
+  int status = HULL_TRY(wait_process(launched.pidfd.get(), launched.console.get()));
+  HULL_CHECK(teardown(store, launched.state));
+  return status;
+}
+
+Result<int> wait_process(int pidfd, int console) {
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+    sigaddset(&fwd, s);
+  ::sigprocmask(SIG_BLOCK, &fwd, nullptr);
+  UniqueFd sfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
+  if (!sfd) return sys_fail("signalfd");
+
+  // Without --console-socket, this process is the terminal: stdin to the pty master and
+  // the master to stdout, with the host terminal in raw mode.
+  int master = console;
+  termios saved{};
+  bool raw = master >= 0 && ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (raw) {
+    termios t = saved;
+    ::cfmakeraw(&t);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    winsize ws{};
+    if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+  }
+  auto copy = [](int from, int to) -> bool {
+    char buf[8192];
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n <= 0) return false;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
+      if (w <= 0) return false;
+      off += w;
+    }
+    return true;
+  };
+
+  bool stdin_open = master >= 0;
+  int status = 0;
+  for (;;) {
+    pollfd p[4] = {{sfd.get(), POLLIN, 0},
+                   {pidfd, POLLIN, 0},
+                   {master, POLLIN, 0},
+                   {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
+    int r = ::poll(p, 4, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return sys_fail("poll");
+    if (p[2].revents & (POLLIN | POLLHUP)) {
+      if (!copy(master, STDOUT_FILENO)) master = -1;
+    }
+    if (p[3].revents & (POLLIN | POLLHUP)) {
+      if (!copy(STDIN_FILENO, console)) stdin_open = false;
+    }
+    if (p[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGWINCH && console >= 0) {
+          winsize ws{};
+          if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(console, TIOCSWINSZ, &ws);
+        } else if (sig != SIGCHLD) {
+          ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+        }
+      }
+    }
+    if (p[1].revents & POLLIN) {
+      siginfo_t info{};
+      if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) < 0)
+        return sys_fail("waitid");
+      status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+      break;
+    }
+  }
+  // Drain what the program wrote last.
+  while (master >= 0) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !copy(master, STDOUT_FILENO)) break;
+  }
+  if (raw) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  return status;
+}
+
+}  // namespace hull::runtime

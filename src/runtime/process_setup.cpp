@@ -1,0 +1,131 @@
+#include "runtime/process_setup.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+
+namespace hull::runtime {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int last_cap() {
+  static int cached = [] {
+    auto s = fs::read_file("/proc/sys/kernel/cap_last_cap");
+    if (s)
+      if (auto v = parse_int<int>(trim(*s))) return *v;
+    return CAP_LAST_CAP;
+  }();
+  return cached;
+}
+
+struct CapMask {
+  uint64_t bits = 0;
+  void set(const std::vector<int>& caps) {
+    for (int c : caps)
+      if (c >= 0 && c < 64) bits |= uint64_t{1} << c;
+  }
+  bool has(int c) const { return (bits >> c) & 1; }
+};
+
+}  // namespace
+
+Status apply_rlimits(const oci::Process& p) {
+  for (const auto& r : p.rlimits) {
+    rlimit lim{r.soft, r.hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(r.type), &lim) < 0)
+      return sys_failf("setrlimit {} (soft {}, hard {})", r.name, r.soft, r.hard);
+  }
+  return {};
+}
+
+Status apply_oom_score_adj(const oci::Process& p) {
+  if (!p.oom_score_adj) return {};
+  return fs::write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+}
+
+Status drop_bounding_set(const oci::Process& p) {
+  if (!p.capabilities) return {};
+  CapMask keep;
+  keep.set(p.capabilities->bounding);
+  for (int c = 0; c <= last_cap(); ++c) {
+    if (keep.has(c)) continue;
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+      return sys_failf("drop capability {} from the bounding set", c);
+  }
+  return {};
+}
+
+Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed) {
+  const auto& u = p.user;
+  if (p.capabilities && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return sys_fail("keepcaps");
+  if (setgroups_allowed || !u.additional_gids.empty()) {
+    if (::setgroups(u.additional_gids.size(), u.additional_gids.data()) < 0)
+      return sys_fail("setgroups");
+  }
+  if (::setresgid(u.gid, u.gid, u.gid) < 0) return sys_failf("setresgid {}", u.gid);
+  if (::setresuid(u.uid, u.uid, u.uid) < 0) return sys_failf("setresuid {}", u.uid);
+  if (p.capabilities) {
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return sys_fail("keepcaps");
+    CapMask eff, perm, inh;
+    eff.set(p.capabilities->effective);
+    perm.set(p.capabilities->permitted);
+    inh.set(p.capabilities->inheritable);
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    for (int i = 0; i < 2; ++i) {
+      data[i].effective = static_cast<uint32_t>(eff.bits >> (32 * i));
+      data[i].permitted = static_cast<uint32_t>(perm.bits >> (32 * i));
+      data[i].inheritable = static_cast<uint32_t>(inh.bits >> (32 * i));
+    }
+    if (::syscall(SYS_capset, &hdr, data) < 0) return sys_fail("capset");
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+      return sys_fail("clear ambient capabilities");
+    for (int c : p.capabilities->ambient) {
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+        return sys_failf("raise ambient capability {}", c);
+    }
+  }
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return sys_fail("no_new_privs");
+  return {};
+}
+
+Result<std::string> find_executable(const std::string& name,
+                                     const std::vector<std::string>& env) {
+  auto check = [](const std::string& path) -> int {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) < 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EACCES;
+    if (::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) < 0) return errno;
+    return 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    int err = check(name);
+    if (err == 0) return name;
+    if (err == EACCES) return fail(fmt::format("exec: \"{}\": permission denied", name), EACCES);
+    return fail(fmt::format("exec: \"{}\": stat {}: {}", name, name, errno_string(err)), err);
+  }
+  std::string_view path = kDefaultPath;
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) path = std::string_view(e).substr(5);
+  bool denied = false;
+  for (auto dir : split(path, ':')) {
+    std::string cand = fmt::format("{}/{}", dir.empty() ? "." : dir, name);
+    int err = check(cand);
+    if (err == 0) return cand;
+    if (err == EACCES) denied = true;
+  }
+  if (denied) return fail(fmt::format("exec: \"{}\": permission denied", name), EACCES);
+  return fail(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT);
+}
+
+}  // namespace hull::runtime

@@ -1,0 +1,29 @@
+// The process attributes of config.json's `process`, applied by init after the rootfs is
+// in place: rlimits, oom_score_adj, the user and groups, the five capability sets, and the
+// program to exec found in $PATH with runc's error phrases.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "oci/spec.hpp"
+
+namespace hull::runtime {
+
+Status apply_rlimits(const oci::Process& p);
+Status apply_oom_score_adj(const oci::Process& p);
+// setgroups/setresgid/setresuid, keeping the capabilities the config gives across the
+// uid change; then no_new_privs. `setgroups_allowed` is false in a user namespace whose
+// setgroups file says deny.
+Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed);
+// Drops the bounding set to the config's (needs CAP_SETPCAP: call while still root).
+Status drop_bounding_set(const oci::Process& p);
+
+// Finds args[0] as execve would after a PATH lookup in env. Errors use runc's phrases,
+// which engines map to exit codes: `exec: "x": executable file not found in $PATH` (127),
+// `exec: "/x": stat /x: no such file or directory` (127), `exec: "/x": permission denied`
+// (126).
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+}  // namespace hull::runtime

@@ -1,0 +1,316 @@
+#include "runtime/rootfs.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "common/mountinfo.hpp"
+#include "common/strings.hpp"
+
+namespace hull::runtime {
+namespace {
+
+std::string_view relative(std::string_view p) {
+  while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+  return p.empty() ? std::string_view(".") : p;
+}
+
+// Flags a remount must keep: inside a user namespace the kernel refuses to clear
+// nosuid/nodev/noexec/atime flags that the mount was created with (they are locked).
+unsigned long locked_flags(const char* path) {
+  struct statvfs sv{};
+  if (::statvfs(path, &sv) < 0) return 0;
+  unsigned long f = 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  return f;
+}
+
+constexpr unsigned long kRemountable =
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+    MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_MANDLOCK | MS_LAZYTIME | MS_NOSYMFOLLOW;
+
+Status bind_remount(const std::string& target, unsigned long flags, unsigned long clear,
+                    std::string_view what) {
+  unsigned long keep = locked_flags(target.c_str()) & ~clear & ~MS_RDONLY;
+  unsigned long f = MS_BIND | MS_REMOUNT | (flags & kRemountable) | keep;
+  if (::mount(nullptr, target.c_str(), nullptr, f, nullptr) < 0)
+    return sys_failf("remount {} with its options", what);
+  return {};
+}
+
+std::string host_source(const RootfsPlan& plan, const std::string& source) {
+  if (!source.empty() && source.front() == '/') return source;
+  return plan.bundle + "/" + source;
+}
+
+// Binds the container's own cgroup of every hierarchy under dest: a tmpfs with one bind
+// per v1 hierarchy (and the hybrid unified tree), or the one cgroup2 dir on v2 hosts.
+Status mount_cgroups(int rootfd, const oci::Mount& m) {
+  auto mounts = HULL_TRY(read_mountinfo());
+  auto self = HULL_TRY(fs::read_file("/proc/self/cgroup"));
+  // "hierarchy-id:controllers:path" -> path by controller list ("" for cgroup2).
+  auto own_path = [&](std::string_view controllers) -> std::string {
+    for (auto line : split(self, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() < 3) continue;
+      if (f[1] == controllers) return std::string(line.substr(f[0].size() + f[1].size() + 2));
+    }
+    return {};
+  };
+  auto v1_controllers = [](const MountInfo& mi) {
+    std::string out;
+    for (auto o : split(mi.super_options, ',')) {
+      if (o == "rw" || o == "ro" || o == "xattr" || o == "clone_children" ||
+          o.starts_with("release_agent="))
+        continue;
+      if (o == "noprefix" || o == "cpuset_v2_mode") continue;
+      if (!out.empty()) out += ',';
+      out += o;
+    }
+    return out;
+  };
+  const unsigned long ro = m.flags & MS_RDONLY;
+  const unsigned long bind_flags = (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | ro;
+
+  auto bind_one = [&](const MountInfo& mi, std::string_view ctl, std::string_view sub) -> Status {
+    std::string path = own_path(ctl);
+    if (path.empty()) return {};
+    // The mount may show a subtree (nested containers): strip its root.
+    if (mi.root != "/" && path.starts_with(mi.root)) path = path.substr(mi.root.size());
+    std::string src = mi.mount_point + (path == "/" ? "" : path);
+    auto target = HULL_TRY(ensure_target(rootfd, m.destination + std::string(sub), true));
+    std::string t = fd_path(target.get());
+    if (::mount(src.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      return sys_failf("bind cgroup {} on {}{}", src, m.destination, sub);
+    auto top = HULL_TRY(open_in_root(rootfd, m.destination + std::string(sub)));
+    return bind_remount(fd_path(top.get()), bind_flags, 0, m.destination);
+  };
+
+  for (const auto& mi : mounts) {
+    if (mi.fstype == "cgroup2" && mi.mount_point == "/sys/fs/cgroup") return bind_one(mi, "", "");
+  }
+  {
+    auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+    std::string t = fd_path(target.get());
+    if (::mount("tmpfs", t.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+      return sys_failf("mount tmpfs on {}", m.destination);
+  }
+  for (const auto& mi : mounts) {
+    if (!mi.mount_point.starts_with("/sys/fs/cgroup/")) continue;
+    std::string_view sub = std::string_view(mi.mount_point).substr(strlen("/sys/fs/cgroup"));
+    if (sub.find('/', 1) != std::string_view::npos) continue;  // only top-level hierarchies
+    if (mi.fstype == "cgroup") {
+      HULL_CHECK(bind_one(mi, v1_controllers(mi), sub));
+    } else if (mi.fstype == "cgroup2") {
+      HULL_CHECK(bind_one(mi, "", sub));
+    }
+  }
+  if (ro) {
+    auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+    std::string t = fd_path(top.get());
+    if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=755") < 0)
+      return sys_failf("remount {} read-only", m.destination);
+  }
+  return {};
+}
+
+Status mount_bind(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
+  std::string src = host_source(plan, m.source);
+  struct stat st{};
+  if (::stat(src.c_str(), &st) < 0) return sys_failf("mount source {} for {}", src, m.destination);
+  auto target = HULL_TRY(ensure_target(rootfd, m.destination, S_ISDIR(st.st_mode)));
+  std::string t = fd_path(target.get());
+  unsigned long f = MS_BIND | (m.recursive ? MS_REC : 0);
+  if (::mount(src.c_str(), t.c_str(), nullptr, f, nullptr) < 0)
+    return sys_failf("bind {} on {}", src, m.destination);
+  if ((m.flags & kRemountable) != 0 || (m.clear_flags & kRemountable) != 0) {
+    // The fd still names the directory under the new mount: reopen to reach the mount.
+    auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+    HULL_CHECK(bind_remount(fd_path(top.get()), m.flags, m.clear_flags, m.destination));
+  }
+  return {};
+}
+
+Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
+  auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+  struct stat st{};
+  if (::fstat(target.get(), &st) < 0) return sys_failf("stat {}", m.destination);
+  if (!S_ISDIR(st.st_mode))
+    return failf("mount {} on {}: destination is not a directory", m.type, m.destination);
+  std::string t = fd_path(target.get());
+  unsigned long flags = m.flags & ~(MS_BIND | MS_REC);
+  const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  if (::mount(m.source.c_str(), t.c_str(), m.type.c_str(), flags, data) == 0) return {};
+  int err = errno;
+  if (plan.in_user_ns && err == EPERM && (m.type == "sysfs" || m.type == "mqueue")) {
+    // Without its own network (sysfs) or ipc (mqueue) namespace a user namespace may not
+    // mount these: bind the host's instead, as runc does.
+    oci::Mount b = m;
+    b.source = m.type == "sysfs" ? "/sys" : "/dev/mqueue";
+    b.recursive = true;
+    b.flags = m.flags & kRemountable;
+    b.clear_flags = 0;
+    return mount_bind(plan, rootfd, b);
+  }
+  if (plan.in_user_ns && err == EINVAL && m.type == "devpts" && m.data.find("gid=") != std::string::npos) {
+    // gid=5 is not mapped in this user namespace: mount without it.
+    std::string d;
+    for (auto o : split(m.data, ',')) {
+      if (o.starts_with("gid=")) continue;
+      if (!d.empty()) d += ',';
+      d += o;
+    }
+    if (::mount(m.source.c_str(), t.c_str(), m.type.c_str(), flags, d.c_str()) == 0) return {};
+    err = errno;
+  }
+  return sys_fail(fmt::format("mount {} on {} ({})", m.source, m.destination, m.type), err);
+}
+
+}  // namespace
+
+std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+
+Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>((flags ? flags : O_PATH) | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel(relative(path));
+  long fd = ::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how);
+  if (fd < 0) {
+    if (errno == ENOSYS) return fail("openat2 is not supported by this kernel (needs 5.6)", ENOSYS);
+    return sys_failf("open {} in the rootfs", path);
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
+Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir) {
+  auto fd = open_in_root(rootfd, path);
+  if (fd || fd.error().code != ENOENT) return fd;
+  std::string_view rel = relative(path);
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string_view::npos ? "." : rel.substr(0, slash);
+  std::string name(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+  auto pfd = HULL_TRY(ensure_target(rootfd, parent, true));
+  if (dir) {
+    if (::mkdirat(pfd.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+      return sys_failf("mkdir {} in the rootfs", path);
+  } else {
+    int f = ::openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                     0644);
+    if (f < 0 && errno != EEXIST) return sys_failf("create {} in the rootfs", path);
+    if (f >= 0) ::close(f);
+  }
+  return open_in_root(rootfd, path);
+}
+
+Result<UniqueFd> prepare_rootfs(const RootfsPlan& plan) {
+  const std::string& prop = plan.spec->linux.rootfs_propagation;
+  unsigned long root_flag = MS_SLAVE | MS_REC;
+  if (prop == "private" || prop == "rprivate") root_flag = MS_PRIVATE | MS_REC;
+  else if (prop == "unbindable" || prop == "runbindable") root_flag = MS_UNBINDABLE | MS_REC;
+  // shared is applied after pivot_root, which refuses a shared parent.
+  if (::mount(nullptr, "/", nullptr, root_flag, nullptr) < 0)
+    return sys_fail("make / rslave");
+  if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return sys_failf("bind rootfs {} on itself", plan.rootfs);
+  UniqueFd fd(::open(plan.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sys_failf("open rootfs {}", plan.rootfs);
+  return fd;
+}
+
+Status mount_all(const RootfsPlan& plan, int rootfd) {
+  const auto& mounts = plan.spec->mounts;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const auto& m = mounts[i];
+    Status r;
+    if (m.type == "cgroup" || m.type == "cgroup2") r = mount_cgroups(rootfd, m);
+    else if (m.bind || m.type == "bind") r = mount_bind(plan, rootfd, m);
+    else r = mount_fs(plan, rootfd, m);
+    if (!r) return std::unexpected(r.error().wrap(fmt::format("mounts[{}]", i)));
+    if (m.propagation) {
+      auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+      if (::mount(nullptr, fd_path(top.get()).c_str(), nullptr, m.propagation, nullptr) < 0)
+        return sys_failf("mounts[{}]: set propagation of {}", i, m.destination);
+    }
+  }
+  return create_devices(plan, rootfd);
+}
+
+Status mount_console(int rootfd, int slave_fd) {
+  auto target = HULL_TRY(ensure_target(rootfd, "/dev/console", false));
+  if (::mount(fd_path(slave_fd).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND,
+              nullptr) < 0)
+    return sys_fail("bind the console pty on /dev/console");
+  return {};
+}
+
+Status enter_rootfs(const RootfsPlan& plan, int rootfd, bool no_pivot) {
+  if (::fchdir(rootfd) < 0) return sys_failf("chdir {}", plan.rootfs);
+  if (no_pivot) {
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) return sys_fail("move rootfs to /");
+    if (::chroot(".") < 0) return sys_fail("chroot");
+  } else {
+    UniqueFd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!oldroot) return sys_fail("open /");
+    if (::fchdir(rootfd) < 0) return sys_failf("chdir {}", plan.rootfs);
+    // pivot_root(".", ".") stacks the old root on top of the new one; unmount it lazily
+    // after making it a slave so the unmount does not propagate to the host.
+    if (::syscall(SYS_pivot_root, ".", ".") < 0) return sys_fail("pivot_root");
+    if (::fchdir(oldroot.get()) < 0) return sys_fail("chdir old root");
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      return sys_fail("make old root rslave");
+    if (::umount2(".", MNT_DETACH) < 0) return sys_fail("unmount old root");
+  }
+  if (::chdir("/") < 0) return sys_fail("chdir /");
+  const std::string& prop = plan.spec->linux.rootfs_propagation;
+  if (prop == "shared" || prop == "rshared") {
+    if (::mount(nullptr, "/", nullptr, MS_SHARED | MS_REC, nullptr) < 0)
+      return sys_fail("make / rshared");
+  }
+  return {};
+}
+
+Status finalize_rootfs(const RootfsPlan& plan) {
+  const auto& lx = plan.spec->linux;
+  for (const auto& [key, value] : lx.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    if (auto r = fs::write_existing(path, value); !r)
+      return std::unexpected(r.error().wrap(fmt::format("sysctl {}", key)));
+  }
+  for (const auto& p : lx.readonly_paths) {
+    if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      return sys_failf("readonly path {}", p);
+    }
+    HULL_CHECK(bind_remount(p, MS_RDONLY, 0, p));
+  }
+  for (const auto& p : lx.masked_paths) {
+    struct stat st{};
+    if (::stat(p.c_str(), &st) < 0) {
+      if (errno == ENOENT) continue;
+      return sys_failf("masked path {}", p);
+    }
+    int r = S_ISDIR(st.st_mode)
+                ? ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          nullptr)
+                : ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
+    if (r < 0) return sys_failf("mask {}", p);
+  }
+  if (plan.spec->root.readonly) HULL_CHECK(bind_remount("/", MS_RDONLY, 0, "/"));
+  return {};
+}
+
+}  // namespace hull::runtime
