@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@ constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 }  // namespace
 
 Result<Child> clone_child(uint64_t namespace_flags, int cgroup_fd) {
+  if (::geteuid() == 0 && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return sys_fail("prctl PR_SET_DUMPABLE");
   int pidfd = -1;
   CloneArgs args{};
   args.flags = namespace_flags | CLONE_PIDFD | (cgroup_fd >= 0 ? kCloneIntoCgroup : 0);

@@ -18,6 +18,10 @@ struct Child {
   bool in_cgroup = false;    // placed by CLONE_INTO_CGROUP
 };
 
+// The child is born non-dumpable when the caller is root (CVE-2019-5736): until it execs
+// the container's program, /proc/PID/exe names the runtime binary, and a non-dumpable
+// process's exe link can only be opened with CAP_SYS_PTRACE in the host's user namespace.
+// exec resets dumpability for the program.
 Result<Child> clone_child(uint64_t namespace_flags, int cgroup_fd);
 
 // Blocks the signals a foreground runtime forwards to its container; the child must

@@ -20,6 +20,7 @@
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
 #include "runtime/init.hpp"
+#include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
 
 namespace hull::runtime {
@@ -173,8 +174,17 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
     return sys_fail("join user namespace");
   const oci::Namespace* cgns = lx.find_namespace(oci::NamespaceType::cgroup);
 
+  std::optional<seccomp::Filter> filter;
+  if (lx.seccomp) {
+    auto f = seccomp::compile_cached(*lx.seccomp, store.root() + "/.cache/seccomp");
+    if (!f) return std::unexpected(f.error());
+    filter = std::move(*f);
+    HULL_CHECK(save_filter(dirfd.get(), *filter));
+  }
+
   auto [parent_sock, child_sock] = HULL_TRY(SyncSocket::make_pair());
   InitContext ctx;
+  ctx.seccomp = filter ? &*filter : nullptr;
   ctx.spec = &spec;
   ctx.rootfs = rootfs_abs;
   ctx.bundle = opts.bundle;
@@ -206,6 +216,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
 
   if (new_user) HULL_CHECK(write_id_maps(undo.child, lx, rootless));
   if (!child.in_cgroup) HULL_CHECK(cgroup->add_pid(undo.child));
+  HULL_CHECK(apply_oom_score_adj(undo.child, *spec.process));
   HULL_CHECK(parent_sock.send(SyncType::kGo));
 
   Launched out;
@@ -213,7 +224,16 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
     auto m = HULL_TRY(parent_sock.recv());
     if (m.type == SyncType::kError) return fail(std::move(m.text), m.err);
     if (m.type == SyncType::kReady) break;
-    if (m.type == SyncType::kConsole) {
+    if (m.type == SyncType::kSeccompFd) {
+      State partial;
+      partial.id = opts.id;
+      partial.pid = undo.child;
+      partial.bundle = opts.bundle;
+      partial.annotations = spec.annotations;
+      HULL_CHECK(seccomp::send_listener_fd(lx.seccomp->listener_path, m.fd.get(),
+                                           oci_state(partial, ContainerStatus::creating).dump(),
+                                           lx.seccomp->listener_metadata));
+    } else if (m.type == SyncType::kConsole) {
       if (opts.console_socket.empty()) {
         out.console = std::move(m.fd);
       } else {

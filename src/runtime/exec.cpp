@@ -4,6 +4,7 @@
 // host's privileges for the others) before the steps it shares with init.
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
 #include "runtime/init.hpp"
+#include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
 
 namespace hull::runtime {
@@ -55,7 +57,7 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
 }
 
 [[noreturn]] void exec_child(const ExecOptions& opts, const SyncSocket& sync, Joins& joins,
-                             bool setgroups_allowed) {
+                             bool setgroups_allowed, const seccomp::Filter* filter) {
   auto run = [&]() -> Status {
     std::vector<int> keep{sync.get()};
     for (auto& [fd, flag] : joins.child) keep.push_back(fd.get());
@@ -81,7 +83,7 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
       slave = std::move(pty.slave);
     }
     return become_process(opts.process, sync, std::move(slave), setgroups_allowed,
-                          opts.preserve_fds, [] { return Status{}; });
+                          opts.preserve_fds, filter, [] { return Status{}; });
   };
   report_and_exit(sync, run());
 }
@@ -126,13 +128,21 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     if (!m) return std::unexpected(m.error().wrap("cgroup"));
     cgroup = std::move(*m);
   }
+  std::optional<seccomp::Filter> filter;
+  if (std::string f = store.dir(opts.id) + "/seccomp.bpf"; fs::exists(f)) {
+    filter = HULL_TRY(load_filter(f));
+    // The notify listener belongs to the container's init: an exec'd process gets the same
+    // filter without a second listener (its notify actions then fail with ENOSYS).
+    filter->uses_notify = false;
+    filter->flags &= ~SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  }
   auto [parent_sock, child_sock] = HULL_TRY(SyncSocket::make_pair());
   if (!opts.detach) block_forwarded_signals();
   UniqueFd cg_fd = cgroup ? cgroup->clone_into_fd() : UniqueFd();
   Child child = HULL_TRY(clone_child(0, cg_fd.get()));
   if (child.pid == 0) {
     parent_sock.close();
-    exec_child(opts, child_sock, joins, setgroups_allowed);
+    exec_child(opts, child_sock, joins, setgroups_allowed, filter ? &*filter : nullptr);
   }
   child_sock.close();
   joins.child.clear();
@@ -149,6 +159,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   } reaper{&child};
 
   if (cgroup && !child.in_cgroup) HULL_CHECK(cgroup->add_pid(child.pid));
+  HULL_CHECK(apply_oom_score_adj(child.pid, opts.process));
   HULL_CHECK(parent_sock.send(SyncType::kGo));
   UniqueFd console;
   for (;;) {

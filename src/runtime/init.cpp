@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/fs.hpp"
 #include "common/strings.hpp"
@@ -121,7 +122,7 @@ Status setup(InitContext& ctx) {
   HULL_CHECK(finalize_rootfs(plan));
 
   return become_process(proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed,
-                        ctx.preserve_fds, [&]() -> Status {
+                        ctx.preserve_fds, ctx.seccomp, [&]() -> Status {
                           if (ctx.fifo_fd < 0) return {};
                           HULL_CHECK(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
                           proc_fd_dir.reset();
@@ -133,17 +134,22 @@ Status setup(InitContext& ctx) {
 }  // namespace
 
 Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd tty_slave,
-                      bool setgroups_allowed, int preserve_fds,
+                      bool setgroups_allowed, int preserve_fds, const seccomp::Filter* filter,
                       const std::function<Status()>& wait_start) {
+  auto load_seccomp = [&]() -> Status {
+    auto listener = HULL_TRY(seccomp::load(*filter));
+    if (listener) HULL_CHECK(sync.send(SyncType::kSeccompFd, {}, listener.get()));
+    return {};
+  };
   if (::setsid() < 0) return sys_fail("setsid");
   if (tty_slave) {
     HULL_CHECK(become_tty_session(tty_slave.get()));
     tty_slave.reset();
   }
   HULL_CHECK(apply_rlimits(proc));
-  HULL_CHECK(apply_oom_score_adj(proc));
   if (::chdir(proc.cwd.c_str()) < 0)
     return sys_failf("chdir to cwd (\"{}\") set in config.json failed", proc.cwd);
+  if (filter && !proc.no_new_privileges) HULL_CHECK(load_seccomp());
   HULL_CHECK(drop_bounding_set(proc));
   HULL_CHECK(apply_user_and_caps(proc, setgroups_allowed));
   ::umask(proc.user.umask.value_or(022));
@@ -155,6 +161,7 @@ Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd
 
   std::vector<std::string> env = env_with_home(proc);
   std::string path = HULL_TRY(find_executable(proc.args[0], env));
+  if (filter && proc.no_new_privileges) HULL_CHECK(load_seccomp());
 
   HULL_CHECK(sync.send(SyncType::kReady));
   auto ack = HULL_TRY(sync.expect(SyncType::kAck));
@@ -173,6 +180,28 @@ Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd
   int err = errno;
   if (err == EACCES) return fail(fmt::format("exec: \"{}\": permission denied", path), err);
   return sys_fail(fmt::format("exec: \"{}\"", path), err);
+}
+
+Status save_filter(int dirfd, const seccomp::Filter& f) {
+  uint32_t head[2] = {f.flags, f.uses_notify ? 1u : 0u};
+  std::string data(reinterpret_cast<const char*>(head), sizeof head);
+  data.append(reinterpret_cast<const char*>(f.program.data()),
+              f.program.size() * sizeof(sock_filter));
+  return fs::write_atomic_at(dirfd, "seccomp.bpf", data);
+}
+
+Result<seccomp::Filter> load_filter(const std::string& path) {
+  auto data = HULL_TRY(fs::read_file(path));
+  uint32_t head[2];
+  if (data.size() < sizeof head || (data.size() - sizeof head) % sizeof(sock_filter) != 0)
+    return failf("{}: malformed", path);
+  std::memcpy(head, data.data(), sizeof head);
+  seccomp::Filter f;
+  f.flags = head[0];
+  f.uses_notify = head[1] != 0;
+  f.program.resize((data.size() - sizeof head) / sizeof(sock_filter));
+  std::memcpy(f.program.data(), data.data() + sizeof head, data.size() - sizeof head);
+  return f;
 }
 
 void report_and_exit(const SyncSocket& sync, const Status& r) {

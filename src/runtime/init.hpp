@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "oci/spec.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
 
 namespace hull::runtime {
@@ -27,6 +28,7 @@ struct InitContext {
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
   int preserve_fds = 0;
   std::vector<int> keep_fds;  // fds above 2 that survive the early close
+  const seccomp::Filter* seccomp = nullptr;  // compiled by the parent
 };
 
 // Runs in the child after clone; never returns.
@@ -34,10 +36,16 @@ struct InitContext {
 
 // The steps init and exec share once the process is in the container's namespaces and
 // root: session and tty, rlimits, cwd, user and capabilities, then the program found in
-// $PATH; kReady, and on kAck either exec at once or after wait_start (the exec fifo).
+// $PATH; seccomp (before the capability drop without no_new_privs, which needs
+// CAP_SYS_ADMIN, else as late as the handshake allows); kReady, and on kAck either exec at
+// once or after wait_start (the exec fifo).
 Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd tty_slave,
-                      bool setgroups_allowed, int preserve_fds,
+                      bool setgroups_allowed, int preserve_fds, const seccomp::Filter* filter,
                       const std::function<Status()>& wait_start);
+
+// The compiled filter kept in the state dir, so exec applies the container's filter.
+Status save_filter(int dirfd, const seccomp::Filter& f);
+Result<seccomp::Filter> load_filter(const std::string& path);
 // Closes every inherited fd except stdio, the preserved ones (3..3+preserve_fds-1) and
 // keep, so no host directory fd can be reached through /proc/self/fd (CVE-2024-21626).
 void close_inherited_fds(std::vector<int> keep, int preserve_fds);

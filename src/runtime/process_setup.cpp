@@ -47,9 +47,10 @@ Status apply_rlimits(const oci::Process& p) {
   return {};
 }
 
-Status apply_oom_score_adj(const oci::Process& p) {
+Status apply_oom_score_adj(pid_t pid, const oci::Process& p) {
   if (!p.oom_score_adj) return {};
-  return fs::write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+  return fs::write_existing(fmt::format("/proc/{}/oom_score_adj", pid),
+                            std::to_string(*p.oom_score_adj));
 }
 
 Status drop_bounding_set(const oci::Process& p) {

@@ -12,7 +12,9 @@
 namespace hull::runtime {
 
 Status apply_rlimits(const oci::Process& p);
-Status apply_oom_score_adj(const oci::Process& p);
+// Written by the parent into /proc/PID: the child is not dumpable, so inside a user
+// namespace it could not write its own /proc files.
+Status apply_oom_score_adj(pid_t pid, const oci::Process& p);
 // setgroups/setresgid/setresuid, keeping the capabilities the config gives across the
 // uid change; then no_new_privs. `setgroups_allowed` is false in a user namespace whose
 // setgroups file says deny.

@@ -195,24 +195,41 @@ Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
   return UniqueFd(static_cast<int>(fd));
 }
 
-Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir) {
+namespace {
+
+// Creates what is missing of path, resolving every component inside rootfd. A component
+// that is a dangling symlink is followed (inside the root) and its target created, as
+// the kernel would resolve it for the mount. depth bounds symlink loops.
+Result<UniqueFd> ensure_target_at(int rootfd, std::string_view path, bool dir, int depth) {
+  if (depth > 40) return failf("create {} in the rootfs: too many levels of symbolic links", path);
   auto fd = open_in_root(rootfd, path);
   if (fd || fd.error().code != ENOENT) return fd;
   std::string_view rel = relative(path);
   size_t slash = rel.rfind('/');
-  std::string_view parent = slash == std::string_view::npos ? "." : rel.substr(0, slash);
+  std::string parent(slash == std::string_view::npos ? "." : rel.substr(0, slash));
   std::string name(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
-  auto pfd = HULL_TRY(ensure_target(rootfd, parent, true));
-  if (dir) {
-    if (::mkdirat(pfd.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
-      return sys_failf("mkdir {} in the rootfs", path);
-  } else {
-    int f = ::openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                     0644);
-    if (f < 0 && errno != EEXIST) return sys_failf("create {} in the rootfs", path);
-    if (f >= 0) ::close(f);
+  auto pfd = HULL_TRY(ensure_target_at(rootfd, parent, true, depth + 1));
+  int r = dir ? ::mkdirat(pfd.get(), name.c_str(), 0755)
+              : ::openat(pfd.get(), name.c_str(),
+                         O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (r < 0 && errno != EEXIST) return sys_failf("create {} in the rootfs", path);
+  if (r >= 0 && !dir) ::close(r);
+  if (r < 0) {
+    // It exists but did not resolve: a dangling symlink. Create its target instead.
+    char link[4096];
+    ssize_t n = ::readlinkat(pfd.get(), name.c_str(), link, sizeof link - 1);
+    if (n < 0) return sys_failf("open {} in the rootfs", path);
+    std::string target(link, static_cast<size_t>(n));
+    if (target.front() != '/') target = parent + "/" + target;
+    HULL_TRY(ensure_target_at(rootfd, target, dir, depth + 1));
   }
   return open_in_root(rootfd, path);
+}
+
+}  // namespace
+
+Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir) {
+  return ensure_target_at(rootfd, path, dir, 0);
 }
 
 Result<UniqueFd> prepare_rootfs(const RootfsPlan& plan) {

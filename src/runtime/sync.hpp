@@ -11,7 +11,10 @@
 //                   <------------------------------- kHooks (before pivot_root)
 //   runs prestart and createRuntime hooks
 //   kHooksDone -------------------------------------> createContainer hooks, pivot_root,
-//                                                    paths, user, caps, finds the program
+//                                                    paths, user, caps, finds the program,
+//                                                    loads seccomp
+//                   <------------------------------- kSeccompFd + fd (SCMP_ACT_NOTIFY)
+//   sends it to linux.seccomp.listenerPath
 //                   <------------------------------- kReady
 //   writes state.json and --pid-file
 //   kAck {start now?} ------------------------------> waits on exec.fifo unless told to start
@@ -40,6 +43,7 @@ enum class SyncType : uint32_t {
   kReady,
   kAck,
   kError,
+  kSeccompFd,  // child -> parent: the seccomp notify listener fd
 };
 
 struct SyncMessage {

@@ -1,0 +1,99 @@
+// hull-runtime exec [--process FILE] [-t --console-socket S] [-d] [--pid-file F] [-e K=V]
+//                   [--cwd D] [-u UID[:GID]] [--additional-gids G] [-c CAP] [--no-new-privs]
+//                   [--preserve-fds N] ID [COMMAND [ARG...]]
+// Without --process the container's own config.json process is the base, as runc does.
+#include "cli/runtime/verb.hpp"
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+#include "oci/capabilities.hpp"
+#include "runtime/container.hpp"
+
+namespace hull::cli {
+namespace {
+
+struct ExecArgs {
+  std::string id, process_file, cwd, user;
+  std::vector<std::string> command, env, caps, additional_gids;
+  bool tty = false, no_new_privs = false;
+  runtime::ExecOptions opts;
+};
+
+Result<oci::Process> build_process(const Globals& g, ExecArgs& a) {
+  if (!a.process_file.empty()) {
+    auto text = HULL_TRY(fs::read_file(a.process_file == "-" ? "/dev/stdin" : a.process_file));
+    return oci::parse_process(text, a.process_file);
+  }
+  if (a.command.empty()) return fail("exec: a command or --process is required");
+  auto state = HULL_TRY(store_of(g).load(a.id));
+  auto spec = HULL_TRY(oci::load_spec(state.bundle));
+  if (!spec.process) return fail("config.json has no process to base exec on");
+  oci::Process p = *spec.process;
+  p.args = a.command;
+  p.terminal = a.tty;
+  p.console_size.reset();
+  for (const auto& e : a.env) p.env.push_back(e);
+  if (!a.cwd.empty()) p.cwd = a.cwd;
+  if (!a.user.empty()) {
+    auto parts = split(a.user, ':');
+    auto uid = parse_int<uid_t>(parts[0]);
+    if (!uid || parts.size() > 2) return failf("--user {}: expected UID[:GID]", a.user);
+    p.user.uid = *uid;
+    if (parts.size() == 2) {
+      auto gid = parse_int<gid_t>(parts[1]);
+      if (!gid) return failf("--user {}: expected UID[:GID]", a.user);
+      p.user.gid = *gid;
+    }
+  }
+  for (const auto& g2 : a.additional_gids) {
+    auto gid = parse_int<gid_t>(g2);
+    if (!gid) return failf("--additional-gids {}: not a number", g2);
+    p.user.additional_gids.push_back(*gid);
+  }
+  if (!a.caps.empty()) {
+    if (!p.capabilities) p.capabilities.emplace();
+    for (const auto& c : a.caps) {
+      auto cap = oci::capability_from_name(c);
+      if (!cap) return failf("--cap {}: unknown capability", c);
+      for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective,
+                        &p.capabilities->permitted})
+        set->push_back(*cap);
+    }
+  }
+  if (a.no_new_privs) p.no_new_privileges = true;
+  return p;
+}
+
+}  // namespace
+
+HULL_VERB(exec, [](CLI::App& app, Globals& g) {
+  auto a = std::make_shared<ExecArgs>();
+  auto* c = app.add_subcommand("exec", "run a new process in a running container");
+  c->add_option("id", a->id, "container id")->required();
+  c->add_option("-p,--process", a->process_file, "OCI process JSON file (- for stdin)");
+  c->add_flag("-t,--tty", a->tty, "allocate a pty");
+  c->add_option("--console-socket", a->opts.console_socket, "socket receiving the pty master");
+  c->add_flag("-d,--detach", a->opts.detach, "return once the process runs");
+  c->add_option("--pid-file", a->opts.pid_file, "file to write the process's pid to");
+  c->add_option("-e,--env", a->env, "KEY=VALUE to add to the environment");
+  c->add_option("--cwd", a->cwd, "working directory in the container");
+  c->add_option("-u,--user", a->user, "UID[:GID]");
+  c->add_option("-g,--additional-gids", a->additional_gids, "additional group ids");
+  c->add_option("-c,--cap", a->caps, "add a capability");
+  c->add_flag("--no-new-privs", a->no_new_privs, "set no_new_privs");
+  c->add_option("--preserve-fds", a->opts.preserve_fds, "pass N extra fds (from 3)")
+      ->check(CLI::NonNegativeNumber);
+  // Everything after the id is the command, flags included (`exec ID sh -c "..."`).
+  c->prefix_command();
+  return [a, c, &g] {
+    a->command = c->remaining();
+    auto p = build_process(g, *a);
+    if (!p) return report(p.error());
+    a->opts.id = a->id;
+    a->opts.process = std::move(*p);
+    auto r = runtime::exec(store_of(g), a->opts);
+    if (!r) return report(r.error());
+    return *r;
+  };
+});
+
+}  // namespace hull::cli
