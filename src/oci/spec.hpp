@@ -317,6 +317,8 @@ Json to_json(const Resources& resources);
 // A working default config.json (runc's `spec` defaults); rootless adds a user namespace
 // mapping the caller's uid/gid, drops network namespace, binds /sys.
 Spec default_spec(bool rootless);
+// Writes <bundle_dir>/config.json (tab-indented), failing if one exists already.
+Status create_spec_file(const std::string& bundle_dir, const Spec& spec);
 
 std::string_view namespace_name(NamespaceType t);       // "pid", "network", ...
 int namespace_clone_flag(NamespaceType t);              // CLONE_NEWPID, ...
