@@ -66,6 +66,14 @@ void write(Level level, std::string_view msg) {
   }
   // One write per line so concurrent writers (runtime and its hooks) do not interleave.
   [[maybe_unused]] auto n = ::write(g_config.fd, line.data(), line.size());
+  // runc also shows errors on stderr when logging to a file: a person running the
+  // command sees why it failed, and an engine reading the log file still gets them.
+  if (g_config.to_file && level == Level::error && g_config.format == Format::text) {
+    std::string plain = fmt::format("{}\n", msg);
+    n = ::write(STDERR_FILENO, plain.data(), plain.size());
+  } else if (g_config.to_file && level == Level::error) {
+    n = ::write(STDERR_FILENO, line.data(), line.size());
+  }
 }
 
 }  // namespace hull::log

@@ -127,6 +127,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
   auto rootfs_abs = HULL_TRY(absolute(rootfs));
 
+  // Declared before the guard, which refers to them while it unwinds.
+  std::unique_ptr<cgroups::Manager> cgroup;
+  Child child;
   Undo undo;
   undo.store = &store;
   undo.id = opts.id;
@@ -142,7 +145,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
 
   auto cg = cgroups::make_manager({opts.id, lx.cgroups_path, rootless});
   if (!cg) return std::unexpected(cg.error().wrap("cgroup"));
-  std::unique_ptr<cgroups::Manager> cgroup = std::move(*cg);
+  cgroup = std::move(*cg);
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
   if (auto r = cgroup->create(res); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
@@ -205,7 +208,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   if (mode == LaunchMode::run) block_forwarded_signals();
 
   UniqueFd cg_fd = cgroup->clone_into_fd();
-  Child child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
+  child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
   if (child.pid == 0) {
     parent_sock.close();
     init_main(ctx);

@@ -24,8 +24,8 @@ using VerbFactory = std::function<std::function<int()>(CLI::App& app, Globals& g
 
 bool register_verb(const char* name, VerbFactory factory);
 
-#define HULL_VERB(name, factory) \
-  static const bool hull_verb_registered_##name = ::hull::cli::register_verb(#name, factory)
+#define HULL_VERB(name, ...) \
+  static const bool hull_verb_registered_##name = ::hull::cli::register_verb(#name, __VA_ARGS__)
 
 }  // namespace hull::cli
 

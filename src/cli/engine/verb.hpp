@@ -1,0 +1,39 @@
+// hull's verbs: one file per verb, each registering itself with HULL_ENGINE_VERB so that
+// adding a verb touches no other file. Flag parsing only; the work is in src/engine,
+// src/image and src/net.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+namespace hull::cli {
+
+struct EngineGlobals {
+  std::string root = "/var/lib/hull";      // images, containers, networks (persistent)
+  std::string run_root = "/run/hull";      // runtime state of running containers
+  bool debug = false;
+};
+
+// A verb adds its subcommand to app and returns the function to run when chosen; that
+// function returns the process exit status (docker's: 125 for errors of hull itself).
+using EngineVerbFactory =
+    std::function<std::function<int()>(CLI::App& app, EngineGlobals& globals)>;
+
+bool register_engine_verb(const char* name, EngineVerbFactory factory);
+
+#define HULL_ENGINE_VERB(name, ...)                     \
+  static const bool hull_engine_verb_registered_##name = \
+      ::hull::cli::register_engine_verb(#name, __VA_ARGS__)
+
+// Prints "hull: <message>" to stderr and returns docker's 125.
+inline int engine_report(const Error& e) {
+  log::error("{}", e.message);
+  return 125;
+}
+
+}  // namespace hull::cli
