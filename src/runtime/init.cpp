@@ -96,6 +96,10 @@ Status setup(InitContext& ctx) {
   RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.new_user_ns};
   UniqueFd rootfd = HULL_TRY(prepare_rootfs(plan));
   HULL_CHECK(mount_all(plan, rootfd.get()));
+  // A missing cwd is created, as runc and crun do; resolved inside the root, so a cwd
+  // through a symlink or a magic link never makes anything outside it.
+  if (auto cwd = open_in_root(rootfd.get(), proc.cwd); !cwd && cwd.error().code == ENOENT)
+    HULL_TRY(ensure_target(rootfd.get(), proc.cwd, true));
 
   Pty pty;
   if (proc.terminal) {

@@ -91,8 +91,13 @@ Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed) {
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
       return sys_fail("clear ambient capabilities");
     for (int c : p.capabilities->ambient) {
-      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-        return sys_failf("raise ambient capability {}", c);
+      // The kernel raises an ambient capability only if it is also permitted and
+      // inheritable. runc's default spec lists ambient caps that are neither, and runc
+      // and crun skip those rather than fail: do the same, so such configs run alike.
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+        if (errno != EPERM && errno != EINVAL)
+          return sys_failf("raise ambient capability {}", c);
+      }
     }
   }
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
