@@ -137,3 +137,20 @@ def make_container(runtime, rootfs, base_spec, tmp_path, leak_check):
 def ctr(make_container) -> oci.Container:
     """One container (see make_container)."""
     return make_container()
+
+
+@pytest.fixture
+def console(tmp_path):
+    """Factory: console() -> helpers.console.ConsoleSocket listening in tmp_path (pass its
+    .path as --console-socket); closed at teardown."""
+    from helpers.console import ConsoleSocket
+    made = []
+
+    def make() -> ConsoleSocket:
+        s = ConsoleSocket(tmp_path / f"console{len(made)}.sock")
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
