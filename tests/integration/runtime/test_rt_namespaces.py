@@ -39,13 +39,23 @@ def test_without_namespace_shares_host(ctr, ns):
     assert run_ok(ctr).strip() == os.readlink(f"/proc/self/ns/{f}")
 
 
-def test_hostname_and_domainname(ctr):
+def test_hostname(ctr):
     host_before = socket.gethostname()
     ctr.config["hostname"] = "itest-host"
-    ctr.config["domainname"] = "itest.example"
-    ctr.sh("hostname; cat /proc/sys/kernel/domainname")
-    assert run_ok(ctr).splitlines() == ["itest-host", "itest.example"]
+    ctr.set_args("hostname")
+    assert run_ok(ctr) == "itest-host\n"
     assert socket.gethostname() == host_before
+
+
+@pytest.mark.skip_runtime("runc", reason="domainname is new in runc 1.2")
+def test_domainname(ctr):
+    with open("/proc/sys/kernel/domainname") as f:
+        host_before = f.read()
+    ctr.config["domainname"] = "itest.example"
+    ctr.set_args("cat", "/proc/sys/kernel/domainname")
+    assert run_ok(ctr) == "itest.example\n"
+    with open("/proc/sys/kernel/domainname") as f:
+        assert f.read() == host_before
 
 
 def test_pid_namespace_init_is_pid_1(ctr):
@@ -88,6 +98,11 @@ def test_user_namespace_mappings(ctr):
     # the mount of cgroupfs needs privileges a user-namespaced root lacks on v1
     ctr.config["mounts"] = [m for m in ctr.config["mounts"] if m["type"] != "cgroup"]
     _chown_rootfs(ctr.rootfs, 100000, 200000)
+    # the mapped root must be able to reach the bundle (pytest's tmp dirs are 0700)
+    d = ctr.bundle
+    while str(d) != "/":
+        os.chmod(d, os.stat(d).st_mode | 0o001)
+        d = d.parent
     pid = ctr.start_running(
         "cat /proc/self/uid_map /proc/self/gid_map > /maps; id -u > /id; exec sleep 1000")
     with open(f"/proc/{pid}/status") as f:
