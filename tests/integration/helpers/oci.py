@@ -217,25 +217,34 @@ class Container:
             f.write(text if text is not None else json.dumps(self.config, indent=1))
 
     # ---- runtime commands ------------------------------------------------------------
-    def cmd(self, *args, timeout=TIMEOUT, input=None, pass_fds=(), global_args=()) -> Result:
-        """Runs the runtime with pipes for stdio. Only for commands whose children do not
-        keep stdout open after the runtime exits (use detached() for those)."""
+    def argv(self, args, global_args=(), fds=None) -> list[str]:
+        """The runtime's argv; fds {n: path} opens each path read-only as fd n in the runtime
+        (through a sh wrapper, which does not leak other fds)."""
         argv = [self.runtime.path, "--root", str(self.root), *map(str, global_args),
                 *map(str, args)]
+        if fds:
+            redirs = " ".join(f"{n}<'{p}'" for n, p in sorted(fds.items()))
+            argv = ["/bin/sh", "-c", f'exec "$@" {redirs}', "sh", *argv]
+        return argv
+
+    def cmd(self, *args, timeout=TIMEOUT, input=None, pass_fds=(), global_args=(),
+            fds=None) -> Result:
+        """Runs the runtime with pipes for stdio. Only for commands whose children do not
+        keep stdout open after the runtime exits (use detached() for those)."""
+        argv = self.argv(args, global_args, fds)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
                            pass_fds=pass_fds, stdin=None if input is not None else
                            subprocess.DEVNULL)
         return Result(argv, p.returncode, p.stdout, p.stderr)
 
-    def detached(self, *args, timeout=TIMEOUT, pass_fds=(), global_args=()) -> Result:
+    def detached(self, *args, timeout=TIMEOUT, pass_fds=(), global_args=(), fds=None) -> Result:
         """Runs a command that leaves a process holding its stdio (create, run --detach,
         exec --detach): stdout and stderr go to files, which are read when the runtime
         exits; the container keeps writing to them (see output())."""
         n = next(self._n)
         out, err = self.workdir / f"out.{n}", self.workdir / f"err.{n}"
         self.last_out, self.last_err = out, err
-        argv = [self.runtime.path, "--root", str(self.root), *map(str, global_args),
-                *map(str, args)]
+        argv = self.argv(args, global_args, fds)
         with open(out, "w") as o, open(err, "w") as e:
             p = subprocess.run(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL,
                                timeout=timeout, pass_fds=pass_fds)
