@@ -104,12 +104,19 @@ def base_spec(runtime, session_dir) -> dict:
 
 @pytest.fixture(scope="session")
 def leak_check(session_dir):
-    """Session-end check: no process carrying the test marker and no new mount under the
-    session dir. Requested by the container fixtures (not autouse)."""
-    before = set(oci.mounts_under(Path("/")))
+    """Session-end check: no process carrying the test marker and no new mount in the temp
+    dir (where bundles live) or the runtimes' state dirs. Requested by the container
+    fixtures (not autouse)."""
+    watched = [Path(tempfile.gettempdir()), Path("/run/hull-runtime"), Path("/run/crun"),
+               Path("/run/runc")]
+
+    def mounts():
+        return {m for w in watched for m in oci.mounts_under(w)}
+
+    before = mounts()
     yield
     procs = oci.processes_with_marker()
-    new_mounts = [m for m in oci.mounts_under(Path("/")) if m not in before]
+    new_mounts = sorted(mounts() - before)
     assert not procs, f"container processes left at session end: {procs}"
     assert not new_mounts, f"mounts left at session end: {new_mounts}"
 
