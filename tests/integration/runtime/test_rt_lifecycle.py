@@ -256,3 +256,62 @@ def test_run_pid_file_detached(ctr, tmp_path):
     ctr.set_args("sleep", "1000")
     ctr.run_detached("--pid-file", pf).ok()
     assert int(pf.read_text()) == ctr.pid()
+
+
+def test_kill_all(ctr, tmp_path):
+    # Without a pid namespace the init's death does not take its children with it:
+    # only --all reaches the background sleep.
+    ctr.drop_namespace("pid")
+    ctr.sh("sleep 1000 & echo $! > /bg; exec sleep 1000")
+    ctr.create().ok()
+    ctr.start().ok()
+    oci.wait_for(lambda: (ctr.rootfs / "bg").exists() and (ctr.rootfs / "bg").read_text(),
+                 what="background pid")
+    init = ctr.pid()
+    # /bg holds the pid as the container sees it; no pid namespace, so the host's
+    bg = int((ctr.rootfs / "bg").read_text())
+    assert oci.pid_alive(bg)
+    ctr.kill("KILL", all=True).ok()
+    oci.wait_for(lambda: not oci.pid_alive(init) and not oci.pid_alive(bg),
+                 what="every container process to die")
+    ctr.wait_status("stopped")
+
+
+def test_init_killed_outside_runtime(ctr):
+    # the state follows the process, and kill/delete still behave afterwards
+    pid = ctr.start_running()
+    os.kill(pid, signal.SIGKILL)
+    ctr.wait_status("stopped")
+    r = ctr.kill("TERM")
+    assert r.returncode != 0 or ctr.status() == "stopped"
+    ctr.delete().ok()
+
+
+def test_no_pivot(ctr):
+    ctr.sh("echo chrooted; cat /etc/hostname")
+    r = ctr.run("--no-pivot")
+    assert r.returncode == 0, r
+    assert r.stdout == "chrooted\nhull\n"
+
+
+def test_absolute_root_path(ctr):
+    ctr.config["root"]["path"] = str(ctr.rootfs)
+    ctr.set_args("cat", "/etc/hostname")
+    r = ctr.run()
+    assert r.returncode == 0 and r.stdout == "hull\n", r
+
+
+def test_bundle_defaults_to_cwd(ctr):
+    ctr.set_args("cat", "/etc/hostname")
+    ctr.write_config()
+    argv = ctr.runtime.argv(ctr.root, "run", ctr.id)
+    p = subprocess.run(argv, cwd=ctr.bundle, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=oci.TIMEOUT)
+    assert p.returncode == 0 and p.stdout == "hull\n", p
+
+
+def test_run_removes_container_after_exit(ctr):
+    ctr.set_args("true")
+    ctr.run().ok()
+    assert ctr.cmd("state", ctr.id).returncode != 0
+    assert not (ctr.root / ctr.id).exists()
