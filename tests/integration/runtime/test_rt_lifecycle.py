@@ -315,3 +315,31 @@ def test_run_removes_container_after_exit(ctr):
     ctr.run().ok()
     assert ctr.cmd("state", ctr.id).returncode != 0
     assert not (ctr.root / ctr.id).exists()
+
+
+def test_run_forwards_stdin(ctr):
+    ctr.set_args("cat")
+    ctr.write_config()
+    r = ctr.cmd("run", "--bundle", ctr.bundle, ctr.id, input="line one\nline two\n")
+    assert r.returncode == 0 and r.stdout == "line one\nline two\n", r
+
+
+def test_cgroups_path_joined_and_removed(ctr):
+    # the init is in the configured cgroup before the program runs; delete removes it
+    name = f"hull-itest-{ctr.id}"
+    ctr.config["linux"]["cgroupsPath"] = f"/{name}"
+    ctr.sh("cat /proc/self/cgroup > /cg; exec sleep 1000")
+    ctr.drop_namespace("cgroup")  # see the full path
+    pid = ctr.start_running(ctr.process["args"][2])
+    oci.wait_for(lambda: (ctr.rootfs / "cg").exists() and (ctr.rootfs / "cg").read_text(),
+                 what="/proc/self/cgroup")
+    inside = (ctr.rootfs / "cg").read_text().splitlines()
+    assert any(ln.split(":", 2)[2] == f"/{name}" for ln in inside), inside
+    with open(f"/proc/{pid}/cgroup") as f:
+        assert any(ln.split(":", 2)[2] == f"/{name}" for ln in f.read().splitlines())
+    dirs = oci.cgroups_named(name)
+    assert dirs
+    ctr.kill("KILL").ok()
+    ctr.wait_status("stopped")
+    ctr.delete().ok()
+    assert oci.cgroups_named(name) == []
