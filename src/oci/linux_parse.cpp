@@ -109,7 +109,21 @@ Result<Linux> read_linux(const Json& j, const Path& p) {
   HULL_CHECK(read_member(j, p, "sysctl", out.sysctl));
   if (const Json* s = member(j, "seccomp")) out.seccomp = HULL_TRY(read_seccomp(*s, p / "seccomp"));
   HULL_CHECK(read_member(j, p, "mountLabel", out.mount_label));
-  if (const Json* t = member(j, "timeOffsets")) HULL_CHECK(expect_object(*t, p / "timeOffsets"));
+  if (const Json* t = member(j, "timeOffsets")) {
+    Path tp = p / "timeOffsets";
+    HULL_CHECK(expect_object(*t, tp));
+    for (const auto& [clock, v] : t->items()) {
+      if (clock != "monotonic" && clock != "boottime")
+        return field_fail(tp / clock, "unknown clock (want monotonic or boottime)");
+      HULL_CHECK(expect_object(v, tp / clock));
+      Linux::TimeOffset off;
+      HULL_CHECK(read_member(v, tp / clock, "secs", off.secs));
+      HULL_CHECK(read_member(v, tp / clock, "nanosecs", off.nanosecs));
+      if (off.nanosecs >= 1000000000u)
+        return field_fail(tp / clock / "nanosecs", "must be below 1000000000");
+      out.time_offsets[clock] = off;
+    }
+  }
   return out;
 }
 

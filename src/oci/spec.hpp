@@ -274,7 +274,13 @@ struct Linux {
   std::map<std::string, std::string> sysctl;
   std::optional<Seccomp> seccomp;
   std::string mount_label;
-  std::map<std::string, std::string> time_offsets_unused;
+  struct TimeOffset {
+    int64_t secs = 0;
+    uint32_t nanosecs = 0;
+    bool operator==(const TimeOffset&) const = default;
+  };
+  // timeOffsets: "monotonic" and "boottime", applied to a new time namespace.
+  std::map<std::string, TimeOffset> time_offsets;
 
   bool has_namespace(NamespaceType t) const {
     for (const auto& n : namespaces)

@@ -128,6 +128,8 @@ Json linux_json(const Linux& l) {
   put(j, "sysctl", l.sysctl);
   if (l.seccomp) j["seccomp"] = seccomp_json(*l.seccomp);
   put(j, "mountLabel", l.mount_label);
+  for (const auto& [clock, off] : l.time_offsets)
+    j["timeOffsets"][clock] = {{"secs", off.secs}, {"nanosecs", off.nanosecs}};
   return j;
 }
 

@@ -11,6 +11,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <algorithm>
 #include <ctime>
 
 #include "cgroups/manager.hpp"
@@ -84,6 +85,41 @@ Status write_id_maps(pid_t pid, const oci::Linux& lx, bool rootless) {
   return {};
 }
 
+// As runc: a sysctl may be set only where the container has its own copy of it, so that
+// a config cannot change the host's kernel through a shared namespace.
+Status validate_sysctl(const oci::Linux& lx) {
+  auto is_new = [&](oci::NamespaceType t) {
+    const oci::Namespace* n = lx.find_namespace(t);
+    return n != nullptr;
+  };
+  for (const auto& [raw, value] : lx.sysctl) {
+    std::string key = raw;
+    std::replace(key.begin(), key.end(), '/', '.');
+    bool ipc = key.starts_with("fs.mqueue.") || key == "kernel.msgmax" || key == "kernel.msgmnb" ||
+               key == "kernel.msgmni" || key == "kernel.sem" || key == "kernel.shmall" ||
+               key == "kernel.shmmax" || key == "kernel.shmmni" ||
+               key == "kernel.shm_rmid_forced";
+    if (ipc) {
+      if (!is_new(oci::NamespaceType::ipc))
+        return failf("config.json: linux.sysctl: \"{}\" needs an ipc namespace", raw);
+      continue;
+    }
+    if (key.starts_with("net.")) {
+      if (!is_new(oci::NamespaceType::network))
+        return failf("config.json: linux.sysctl: \"{}\" needs a network namespace", raw);
+      continue;
+    }
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+      if (!is_new(oci::NamespaceType::uts))
+        return failf("config.json: linux.sysctl: \"{}\" needs a uts namespace", raw);
+      continue;
+    }
+    return failf("config.json: linux.sysctl: \"{}\" is not in a separate kernel namespace",
+                 raw);
+  }
+  return {};
+}
+
 Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mode) {
   if (!spec.process) return fail("config.json: process: required to create a container");
   if (spec.process->args.empty()) return fail("config.json: process.args: must not be empty");
@@ -96,6 +132,9 @@ Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mod
     return fail("process.terminal is true: --console-socket is required when detaching");
   if (!spec.process->terminal && !opts.console_socket.empty())
     return fail("--console-socket is only used with process.terminal true");
+  HULL_CHECK(validate_sysctl(spec.linux));
+  if (!spec.linux.time_offsets.empty() && !spec.linux.has_namespace(oci::NamespaceType::time))
+    return fail("config.json: linux.timeOffsets: needs a new time namespace");
   if (!spec.hooks.empty())
     return fail("config.json: hooks: not supported by this build of hull-runtime yet");
   return {};
@@ -207,6 +246,23 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   // Signals that arrive before run's wait loop stay pending and are forwarded then.
   if (mode == LaunchMode::run) block_forwarded_signals();
 
+  // Time offsets can only be written before any process lives in the namespace, so this
+  // process makes it for its children (time_for_children), writes the offsets, and the
+  // child is cloned straight into it; this process's own clocks are untouched.
+  UniqueFd own_time_ns;
+  if (const auto* tn = lx.find_namespace(oci::NamespaceType::time);
+      tn && tn->path.empty() && !lx.time_offsets.empty()) {
+    own_time_ns.reset(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+    if (!own_time_ns) return sys_fail("open /proc/self/ns/time_for_children");
+    if (::unshare(CLONE_NEWTIME) < 0) return sys_fail("unshare time namespace");
+    std::string offsets;
+    for (const auto& [clock, off] : lx.time_offsets)
+      offsets += fmt::format("{} {} {}\n", clock, off.secs, off.nanosecs);
+    if (auto r = fs::write_existing("/proc/self/timens_offsets", offsets); !r)
+      return std::unexpected(r.error().wrap("linux.timeOffsets"));
+    clone_flags &= ~static_cast<uint64_t>(CLONE_NEWTIME);
+  }
+
   UniqueFd cg_fd = cgroup->clone_into_fd();
   child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
   if (child.pid == 0) {
@@ -215,6 +271,8 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   }
   undo.child = child.pid;
   undo.pidfd = child.pidfd.get();
+  if (own_time_ns && ::setns(own_time_ns.get(), CLONE_NEWTIME) < 0)
+    return sys_fail("restore time namespace");
   child_sock.close();
 
   if (new_user) HULL_CHECK(write_id_maps(undo.child, lx, rootless));
