@@ -258,14 +258,23 @@ def test_sysctl(ctr):
 
 
 def test_sysctl_outside_namespace_refused(ctr):
-    # kernel.* other than the ipc/uts ones is host-global: it must not be written
-    with open("/proc/sys/kernel/pid_max") as f:
+    # vm.* is host-global (no namespace has it): writing it from a container would change
+    # the host, so it must be refused (runc and crun allow only namespaced sysctls)
+    path = "/proc/sys/vm/swappiness"
+    with open(path) as f:
         host = f.read()
-    ctr.config["linux"]["sysctl"] = {"kernel.pid_max": "40000"}
-    r = ctr.run()
+    other = "17" if host.strip() != "17" else "18"
+    ctr.config["linux"]["sysctl"] = {"vm.swappiness": other}
+    try:
+        r = ctr.run()
+        with open(path) as f:
+            now = f.read()
+    finally:
+        with open(path, "w") as f:
+            f.write(host)
+    assert now == host, "the container changed the host's vm.swappiness"
     assert r.returncode != 0, r
-    with open("/proc/sys/kernel/pid_max") as f:
-        assert f.read() == host
+    assert "swappiness" in r.stderr, r
     assert not ctr.leftovers()
 
 
