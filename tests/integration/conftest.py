@@ -60,8 +60,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # An area with no tests yet (or a -k that selects none) is not a failure.
-    if exitstatus == _NO_TESTS_COLLECTED:
+    # An area with no tests yet, or a -k/-m that selects none, is not a failure; the whole
+    # suite collecting nothing still is (exit 5, which scripts/test reports).
+    if exitstatus != _NO_TESTS_COLLECTED:
+        return
+    cfg = session.config
+    here = Path(__file__).resolve().parent
+    narrowed = bool(cfg.option.keyword or cfg.option.markexpr) or any(
+        Path(a.split("::")[0]).resolve() != here for a in cfg.args)
+    if narrowed:
         session.exitstatus = 0
 
 
