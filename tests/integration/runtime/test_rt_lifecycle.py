@@ -367,3 +367,16 @@ def test_reused_pid_is_never_signalled(ctr):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_start_of_instantly_exiting_program(make_container):
+    # start must succeed even when the program is already gone by the time start checks
+    # on it (a race between releasing the exec fifo and looking at the process): repeat
+    # to make a narrow window show up.
+    for _ in range(10):
+        c = make_container()
+        c.set_args("true")
+        c.create().ok()
+        c.start().ok()
+        c.wait_status("stopped")
+        c.delete().ok()
