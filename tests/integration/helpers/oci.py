@@ -19,8 +19,14 @@ TIMEOUT = 30
 _ids = itertools.count(1)
 
 
-def unique_id(prefix: str = "it") -> str:
-    return f"{prefix}-{os.getpid()}-{next(_ids)}"
+def session_prefix() -> str:
+    """Ids of this pytest process's containers start with this (concurrent sessions on
+    one machine must not see each other's containers as leaks)."""
+    return f"it-{os.getpid()}-"
+
+
+def unique_id() -> str:
+    return f"{session_prefix()}{next(_ids)}"
 
 
 def copy_rootfs(src: Path, dst: Path) -> None:
@@ -68,9 +74,9 @@ def mounts_under(prefix: Path) -> list[str]:
     return out
 
 
-def processes_with_marker(value: str | None = None) -> list[int]:
-    """Pids whose environment has MARKER (=value if given)."""
-    want = f"{MARKER}={value}".encode() if value else f"{MARKER}=".encode()
+def processes_with_marker(value: str | None = None, prefix: str | None = None) -> list[int]:
+    """Pids whose environment has MARKER=value (or MARKER=prefix...)."""
+    want = f"{MARKER}={value}".encode() if value else f"{MARKER}={prefix or ''}".encode()
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():

@@ -121,6 +121,14 @@ def test_bad_mount_source(ctr, tmp_path):
     assert_nothing_left(ctr)
 
 
+def test_bad_mount_option(ctr):
+    ctr.add_mount("/scratch", "tmpfs", "tmpfs", ["size=1m", "bogus_option_xyz"])
+    r = ctr.run()
+    assert r.returncode != 0, r
+    assert "bogus_option_xyz" in r.stderr or "scratch" in r.stderr, r
+    assert_nothing_left(ctr)
+
+
 def test_failure_after_mounts_cleans_up(ctr, tmp_path):
     # a late failure (bad program) after mounts were set up must undo them all
     src = tmp_path / "src"

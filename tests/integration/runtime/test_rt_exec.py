@@ -137,7 +137,8 @@ def test_exec_in_stopped_container_fails(ctr):
 
 
 def test_exec_in_created_container(ctr):
-    # runc refuses exec before start? It allows it; either way the init must not start.
+    # runc and crun allow exec into a created container; whatever the exec does, the
+    # container's own program must stay parked until start.
     ctr.sh("echo ran > /ran; sleep 1000")
     ctr.create().ok()
     ctr.exec("true")

@@ -343,3 +343,40 @@ def test_cgroups_path_joined_and_removed(ctr):
     ctr.wait_status("stopped")
     ctr.delete().ok()
     assert oci.cgroups_named(name) == []
+
+
+@pytest.mark.hull_only
+def test_reused_pid_is_never_signalled(ctr):
+    # state.json records the init's pid with its start time: if the pid now belongs to
+    # another process (simulated by pointing pid at a bystander), the container is
+    # stopped and kill/delete must not touch the bystander.
+    ctr.start_running()
+    ctr.kill("KILL").ok()
+    ctr.wait_status("stopped")
+    bystander = subprocess.Popen(["sleep", "1000"])
+    try:
+        state_file = ctr.root / ctr.id / "state.json"
+        st = json.loads(state_file.read_text())
+        st["pid"] = bystander.pid
+        state_file.write_text(json.dumps(st))
+        assert ctr.status() == "stopped"
+        ctr.kill("KILL")
+        ctr.delete(force=True).ok()
+        time.sleep(0.2)
+        assert bystander.poll() is None, "a process that reused the pid was signalled"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_start_of_instantly_exiting_program(make_container):
+    # start must succeed even when the program is already gone by the time start checks
+    # on it (a race between releasing the exec fifo and looking at the process): repeat
+    # to make a narrow window show up.
+    for _ in range(10):
+        c = make_container()
+        c.set_args("true")
+        c.create().ok()
+        c.start().ok()
+        c.wait_status("stopped")
+        c.delete().ok()

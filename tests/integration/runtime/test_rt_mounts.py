@@ -177,7 +177,13 @@ def test_mount_target_symlink_stays_inside(ctr, tmp_path, how):
     before = oci.mounts_under(outside)
     ctr.add_mount(target, "tmpfs", "tmpfs", ["size=1m"])
     ctr.sh(f"echo from-container > {target}/x 2>/dev/null; cat /proc/self/mountinfo")
-    r = ctr.run()
+    try:
+        r = ctr.run()
+    finally:
+        escaped = [m for m in oci.mounts_under(outside) if m not in before]
+        for m in reversed(escaped):
+            subprocess.run(["umount", "-l", m])
+    assert not escaped, f"mounted on the host: {escaped}"
     # Either the runtime refuses, or it mounts inside the rootfs; never on the host dir.
     assert sorted(os.listdir(outside)) == ["host-file"], r
     assert oci.mounts_under(outside) == before
@@ -242,30 +248,42 @@ def test_readonly_paths(ctr):
 
 
 def test_sysctl(ctr):
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        host_fwd = f.read()
-    with open("/proc/sys/kernel/msgmax") as f:
-        host_msgmax = f.read()
+    paths = ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/msgmax",
+             "/proc/sys/net/ipv4/conf/all/forwarding"]
+    host = {p: open(p).read() for p in paths}
     ctr.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.msgmax": "12345",
                                      "net/ipv4/conf/all/forwarding": "1"}
-    ctr.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax "
-           "/proc/sys/net/ipv4/conf/all/forwarding")
-    assert run_ok(ctr).split() == ["1", "12345", "1"]
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        assert f.read() == host_fwd
-    with open("/proc/sys/kernel/msgmax") as f:
-        assert f.read() == host_msgmax
+    ctr.sh("cat " + " ".join(paths))
+    try:
+        out = run_ok(ctr).split()
+        changed = [p for p in paths if open(p).read() != host[p]]
+    finally:  # a runtime that wrote the host's knobs must not leave them changed
+        for p, v in host.items():
+            if open(p).read() != v:
+                with open(p, "w") as f:
+                    f.write(v)
+    assert out == ["1", "12345", "1"]
+    assert not changed, f"the container changed the host's {changed}"
 
 
 def test_sysctl_outside_namespace_refused(ctr):
-    # kernel.* other than the ipc/uts ones is host-global: it must not be written
-    with open("/proc/sys/kernel/pid_max") as f:
+    # vm.* is host-global (no namespace has it): writing it from a container would change
+    # the host, so it must be refused (runc and crun allow only namespaced sysctls)
+    path = "/proc/sys/vm/swappiness"
+    with open(path) as f:
         host = f.read()
-    ctr.config["linux"]["sysctl"] = {"kernel.pid_max": "40000"}
-    r = ctr.run()
+    other = "17" if host.strip() != "17" else "18"
+    ctr.config["linux"]["sysctl"] = {"vm.swappiness": other}
+    try:
+        r = ctr.run()
+        with open(path) as f:
+            now = f.read()
+    finally:
+        with open(path, "w") as f:
+            f.write(host)
+    assert now == host, "the container changed the host's vm.swappiness"
     assert r.returncode != 0, r
-    with open("/proc/sys/kernel/pid_max") as f:
-        assert f.read() == host
+    assert "swappiness" in r.stderr, r
     assert not ctr.leftovers()
 
 

@@ -156,7 +156,9 @@ def test_terminal_console_socket(ctr, console):
     sock = console()
     ctr.process["terminal"] = True
     ctr.process["consoleSize"] = {"height": 33, "width": 111}
-    ctr.sh("[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys; stty size; tty")
+    ctr.sh("[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys; stty size; tty; "
+           "echo console $(stat -L -c '%t:%T' /dev/console) stdin $(stat -L -c '%t:%T' "
+           "/proc/self/fd/0)")
     ctr.create("--console-socket", sock.path).ok()
     sock.wait_master()
     ctr.start().ok()
@@ -165,6 +167,9 @@ def test_terminal_console_socket(ctr, console):
     assert "all-ttys" in lines, out
     assert "33 111" in lines, out
     assert any(ln.startswith("/dev/") for ln in lines), out
+    # /dev/console is the container's pty, not the host's console
+    dev = next(ln.split() for ln in lines if ln.startswith("console "))
+    assert dev[1] == dev[3] and dev[1] != "5:1", out
     ctr.wait_status("stopped")
 
 
