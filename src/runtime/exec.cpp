@@ -16,6 +16,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/cloned_binary.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
 #include "runtime/init.hpp"
@@ -66,7 +67,15 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     HULL_TRY(sync.expect(SyncType::kGo));
+    // Without privileges on the host, the mount namespace can only be joined with the
+    // capabilities the container's user namespace gives: join that one first (rootless).
+    if (joins.user && ::geteuid() != 0) {
+      auto& [fd, flag] = joins.child.back();
+      if (::setns(fd.get(), flag) < 0) return sys_fail("join user namespace");
+      fd.reset();
+    }
     for (auto& [fd, flag] : joins.child) {
+      if (!fd) continue;
       if (::setns(fd.get(), flag) < 0) return sys_failf("join namespace (flag {:#x})", flag);
       fd.reset();
     }
@@ -103,6 +112,11 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   UniqueFd init_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
   if (!init_pidfd || !process_alive(s.pid, s.pid_start_time))
     return fail("container is not running", ESRCH);
+  // CVE-2019-5736: this process will be visible in the container's pid namespace.
+  uint64_t bnd = bounding_set_of(s.pid).value_or(~uint64_t{0});
+  if (opts.process.capabilities)
+    for (int c : opts.process.capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
+  if (could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
 
   Joins joins;
   for (const char* name : {"pid", "time"}) {
