@@ -67,15 +67,7 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     HULL_TRY(sync.expect(SyncType::kGo));
-    // Without privileges on the host, the mount namespace can only be joined with the
-    // capabilities the container's user namespace gives: join that one first (rootless).
-    if (joins.user && ::geteuid() != 0) {
-      auto& [fd, flag] = joins.child.back();
-      if (::setns(fd.get(), flag) < 0) return sys_fail("join user namespace");
-      fd.reset();
-    }
     for (auto& [fd, flag] : joins.child) {
-      if (!fd) continue;
       if (::setns(fd.get(), flag) < 0) return sys_failf("join namespace (flag {:#x})", flag);
       fd.reset();
     }
@@ -119,6 +111,15 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   if (could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
 
   Joins joins;
+  // Rootless: joining the other namespaces needs CAP_SYS_ADMIN in this process's own user
+  // namespace, which an unprivileged user has only in the container's: enter it first.
+  const bool enter_user_first = ::geteuid() != 0 && !same_ns(s.pid, "user");
+  if (enter_user_first) {
+    UniqueFd fd = HULL_TRY(open_ns(s.pid, "user"));
+    if (::setns(fd.get(), CLONE_NEWUSER) < 0)
+      return sys_failf("join user namespace of {}", opts.id);
+    joins.user = true;
+  }
   for (const char* name : {"pid", "time"}) {
     if (same_ns(s.pid, name)) continue;
     UniqueFd fd = HULL_TRY(open_ns(s.pid, name));

@@ -71,10 +71,12 @@ Status start(const StateStore& store, const std::string& id) {
   ContainerStatus st = store.status_of(s);
   if (st == ContainerStatus::stopped) return fail("cannot start a container that has stopped");
   if (st != ContainerStatus::created) return fail("cannot start an already running container");
+  // Pin init before opening the fifo: the open releases it, and a short program may have
+  // run and exited before a later check.
+  UniqueFd pidfd = HULL_TRY(open_pidfd(s));
   std::string fifo_path = store.dir(id) + "/exec.fifo";
   UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return sys_failf("open {}", fifo_path);
-  UniqueFd pidfd = HULL_TRY(open_pidfd(s));
   pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
   for (;;) {
     int r = ::poll(p, 2, -1);

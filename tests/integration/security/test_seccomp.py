@@ -25,7 +25,7 @@ def run(rt, bundle):
 
 
 def test_errno_with_errno_ret(rt, make_bundle):
-    b = make_bundle(["sh", "-c", "mkdir /tmp/x; echo rc=$?"])
+    b = make_bundle(["sh", "-c", "mkdir /dev/shm/x; echo rc=$?"])
     b.config["linux"]["seccomp"] = seccomp(
         {"names": MKDIRS, "action": "SCMP_ACT_ERRNO", "errnoRet": 33})
     b.save()
@@ -37,7 +37,7 @@ def test_errno_with_errno_ret(rt, make_bundle):
 
 
 def test_default_errno_ret(rt, make_bundle):
-    b = make_bundle(["sh", "-c", "mkdir /tmp/x; echo rc=$?"])
+    b = make_bundle(["sh", "-c", "mkdir /dev/shm/x; echo rc=$?"])
     b.config["linux"]["seccomp"] = seccomp(
         {"names": MKDIRS, "action": "SCMP_ACT_ERRNO"}, defaultErrnoRet=1)
     b.save()
@@ -63,7 +63,7 @@ def test_kill_process(rt, make_bundle):
 
 
 def test_log_allows_the_call(rt, make_bundle):
-    b = make_bundle(["sh", "-c", "mkdir /tmp/x && echo made"])
+    b = make_bundle(["sh", "-c", "mkdir /dev/shm/x && echo made"])
     b.config["linux"]["seccomp"] = seccomp({"names": MKDIRS, "action": "SCMP_ACT_LOG"})
     b.save()
     r = run(rt, b)
@@ -73,8 +73,8 @@ def test_log_allows_the_call(rt, make_bundle):
 
 def test_argument_condition(rt, make_bundle):
     # chmod to 0700 is refused with EPERM; any other mode goes through.
-    b = make_bundle(["sh", "-c", "touch /tmp/a /tmp/b; chmod 700 /tmp/a; echo a=$?; "
-                                 "chmod 755 /tmp/b; echo b=$?"])
+    b = make_bundle(["sh", "-c", "touch /dev/shm/a /dev/shm/b; chmod 700 /dev/shm/a; echo a=$?; "
+                                 "chmod 755 /dev/shm/b; echo b=$?"])
     rules = []
     for name, mode_arg in (("chmod", 1), ("fchmodat", 2), ("fchmodat2", 2)):
         rules.append({"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
@@ -143,8 +143,8 @@ class Listener:
 
 def test_notify_listener_gets_fd_and_state(rt, make_bundle, tmp_path):
     listener = Listener(str(tmp_path / "agent.sock"))
-    b = make_bundle(["sh", "-c", "mkdir /tmp/notified && echo said-ok; "
-                                 "[ -d /tmp/notified ] && echo exists || echo absent"])
+    b = make_bundle(["sh", "-c", "mkdir /dev/shm/notified && echo said-ok; "
+                                 "[ -d /dev/shm/notified ] && echo exists || echo absent"])
     b.config["linux"]["seccomp"] = seccomp(
         {"names": MKDIRS, "action": "SCMP_ACT_NOTIFY"},
         listenerPath=listener.path, listenerMetadata="hull-test-meta")

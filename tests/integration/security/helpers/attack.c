@@ -83,14 +83,14 @@ static int exe_attack(const char* out, int seconds) {
       char p[64];
       snprintf(p, sizeof p, "/proc/self/fd/%d", held[i]);
       int w = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
-      if (w >= 0) {
-        if (write(w, "PWNED-BY-CONTAINER\n", 19) == 19) wrote = 1;
+      if (w >= 0 && write(w, "PWNED-BY-CONTAINER\n", 19) == 19) {
+        wrote = 1;
         fprintf(f, "WROTE fd %d\n", held[i]);
-        close(w);
       } else if (errno != last_errno) {
         last_errno = errno;
-        fprintf(f, "DENIED write: %s\n", strerror(errno));
+        fprintf(f, "DENIED %s: %s\n", w >= 0 ? "write" : "open for writing", strerror(errno));
       }
+      if (w >= 0) close(w);
     }
     fflush(f);
   }
@@ -124,20 +124,21 @@ static int write_file(const char* path, const char* data) {
 
 static void cgroup_attack(const char* tag) {
   char msg[1024];
-  mkdir("/tmp/cg1", 0755);
-  mkdir("/tmp/cg2", 0755);
+  /* /dev/shm: writable even with a read-only rootfs. */
+  mkdir("/dev/shm/cg1", 0755);
+  mkdir("/dev/shm/cg2", 0755);
   const char* ctrls[] = {"rdma", "memory", "pids", "none,name=x", NULL};
   for (int i = 0; ctrls[i]; ++i) {
     snprintf(msg, sizeof msg, "%s mount cgroup -o %s", tag, ctrls[i]);
-    if (report(msg, mount("cgroup", "/tmp/cg1", "cgroup", 0, ctrls[i])) == 0) {
+    if (report(msg, mount("cgroup", "/dev/shm/cg1", "cgroup", 0, ctrls[i])) == 0) {
       snprintf(msg, sizeof msg, "%s write release_agent", tag);
-      report(msg, write_file("/tmp/cg1/release_agent", "/evil"));
-      umount2("/tmp/cg1", MNT_DETACH);
+      report(msg, write_file("/dev/shm/cg1/release_agent", "/evil"));
+      umount2("/dev/shm/cg1", MNT_DETACH);
     }
   }
   snprintf(msg, sizeof msg, "%s mount cgroup2", tag);
-  if (report(msg, mount("cgroup2", "/tmp/cg2", "cgroup2", 0, NULL)) == 0)
-    umount2("/tmp/cg2", MNT_DETACH);
+  if (report(msg, mount("cgroup2", "/dev/shm/cg2", "cgroup2", 0, NULL)) == 0)
+    umount2("/dev/shm/cg2", MNT_DETACH);
   /* Existing hierarchies under /sys/fs/cgroup: a release_agent file must not be writable. */
   DIR* d = opendir("/sys/fs/cgroup");
   struct dirent* e;
