@@ -147,7 +147,10 @@ Status setup(InitContext& ctx) {
         return run_hooks(hooks.start_container, state.is_object() ? state.dump() : hook_state,
                          "startContainer");
       });
-  if (!r && fifo_w) (void)!::write(fifo_w.get(), r.error().message.data(), r.error().message.size());
+  if (!r && fifo_w) {
+    const std::string& m = r.error().message;
+    (void)!::write(fifo_w.get(), m.data(), m.size());
+  }
   return r;
 }
 
