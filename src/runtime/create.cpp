@@ -18,8 +18,10 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/cloned_binary.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/init.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
@@ -45,6 +47,10 @@ struct Undo {
   cgroups::Manager* cgroup = nullptr;
   pid_t child = 0;
   int pidfd = -1;
+  // A create that fails once the child exists goes on to the poststop hooks, as the
+  // spec's lifecycle does (step 12) and runc does.
+  std::span<const oci::Hook> poststop;
+  std::string stopped_state;
   bool committed = false;
 
   ~Undo() {
@@ -54,6 +60,7 @@ struct Undo {
       else ::kill(child, SIGKILL);
       while (::waitpid(child, nullptr, __WALL) < 0 && errno == EINTR) {
       }
+      run_hooks_warn(poststop, stopped_state, "poststop");
     }
     if (cgroup) {
       if (auto r = cgroup->destroy(); !r) log::warn("cleanup: {}", r.error().message);
@@ -70,6 +77,38 @@ Result<std::string> absolute(const std::string& path) {
   return std::string(buf);
 }
 
+// An unprivileged user may write a map of its own id only; anything more goes through
+// the setuid newuidmap/newgidmap (Debian's uidmap), which check /etc/subuid and
+// /etc/subgid.
+bool needs_id_helper(const std::vector<oci::IdMapping>& maps, uint32_t own) {
+  return maps.size() > 1 || (maps.size() == 1 && (maps[0].host_id != own || maps[0].size != 1));
+}
+
+Status run_id_helper(const char* name, pid_t pid, const std::vector<oci::IdMapping>& maps) {
+  std::string path;
+  for (const char* dir : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
+    std::string p = std::string(dir) + name;
+    if (::access(p.c_str(), X_OK) == 0) {
+      path = p;
+      break;
+    }
+  }
+  if (path.empty())
+    return failf("rootless: {} not found (install uidmap): the config maps more than the "
+                 "user's own id",
+                 name);
+  oci::Hook h;
+  h.path = path;
+  h.args = {name, std::to_string(pid)};
+  for (const auto& m : maps) {
+    h.args.push_back(std::to_string(m.container_id));
+    h.args.push_back(std::to_string(m.host_id));
+    h.args.push_back(std::to_string(m.size));
+  }
+  h.timeout = 30;
+  return run_program(h, {}, path);
+}
+
 Status write_id_maps(pid_t pid, const oci::Linux& lx, bool rootless) {
   auto render = [](const std::vector<oci::IdMapping>& maps) {
     std::string s;
@@ -77,11 +116,17 @@ Status write_id_maps(pid_t pid, const oci::Linux& lx, bool rootless) {
     return s;
   };
   std::string base = fmt::format("/proc/{}/", pid);
-  if (!lx.uid_mappings.empty())
+  if (rootless && needs_id_helper(lx.uid_mappings, ::geteuid()))
+    HULL_CHECK(run_id_helper("newuidmap", pid, lx.uid_mappings));
+  else if (!lx.uid_mappings.empty())
     HULL_CHECK(fs::write_existing(base + "uid_map", render(lx.uid_mappings)));
-  if (rootless) HULL_CHECK(fs::write_existing(base + "setgroups", "deny"));
-  if (!lx.gid_mappings.empty())
+  if (rootless && needs_id_helper(lx.gid_mappings, ::getegid())) {
+    HULL_CHECK(run_id_helper("newgidmap", pid, lx.gid_mappings));
+  } else if (!lx.gid_mappings.empty()) {
+    // Without CAP_SETGID, gid_map can only be written once setgroups is denied (3.19).
+    if (rootless) HULL_CHECK(fs::write_existing(base + "setgroups", "deny"));
     HULL_CHECK(fs::write_existing(base + "gid_map", render(lx.gid_mappings)));
+  }
   return {};
 }
 
@@ -135,8 +180,6 @@ Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mod
   HULL_CHECK(validate_sysctl(spec.linux));
   if (!spec.linux.time_offsets.empty() && !spec.linux.has_namespace(oci::NamespaceType::time))
     return fail("config.json: linux.timeOffsets: needs a new time namespace");
-  if (!spec.hooks.empty())
-    return fail("config.json: hooks: not supported by this build of hull-runtime yet");
   return {};
 }
 
@@ -158,6 +201,15 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   HULL_CHECK(validate(spec, opts, mode));
   const auto& lx = spec.linux;
   const bool rootless = ::geteuid() != 0;
+  // CVE-2019-5736: until it execs, init is this binary; in a pid namespace shared with
+  // other processes that may hold CAP_SYS_PTRACE, run from a sealed copy.
+  if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid);
+      (!pidns || !pidns->path.empty()) && !lx.has_namespace(oci::NamespaceType::user)) {
+    uint64_t bnd = spec.process->capabilities ? 0 : ~uint64_t{0};  // absent: root keeps all
+    if (spec.process->capabilities)
+      for (int c : spec.process->capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
+    if (could_ptrace_runtime(bnd, 0)) HULL_CHECK(reexec_from_sealed_copy());
+  }
 
   std::string rootfs = spec.root.path;
   if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
@@ -238,7 +290,8 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
   ctx.preserve_fds = opts.preserve_fds;
-  ctx.setgroups_allowed = !(new_user && rootless);
+  ctx.setgroups_allowed =
+      !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
   ctx.keep_fds = {child_sock.get()};
   if (fifo) ctx.keep_fds.push_back(fifo.get());
   if (mount_ns) ctx.keep_fds.push_back(mount_ns.get());
@@ -274,6 +327,13 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   if (own_time_ns && ::setns(own_time_ns.get(), CLONE_NEWTIME) < 0)
     return sys_fail("restore time namespace");
   child_sock.close();
+  State partial;  // what hooks see on stdin before state.json exists
+  partial.id = opts.id;
+  partial.pid = undo.child;
+  partial.bundle = opts.bundle;
+  partial.annotations = spec.annotations;
+  undo.poststop = spec.hooks.poststop;
+  undo.stopped_state = oci_state(partial, ContainerStatus::stopped).dump();
 
   if (new_user) HULL_CHECK(write_id_maps(undo.child, lx, rootless));
   if (!child.in_cgroup) HULL_CHECK(cgroup->add_pid(undo.child));
@@ -285,12 +345,14 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
     auto m = HULL_TRY(parent_sock.recv());
     if (m.type == SyncType::kError) return fail(std::move(m.text), m.err);
     if (m.type == SyncType::kReady) break;
-    if (m.type == SyncType::kSeccompFd) {
-      State partial;
-      partial.id = opts.id;
-      partial.pid = undo.child;
-      partial.bundle = opts.bundle;
-      partial.annotations = spec.annotations;
+    if (m.type == SyncType::kHooks) {
+      // The child has its mounts and waits before pivot_root; these hooks run here, in
+      // the runtime's namespaces.
+      std::string st = oci_state(partial, ContainerStatus::creating).dump();
+      HULL_CHECK(run_hooks(spec.hooks.prestart, st, "prestart"));
+      HULL_CHECK(run_hooks(spec.hooks.create_runtime, st, "createRuntime"));
+      HULL_CHECK(parent_sock.send(SyncType::kHooksDone, st));
+    } else if (m.type == SyncType::kSeccompFd) {
       HULL_CHECK(seccomp::send_listener_fd(lx.seccomp->listener_path, m.fd.get(),
                                            oci_state(partial, ContainerStatus::creating).dump(),
                                            lx.seccomp->listener_metadata));
@@ -335,6 +397,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
       return failf("sync: unexpected message {}", static_cast<uint32_t>(m->type));
     }
     if (m.error().code != EPIPE) return std::unexpected(m.error());
+    // The program runs; a failing poststart hook is a warning (runtime-spec config.md).
+    run_hooks_warn(spec.hooks.poststart, oci_state(s, ContainerStatus::running).dump(),
+                   "poststart");
   }
   undo.committed = true;
   out.pidfd = std::move(child.pidfd);

@@ -16,6 +16,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
+#include "runtime/cloned_binary.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
 #include "runtime/init.hpp"
@@ -103,8 +104,22 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   UniqueFd init_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
   if (!init_pidfd || !process_alive(s.pid, s.pid_start_time))
     return fail("container is not running", ESRCH);
+  // CVE-2019-5736: this process will be visible in the container's pid namespace.
+  uint64_t bnd = bounding_set_of(s.pid).value_or(~uint64_t{0});
+  if (opts.process.capabilities)
+    for (int c : opts.process.capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
+  if (could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
 
   Joins joins;
+  // Rootless: joining the other namespaces needs CAP_SYS_ADMIN in this process's own user
+  // namespace, which an unprivileged user has only in the container's: enter it first.
+  const bool enter_user_first = ::geteuid() != 0 && !same_ns(s.pid, "user");
+  if (enter_user_first) {
+    UniqueFd fd = HULL_TRY(open_ns(s.pid, "user"));
+    if (::setns(fd.get(), CLONE_NEWUSER) < 0)
+      return sys_failf("join user namespace of {}", opts.id);
+    joins.user = true;
+  }
   for (const char* name : {"pid", "time"}) {
     if (same_ns(s.pid, name)) continue;
     UniqueFd fd = HULL_TRY(open_ns(s.pid, name));

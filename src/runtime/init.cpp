@@ -19,6 +19,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "runtime/console.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
 
@@ -60,14 +61,14 @@ std::vector<std::string> env_with_home(const oci::Process& p) {
   return env;
 }
 
-Status wait_for_start(int fifo_fd, int proc_fd_dir) {
+Result<UniqueFd> wait_for_start(int fifo_fd, int proc_fd_dir) {
   // Reopen the O_PATH fifo for writing through the host procfs opened before pivot_root:
   // the open blocks until `start` opens the other end.
   std::string name = std::to_string(fifo_fd);
   UniqueFd w(::openat(proc_fd_dir, name.c_str(), O_WRONLY | O_CLOEXEC));
   if (!w) return sys_fail("open exec fifo");
   if (::write(w.get(), "0", 1) != 1) return sys_fail("write exec fifo");
-  return {};
+  return w;
 }
 
 Status setup(InitContext& ctx) {
@@ -108,9 +109,16 @@ Status setup(InitContext& ctx) {
     HULL_CHECK(ctx.sync->send(SyncType::kConsole, {}, pty.master.get()));
     pty.master.reset();
   }
-  if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+  // The parent runs prestart and createRuntime in the runtime's namespaces and answers
+  // with the state JSON the container's own hooks get on stdin.
+  const oci::Hooks& hooks = spec.hooks;
+  std::string hook_state;
+  if (!hooks.prestart.empty() || !hooks.create_runtime.empty() ||
+      !hooks.create_container.empty() || !hooks.start_container.empty()) {
     HULL_CHECK(ctx.sync->send(SyncType::kHooks));
-    HULL_TRY(ctx.sync->expect(SyncType::kHooksDone));
+    hook_state = HULL_TRY(ctx.sync->expect(SyncType::kHooksDone)).text;
+    // In the container's namespaces, before pivot_root: the path resolves on the host.
+    HULL_CHECK(run_hooks(hooks.create_container, hook_state, "createContainer"));
   }
   if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0)
     return sys_fail("unshare cgroup namespace");
@@ -125,14 +133,29 @@ Status setup(InitContext& ctx) {
   rootfd.reset();
   HULL_CHECK(finalize_rootfs(plan));
 
-  return become_process(proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed,
-                        ctx.preserve_fds, ctx.seccomp, [&]() -> Status {
-                          if (ctx.fifo_fd < 0) return {};
-                          HULL_CHECK(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
-                          proc_fd_dir.reset();
-                          ::close(ctx.fifo_fd);
-                          return {};
-                        });
+  // After `start` released the fifo, this process's errors go to `start` through the
+  // fifo's write end, which closes on exec (see start() in lifecycle.cpp).
+  UniqueFd fifo_w;
+  Status r = become_process(
+      proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed, ctx.preserve_fds,
+      ctx.seccomp, [&]() -> Status {
+        if (ctx.fifo_fd >= 0) {
+          fifo_w = HULL_TRY(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
+          proc_fd_dir.reset();
+          ::close(ctx.fifo_fd);
+        }
+        if (hooks.start_container.empty()) return {};
+        // In the container, after start and before the program: status "created".
+        Json state = Json::parse(hook_state, nullptr, false);
+        if (state.is_object()) state["status"] = "created";
+        return run_hooks(hooks.start_container, state.is_object() ? state.dump() : hook_state,
+                         "startContainer");
+      });
+  if (!r && fifo_w) {
+    const std::string& m = r.error().message;
+    (void)!::write(fifo_w.get(), m.data(), m.size());
+  }
+  return r;
 }
 
 }  // namespace
@@ -169,7 +192,10 @@ Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd
 
   HULL_CHECK(sync.send(SyncType::kReady));
   auto ack = HULL_TRY(sync.expect(SyncType::kAck));
-  if (!(ack.flags & kAckStartNow)) HULL_CHECK(wait_start());
+  // Init waits on the exec fifo here unless started at once (kAckStartNow, no fifo), then
+  // runs the startContainer hooks; exec has nothing to do.
+  (void)ack;
+  HULL_CHECK(wait_start());
 
   std::vector<char*> argv, envp;
   for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -37,8 +37,8 @@ struct InitContext {
 // The steps init and exec share once the process is in the container's namespaces and
 // root: session and tty, rlimits, cwd, user and capabilities, then the program found in
 // $PATH; seccomp (before the capability drop without no_new_privs, which needs
-// CAP_SYS_ADMIN, else as late as the handshake allows); kReady, and on kAck either exec at
-// once or after wait_start (the exec fifo).
+// CAP_SYS_ADMIN, else as late as the handshake allows); kReady, and on kAck wait_start
+// (init: the exec fifo unless started at once, then the startContainer hooks), then exec.
 Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd tty_slave,
                       bool setgroups_allowed, int preserve_fds, const seccomp::Filter* filter,
                       const std::function<Status()>& wait_start);

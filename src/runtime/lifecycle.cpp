@@ -13,6 +13,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
+#include "runtime/hooks.hpp"
 
 namespace hull::runtime {
 namespace {
@@ -59,6 +60,7 @@ Status teardown(const StateStore& store, const State& s) {
     if (auto pids = cgroup->pids(); pids && !pids->empty()) (void)cgroup->kill_all(SIGKILL);
     HULL_CHECK(cgroup->destroy());
   }
+  run_hooks_warn(s.hooks.poststop, oci_state(s, ContainerStatus::stopped).dump(), "poststop");
   return store.remove(s.id);
 }
 
@@ -69,10 +71,12 @@ Status start(const StateStore& store, const std::string& id) {
   ContainerStatus st = store.status_of(s);
   if (st == ContainerStatus::stopped) return fail("cannot start a container that has stopped");
   if (st != ContainerStatus::created) return fail("cannot start an already running container");
+  // Pin init before opening the fifo: the open releases it, and a short program may have
+  // run and exited before a later check.
+  UniqueFd pidfd = HULL_TRY(open_pidfd(s));
   std::string fifo_path = store.dir(id) + "/exec.fifo";
   UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return sys_failf("open {}", fifo_path);
-  UniqueFd pidfd = HULL_TRY(open_pidfd(s));
   pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
   for (;;) {
     int r = ::poll(p, 2, -1);
@@ -85,6 +89,19 @@ Status start(const StateStore& store, const std::string& id) {
     if (p[1].revents & POLLIN) return fail("container init exited before it was started");
   }
   if (::unlink(fifo_path.c_str()) < 0) return sys_failf("unlink {}", fifo_path);
+  // Init keeps its end open until execve (CLOEXEC) and writes there why it failed, e.g. a
+  // startContainer hook: EOF with nothing more means the program runs.
+  ::fcntl(fifo.get(), F_SETFL, 0);
+  std::string why;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(fifo.get(), buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_failf("read {}", fifo_path);
+    why.append(buf, static_cast<size_t>(n));
+  }
+  if (!why.empty()) return fail(std::move(why));
+  run_hooks_warn(s.hooks.poststart, oci_state(s, ContainerStatus::running).dump(), "poststart");
   return {};
 }
 
