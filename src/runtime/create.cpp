@@ -230,6 +230,9 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   UniqueFd fifo;
   if (mode == LaunchMode::create) {
     if (::mkfifoat(dirfd.get(), "exec.fifo", 0622) < 0) return sys_fail("mkfifo exec.fifo");
+    // The umask must not take the write bit for others: the program may run as any user,
+    // or as a mapped root that is no one on the host.
+    if (::fchmodat(dirfd.get(), "exec.fifo", 0622, 0) < 0) return sys_fail("chmod exec.fifo");
     fifo.reset(::openat(dirfd.get(), "exec.fifo", O_PATH | O_CLOEXEC));
     if (!fifo) return sys_fail("open exec.fifo");
   }
