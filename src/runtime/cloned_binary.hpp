@@ -20,7 +20,8 @@ bool running_from_sealed_copy();
 
 // Re-executes this program (same argv and environment) from a sealed memfd copy of
 // /proc/self/exe unless it already runs from one. Returns only when no re-exec was needed,
-// or with an error if the copy could not be made.
+// or with an error if the copy could not be made. The engine (`hull`), which calls the
+// runtime in-process mid-way through its own work, is never re-executed (a warning).
 Status reexec_from_sealed_copy();
 
 // Whether a process whose capability bounding set is cap_bnd, in the user namespace of

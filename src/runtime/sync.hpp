@@ -10,7 +10,7 @@
 //   sends the fd to --console-socket
 //                   <------------------------------- kHooks (before pivot_root)
 //   runs prestart and createRuntime hooks
-//   kHooksDone -------------------------------------> createContainer hooks, pivot_root,
+//   kHooksDone {state JSON} ------------------------> createContainer hooks, pivot_root,
 //                                                    paths, user, caps, finds the program,
 //                                                    loads seccomp
 //                   <------------------------------- kSeccompFd + fd (SCMP_ACT_NOTIFY)
@@ -18,7 +18,9 @@
 //                   <------------------------------- kReady
 //   writes state.json and --pid-file
 //   kAck {start now?} ------------------------------> waits on exec.fifo unless told to start
-//                                                    seccomp, execve
+//                                                    (errors from here go to `start`
+//                                                    through the fifo), startContainer
+//                                                    hooks, execve
 //                   <------------------------------- EOF (CLOEXEC): the program runs
 //
 // At any point the child may send kError {errno, message} and exit; the parent then kills

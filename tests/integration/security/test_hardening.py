@@ -141,6 +141,8 @@ def test_mount_destination_swapped_during_create(rt, make_bundle, tmp_path):
         t.join()
     assert swaps[0] > 100
     counts = report.read_text().split() if report.exists() else []
+    # The hook ran (the mounts were all made) in at least some of the races.
+    assert len(counts) >= 5, (counts, results)
     assert all(c == "0" for c in counts), counts
     assert os.listdir(outside) == [] or set(os.listdir(outside)) <= {f"d{i}" for i in range(16)}
 
