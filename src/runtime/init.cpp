@@ -100,7 +100,8 @@ Status setup(InitContext& ctx) {
   // A missing cwd is created, as runc and crun do; resolved inside the root, so a cwd
   // through a symlink or a magic link never makes anything outside it.
   if (auto cwd = open_in_root(rootfd.get(), proc.cwd); !cwd && cwd.error().code == ENOENT)
-    HULL_TRY(ensure_target(rootfd.get(), proc.cwd, true));
+    if (auto made = ensure_target(rootfd.get(), proc.cwd, true); !made)
+      return std::unexpected(made.error().wrap(fmt::format("create cwd \"{}\"", proc.cwd)));
 
   Pty pty;
   if (proc.terminal) {
