@@ -34,6 +34,10 @@ struct PullOptions {
 // Returns the image id (config digest).
 Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts);
 
+// Checks username/password against a registry (`hull login`); does not store them.
+Status check_login(std::string_view registry, const std::string& username,
+                   const std::string& password, const std::vector<std::string>& insecure);
+
 // "linux/amd64" and friends for the running host.
 std::string host_platform();
 

@@ -110,6 +110,10 @@ class Store {
   // Unpacks a stored blob into a new layer dir; verifies the diff id when expected is
   // non-empty and returns the diff id. Nothing is left behind on failure.
   Result<std::string> unpack_layer(std::string_view blob_digest, std::string_view expected_diff_id);
+  // Removes these blobs and layers unless an image references them: a failed pull's
+  // leftovers.
+  Status collect_garbage(const std::vector<std::string>& blobs,
+                         const std::vector<std::string>& diff_ids);
   // Records the image and its tags in the index.
   Status add_image(const NewImage& img);
   // The exclusive writer lock (flock) for the whole store.
