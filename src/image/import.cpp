@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/sha256.hpp"
+#include "common/strings.hpp"
 #include "image/pull.hpp"
 #include "image/reference.hpp"
 #include "image/unpack.hpp"
@@ -23,10 +24,86 @@ std::string now_rfc3339() {
   return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
 }
 
+// One Dockerfile instruction applied to the image's "config" object.
+Status apply_change(Json& config, std::string_view line) {
+  line = trim(line);
+  auto sp = line.find_first_of(" \t=");
+  if (sp == std::string_view::npos) return failf("--change {:?}: no argument", line);
+  std::string op(line.substr(0, sp));
+  for (auto& c : op) c = char(toupper(c));
+  std::string_view arg = trim(line.substr(sp + 1));
+  // JSON array form, else the shell form docker wraps in /bin/sh -c.
+  auto words = [&]() -> Result<Json> {
+    if (arg.starts_with('[')) {
+      auto j = HULL_TRY(parse_json(arg, fmt::format("--change {}", op)));
+      if (!j.is_array()) return failf("--change {}: not a JSON array", op);
+      for (auto& e : j)
+        if (!e.is_string()) return failf("--change {}: not an array of strings", op);
+      return j;
+    }
+    return Json::array({"/bin/sh", "-c", std::string(arg)});
+  };
+  auto key_values = [&](const char* field, bool env) -> Status {
+    // KEY=VALUE pairs (or the legacy "KEY VALUE").
+    std::vector<std::pair<std::string, std::string>> kv;
+    if (arg.find('=') == std::string_view::npos) {
+      auto s = arg.find(' ');
+      if (s == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+      kv.emplace_back(std::string(arg.substr(0, s)), std::string(trim(arg.substr(s + 1))));
+    } else {
+      for (auto part : split(arg, ' ')) {
+        if (part.empty()) continue;
+        auto eq = part.find('=');
+        if (eq == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+        std::string v(part.substr(eq + 1));
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        kv.emplace_back(std::string(part.substr(0, eq)), v);
+      }
+    }
+    for (auto& [k, v] : kv) {
+      if (env) {
+        if (!config.contains("Env")) config["Env"] = Json::array();
+        config["Env"].push_back(k + "=" + v);
+      } else {
+        config[field][k] = v;
+      }
+    }
+    return {};
+  };
+  if (op == "CMD")
+    config["Cmd"] = HULL_TRY(words());
+  else if (op == "ENTRYPOINT")
+    config["Entrypoint"] = HULL_TRY(words());
+  else if (op == "ENV")
+    HULL_CHECK(key_values("Env", true));
+  else if (op == "LABEL")
+    HULL_CHECK(key_values("Labels", false));
+  else if (op == "WORKDIR")
+    config["WorkingDir"] = std::string(arg);
+  else if (op == "USER")
+    config["User"] = std::string(arg);
+  else if (op == "STOPSIGNAL")
+    config["StopSignal"] = std::string(arg);
+  else if (op == "EXPOSE") {
+    for (auto p : split(arg, ' ')) {
+      if (p.empty()) continue;
+      std::string port(p);
+      if (port.find('/') == std::string::npos) port += "/tcp";
+      config["ExposedPorts"][port] = Json::object();
+    }
+  } else {
+    return failf("--change {:?}: unsupported instruction {}", line, op);
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref_str) {
+Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref_str,
+                                  const std::vector<std::string>& changes) {
   auto ref = HULL_TRY(parse_reference(ref_str));
+  Json config = Json::object();
+  for (auto& c : changes) HULL_CHECK(apply_change(config, c));
   if (!ref.digest.empty()) return failf("import: cannot tag with a digest: {}", ref_str);
   UniqueFd owned;
   int in = STDIN_FILENO;
@@ -91,7 +168,7 @@ Result<std::string> import_rootfs(Store& store, const std::string& path, std::st
       {"architecture", arch},
       {"os", os},
       {"created", created},
-      {"config", Json::object()},
+      {"config", config},
       {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array({*diff_id})}}},
       {"history",
        Json::array({{{"created", created}, {"comment", fmt::format("Imported from {}", path)}}})},

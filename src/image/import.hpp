@@ -13,7 +13,10 @@ namespace hull::image {
 
 // Reads a (possibly gzip/zstd-compressed) rootfs tarball from path ("-" = stdin) and
 // records it as a one-layer image tagged ref. Returns the image id.
-Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref);
+// changes are Dockerfile lines applied to the config, as `docker import --change`:
+// CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL.
+Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref,
+                                  const std::vector<std::string>& changes = {});
 
 // Loads every image of a docker-archive (manifest.json) or oci-archive (index.json)
 // tarball ("-" = stdin). Returns "Loaded image: ..." lines.
