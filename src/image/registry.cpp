@@ -47,6 +47,7 @@ struct Transfer {
 size_t on_header(char* data, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   std::string_view line(data, size * n);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   if (line.starts_with("HTTP/")) {
     t->resp->headers.clear();  // a redirect's headers are not the final answer's
     return size * n;

@@ -130,8 +130,9 @@ Result<Store> Store::open(const std::string& root) {
   for (const char* sub : {"", "/blobs/sha256", "/layers", "/l", "/tmp"})
     HULL_CHECK(fs::mkdir_p(root + sub, 0700));
   std::string db = root + "/images.db";
+  // FULLMUTEX: pull's download threads record unpacked layers through this connection.
   if (sqlite3_open_v2(db.c_str(), &s.db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = s.db_ ? sqlite3_errmsg(s.db_) : "out of memory";
     return failf("open image index {}: {}", db, msg);
