@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kSchema = R"(
 PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
 CREATE TABLE IF NOT EXISTS images(
   id TEXT PRIMARY KEY, manifest_digest TEXT, manifest_media_type TEXT,
   created INTEGER, size INTEGER, added INTEGER);

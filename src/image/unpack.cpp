@@ -13,6 +13,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "common/sha256.hpp"
@@ -114,6 +115,9 @@ class Extractor {
       std::string victim = base.substr(4);
       if (victim.empty() || victim == "." || victim == "..")
         return failf("refusing whiteout {:?}", path);
+      struct stat vst {};
+      if (::fstatat(parent, victim.c_str(), &vst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(vst.st_mode))
+        parent = HULL_TRY(forget_cache(parent));
       HULL_CHECK(remove_at(parent, victim.c_str()));
       if (::mknodat(parent, victim.c_str(), S_IFCHR | 0, ::makedev(0, 0)) < 0)
         return sys_failf("mknod whiteout {}", path);
@@ -128,8 +132,10 @@ class Extractor {
     struct stat st {};
     bool exists = ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     const char* hardlink = archive_entry_hardlink(e);
-    if (exists && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink))
+    if (exists && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink)) {
+      if (S_ISDIR(st.st_mode)) parent = HULL_TRY(forget_cache(parent));
       HULL_CHECK(remove_at(parent, base.c_str()));
+    }
 
     if (hardlink) {
       auto src = HULL_TRY(components(hardlink, "hardlink target"));
@@ -165,6 +171,7 @@ class Extractor {
         const void* buf;
         size_t size;
         la_int64_t offset;
+        int64_t written_end = 0;
         for (;;) {
           int r = archive_read_data_block(a, &buf, &size, &offset);
           if (r == ARCHIVE_EOF) break;
@@ -176,10 +183,13 @@ class Extractor {
             if (n < 0) return sys_failf("write {}", path);
             p += n, size -= size_t(n), offset += n;
           }
+          written_end = std::max<int64_t>(written_end, offset);
         }
         if (archive_entry_size_is_set(e)) {
           int64_t sz = archive_entry_size(e);
-          if (::ftruncate(fd.get(), sz) < 0) return sys_failf("truncate {}", path);
+          // Only a sparse file's trailing hole leaves the file short of its size.
+          if (sz != written_end && ::ftruncate(fd.get(), sz) < 0)
+            return sys_failf("truncate {}", path);
           size_ += sz;
         }
         HULL_CHECK(metadata(fd.get(), e, path, uid, gid, perm));
@@ -227,8 +237,7 @@ class Extractor {
 
   // Directory times last: writing their children changed them.
   Status finish() {
-    cached_fd_.reset();
-    cached_path_.clear();
+    dir_cache_.clear();
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
       int parent = HULL_TRY(open_parent_uncached(it->comps));
       UniqueFd holder(parent);
@@ -271,43 +280,70 @@ class Extractor {
   }
 
   // Opens the directory holding comps.back(), creating missing directories, never
-  // following a symlink: a layer that writes through one is refused.
+  // following a symlink: a layer that writes through one is refused. Directories opened
+  // for create are cached by path (layers need not be sorted); removing anything clears
+  // the cache, so a cached fd never points into a deleted tree.
   Result<int> open_parent(const std::vector<std::string>& comps, bool create) {
-    std::string key = joined(comps, comps.size() - 1);
-    if (create && cached_fd_ && key == cached_path_) return cached_fd_.get();
+    if (create) {
+      if (dir_cache_.size() > 1024) dir_cache_.clear();
+      return open_prefix(comps, comps.size() - 1);
+    }
     UniqueFd cur(::fcntl(root_, F_DUPFD_CLOEXEC, 0));
     if (!cur) return sys_fail("dup layer root");
     for (size_t i = 0; i + 1 < comps.size(); ++i) {
-      const char* c = comps[i].c_str();
-      int fd = ::openat(cur.get(), c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0 && errno == ENOENT && create) {
-        if (::mkdirat(cur.get(), c, 0755) < 0 && errno != EEXIST)
-          return sys_failf("mkdir {}", joined(comps, i + 1));
-        fd = ::openat(cur.get(), c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      }
-      if (fd < 0) {
-        int err = errno;
-        struct stat st {};
-        if (::fstatat(cur.get(), c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-          return failf("refusing to write {:?} through the symlink {:?}",
-                       joined(comps, comps.size()), joined(comps, i + 1));
-        return sys_fail(fmt::format("open {}", joined(comps, i + 1)), err);
-      }
+      int fd =
+          ::openat(cur.get(), comps[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return refuse_or_fail(cur.get(), comps, i);
       cur.reset(fd);
     }
-    if (!create) return cur.release();
-    cached_fd_ = std::move(cur);
-    cached_path_ = key;
-    return cached_fd_.get();
+    return cur.release();
   }
+
+  // The directory made of the first n components, from the cache or opened below the
+  // nearest cached ancestor.
+  Result<int> open_prefix(const std::vector<std::string>& comps, size_t n) {
+    if (n == 0) return root_;
+    std::string key = joined(comps, n);
+    if (auto it = dir_cache_.find(key); it != dir_cache_.end()) return it->second.get();
+    int parent = HULL_TRY(open_prefix(comps, n - 1));
+    const char* c = comps[n - 1].c_str();
+    int fd = ::openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+      if (::mkdirat(parent, c, 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", key);
+      fd = ::openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) return refuse_or_fail(parent, comps, n - 1);
+    return dir_cache_.emplace(key, UniqueFd(fd)).first->second.get();
+  }
+
+  std::unexpected<Error> refuse_or_fail(int dirfd, const std::vector<std::string>& comps,
+                                        size_t i) {
+    int err = errno;
+    struct stat st {};
+    if (::fstatat(dirfd, comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+      return fail(fmt::format("refusing to write {:?} through the symlink {:?}",
+                              joined(comps, comps.size()), joined(comps, i + 1)));
+    return sys_fail(fmt::format("open {}", joined(comps, i + 1)), err);
+  }
+
+  // Empties the directory cache before a directory is removed; returns a private copy of
+  // parent (which may be one of the cached fds) that stays valid for this entry.
+  Result<int> forget_cache(int parent) {
+    UniqueFd copy(::fcntl(parent, F_DUPFD_CLOEXEC, 0));
+    if (!copy) return sys_fail("dup directory fd");
+    dir_cache_.clear();
+    keep_ = std::move(copy);
+    return keep_.get();
+  }
+
   // An owned fd the caller closes.
   Result<int> open_parent_uncached(const std::vector<std::string>& comps) {
     return open_parent(comps, false);
   }
 
   int root_;
-  UniqueFd cached_fd_;
-  std::string cached_path_;
+  std::unordered_map<std::string, UniqueFd> dir_cache_;
+  UniqueFd keep_;
   std::vector<DirTime> dirs_;
   int64_t size_ = 0;
 };
