@@ -139,6 +139,9 @@ Result<Store> Store::open(const std::string& root) {
     return failf("open image index {}: {}", db, msg);
   }
   sqlite3_busy_timeout(s.db_, 30000);
+  // Closing would checkpoint the WAL with two fsyncs on every hull command; SQLite's
+  // automatic checkpoints (every 1000 pages) keep the WAL small instead.
+  sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(with_context(sql::exec(s.db_, kSchema), fmt::format("open {}", db)));
   return s;
 }
