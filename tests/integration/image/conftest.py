@@ -297,6 +297,10 @@ class FakeRegistry:
     def __init__(self):
         self.images = {}  # repo -> {ref: Image}
         self.corrupt = set()
+        self.flaky = set()       # blobs whose first GET drops the connection halfway
+        self.status_once = {}    # path suffix -> status answered once (then normal)
+        self.always_status = {}  # path suffix -> status answered every time
+        self.ranges = []         # Range headers seen
         self.token_required = False
         self.creds = None
         self.requests = []
@@ -354,6 +358,14 @@ class FakeRegistry:
                                      {"WWW-Authenticate": chal})
                 if self.path == "/v2/":
                     return self.send(200, b"{}")
+                for suffix, code in list(reg.always_status.items()):
+                    if self.path.endswith(suffix):
+                        return self.send(code, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}',
+                                         {"Retry-After": "0"})
+                for suffix, code in list(reg.status_once.items()):
+                    if self.path.endswith(suffix):
+                        del reg.status_once[suffix]
+                        return self.send(code, b"")
                 parts = self.path[4:].split("/")
                 kind = parts[-2]
                 ref = parts[-1]
@@ -373,6 +385,22 @@ class FakeRegistry:
                             data = img.blobs[ref]
                             if ref in reg.corrupt:
                                 data = bytes([data[0] ^ 0xFF]) + data[1:]
+                            rng = self.headers.get("Range")
+                            if rng:
+                                reg.ranges.append(rng)
+                                start = int(rng.split("=")[1].split("-")[0])
+                                return self.send(206, data[start:], {
+                                    "Content-Range": f"bytes {start}-{len(data)-1}/{len(data)}"})
+                            if ref in reg.flaky:
+                                reg.flaky.discard(ref)
+                                # Promise everything, send half, hang up.
+                                self.send_response(200)
+                                self.send_header("Content-Length", str(len(data)))
+                                self.end_headers()
+                                self.wfile.write(data[:len(data) // 2])
+                                self.wfile.flush()
+                                self.close_connection = True
+                                return
                             return self.send(200, data,
                                              {"Content-Type": "application/octet-stream"})
                     return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')

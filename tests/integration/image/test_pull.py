@@ -237,3 +237,23 @@ def test_unsupported_media_type(hull, fake_registry):
     fake_registry.add("helm/x", "v1", img)
     p = hull.run("pull", f"{fake_registry.host}/helm/x:v1", check=False)
     assert p.returncode == 125 and b"unsupported layer media type" in p.stderr
+
+
+def test_dropped_connection_resumes_with_range(hull, fake_registry):
+    img = Image([BASE, [("big", os.urandom(200000))]], compression="none")
+    fake_registry.add("flaky/img", "v1", img)
+    digest = img.layer_descs[1]["digest"]
+    fake_registry.flaky.add(digest)
+    fake_registry.status_once["/manifests/v1"] = 503
+    hull.run("pull", f"{fake_registry.host}/flaky/img:v1")
+    assert fake_registry.ranges and fake_registry.ranges[0].startswith("bytes=")
+    assert int(fake_registry.ranges[0].split("=")[1].split("-")[0]) > 0
+    assert inspect(hull, f"{fake_registry.host}/flaky/img:v1")["Id"] == img.id
+
+
+def test_rate_limited(hull, fake_registry):
+    img = Image([BASE])
+    fake_registry.add("busy/img", "v1", img)
+    fake_registry.always_status["/manifests/v1"] = 429
+    p = hull.run("pull", f"{fake_registry.host}/busy/img:v1", check=False)
+    assert p.returncode == 125 and b"toomanyrequests" in p.stderr, p.stderr
