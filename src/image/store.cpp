@@ -635,11 +635,21 @@ Result<std::vector<std::string>> Store::remove(std::string_view name_or_id, bool
   {
     sql::Stmt st(db_, "SELECT container_id FROM holds WHERE image_id = ?1 LIMIT 1");
     st.bind(1, id);
-    if (st.step() && !force)
+    bool held = st.step();
+    if (held && !force)
       return std::unexpected(
           Error{EBUSY, fmt::format("conflict: unable to remove image {} - image is being used by "
                                    "container {}",
                                    familiar(std::string(name_or_id)), st.text(0).substr(0, 12))});
+    if (held) {
+      // Forced on an image a container runs from: its layers are that container's mounted
+      // lower dirs, so only the names go, as docker does; prune removes it once released.
+      sql::Stmt del(db_, "DELETE FROM tags WHERE image_id = ?1");
+      del.bind(1, id);
+      HULL_CHECK(del.run());
+      for (auto& t : tags) out.push_back("Untagged: " + familiar(t));
+      return out;
+    }
   }
   for (auto& t : tags) out.push_back("Untagged: " + familiar(t));
   {

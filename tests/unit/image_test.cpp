@@ -253,6 +253,13 @@ TEST(Store, ImportSharesLayersAndRefcounts) {
   // Held images are not removed without force.
   ASSERT_TRUE(store->hold(*a, "c1"));
   EXPECT_FALSE(store->remove("one", false));
+  // Forced while held: untagged only, the layers stay for the running container.
+  ASSERT_TRUE(store->tag(*a, "docker.io/library/one:latest"));
+  auto forced = store->remove(*a, true);
+  ASSERT_TRUE(forced) << forced.error().message;
+  EXPECT_TRUE(store->resolve(*a));
+  EXPECT_FALSE(store->resolve("one"));
+  ASSERT_TRUE(store->tag(*a, "docker.io/library/one:latest"));
   ASSERT_TRUE(store->release("c1"));
   ASSERT_TRUE(store->remove("one", false));
   EXPECT_TRUE(fs::exists(dir));  // still used by "two"
