@@ -1,0 +1,90 @@
+// hull image ls|pull|rm|inspect|tag|prune|import|load|save: the image verbs grouped as
+// docker groups them. Each reuses the top-level verb's flags.
+#include <iostream>
+
+#include "cli/engine/verb.hpp"
+#include "image/store.hpp"
+
+namespace hull::cli {
+
+std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* name);
+std::function<int()> rmi_verb(CLI::App& app, EngineGlobals& g, const char* name);
+std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g);
+std::function<int()> tag_verb(CLI::App& app, EngineGlobals& g);
+std::function<int()> import_verb(CLI::App& app, EngineGlobals& g);
+std::function<int()> load_verb(CLI::App& app, EngineGlobals& g);
+std::function<int()> save_verb(CLI::App& app, EngineGlobals& g);
+
+namespace {
+
+std::function<int()> inspect_verb(CLI::App& app, EngineGlobals& g) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* sub = app.add_subcommand("inspect", "display detailed information on images");
+  sub->add_option("images", *names, "IMAGE...")->required();
+  return [names, &g] {
+    auto store = image::Store::open(g.root);
+    if (!store) return engine_report(store.error());
+    Json out = Json::array();
+    int rc = 0;
+    for (auto& n : *names) {
+      auto id = store->resolve(n);
+      auto j = id ? store->inspect(*id) : Result<Json>(std::unexpected(id.error()));
+      if (!j) {
+        log::error("{}", j.error().message);
+        rc = 1;
+        continue;
+      }
+      out.push_back(*j);
+    }
+    std::cout << out.dump(4) << "\n";
+    return rc;
+  };
+}
+
+std::function<int()> prune_verb(CLI::App& app, EngineGlobals& g) {
+  struct Opts {
+    bool all = false, force = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("prune", "remove unused images");
+  sub->add_flag("-a,--all", o->all, "remove all images not used by a container");
+  sub->add_flag("-f,--force", o->force, "do not prompt for confirmation");
+  return [o, &g] {
+    auto store = image::Store::open(g.root);
+    if (!store) return engine_report(store.error());
+    auto lines = store->prune(o->all);
+    if (!lines) return engine_report(lines.error());
+    if (!lines->empty()) std::cout << "Deleted Images:\n";
+    for (auto& l : *lines) std::cout << l << "\n";
+    return 0;
+  };
+}
+
+}  // namespace
+
+HULL_ENGINE_VERB(image, [](CLI::App& app, EngineGlobals& g) {
+  auto* sub = app.add_subcommand("image", "manage images");
+  sub->require_subcommand(1);
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  auto add = [&](std::function<int()> run) {
+    runners.emplace_back(sub->get_subcommands({}).back(), std::move(run));
+  };
+  add(images_verb(*sub, g, "ls"));
+  sub->get_subcommands({}).back()->alias("list");
+  add(pull_verb(*sub, g));
+  add(rmi_verb(*sub, g, "rm"));
+  sub->get_subcommands({}).back()->alias("remove");
+  add(inspect_verb(*sub, g));
+  add(tag_verb(*sub, g));
+  add(prune_verb(*sub, g));
+  add(import_verb(*sub, g));
+  add(load_verb(*sub, g));
+  add(save_verb(*sub, g));
+  return [runners = std::move(runners)] {
+    for (auto& [s, run] : runners)
+      if (s->parsed()) return run();
+    return 125;
+  };
+});
+
+}  // namespace hull::cli

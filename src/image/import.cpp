@@ -1,0 +1,199 @@
+#include "image/import.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/sha256.hpp"
+#include "common/strings.hpp"
+#include "image/pull.hpp"
+#include "image/reference.hpp"
+#include "image/unpack.hpp"
+
+namespace hull::image {
+namespace {
+
+std::string now_rfc3339() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  std::tm tm{};
+  ::gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+// One Dockerfile instruction applied to the image's "config" object.
+Status apply_change(Json& config, std::string_view line) {
+  line = trim(line);
+  auto sp = line.find_first_of(" \t=");
+  if (sp == std::string_view::npos) return failf("--change {:?}: no argument", line);
+  std::string op(line.substr(0, sp));
+  for (auto& c : op) c = char(toupper(c));
+  std::string_view arg = trim(line.substr(sp + 1));
+  // JSON array form, else the shell form docker wraps in /bin/sh -c.
+  auto words = [&]() -> Result<Json> {
+    if (arg.starts_with('[')) {
+      auto j = HULL_TRY(parse_json(arg, fmt::format("--change {}", op)));
+      if (!j.is_array()) return failf("--change {}: not a JSON array", op);
+      for (auto& e : j)
+        if (!e.is_string()) return failf("--change {}: not an array of strings", op);
+      return j;
+    }
+    return Json::array({"/bin/sh", "-c", std::string(arg)});
+  };
+  auto key_values = [&](const char* field, bool env) -> Status {
+    // KEY=VALUE pairs (or the legacy "KEY VALUE").
+    std::vector<std::pair<std::string, std::string>> kv;
+    if (arg.find('=') == std::string_view::npos) {
+      auto s = arg.find(' ');
+      if (s == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+      kv.emplace_back(std::string(arg.substr(0, s)), std::string(trim(arg.substr(s + 1))));
+    } else {
+      for (auto part : split(arg, ' ')) {
+        if (part.empty()) continue;
+        auto eq = part.find('=');
+        if (eq == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+        std::string v(part.substr(eq + 1));
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        kv.emplace_back(std::string(part.substr(0, eq)), v);
+      }
+    }
+    for (auto& [k, v] : kv) {
+      if (env) {
+        if (!config.contains("Env")) config["Env"] = Json::array();
+        config["Env"].push_back(k + "=" + v);
+      } else {
+        config[field][k] = v;
+      }
+    }
+    return {};
+  };
+  if (op == "CMD")
+    config["Cmd"] = HULL_TRY(words());
+  else if (op == "ENTRYPOINT")
+    config["Entrypoint"] = HULL_TRY(words());
+  else if (op == "ENV")
+    HULL_CHECK(key_values("Env", true));
+  else if (op == "LABEL")
+    HULL_CHECK(key_values("Labels", false));
+  else if (op == "WORKDIR")
+    config["WorkingDir"] = std::string(arg);
+  else if (op == "USER")
+    config["User"] = std::string(arg);
+  else if (op == "STOPSIGNAL")
+    config["StopSignal"] = std::string(arg);
+  else if (op == "EXPOSE") {
+    for (auto p : split(arg, ' ')) {
+      if (p.empty()) continue;
+      std::string port(p);
+      if (port.find('/') == std::string::npos) port += "/tcp";
+      config["ExposedPorts"][port] = Json::object();
+    }
+  } else {
+    return failf("--change {:?}: unsupported instruction {}", line, op);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref_str,
+                                  const std::vector<std::string>& changes) {
+  auto ref = HULL_TRY(parse_reference(ref_str));
+  Json config = Json::object();
+  for (auto& c : changes) HULL_CHECK(apply_change(config, c));
+  if (!ref.digest.empty()) return failf("import: cannot tag with a digest: {}", ref_str);
+  UniqueFd owned;
+  int in = STDIN_FILENO;
+  if (path != "-") {
+    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned) return sys_failf("open {}", path);
+    in = owned.get();
+  }
+  // Copy the stream into a blob, hashing as it goes: the tarball may be a pipe.
+  auto [tmp, fd] = HULL_TRY(store.temp_file());
+  Sha256 h;
+  std::vector<char> buf(1 << 17);
+  std::string head;
+  int64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return sys_fail(fmt::format("read {}", path), err);
+    }
+    if (n == 0) break;
+    if (head.size() < 8) head.append(buf.data(), std::min<size_t>(size_t(n), 8 - head.size()));
+    h.update(buf.data(), size_t(n));
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(fd.get(), buf.data() + off, size_t(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return sys_fail(fmt::format("write {}", tmp), err);
+      }
+      off += w;
+    }
+    total += n;
+  }
+  if (total == 0) {
+    ::unlink(tmp.c_str());
+    return failf("import {}: empty input", path);
+  }
+  std::string blob = "sha256:" + h.hex_final();
+  if (store.has_blob(blob))
+    ::unlink(tmp.c_str());
+  else
+    HULL_CHECK(store.commit_blob(tmp, blob));
+  std::string comp = detect_compression(head);
+  std::string media = comp == "gzip"   ? "application/vnd.oci.image.layer.v1.tar+gzip"
+                      : comp == "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd"
+                                       : "application/vnd.oci.image.layer.v1.tar";
+  auto diff_id = store.unpack_layer(blob, comp.empty() ? blob : std::string());
+  if (!diff_id) {
+    if (!store.has_layer(blob)) ::unlink(store.blob_path(blob).c_str());
+    return std::unexpected(std::move(diff_id).error().wrap(fmt::format("import {}", path)));
+  }
+  std::string plat = host_platform();
+  std::string os = plat.substr(0, plat.find('/'));
+  std::string rest = plat.substr(plat.find('/') + 1);
+  std::string arch = rest.substr(0, rest.find('/'));
+  std::string created = now_rfc3339();
+  Json cfg = {
+      {"architecture", arch},
+      {"os", os},
+      {"created", created},
+      {"config", config},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array({*diff_id})}}},
+      {"history",
+       Json::array({{{"created", created}, {"comment", fmt::format("Imported from {}", path)}}})},
+  };
+  std::string cfg_text = cfg.dump();
+  std::string cfg_digest = HULL_TRY(store.put_blob(cfg_text));
+  Json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+        {"digest", cfg_digest},
+        {"size", cfg_text.size()}}},
+      {"layers", Json::array({{{"mediaType", media}, {"digest", blob}, {"size", total}}})},
+  };
+  std::string man_digest = HULL_TRY(store.put_blob(manifest.dump()));
+  NewImage img;
+  img.config_digest = cfg_digest;
+  img.manifest_digest = man_digest;
+  img.manifest_media_type = "application/vnd.oci.image.manifest.v1+json";
+  img.layers.push_back({blob, media, *diff_id, total});
+  img.tags.push_back(ref.str());
+  auto lk = HULL_TRY(store.lock());
+  HULL_CHECK(store.add_image(img));
+  return cfg_digest;
+}
+
+}  // namespace hull::image

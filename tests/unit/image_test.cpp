@@ -1,0 +1,360 @@
+// image/: reference parsing, docker's number formats, base64, layer unpack (whiteouts and
+// hostile entries), and the store's reference counting, all without a registry.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fs.hpp"
+#include "common/sha256.hpp"
+#include "image/auth.hpp"
+#include "image/format.hpp"
+#include "image/import.hpp"
+#include "image/reference.hpp"
+#include "image/rootfs.hpp"
+#include "image/store.hpp"
+#include "image/unpack.hpp"
+
+namespace hull::image {
+namespace {
+
+TEST(Reference, DockerDefaults) {
+  auto r = parse_reference("busybox");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->str(), "docker.io/library/busybox:latest");
+  EXPECT_EQ(r->familiar_name(), "busybox");
+  r = parse_reference("ns/img:1.2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str(), "docker.io/ns/img:1.2");
+  EXPECT_EQ(r->familiar_name(), "ns/img");
+}
+
+TEST(Reference, RegistryPortDigest) {
+  std::string d = "sha256:" + std::string(64, 'a');
+  auto r = parse_reference("127.0.0.1:5000/ns/img@" + d);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->registry, "127.0.0.1:5000");
+  EXPECT_EQ(r->repository, "ns/img");
+  EXPECT_EQ(r->tag, "");
+  EXPECT_EQ(r->digest, d);
+  EXPECT_EQ(r->reference(), d);
+  r = parse_reference("localhost/x:y");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->registry, "localhost");
+  r = parse_reference("img", "registry.example:5000");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->str(), "registry.example:5000/img:latest");
+}
+
+TEST(Reference, Rejects) {
+  for (const char* bad :
+       {"", "UPPER", "a//b", "a:", "a@sha256:12", "-a", "a..b", "a:b:c/d", "host:99999/x"}) {
+    EXPECT_FALSE(parse_reference(bad)) << bad;
+  }
+  auto r = parse_reference("Busybox");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("lowercase"), std::string::npos);
+}
+
+TEST(Reference, Loopback) {
+  EXPECT_TRUE(is_loopback_registry("127.0.0.1:5000"));
+  EXPECT_TRUE(is_loopback_registry("127.1.2.3"));
+  EXPECT_TRUE(is_loopback_registry("localhost:5000"));
+  EXPECT_TRUE(is_loopback_registry("[::1]:5000"));
+  EXPECT_FALSE(is_loopback_registry("docker.io"));
+  EXPECT_FALSE(is_loopback_registry("10.0.0.1:5000"));
+}
+
+TEST(Format, DockerUnits) {
+  EXPECT_EQ(human_size(4260000), "4.26MB");
+  EXPECT_EQ(human_size(999), "999B");
+  EXPECT_EQ(human_size(77800000), "77.8MB");
+  EXPECT_EQ(human_duration(90), "About a minute");
+  EXPECT_EQ(human_duration(3 * 86400), "3 days");
+  EXPECT_EQ(human_duration(15 * 86400), "2 weeks");
+}
+
+TEST(Auth, Base64RoundTrip) {
+  for (std::string s : {"", "a", "ab", "abc", "user:p@ss:w0rd"}) {
+    auto d = base64_decode(base64_encode(s));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
+}
+
+// A temp dir removed at the end of each test.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/hull-image-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { (void)fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct Entry {
+  std::string name;
+  mode_t type = AE_IFREG;
+  std::string data;  // file content, or symlink/hardlink target
+};
+
+// Writes a tar (gzip when asked) with the entries to path.
+void write_tar(const std::string& path, const std::vector<Entry>& entries, bool gzip = false) {
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  if (gzip) archive_write_add_filter_gzip(a);
+  ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK);
+  for (auto& en : entries) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, en.name.c_str());
+    archive_entry_set_mtime(e, 1000, 0);
+    if (en.type == 0) {  // hardlink
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_hardlink(e, en.data.c_str());
+      archive_entry_set_perm(e, 0644);
+      archive_write_header(a, e);
+    } else {
+      archive_entry_set_filetype(e, en.type);
+      archive_entry_set_perm(e, en.type == AE_IFDIR ? 0755 : 0644);
+      if (en.type == AE_IFLNK) archive_entry_set_symlink(e, en.data.c_str());
+      if (en.type == AE_IFREG) archive_entry_set_size(e, la_int64_t(en.data.size()));
+      archive_write_header(a, e);
+      if (en.type == AE_IFREG) archive_write_data(a, en.data.data(), en.data.size());
+    }
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+Result<UnpackResult> unpack_file(const std::string& tar, const std::string& dir) {
+  UniqueFd in(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return unpack_tar(in.get(), d.get());
+}
+
+std::string sha_file(const std::string& path) {
+  auto data = fs::read_file(path);
+  return "sha256:" + Sha256::hex(*data);
+}
+
+TEST(Unpack, FilesLinksAndDiffId) {
+  TempDir t;
+  std::string tar = t.path() + "/l.tar", out = t.path() + "/out";
+  ::mkdir(out.c_str(), 0755);
+  write_tar(tar, {{"./etc/", AE_IFDIR, ""},
+                  {"./etc/hello", AE_IFREG, "hi\n"},
+                  {"./etc/link", AE_IFLNK, "/etc/hello"},
+                  {"./etc/hard", 0, "./etc/hello"}});
+  auto r = unpack_file(tar, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->diff_id, sha_file(tar));
+  EXPECT_EQ(*fs::read_file(out + "/etc/hello"), "hi\n");
+  char buf[64] = {0};
+  ASSERT_GT(::readlink((out + "/etc/link").c_str(), buf, sizeof buf), 0);
+  EXPECT_STREQ(buf, "/etc/hello");
+  struct stat a {
+  }, b{};
+  ::stat((out + "/etc/hello").c_str(), &a);
+  ::stat((out + "/etc/hard").c_str(), &b);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(a.st_mtim.tv_sec, 1000);
+}
+
+TEST(Unpack, GzipDiffIdIsOfTheTar) {
+  TempDir t;
+  std::string plain = t.path() + "/l.tar", gz = t.path() + "/l.tgz", out = t.path() + "/out";
+  ::mkdir(out.c_str(), 0755);
+  write_tar(plain, {{"f", AE_IFREG, "x"}});
+  write_tar(gz, {{"f", AE_IFREG, "x"}}, true);
+  auto r = unpack_file(gz, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->diff_id, sha_file(plain));
+}
+
+TEST(Unpack, WhiteoutsBecomeOverlayWhiteouts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "whiteouts need CAP_MKNOD and trusted xattrs";
+  TempDir t;
+  std::string tar = t.path() + "/l.tar", out = t.path() + "/out";
+  ::mkdir(out.c_str(), 0755);
+  write_tar(tar, {{"dir/", AE_IFDIR, ""},
+                  {"dir/.wh..wh..opq", AE_IFREG, ""},
+                  {"dir/keep", AE_IFREG, "k"},
+                  {".wh.gone", AE_IFREG, ""}});
+  auto r = unpack_file(tar, out);
+  ASSERT_TRUE(r) << r.error().message;
+  struct stat st {};
+  ASSERT_EQ(::lstat((out + "/gone").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_rdev, ::makedev(0, 0));
+  EXPECT_NE(::access((out + "/.wh.gone").c_str(), F_OK), 0);
+  char v[4] = {0};
+  EXPECT_EQ(::getxattr((out + "/dir").c_str(), "trusted.overlay.opaque", v, sizeof v), 1);
+  EXPECT_EQ(v[0], 'y');
+  EXPECT_NE(::access((out + "/dir/.wh..wh..opq").c_str(), F_OK), 0);
+}
+
+class Hostile : public ::testing::TestWithParam<std::vector<Entry>> {};
+
+TEST_P(Hostile, RefusedWithNothingOutside) {
+  TempDir t;
+  std::string tar = t.path() + "/l.tar", out = t.path() + "/out", outside = t.path() + "/outside";
+  ::mkdir(out.c_str(), 0755);
+  ::mkdir(outside.c_str(), 0755);
+  write_tar(tar, GetParam());
+  auto r = unpack_file(tar, out);
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(std::filesystem::is_empty(outside));
+  EXPECT_FALSE(fs::exists(t.path() + "/evil"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, Hostile,
+                         ::testing::Values(std::vector<Entry>{{"../evil", AE_IFREG, "x"}},
+                                           std::vector<Entry>{{"a/../../evil", AE_IFREG, "x"}},
+                                           std::vector<Entry>{{"/abs", AE_IFREG, "x"}},
+                                           std::vector<Entry>{{"esc", AE_IFLNK, "../outside"},
+                                                              {"esc/evil", AE_IFREG, "x"}},
+                                           std::vector<Entry>{{"esc", AE_IFLNK, "/tmp"},
+                                                              {"esc/evil", AE_IFREG, "x"}},
+                                           std::vector<Entry>{{"h", 0, "../evil"}},
+                                           std::vector<Entry>{{"h", 0, "/etc/passwd"}}));
+
+TEST(Store, ImportSharesLayersAndRefcounts) {
+  TempDir t;
+  std::string root = t.path() + "/root";
+  auto store = Store::open(root);
+  ASSERT_TRUE(store) << store.error().message;
+  std::string tar = t.path() + "/rootfs.tar";
+  write_tar(tar, {{"bin/", AE_IFDIR, ""}, {"bin/sh", AE_IFREG, "#!"}});
+  auto a = import_rootfs(*store, tar, "one:latest");
+  ASSERT_TRUE(a) << a.error().message;
+  auto b = import_rootfs(*store, tar, "two:latest");
+  ASSERT_TRUE(b) << b.error().message;
+  auto la = store->layers(*a), lb = store->layers(*b);
+  ASSERT_EQ(la->size(), 1u);
+  EXPECT_EQ((*la)[0].diff_id, (*lb)[0].diff_id);
+  std::string dir = store->layer_dir((*la)[0].diff_id);
+  EXPECT_EQ(*fs::read_file(dir + "/bin/sh"), "#!");
+  EXPECT_EQ(*store->resolve("one"), *a);
+  EXPECT_EQ(*store->resolve(a->substr(7, 12)), *a);
+  EXPECT_FALSE(store->resolve("three"));
+  EXPECT_EQ(store->resolve("three").error().code, ENOENT);
+  // Held images are not removed without force.
+  ASSERT_TRUE(store->hold(*a, "c1"));
+  EXPECT_FALSE(store->remove("one", false));
+  // Forced while held: untagged only, the layers stay for the running container.
+  ASSERT_TRUE(store->tag(*a, "docker.io/library/one:latest"));
+  auto forced = store->remove(*a, true);
+  ASSERT_TRUE(forced) << forced.error().message;
+  EXPECT_TRUE(store->resolve(*a));
+  EXPECT_FALSE(store->resolve("one"));
+  ASSERT_TRUE(store->tag(*a, "docker.io/library/one:latest"));
+  ASSERT_TRUE(store->release("c1"));
+  ASSERT_TRUE(store->remove("one", false));
+  EXPECT_TRUE(fs::exists(dir));  // still used by "two"
+  ASSERT_TRUE(store->remove("two", false));
+  EXPECT_FALSE(fs::exists(dir));
+  auto list = store->list();
+  EXPECT_TRUE(list->empty());
+}
+
+TEST(Store, TagAndConfig) {
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  std::string tar = t.path() + "/rootfs.tar";
+  write_tar(tar, {{"f", AE_IFREG, "x"}});
+  auto id = import_rootfs(*store, tar, "x");
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(store->tag(*id, "docker.io/library/y:2"));
+  EXPECT_EQ(*store->resolve("y:2"), *id);
+  auto cfg = store->config(*id);
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->os, "linux");
+  auto j = store->inspect(*id);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["RepoTags"].size(), 2u);
+  // rmi by one name only untags while another name remains.
+  auto lines = store->remove("y:2", false);
+  ASSERT_TRUE(lines);
+  EXPECT_EQ((*lines)[0], "Untagged: y:2");
+  EXPECT_TRUE(store->resolve("x"));
+}
+
+TEST(Unpack, UnsortedEntriesAndReplacedDirectory) {
+  TempDir t;
+  std::string tar = t.path() + "/l.tar", out = t.path() + "/out";
+  ::mkdir(out.c_str(), 0755);
+  write_tar(tar, {{"a/x/1", AE_IFREG, "1"},
+                  {"b/y/2", AE_IFREG, "2"},
+                  {"a/x/3", AE_IFREG, "3"},
+                  {"a/x", AE_IFREG, "now a file"},
+                  {"a/z/4", AE_IFREG, "4"}});
+  auto r = unpack_file(tar, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*fs::read_file(out + "/a/x"), "now a file");
+  EXPECT_EQ(*fs::read_file(out + "/b/y/2"), "2");
+  EXPECT_EQ(*fs::read_file(out + "/a/z/4"), "4");
+}
+
+// 150 layers: far past the one-page limit of mount(2)'s option string with full paths.
+TEST(Rootfs, ManyLayersMount) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting overlay needs root";
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store);
+  NewImage img;
+  Json diff_ids = Json::array();
+  for (int i = 0; i < 150; ++i) {
+    std::string tar = t.path() + "/l.tar";
+    write_tar(tar, {{fmt::format("f{}", i), AE_IFREG, "x"}, {"top", AE_IFREG, std::to_string(i)}});
+    auto blob = store->put_blob(*fs::read_file(tar));
+    ASSERT_TRUE(blob);
+    auto diff = store->unpack_layer(*blob, "");
+    ASSERT_TRUE(diff) << diff.error().message;
+    img.layers.push_back({*blob, "application/vnd.oci.image.layer.v1.tar", *diff, 0});
+    diff_ids.push_back(*diff);
+  }
+  Json cfg = {{"os", "linux"}, {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
+  auto id = store->put_blob(cfg.dump());
+  ASSERT_TRUE(id);
+  img.config_digest = *id;
+  img.tags = {"many:layers"};
+  ASSERT_TRUE(store->add_image(img));
+  std::string c = t.path() + "/c";
+  auto m = mount_rootfs(*store, *id, c);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_TRUE(fs::exists(m->merged + "/f0"));
+  EXPECT_TRUE(fs::exists(m->merged + "/f149"));
+  EXPECT_EQ(*fs::read_file(m->merged + "/top"), "149");
+  ASSERT_TRUE(fs::write_file(m->merged + "/new", "w"));
+  EXPECT_TRUE(fs::exists(m->upper + "/new"));
+  ASSERT_TRUE(unmount_rootfs(c));
+  EXPECT_FALSE(fs::exists(m->merged + "/f0"));
+}
+
+TEST(ImageConfig, Parses) {
+  auto j = Json::parse(R"({"os":"linux","architecture":"amd64","config":{"Entrypoint":["/e"],
+    "Cmd":["sh"],"Env":["A=1"],"WorkingDir":"/w","User":"1:2","StopSignal":"SIGINT",
+    "Labels":{"k":"v"},"ExposedPorts":{"80/tcp":{}}}})");
+  auto c = parse_image_config(j);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->entrypoint, std::vector<std::string>{"/e"});
+  EXPECT_EQ(c->cmd, std::vector<std::string>{"sh"});
+  EXPECT_EQ(c->working_dir, "/w");
+  EXPECT_EQ(c->labels["k"], "v");
+  EXPECT_EQ(c->exposed_ports, std::vector<std::string>{"80/tcp"});
+}
+
+}  // namespace
+}  // namespace hull::image
