@@ -765,6 +765,18 @@ Status Networks::remove(const std::string& name_or_id) {
 
 Result<std::vector<NetworkInfo>> Networks::list() {
   auto& I = *impl_;
+  {
+    // The default network is always listed, as docker's bridge is; its row (and subnet
+    // choice) is made here if no container has used it yet. No kernel change.
+    auto lk = HULL_TRY(I.lock());
+    HULL_CHECK(I.db.exec("BEGIN IMMEDIATE"));
+    auto d = I.ensure_default();
+    if (!d) {
+      (void)I.db.exec("ROLLBACK");
+      return std::unexpected(d.error());
+    }
+    HULL_CHECK(I.db.exec("COMMIT"));
+  }
   std::vector<NetworkInfo> out;
   for (const auto& n : HULL_TRY(I.networks())) out.push_back(HULL_TRY(I.info(n)));
   return out;
