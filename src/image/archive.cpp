@@ -1,0 +1,444 @@
+// hull load / hull save: docker-archive (manifest.json) and oci-archive (index.json).
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <memory>
+#include <set>
+
+#include "common/fs.hpp"
+#include "common/sha256.hpp"
+#include "image/import.hpp"
+#include "image/pull.hpp"
+#include "image/reference.hpp"
+#include "image/registry.hpp"
+#include "image/unpack.hpp"
+#include "image/wrap.hpp"
+
+namespace hull::image {
+namespace {
+
+using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
+
+// Opens name beneath dirfd; a hostile archive's symlinks and ".." never lead outside.
+Result<UniqueFd> open_beneath(int dirfd, const std::string& name) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = int(::syscall(SYS_openat2, dirfd, name.c_str(), &how, sizeof how));
+  if (fd < 0) return sys_failf("open {} in the archive", name);
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_beneath(int dirfd, const std::string& name, size_t max = 64 << 20) {
+  auto fd = HULL_TRY(open_beneath(dirfd, name));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_failf("read {}", name);
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+    if (out.size() > max) return failf("{} in the archive is too large", name);
+  }
+  return out;
+}
+
+// Hashes the file and moves it into the store as a blob (same filesystem: ROOT/tmp).
+Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd,
+                                                   const std::string& tmpdir,
+                                                   const std::string& name) {
+  auto fd = HULL_TRY(open_beneath(dirfd, name));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
+    return failf("{} in the archive is not a regular file", name);
+  Sha256 h;
+  std::vector<char> buf(1 << 17);
+  std::string head;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_failf("read {}", name);
+    if (n == 0) break;
+    h.update(buf.data(), size_t(n));
+  }
+  std::string digest = "sha256:" + h.hex_final();
+  if (!store.has_blob(digest)) {
+    // Copy rather than rename: the name may be a hardlink the archive shares.
+    auto [tmp, out] = HULL_TRY(store.temp_file());
+    if (::lseek(fd.get(), 0, SEEK_SET) < 0) return sys_failf("seek {}", name);
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (::write(out.get(), buf.data(), size_t(n)) != n) {
+        ::unlink(tmp.c_str());
+        return sys_failf("write {}", tmp);
+      }
+    }
+    HULL_CHECK(store.commit_blob(tmp, digest));
+  }
+  (void)tmpdir;
+  return std::pair{digest, int64_t(st.st_size)};
+}
+
+std::string layer_media(Store& store, const std::string& digest) {
+  std::string head(8, '\0');
+  UniqueFd fd(::open(store.blob_path(digest).c_str(), O_RDONLY | O_CLOEXEC));
+  ssize_t n = fd ? ::read(fd.get(), head.data(), head.size()) : 0;
+  head.resize(size_t(std::max<ssize_t>(0, n)));
+  std::string c = detect_compression(head);
+  return c == "gzip"   ? "application/vnd.oci.image.layer.v1.tar+gzip"
+         : c == "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd"
+                       : "application/vnd.oci.image.layer.v1.tar";
+}
+
+std::vector<std::string> diff_ids_of(const Json& cfg) {
+  std::vector<std::string> out;
+  if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
+      cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
+    for (auto& d : cfg["rootfs"]["diff_ids"])
+      out.push_back(d.is_string() ? d.get<std::string>() : "");
+  return out;
+}
+
+Status record(Store& store, const std::string& cfg_digest, const std::string& manifest_body,
+              const std::string& manifest_type, std::vector<LayerRecord> layers,
+              std::vector<std::string> tags) {
+  NewImage img;
+  img.config_digest = cfg_digest;
+  img.manifest_digest = HULL_TRY(store.put_blob(manifest_body));
+  img.manifest_media_type = manifest_type;
+  img.layers = std::move(layers);
+  img.tags = std::move(tags);
+  auto lk = HULL_TRY(store.lock());
+  return store.add_image(img);
+}
+
+Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::string& tmpdir) {
+  auto text = HULL_TRY(read_beneath(dir, "manifest.json"));
+  auto man = HULL_TRY(parse_json(text, "manifest.json"));
+  if (!man.is_array()) return fail("manifest.json: not an array");
+  std::vector<std::string> out;
+  for (auto& e : man) {
+    if (!e.is_object() || !e.contains("Config") || !e["Config"].is_string() ||
+        !e.contains("Layers") || !e["Layers"].is_array())
+      return fail("manifest.json: entry without Config or Layers");
+    auto [cfg_digest, cfg_size] =
+        HULL_TRY(adopt_blob(store, dir, tmpdir, e["Config"].get<std::string>()));
+    auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
+    auto cfg = HULL_TRY(parse_json(cfg_text, e["Config"].get<std::string>()));
+    auto diffs = diff_ids_of(cfg);
+    if (diffs.size() != e["Layers"].size())
+      return failf("manifest.json: {} layers but the config lists {} diff ids", e["Layers"].size(),
+                   diffs.size());
+    std::vector<LayerRecord> layers;
+    Json mlayers = Json::array();
+    for (size_t i = 0; i < diffs.size(); ++i) {
+      if (!e["Layers"][i].is_string()) return fail("manifest.json: layer path is not a string");
+      auto [digest, size] =
+          HULL_TRY(adopt_blob(store, dir, tmpdir, e["Layers"][i].get<std::string>()));
+      HULL_TRY(store.unpack_layer(digest, diffs[i]));
+      std::string media = layer_media(store, digest);
+      layers.push_back({digest, media, diffs[i], size});
+      mlayers.push_back({{"mediaType", media}, {"digest", digest}, {"size", size}});
+    }
+    Json manifest = {{"schemaVersion", 2},
+                     {"mediaType", kOciManifest},
+                     {"config",
+                      {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                       {"digest", cfg_digest},
+                       {"size", cfg_size}}},
+                     {"layers", mlayers}};
+    std::vector<std::string> tags;
+    if (e.contains("RepoTags") && e["RepoTags"].is_array())
+      for (auto& t : e["RepoTags"])
+        if (t.is_string())
+          if (auto r = parse_reference(t.get<std::string>()); r && r->digest.empty())
+            tags.push_back(r->str());
+    HULL_CHECK(record(store, cfg_digest, manifest.dump(), kOciManifest, layers, tags));
+    if (tags.empty()) out.push_back("Loaded image ID: " + cfg_digest);
+    for (auto& t : e["RepoTags"])
+      if (t.is_string()) out.push_back("Loaded image: " + t.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::string& tmpdir) {
+  auto text = HULL_TRY(read_beneath(dir, "index.json"));
+  auto index = HULL_TRY(parse_json(text, "index.json"));
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
+    return fail("index.json: no manifests");
+  std::vector<std::string> out;
+  auto blob_name = [](const std::string& d) { return "blobs/sha256/" + d.substr(7); };
+  for (auto& m : index["manifests"]) {
+    if (!m.is_object()) continue;
+    std::string digest = m.value("digest", ""), media = m.value("mediaType", "");
+    if (!valid_digest(digest)) return failf("index.json: invalid digest {:?}", digest);
+    auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
+    if ("sha256:" + Sha256::hex(body) != digest)
+      return failf("index.json: manifest {} does not match its digest", digest);
+    auto mj = HULL_TRY(parse_json(body, digest));
+    if (media == kOciIndex || media == kDockerList || mj.contains("manifests")) {
+      // A nested index: take this host's platform.
+      std::string want = host_platform();
+      std::string found;
+      for (auto& sub : mj.value("manifests", Json::array())) {
+        auto p = sub.value("platform", Json::object());
+        if (p.is_object() && p.value("os", "") + "/" + p.value("architecture", "") ==
+                                 want.substr(0, want.find('/', 6)))
+          found = sub.value("digest", "");
+      }
+      if (!valid_digest(found)) return failf("index.json: no manifest for {} in {}", want, digest);
+      digest = found;
+      body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
+      if ("sha256:" + Sha256::hex(body) != digest)
+        return failf("manifest {} does not match its digest", digest);
+      mj = HULL_TRY(parse_json(body, digest));
+    }
+    if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
+        !mj["layers"].is_array())
+      return failf("manifest {}: no config or layers", digest);
+    std::string cfg_digest = mj["config"].value("digest", "");
+    if (!valid_digest(cfg_digest)) return failf("manifest {}: invalid config digest", digest);
+    auto [got_cfg, cfg_size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(cfg_digest)));
+    if (got_cfg != cfg_digest) return failf("config {} does not match its digest", cfg_digest);
+    auto cfg = HULL_TRY(parse_json(HULL_TRY(store.read_blob(cfg_digest)), cfg_digest));
+    auto diffs = diff_ids_of(cfg);
+    if (diffs.size() != mj["layers"].size())
+      return failf("manifest {}: {} layers but {} diff ids", digest, mj["layers"].size(),
+                   diffs.size());
+    std::vector<LayerRecord> layers;
+    for (size_t i = 0; i < diffs.size(); ++i) {
+      std::string ld = mj["layers"][i].value("digest", "");
+      if (!valid_digest(ld)) return failf("manifest {}: invalid layer digest", digest);
+      auto [got, size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(ld)));
+      if (got != ld) return failf("layer {} does not match its digest", ld);
+      HULL_TRY(store.unpack_layer(ld, diffs[i]));
+      layers.push_back(
+          {ld, mj["layers"][i].value("mediaType", layer_media(store, ld)), diffs[i], size});
+    }
+    std::vector<std::string> tags;
+    auto ann = m.value("annotations", Json::object());
+    std::string name = ann.is_object() ? ann.value("io.containerd.image.name", "") : "";
+    std::string refname = ann.is_object() ? ann.value("org.opencontainers.image.ref.name", "") : "";
+    if (name.empty() && !refname.empty())
+      name = refname.find(':') == std::string::npos && refname.find('/') == std::string::npos
+                 ? "localhost/image:" + refname
+                 : refname;
+    if (!name.empty())
+      if (auto r = parse_reference(name); r && r->digest.empty()) tags.push_back(r->str());
+    std::string mt = mj.value("mediaType", kOciManifest);
+    HULL_CHECK(record(store, cfg_digest, body, mt, layers, tags));
+    out.push_back(tags.empty() ? "Loaded image ID: " + cfg_digest : "Loaded image: " + name);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> load_archive(Store& store, const std::string& path) {
+  UniqueFd owned;
+  int in = STDIN_FILENO;
+  if (path != "-") {
+    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned) return sys_failf("open {}", path);
+    in = owned.get();
+  }
+  auto [marker, mfd] = HULL_TRY(store.temp_file());
+  ::unlink(marker.c_str());
+  std::string tmpdir = marker + ".load";
+  if (::mkdir(tmpdir.c_str(), 0700) < 0) return sys_failf("mkdir {}", tmpdir);
+  auto result = [&]() -> Result<std::vector<std::string>> {
+    auto dir = HULL_TRY(fs::open_dir(tmpdir));
+    HULL_TRY(with_context(unpack_tar(in, dir.get()), fmt::format("load {}", path)));
+    struct stat st {};
+    if (::fstatat(dir.get(), "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+      return load_docker(store, dir.get(), tmpdir);
+    if (::fstatat(dir.get(), "index.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+      return load_oci(store, dir.get(), tmpdir);
+    return failf("load {}: neither manifest.json (docker-archive) nor index.json (oci-archive)",
+                 path);
+  }();
+  (void)fs::remove_all(tmpdir);
+  return result;
+}
+
+namespace {
+
+Status add_entry(struct archive* a, const std::string& name, int64_t size) {
+  struct archive_entry* e = archive_entry_new();
+  archive_entry_set_pathname(e, name.c_str());
+  archive_entry_set_size(e, size);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_mtime(e, 0, 0);
+  int r = archive_write_header(a, e);
+  archive_entry_free(e);
+  if (r != ARCHIVE_OK) return failf("write {}: {}", name, archive_error_string(a));
+  return {};
+}
+
+Status add_bytes(struct archive* a, const std::string& name, std::string_view data) {
+  HULL_CHECK(add_entry(a, name, int64_t(data.size())));
+  if (archive_write_data(a, data.data(), data.size()) != la_ssize_t(data.size()))
+    return failf("write {}: {}", name, archive_error_string(a));
+  return {};
+}
+
+Status add_file(struct archive* a, const std::string& name, const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sys_failf("open {}", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return sys_failf("stat {}", path);
+  HULL_CHECK(add_entry(a, name, st.st_size));
+  std::vector<char> buf(1 << 17);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_failf("read {}", path);
+    if (n == 0) break;
+    if (archive_write_data(a, buf.data(), size_t(n)) != n)
+      return failf("write {}: {}", name, archive_error_string(a));
+  }
+  return {};
+}
+
+// The uncompressed tar of a stored layer blob, in a temp file (docker-archive wants tar).
+Result<std::string> decompressed(Store& store, const LayerRecord& l) {
+  ArchivePtr r(archive_read_new(), archive_read_free);
+  archive_read_support_filter_all(r.get());
+  archive_read_support_format_raw(r.get());
+  std::string blob = store.blob_path(l.blob_digest);
+  if (archive_read_open_filename(r.get(), blob.c_str(), 1 << 17) != ARCHIVE_OK)
+    return failf("open {}: {}", blob, archive_error_string(r.get()));
+  struct archive_entry* e;
+  if (archive_read_next_header(r.get(), &e) != ARCHIVE_OK)
+    return failf("read {}: {}", blob, archive_error_string(r.get()));
+  auto [tmp, fd] = HULL_TRY(store.temp_file());
+  std::vector<char> buf(1 << 17);
+  Sha256 h;
+  for (;;) {
+    la_ssize_t n = archive_read_data(r.get(), buf.data(), buf.size());
+    if (n < 0) {
+      ::unlink(tmp.c_str());
+      return failf("decompress {}: {}", blob, archive_error_string(r.get()));
+    }
+    if (n == 0) break;
+    h.update(buf.data(), size_t(n));
+    if (::write(fd.get(), buf.data(), size_t(n)) != n) {
+      ::unlink(tmp.c_str());
+      return sys_failf("write {}", tmp);
+    }
+  }
+  if ("sha256:" + h.hex_final() != l.diff_id) {
+    ::unlink(tmp.c_str());
+    return failf("layer blob {} does not decompress to its diff id {}", l.blob_digest, l.diff_id);
+  }
+  return tmp;
+}
+
+}  // namespace
+
+Status save_archive(Store& store, const std::vector<std::string>& names, const std::string& path,
+                    ArchiveFormat format) {
+  if (names.empty()) return fail("save: no images named");
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
+  std::string tmp_out;
+  int r;
+  if (path == "-") {
+    r = archive_write_open_fd(a.get(), STDOUT_FILENO);
+  } else {
+    tmp_out = path + ".tmp";
+    r = archive_write_open_filename(a.get(), tmp_out.c_str());
+  }
+  if (r != ARCHIVE_OK) return failf("save to {}: {}", path, archive_error_string(a.get()));
+  auto body = [&]() -> Status {
+    std::set<std::string> written;
+    Json docker_manifest = Json::array();
+    Json index = {{"schemaVersion", 2}, {"manifests", Json::array()}};
+    for (auto& n : names) {
+      std::string id = HULL_TRY(store.resolve(n));
+      auto layers = HULL_TRY(store.layers(id));
+      auto insp = HULL_TRY(store.inspect(id));
+      std::string hex = id.substr(7);
+      if (written.insert(id).second)
+        HULL_CHECK(add_file(a.get(), "blobs/sha256/" + hex, store.blob_path(id)));
+      std::vector<std::string> tags;
+      auto ref = parse_reference(n);
+      bool by_name = ref && ref->digest.empty() && !n.starts_with("sha256:") &&
+                     !(n.size() >= 4 && id.substr(7).starts_with(n));
+      if (by_name) tags.push_back(ref->str());
+      if (format == ArchiveFormat::docker) {
+        Json lpaths = Json::array();
+        for (auto& l : layers) {
+          std::string lname = "blobs/sha256/" + l.diff_id.substr(7);
+          if (written.insert(l.diff_id).second) {
+            auto tmp = HULL_TRY(decompressed(store, l));
+            auto st = add_file(a.get(), lname, tmp);
+            ::unlink(tmp.c_str());
+            HULL_CHECK(st);
+          }
+          lpaths.push_back(lname);
+        }
+        Json repo_tags = Json::array();
+        for (auto& t : tags) {
+          auto rr = parse_reference(t);
+          repo_tags.push_back(rr->familiar_name() + ":" + rr->tag);
+        }
+        docker_manifest.push_back(
+            {{"Config", "blobs/sha256/" + hex}, {"RepoTags", repo_tags}, {"Layers", lpaths}});
+      } else {
+        std::string mdigest =
+            insp.contains("Metadata") ? insp["Metadata"].value("ManifestDigest", "") : "";
+        if (!store.has_blob(mdigest)) return failf("save {}: its manifest is not stored", n);
+        auto mbody = HULL_TRY(store.read_blob(mdigest));
+        if (written.insert(mdigest).second)
+          HULL_CHECK(add_bytes(a.get(), "blobs/sha256/" + mdigest.substr(7), mbody));
+        for (auto& l : layers) {
+          if (!store.has_blob(l.blob_digest))
+            return failf("save {}: layer blob {} is not stored", n, l.blob_digest);
+          if (written.insert(l.blob_digest).second)
+            HULL_CHECK(add_file(a.get(), "blobs/sha256/" + l.blob_digest.substr(7),
+                                store.blob_path(l.blob_digest)));
+        }
+        auto mj = HULL_TRY(parse_json(mbody, mdigest));
+        Json desc = {{"mediaType", mj.value("mediaType", kOciManifest)},
+                     {"digest", mdigest},
+                     {"size", mbody.size()}};
+        if (!tags.empty())
+          desc["annotations"] = {
+              {"io.containerd.image.name", tags[0]},
+              {"org.opencontainers.image.ref.name", parse_reference(tags[0])->tag}};
+        index["manifests"].push_back(desc);
+      }
+    }
+    if (format == ArchiveFormat::docker) {
+      HULL_CHECK(add_bytes(a.get(), "manifest.json", docker_manifest.dump()));
+    } else {
+      HULL_CHECK(add_bytes(a.get(), "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
+      HULL_CHECK(add_bytes(a.get(), "index.json", index.dump()));
+    }
+    if (archive_write_close(a.get()) != ARCHIVE_OK)
+      return failf("save to {}: {}", path, archive_error_string(a.get()));
+    return {};
+  }();
+  if (!body) {
+    if (!tmp_out.empty()) ::unlink(tmp_out.c_str());
+    return body;
+  }
+  if (!tmp_out.empty() && ::rename(tmp_out.c_str(), path.c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp_out.c_str());
+    return sys_fail(fmt::format("rename {} to {}", tmp_out, path), err);
+  }
+  return {};
+}
+
+}  // namespace hull::image

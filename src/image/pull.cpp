@@ -1,0 +1,310 @@
+#include "image/pull.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/json.hpp"
+#include "common/strings.hpp"
+#include "image/reference.hpp"
+#include "image/registry.hpp"
+#include "image/wrap.hpp"
+
+namespace hull::image {
+namespace {
+
+constexpr int64_t kMaxConfig = 8 << 20;
+
+const std::set<std::string_view> kLayerTypes = {
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+};
+const std::set<std::string_view> kConfigTypes = {
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+};
+
+struct Platform {
+  std::string os, arch, variant;
+};
+
+Result<Platform> parse_platform(std::string_view s) {
+  auto parts = split(s, '/');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
+    return failf("invalid platform {:?}: want os/arch[/variant]", s);
+  Platform p{std::string(parts[0]), std::string(parts[1]),
+             parts.size() == 3 ? std::string(parts[2]) : ""};
+  if (p.arch == "aarch64") p.arch = "arm64";
+  if (p.arch == "x86_64") p.arch = "amd64";
+  return p;
+}
+
+struct Descriptor {
+  std::string media_type, digest;
+  int64_t size = 0;
+};
+
+Result<Descriptor> descriptor(const Json& j, const char* what) {
+  if (!j.is_object()) return failf("{}: descriptor is not an object", what);
+  Descriptor d;
+  d.media_type = j.value("mediaType", "");
+  d.digest = j.value("digest", "");
+  if (!j.contains("size") || !j["size"].is_number_integer() || j["size"].get<int64_t>() < 0)
+    return failf("{}: descriptor {} has no valid size", what, d.digest);
+  d.size = j["size"].get<int64_t>();
+  if (!valid_digest(d.digest)) return failf("{}: unsupported digest {:?}", what, d.digest);
+  return d;
+}
+
+// What a manifest is, from the Content-Type or, failing that, its own mediaType field.
+std::string kind_of(const Manifest& m, const Json& body) {
+  std::string t = m.media_type;
+  if (t.empty() || t == "application/json" || t == "text/plain" || t == "application/octet-stream")
+    t = body.is_object() ? body.value("mediaType", "") : "";
+  if (t.empty() && body.is_object()) {
+    if (body.contains("manifests")) return kOciIndex;
+    if (body.contains("layers")) return kOciManifest;
+  }
+  return t;
+}
+
+Result<Descriptor> pick_platform(const Json& index, const std::string& want_s, bool explicit_p) {
+  auto want = HULL_TRY(parse_platform(want_s));
+  if (!index.contains("manifests") || !index["manifests"].is_array())
+    return fail("image index has no manifests array");
+  std::vector<std::string> seen;
+  std::optional<Descriptor> loose;
+  for (auto& m : index["manifests"]) {
+    auto d = HULL_TRY(descriptor(m, "image index"));
+    auto p = m.value("platform", Json::object());
+    if (!p.is_object()) continue;
+    std::string os = p.value("os", ""), arch = p.value("architecture", ""),
+                variant = p.value("variant", "");
+    if (os.empty() && arch.empty()) continue;  // attestations and other artifacts
+    seen.push_back(os + "/" + arch + (variant.empty() ? "" : "/" + variant));
+    if (os != want.os || arch != want.arch) continue;
+    bool v8 = want.arch == "arm64" && (variant.empty() || variant == "v8") &&
+              (want.variant.empty() || want.variant == "v8");
+    if (variant == want.variant || v8) return d;
+    if (!loose && (!explicit_p || want.variant.empty())) loose = d;
+  }
+  if (loose) return *loose;
+  std::string have;
+  for (auto& s : seen) have += (have.empty() ? "" : ", ") + s;
+  return failf("no matching manifest for {} in the manifest list entries (has: {})", want_s,
+               have.empty() ? "none" : have);
+}
+
+}  // namespace
+
+Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptions& opts) {
+  auto ref = HULL_TRY(parse_reference(ref_str));
+  std::mutex progress_mu;
+  auto emit = [&](Progress p) {
+    if (!opts.progress) return;
+    std::lock_guard lk(progress_mu);
+    opts.progress(p);
+  };
+  emit({"", Progress::Phase::resolving, 0, 0,
+        fmt::format("{}: Pulling from {}", ref.digest.empty() ? ref.tag : ref.digest,
+                    ref.familiar_name() == ref.name() ? ref.repository : ref.familiar_name())});
+  RegistryOptions ro{opts.insecure_registries, opts.auth_file, std::nullopt};
+  auto reg = HULL_TRY(Registry::connect(ref, ro));
+  Manifest top = HULL_TRY(reg.manifest(ref.reference()));
+  auto top_json = HULL_TRY(parse_json(top.body, fmt::format("manifest of {}", ref.str())));
+  std::string kind = kind_of(top, top_json);
+  Manifest man = top;
+  Json man_json = top_json;
+  if (kind == kOciIndex || kind == kDockerList) {
+    bool explicit_p = !opts.platform.empty();
+    auto d = HULL_TRY(with_context(
+        pick_platform(top_json, explicit_p ? opts.platform : host_platform(), explicit_p),
+        ref.str()));
+    man = HULL_TRY(reg.manifest(d.digest));
+    man_json = HULL_TRY(parse_json(man.body, fmt::format("manifest {}", d.digest)));
+    kind = kind_of(man, man_json);
+    if (kind.empty()) kind = d.media_type;
+  }
+  if (kind.starts_with("application/vnd.docker.distribution.manifest.v1"))
+    return failf(
+        "{}: unsupported manifest media type {} (Docker schema 1 is deprecated; push the "
+        "image again with a current tool)",
+        ref.str(), kind);
+  if (kind != kOciManifest && kind != kDockerManifest)
+    return failf("{}: unsupported manifest media type {:?}", ref.str(), kind);
+  if (!man_json.is_object() || !man_json.contains("config") || !man_json.contains("layers") ||
+      !man_json["layers"].is_array())
+    return failf("{}: manifest {} lacks config or layers", ref.str(), man.digest);
+  auto cfg_desc = HULL_TRY(descriptor(man_json["config"], "manifest config"));
+  if (!cfg_desc.media_type.empty() && !kConfigTypes.contains(cfg_desc.media_type))
+    return failf("{}: unsupported config media type {:?} (not a container image)", ref.str(),
+                 cfg_desc.media_type);
+  std::vector<Descriptor> layer_descs;
+  for (auto& l : man_json["layers"]) {
+    auto d = HULL_TRY(descriptor(l, "manifest layer"));
+    if (!kLayerTypes.contains(d.media_type))
+      return failf("{}: unsupported layer media type {:?} for {}", ref.str(), d.media_type,
+                   d.digest);
+    layer_descs.push_back(d);
+  }
+  if (cfg_desc.size > kMaxConfig)
+    return failf("{}: config {} is {} bytes, over the {} byte limit", ref.str(), cfg_desc.digest,
+                 cfg_desc.size, kMaxConfig);
+
+  // The config: small, fetched first, its diff ids tell which layers are already here.
+  std::string cfg_text;
+  if (store.has_blob(cfg_desc.digest)) {
+    cfg_text = HULL_TRY(store.read_blob(cfg_desc.digest));
+  } else {
+    cfg_text = HULL_TRY(reg.small_blob(cfg_desc.digest, cfg_desc.size));
+  }
+  auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
+  std::vector<std::string> diff_ids;
+  if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
+      cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
+    for (auto& d : cfg["rootfs"]["diff_ids"])
+      diff_ids.push_back(d.is_string() ? d.get<std::string>() : "");
+  if (diff_ids.size() != layer_descs.size())
+    return failf("{}: config lists {} diff ids for {} layers", ref.str(), diff_ids.size(),
+                 layer_descs.size());
+  for (auto& d : diff_ids)
+    if (!valid_digest(d)) return failf("{}: config has an invalid diff id {:?}", ref.str(), d);
+
+  // Blobs and layers this pull adds, removed again if it fails.
+  std::mutex added_mu;
+  std::vector<std::string> added_blobs, added_layers;
+  auto undo = [&] {
+    std::lock_guard lk(added_mu);
+    (void)store.collect_garbage(added_blobs, added_layers);
+  };
+  if (!store.has_blob(cfg_desc.digest)) {
+    HULL_TRY(store.put_blob(cfg_text));
+    added_blobs.push_back(cfg_desc.digest);
+  }
+
+  struct Job {
+    size_t idx;
+    bool download;
+  };
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < layer_descs.size(); ++i) {
+    auto& d = layer_descs[i];
+    if (store.has_layer(diff_ids[i])) {
+      emit({d.digest, Progress::Phase::exists, d.size, d.size, "Already exists"});
+      continue;
+    }
+    bool dl = !store.has_blob(d.digest);
+    jobs.push_back({i, dl});
+    emit({d.digest, Progress::Phase::waiting, 0, d.size, dl ? "Waiting" : "Extracting"});
+  }
+
+  std::atomic<size_t> next{0};
+  std::atomic<bool> cancel{false};
+  std::mutex err_mu;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    for (;;) {
+      size_t j = next.fetch_add(1);
+      if (j >= jobs.size() || cancel.load()) return;
+      auto& d = layer_descs[jobs[j].idx];
+      auto st = [&]() -> Status {
+        if (jobs[j].download) {
+          auto [tmp, fd] = HULL_TRY(store.temp_file());
+          Sha256 hash;
+          emit({d.digest, Progress::Phase::downloading, 0, d.size, "Downloading"});
+          auto got = reg.blob(
+              d.digest, d.size, fd.get(), hash,
+              [&](int64_t have) {
+                emit({d.digest, Progress::Phase::downloading, have, d.size, "Downloading"});
+              },
+              cancel);
+          if (!got) {
+            ::unlink(tmp.c_str());
+            return std::unexpected(got.error());
+          }
+          emit({d.digest, Progress::Phase::verifying, d.size, d.size, "Verifying Checksum"});
+          std::string digest = "sha256:" + hash.hex_final();
+          if (digest != d.digest) {
+            ::unlink(tmp.c_str());
+            return failf(
+                "blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
+                d.digest, ref.name(), digest);
+          }
+          fd.reset();
+          HULL_CHECK(store.commit_blob(tmp, d.digest));
+          std::lock_guard lk(added_mu);
+          added_blobs.push_back(d.digest);
+        }
+        emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
+        HULL_TRY(store.unpack_layer(d.digest, diff_ids[jobs[j].idx]));
+        {
+          std::lock_guard lk(added_mu);
+          added_layers.push_back(diff_ids[jobs[j].idx]);
+        }
+        emit({d.digest, Progress::Phase::done, d.size, d.size, "Pull complete"});
+        return {};
+      }();
+      if (!st) {
+        std::lock_guard lk(err_mu);
+        if (!first_error && st.error().code != ECANCELED) first_error = st.error();
+        cancel = true;
+        return;
+      }
+    }
+  };
+  size_t nthreads = std::min<size_t>(size_t(std::max(1, opts.parallel)), jobs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < nthreads; ++i) threads.emplace_back(worker);
+  if (nthreads > 0) worker();
+  for (auto& t : threads) t.join();
+  if (first_error || cancel) {
+    undo();
+    return std::unexpected(first_error ? *first_error : Error{ECANCELED, "pull canceled"});
+  }
+
+  NewImage img;
+  img.config_digest = cfg_desc.digest;
+  img.manifest_digest = man.digest;
+  img.manifest_media_type = kind;
+  if (!store.has_blob(man.digest)) HULL_TRY(store.put_blob(man.body));
+  if (top.digest != man.digest && !store.has_blob(top.digest)) HULL_TRY(store.put_blob(top.body));
+  for (size_t i = 0; i < layer_descs.size(); ++i)
+    img.layers.push_back(
+        {layer_descs[i].digest, layer_descs[i].media_type, diff_ids[i], layer_descs[i].size});
+  if (ref.digest.empty()) img.tags.push_back(ref.str());
+  img.repo_digest = ref.name() + "@" + top.digest;
+  {
+    auto lk = store.lock();
+    if (!lk) {
+      undo();
+      return std::unexpected(lk.error());
+    }
+    if (auto st = store.add_image(img); !st) {
+      undo();
+      return std::unexpected(st.error());
+    }
+  }
+  emit({"", Progress::Phase::done, 0, 0, "Digest: " + top.digest});
+  return cfg_desc.digest;
+}
+
+Status check_login(std::string_view registry, const std::string& username,
+                   const std::string& password, const std::vector<std::string>& insecure) {
+  Reference ref;
+  ref.registry = std::string(registry);
+  RegistryOptions ro{insecure, "", Credentials{username, password}};
+  auto reg = HULL_TRY(Registry::connect(ref, ro));
+  return reg.check();
+}
+
+}  // namespace hull::image

@@ -1,0 +1,44 @@
+// `hull pull`: fetch an image from a registry into the Store. Blobs download in parallel,
+// each streamed through sha256 into ROOT/tmp and renamed into place only when its digest
+// matches; layers are then unpacked (once per diff id) and the image recorded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "image/store.hpp"
+
+namespace hull::image {
+
+struct Progress {
+  enum class Phase { resolving, exists, waiting, downloading, verifying, extracting, done };
+  std::string digest;  // the blob (empty for whole-image messages)
+  Phase phase = Phase::waiting;
+  int64_t current = 0, total = 0;
+  std::string message;  // "Pulling from library/busybox", "Digest: sha256:..."
+};
+
+struct PullOptions {
+  std::string platform;  // "os/arch[/variant]"; empty: the host's
+  bool quiet = false;
+  std::vector<std::string> insecure_registries;  // plain HTTP for these hosts
+  std::function<void(const Progress&)> progress;
+  std::string auth_file;  // docker config.json; empty: $DOCKER_CONFIG or ~/.docker
+  int parallel = 4;
+};
+
+// Returns the image id (config digest).
+Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts);
+
+// Checks username/password against a registry (`hull login`); does not store them.
+Status check_login(std::string_view registry, const std::string& username,
+                   const std::string& password, const std::vector<std::string>& insecure);
+
+// "linux/amd64" and friends for the running host.
+std::string host_platform();
+
+}  // namespace hull::image

@@ -1,0 +1,512 @@
+#include "image/registry.hpp"
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "common/json.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+
+namespace hull::image {
+namespace {
+
+constexpr int kAttempts = 5;
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Response {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names, last response only
+  std::string body;                            // non-2xx bodies and in-memory requests
+  CURLcode curl = CURLE_OK;
+  std::string curl_error;
+};
+
+struct Transfer {
+  Response* resp;
+  CURL* curl;
+  // Called with 2xx body bytes; false aborts the transfer.
+  std::function<bool(const char*, size_t)> sink;
+  size_t max_body = 4 << 20;
+  bool too_big = false;
+};
+
+size_t on_header(char* data, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) {
+    t->resp->headers.clear();  // a redirect's headers are not the final answer's
+    return size * n;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(trim(line.substr(0, colon)));
+    for (auto& c : name) c = char(tolower(c));
+    t->resp->headers[name] = std::string(trim(line.substr(colon + 1)));
+  }
+  return size * n;
+}
+
+size_t on_body(char* data, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  long code = 0;
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+  size_t len = size * n;
+  if (code >= 200 && code < 300 && t->sink) return t->sink(data, len) ? len : 0;
+  if (t->resp->body.size() + len > t->max_body) {
+    t->too_big = true;
+    return 0;
+  }
+  t->resp->body.append(data, len);
+  return len;
+}
+
+// One HTTP request. headers are full "Name: value" lines.
+Response perform(CURL* c, const std::string& url, const std::vector<std::string>& headers,
+                 std::function<bool(const char*, size_t)> sink, int64_t range_from = -1,
+                 size_t max_body = 4 << 20) {
+  Response resp;
+  Transfer t{&resp, c, std::move(sink), max_body};
+  curl_easy_reset(c);
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  // A stalled transfer (under 1 byte/s for 30 s) counts as a dropped connection.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "hull/" HULL_VERSION);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+  std::string range;
+  if (range_from > 0) {
+    range = fmt::format("{}-", range_from);
+    curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
+  }
+  curl_slist* list = nullptr;
+  for (auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  resp.curl = curl_easy_perform(c);
+  curl_slist_free_all(list);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  if (resp.curl != CURLE_OK) {
+    resp.curl_error = errbuf[0] ? errbuf : curl_easy_strerror(resp.curl);
+    if (t.too_big) resp.curl_error = "response too large";
+  }
+  return resp;
+}
+
+// The registry's own words from {"errors":[{"code":..,"message":..}]}.
+std::string registry_message(const std::string& body) {
+  auto j = parse_json(body, "registry error");
+  if (!j || !j->is_object() || !j->contains("errors") || !(*j)["errors"].is_array()) return "";
+  std::string out;
+  for (auto& e : (*j)["errors"]) {
+    if (!e.is_object()) continue;
+    std::string code = e.value("code", ""), msg = e.value("message", "");
+    if (!out.empty()) out += "; ";
+    out += code.empty() ? msg : (msg.empty() ? code : code + ": " + msg);
+  }
+  return out;
+}
+
+// Parses `Bearer realm="...",service="...",scope="..."` into scheme + params.
+std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h) {
+  std::map<std::string, std::string> params;
+  auto sp = h.find(' ');
+  std::string scheme(h.substr(0, sp));
+  for (auto& c : scheme) c = char(tolower(c));
+  if (sp == std::string_view::npos) return {scheme, params};
+  std::string_view rest = h.substr(sp + 1);
+  while (!rest.empty()) {
+    rest = trim(rest);
+    auto eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key(trim(rest.substr(0, eq)));
+    for (auto& c : key) c = char(tolower(c));
+    rest = rest.substr(eq + 1);
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      size_t i = 1;
+      for (; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
+        value += rest[i];
+      }
+      rest = rest.substr(std::min(rest.size(), i + 1));
+    } else {
+      auto comma = rest.find(',');
+      value = std::string(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
+    }
+    params[key] = value;
+    auto comma = rest.find(',');
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return {scheme, params};
+}
+
+std::string url_escape(CURL* c, const std::string& s) {
+  char* e = curl_easy_escape(c, s.c_str(), int(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+bool transient(const Response& r) {
+  if (r.curl != CURLE_OK) {
+    switch (r.curl) {
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_RECV_ERROR:
+      case CURLE_SEND_ERROR:
+      case CURLE_PARTIAL_FILE:
+      case CURLE_OPERATION_TIMEDOUT:
+      case CURLE_GOT_NOTHING:
+      case CURLE_HTTP2:
+      case CURLE_HTTP2_STREAM:
+        return true;
+      default:
+        return false;
+    }
+  }
+  return r.status >= 500 || r.status == 429 || r.status == 408;
+}
+
+void backoff(int attempt, const Response& r) {
+  int ms = 200 << attempt;  // 200, 400, 800, 1600 ms
+  if (auto it = r.headers.find("retry-after"); it != r.headers.end())
+    if (auto s = parse_int<int>(it->second)) ms = std::min(*s, 30) * 1000;
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+}  // namespace
+
+struct Registry::Shared {
+  std::mutex mu;
+  std::string authorization;  // "Authorization: ..." or empty
+  std::optional<Credentials> creds;
+  std::string scheme;  // "bearer", "basic" or "" (anonymous)
+  std::map<std::string, std::string> challenge;
+  std::string registry;
+
+  // Fetches a Bearer token for the pull scope; Basic credentials go to the token server.
+  Status refresh(CURL* c, const std::string& scope) {
+    std::lock_guard lk(mu);
+    if (scheme == "basic") {
+      if (!creds) return fail("no credentials");
+      authorization =
+          "Authorization: Basic " + base64_encode(creds->username + ":" + creds->password);
+      return {};
+    }
+    if (scheme != "bearer") return {};
+    std::string realm = challenge["realm"];
+    if (realm.empty()) return failf("registry {}: Bearer challenge without a realm", registry);
+    if (!realm.starts_with("http://") && !realm.starts_with("https://"))
+      return failf("registry {}: token realm {:?} is not an http(s) URL", registry, realm);
+    std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+    bool first = true;
+    if (auto it = challenge.find("service"); it != challenge.end()) {
+      url += "service=" + url_escape(c, it->second);
+      first = false;
+    }
+    if (!scope.empty()) url += std::string(first ? "" : "&") + "scope=" + url_escape(c, scope);
+    std::vector<std::string> hdrs;
+    if (creds)
+      hdrs.push_back("Authorization: Basic " +
+                     base64_encode(creds->username + ":" + creds->password));
+    std::string body;
+    Response r;
+    for (int attempt = 0;; ++attempt) {
+      body.clear();
+      r = perform(c, url, hdrs, [&](const char* d, size_t n) {
+        if (body.size() + n > (1 << 20)) return false;
+        body.append(d, n);
+        return true;
+      });
+      if (!transient(r) || attempt + 1 >= kAttempts) break;
+      backoff(attempt, r);
+    }
+    if (r.curl != CURLE_OK) return failf("token server {}: {}", realm, r.curl_error);
+    if (r.status == 401 || r.status == 403)
+      return failf("unauthorized: token server {} refused {} (HTTP {}){}", realm,
+                   creds ? "the credentials" : "anonymous access", r.status,
+                   creds ? "" : "; run hull login");
+    if (r.status != 200) return failf("token server {}: HTTP {}", realm, r.status);
+    auto j = HULL_TRY(parse_json(body, "token response"));
+    std::string token = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
+    if (token.empty()) return failf("token server {}: no token in the answer", realm);
+    authorization = "Authorization: Bearer " + token;
+    return {};
+  }
+
+  std::vector<std::string> headers(std::vector<std::string> extra = {}) {
+    std::lock_guard lk(mu);
+    if (!authorization.empty()) extra.push_back(authorization);
+    return extra;
+  }
+};
+
+Registry::Registry(Registry&&) noexcept = default;
+Registry::~Registry() = default;
+
+Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& opts) {
+  global_init();
+  Registry reg;
+  reg.ref_ = ref;
+  reg.s_ = std::make_unique<Shared>();
+  reg.s_->registry = ref.registry;
+  bool plain = is_loopback_registry(ref.registry);
+  for (auto& h : opts.insecure) plain |= (h == ref.registry);
+  reg.base_ = (plain ? "http://" : "https://") + registry_endpoint_host(ref.registry);
+  if (opts.credentials) {
+    reg.s_->creds = opts.credentials;
+  } else {
+    auto creds = find_credentials(ref.registry, opts.auth_file);
+    if (!creds) return std::unexpected(creds.error());
+    reg.s_->creds = *creds;
+  }
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  Response r;
+  for (int attempt = 0;; ++attempt) {
+    r = perform(c.get(), reg.base_ + "/v2/", {}, nullptr);
+    if (!transient(r) || attempt + 1 >= kAttempts) break;
+    backoff(attempt, r);
+  }
+  if (r.curl != CURLE_OK)
+    return failf("registry {}: ping {}/v2/: {}{}", ref.registry, reg.base_, r.curl_error,
+                 plain ? "" : " (for a plain-HTTP registry use --insecure-registry)");
+  if (r.status == 401) {
+    auto it = r.headers.find("www-authenticate");
+    if (it == r.headers.end())
+      return failf("registry {}: 401 without a WWW-Authenticate challenge", ref.registry);
+    auto [scheme, params] = parse_challenge(it->second);
+    if (scheme != "bearer" && scheme != "basic")
+      return failf("registry {}: unsupported auth scheme {:?}", ref.registry, scheme);
+    reg.s_->scheme = scheme;
+    reg.s_->challenge = params;
+    if (scheme == "basic" && !reg.s_->creds)
+      return failf("unauthorized: registry {} requires authentication; run hull login {}",
+                   ref.registry, ref.registry);
+    HULL_CHECK(reg.s_->refresh(
+        c.get(), ref.repository.empty() ? "" : "repository:" + ref.repository + ":pull"));
+  } else if (r.status != 200) {
+    return failf("registry {}: ping {}/v2/: HTTP {}{}", ref.registry, reg.base_, r.status,
+                 r.status == 404 ? " (not a v2 registry?)" : "");
+  }
+  return reg;
+}
+
+namespace {
+
+// docker's spelling of what went wrong for a status code.
+Error http_error(const Response& r, const Reference& ref, const std::string& what) {
+  std::string detail = registry_message(r.body);
+  std::string tail = detail.empty() ? "" : " (" + detail + ")";
+  switch (r.status) {
+    case 401:
+      return Error{EACCES, fmt::format("unauthorized: authentication required to pull {} from {}"
+                                       "{}; run hull login {}",
+                                       ref.repository, ref.registry, tail, ref.registry)};
+    case 403:
+      return Error{
+          EACCES, fmt::format("denied: access to {} in {} is forbidden{}", what, ref.name(), tail)};
+    case 404:
+      return Error{ENOENT, fmt::format("{} not found in {}{}", what, ref.name(), tail)};
+    case 429:
+      return Error{EAGAIN,
+                   fmt::format("toomanyrequests: registry {} rate-limits pulls{}; retry later",
+                               ref.registry, tail)};
+    default:
+      return Error{EIO, fmt::format("{} from {}: HTTP {}{}", what, ref.name(), r.status, tail)};
+  }
+}
+
+}  // namespace
+
+Status Registry::check() {
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  Response r = perform(c.get(), base_ + "/v2/", s_->headers(), nullptr);
+  if (r.curl != CURLE_OK) return failf("registry {}: {}", ref_.registry, r.curl_error);
+  if (r.status == 401 || r.status == 403)
+    return std::unexpected(Error{EACCES, fmt::format("login to {} failed: unauthorized: wrong "
+                                                     "username or password",
+                                                     ref_.registry)});
+  if (r.status != 200) return failf("registry {}: HTTP {}", ref_.registry, r.status);
+  return {};
+}
+
+Result<Manifest> Registry::manifest(std::string_view reference) {
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  std::string url = fmt::format("{}/v2/{}/manifests/{}", base_, ref_.repository, reference);
+  std::vector<std::string> accept = {
+      fmt::format("Accept: {}, {}, {}, {}", kOciIndex, kDockerList, kOciManifest, kDockerManifest)};
+  Response r;
+  std::string body;
+  bool refreshed = false;
+  for (int attempt = 0;; ++attempt) {
+    body.clear();
+    r = perform(c.get(), url, s_->headers(accept), [&](const char* d, size_t n) {
+      if (body.size() + n > (4 << 20)) return false;  // manifests are small; refuse floods
+      body.append(d, n);
+      return true;
+    });
+    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+      refreshed = true;
+      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
+      continue;
+    }
+    if (!transient(r) || attempt + 1 >= kAttempts) break;
+    backoff(attempt, r);
+  }
+  if (r.curl == CURLE_WRITE_ERROR)
+    return failf("manifest {} of {}: larger than 4 MiB", reference, ref_.name());
+  if (r.curl != CURLE_OK)
+    return failf("manifest {} of {}: {}", reference, ref_.name(), r.curl_error);
+  if (r.status != 200)
+    return std::unexpected(http_error(r, ref_, fmt::format("manifest {}", reference)));
+  Manifest m;
+  m.body = std::move(body);
+  m.digest = "sha256:" + Sha256::hex(m.body);
+  if (reference.starts_with("sha256:") && m.digest != reference)
+    return failf("manifest {} of {}: digest mismatch: content is {}", reference, ref_.name(),
+                 m.digest);
+  auto ct = r.headers.find("content-type");
+  m.media_type = ct != r.headers.end()
+                     ? std::string(trim(ct->second.substr(0, ct->second.find(';'))))
+                     : std::string();
+  return m;
+}
+
+Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_size) {
+  std::string data;
+  int fd = -1;
+  (void)fd;
+  Sha256 h;
+  std::atomic<bool> cancel{false};
+  // Through a memfd-free path: collect in memory via a pipe-less sink.
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  std::string url = fmt::format("{}/v2/{}/blobs/{}", base_, ref_.repository, digest);
+  Response r;
+  bool refreshed = false;
+  for (int attempt = 0;; ++attempt) {
+    data.clear();
+    r = perform(c.get(), url, s_->headers(), [&](const char* d, size_t n) {
+      if (int64_t(data.size() + n) > max_size) return false;
+      data.append(d, n);
+      return true;
+    });
+    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+      refreshed = true;
+      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
+      continue;
+    }
+    if (!transient(r) || attempt + 1 >= kAttempts) break;
+    backoff(attempt, r);
+  }
+  if (r.curl == CURLE_WRITE_ERROR)
+    return failf("blob {} of {}: larger than its descriptor's {} bytes", digest, ref_.name(),
+                 max_size);
+  if (r.curl != CURLE_OK) return failf("blob {} of {}: {}", digest, ref_.name(), r.curl_error);
+  if (r.status != 200) return std::unexpected(http_error(r, ref_, fmt::format("blob {}", digest)));
+  std::string got = "sha256:" + Sha256::hex(data);
+  if (got != digest)
+    return failf("blob {} of {}: digest mismatch: content is {}", digest, ref_.name(), got);
+  return data;
+}
+
+Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& hash,
+                      const std::function<void(int64_t)>& on_bytes,
+                      const std::atomic<bool>& cancel) {
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  std::string url = fmt::format("{}/v2/{}/blobs/{}", base_, ref_.repository, digest);
+  int64_t have = 0;
+  bool refreshed = false;
+  Response r;
+  std::string write_error;
+  for (int attempt = 0;; ++attempt) {
+    int64_t start = have;
+    bool restarted = false;
+    r = perform(
+        c.get(), url, s_->headers(),
+        [&](const char* d, size_t n) {
+          if (cancel.load(std::memory_order_relaxed)) return false;
+          if (!restarted && start > 0) {
+            // Asked for a range but got the whole blob: start over.
+            long code = 0;
+            curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
+            if (code == 200) {
+              if (::ftruncate(fd, 0) < 0 || ::lseek(fd, 0, SEEK_SET) < 0) return false;
+              hash = Sha256();
+              have = 0;
+            }
+          }
+          restarted = true;
+          if (size > 0 && have + int64_t(n) > size) {
+            write_error = fmt::format("more than the {} bytes its descriptor says", size);
+            return false;
+          }
+          for (size_t off = 0; off < n;) {
+            ssize_t w = ::write(fd, d + off, n - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+              write_error = fmt::format("write: {}", errno_string(errno));
+              return false;
+            }
+            off += size_t(w);
+          }
+          hash.update(d, n);
+          have += int64_t(n);
+          if (on_bytes) on_bytes(have);
+          return true;
+        },
+        have);
+    if (cancel.load()) return fail("canceled", ECANCELED);
+    if (!write_error.empty()) return failf("blob {} of {}: {}", digest, ref_.name(), write_error);
+    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+      refreshed = true;
+      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
+      continue;
+    }
+    if (r.status == 416 && have == size) break;  // already complete
+    if (r.curl == CURLE_OK && (r.status == 200 || r.status == 206)) break;
+    if (!transient(r) || attempt + 1 >= kAttempts) break;
+    log::debug("blob {}: {} after {} bytes; retrying", digest,
+               r.curl != CURLE_OK ? r.curl_error : fmt::format("HTTP {}", r.status), have);
+    backoff(attempt, r);
+  }
+  if (r.curl != CURLE_OK)
+    return failf("blob {} of {}: {} after {} bytes", digest, ref_.name(), r.curl_error, have);
+  if (r.status != 200 && r.status != 206 && !(r.status == 416 && have == size))
+    return std::unexpected(http_error(r, ref_, fmt::format("blob {}", digest)));
+  if (size > 0 && have != size)
+    return failf("blob {} of {}: got {} bytes, its descriptor says {}", digest, ref_.name(), have,
+                 size);
+  return {};
+}
+
+}  // namespace hull::image

@@ -1,0 +1,66 @@
+// Distribution-spec v2 client (internal to image/): ping, auth (anonymous, Basic, and the
+// Bearer token flow from WWW-Authenticate), manifests, and blobs streamed to a file.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "image/auth.hpp"
+#include "image/reference.hpp"
+
+namespace hull::image {
+
+struct RegistryOptions {
+  std::vector<std::string> insecure;  // hosts spoken to over plain HTTP
+  std::string auth_file;
+  std::optional<Credentials> credentials;  // overrides the auth file (login)
+};
+
+struct Manifest {
+  std::string body, media_type, digest;
+};
+
+// Every manifest kind hull understands, for Accept.
+inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
+inline constexpr const char* kDockerList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* kDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+class Registry {
+ public:
+  // Pings /v2/ and sets up auth for pulling ref's repository.
+  static Result<Registry> connect(const Reference& ref, const RegistryOptions& opts);
+  Registry(Registry&&) noexcept;
+  ~Registry();
+
+  Result<Manifest> manifest(std::string_view reference);
+  // A small blob (config) into memory, digest checked.
+  Result<std::string> small_blob(const std::string& digest, int64_t max_size);
+  // Streams a blob into fd (appending from its current size when resuming), hashing it;
+  // retries with backoff and resumes with Range. The caller checks the final digest.
+  // cancel: set by another download's failure.
+  Status blob(const std::string& digest, int64_t size, int fd, Sha256& hash,
+              const std::function<void(int64_t)>& on_bytes, const std::atomic<bool>& cancel);
+
+  // GET /v2/ with the credentials: what `hull login` checks.
+  Status check();
+
+  const std::string& base_url() const { return base_; }
+
+ private:
+  Registry() = default;
+  struct Shared;
+  std::unique_ptr<Shared> s_;
+  std::string base_;  // "http://127.0.0.1:5000"
+  Reference ref_;
+};
+
+}  // namespace hull::image

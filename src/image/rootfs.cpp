@@ -1,0 +1,149 @@
+#include "image/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+#include "image/wrap.hpp"
+
+namespace hull::image {
+namespace {
+
+// The kernel's own message for a failed fsconfig, read from the fs context fd.
+std::string fs_context_log(int fsfd) {
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fsfd, buf, sizeof buf - 1);
+    if (n <= 0) break;
+    if (!out.empty()) out += "; ";
+    out.append(buf, size_t(n));
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+  }
+  return out;
+}
+
+// Linux >= 6.8: one "lowerdir+" per layer, so the mount options page limit never applies.
+// Returns EINVAL-coded errors when the kernel lacks lowerdir+ so the caller can fall back.
+Status mount_new_api(const std::vector<std::string>& lowers_top_first, const RootfsMount& m) {
+  UniqueFd fsfd(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fsfd) return sys_fail("fsopen overlay");
+  auto set = [&](const char* key, const std::string& value) -> Status {
+    if (::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0) < 0) {
+      int err = errno;
+      std::string klog = fs_context_log(fsfd.get());
+      return sys_fail(fmt::format("fsconfig overlay {}={}{}", key, value,
+                                  klog.empty() ? "" : " (" + klog + ")"),
+                      err);
+    }
+    return {};
+  };
+  for (auto& l : lowers_top_first) HULL_CHECK(set("lowerdir+", l));
+  HULL_CHECK(set("upperdir", m.upper));
+  HULL_CHECK(set("workdir", m.work));
+  if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+    int err = errno;
+    std::string klog = fs_context_log(fsfd.get());
+    return sys_fail(
+        fmt::format("create overlay for {}{}", m.merged, klog.empty() ? "" : " (" + klog + ")"),
+        err == EINVAL ? EIO : err);
+  }
+  UniqueFd mfd(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mfd) return sys_failf("fsmount overlay for {}", m.merged);
+  if (::move_mount(mfd.get(), "", AT_FDCWD, m.merged.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return sys_failf("move_mount overlay on {}", m.merged);
+  return {};
+}
+
+// Older kernels: mount(2) with one option string of at most a page. Lower dirs are given
+// as short relative names ("l/ABC...") from a child whose cwd is the store root, which
+// fits about 170 layers where absolute layer paths would fit 40.
+Status mount_legacy(const std::string& root, const std::vector<std::string>& short_top_first,
+                    const RootfsMount& m) {
+  std::string opts = "lowerdir=";
+  for (size_t i = 0; i < short_top_first.size(); ++i) {
+    if (i) opts += ':';
+    opts += "l/";
+    opts += short_top_first[i];
+  }
+  opts += ",upperdir=" + m.upper + ",workdir=" + m.work;
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (long(opts.size()) >= page)
+    return failf(
+        "overlay for {}: {} layers need {} bytes of mount options, over the {} byte "
+        "limit of mount(2) on this kernel (Linux >= 6.8 has no limit)",
+        m.merged, short_top_first.size(), opts.size(), page);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) < 0) return sys_fail("pipe2");
+  UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_fail("fork");
+  if (pid == 0) {
+    // Only async-signal-safe calls here: the engine may have threads.
+    int err = 0;
+    if (::chdir(root.c_str()) < 0 ||
+        ::mount("overlay", m.merged.c_str(), "overlay", 0, opts.c_str()) < 0)
+      err = errno;
+    (void)!::write(wr.get(), &err, sizeof err);
+    ::_exit(err ? 1 : 0);
+  }
+  wr.reset();
+  int err = EIO;
+  ssize_t n = ::read(rd.get(), &err, sizeof err);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof err) err = EIO;
+  if (err) return sys_fail(fmt::format("mount overlay on {}", m.merged), err);
+  return {};
+}
+
+}  // namespace
+
+Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
+                                 const std::string& container_dir) {
+  auto layers = HULL_TRY(store.layers(image_id));
+  RootfsMount m{container_dir + "/merged", container_dir + "/upper", container_dir + "/work"};
+  HULL_CHECK(fs::mkdir_p(container_dir, 0700));
+  for (auto* d : {&m.upper, &m.work, &m.merged})
+    if (::mkdir(d->c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", *d);
+  std::vector<std::string> lowers, shorts;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    std::string dir = store.layer_dir(it->diff_id);
+    if (!fs::exists(dir))
+      return failf("image {}: layer {} is missing from the store ({})", image_id, it->diff_id, dir);
+    lowers.push_back(dir);
+    std::string link_path = dir;
+    link_path.replace(link_path.rfind('/') + 1, std::string::npos, "link");
+    auto link = fs::read_file(link_path);
+    shorts.push_back(link ? std::string(trim(*link)) : std::string());
+  }
+  if (lowers.empty()) {
+    // An image with no layers (docker's "scratch") still needs one lower dir.
+    std::string empty = container_dir + "/empty";
+    if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
+    lowers.push_back(empty);
+  }
+  auto st = mount_new_api(lowers, m);
+  if (!st && (st.error().code == EINVAL || st.error().code == ENOSYS) && !layers.empty()) {
+    bool have_shorts =
+        std::all_of(shorts.begin(), shorts.end(), [](auto& s) { return !s.empty(); });
+    if (have_shorts) st = mount_legacy(store.root(), shorts, m);
+  }
+  if (!st) return std::unexpected(std::move(st).error());
+  return m;
+}
+
+Status unmount_rootfs(const std::string& container_dir) {
+  std::string merged = container_dir + "/merged";
+  if (::umount2(merged.c_str(), UMOUNT_NOFOLLOW) == 0) return {};
+  if (errno == EINVAL || errno == ENOENT) return {};  // not mounted
+  if (errno == EBUSY && ::umount2(merged.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) return {};
+  return sys_failf("umount {}", merged);
+}
+
+}  // namespace hull::image

@@ -1,0 +1,24 @@
+// A container's root filesystem: an overlay of the image's layer stack plus an upper and
+// work dir of its own. The layers go in with fsconfig "lowerdir+" (Linux 6.8), one call
+// per layer, so no option string limits their number; older kernels get mount(2) with
+// short relative link names from inside ROOT/l.
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+#include "image/store.hpp"
+
+namespace hull::image {
+
+struct RootfsMount {
+  std::string merged, upper, work;
+};
+
+// Creates container_dir/{upper,work,merged} and mounts the overlay on merged.
+Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
+                                 const std::string& container_dir);
+// Unmounts container_dir/merged (detached if busy); leaves upper for the caller to remove.
+Status unmount_rootfs(const std::string& container_dir);
+
+}  // namespace hull::image
