@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "cli/engine/verb.hpp"
+#include "common/fs.hpp"
 #include "common/json.hpp"
+#include "engine/engine.hpp"
 #include "net/network.hpp"
 
 namespace hull::cli {
@@ -62,6 +64,8 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     std::vector<std::string> names;
     bool quiet = false, force = false;
     std::string format;
+    std::string network, container, ip;
+    std::vector<std::string> aliases;
   };
   auto a = std::make_shared<Args>();
   auto* net = app.add_subcommand("network", "manage networks");
@@ -84,6 +88,17 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
   auto* rm = net->add_subcommand("rm", "remove networks");
   rm->alias("remove");
   rm->add_option("NETWORK", a->names, "network names or ids")->required();
+
+  auto* connect = net->add_subcommand("connect", "connect a running container to a network");
+  connect->add_option("--alias", a->aliases, "another name the container has on the network");
+  connect->add_option("--ip", a->ip, "a fixed IPv4 address in the network's subnet");
+  connect->add_option("NETWORK", a->network, "network name or id")->required();
+  connect->add_option("CONTAINER", a->container, "container name or id")->required();
+
+  auto* disconnect = net->add_subcommand("disconnect", "disconnect a container from a network");
+  disconnect->add_flag("-f,--force", a->force, "no error if not connected");
+  disconnect->add_option("NETWORK", a->network, "network name or id")->required();
+  disconnect->add_option("CONTAINER", a->container, "container name or id")->required();
 
   auto* prune = net->add_subcommand("prune", "remove networks with no containers");
   prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
@@ -141,6 +156,38 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
         std::cout << name << "\n";
       }
       return rc;
+    }
+    if (connect->parsed() || disconnect->parsed()) {
+      auto eng = engine::Engine::open(g.root, g.run_root);
+      if (!eng) return engine_report(eng.error());
+      auto ctr = eng->find(a->container);
+      if (!ctr) return engine_report(ctr.error());
+      const auto& cfg = ctr->config;
+      if (disconnect->parsed()) {
+        auto r = nets->detach(cfg.id, a->network);
+        if (!r && !(a->force && r.error().code == ENOENT)) return engine_report(r.error());
+        return 0;
+      }
+      if (cfg.network == "host" || cfg.network == "none" || cfg.network.starts_with("container:"))
+        return engine_report(Error{EINVAL, fmt::format("container {} uses --network {}: it "
+                                                       "cannot be connected to a network",
+                                                       cfg.name, cfg.network)});
+      if (ctr->state.status != engine::ContainerStatus::running || ctr->state.pid <= 0)
+        return engine_report(Error{EINVAL, fmt::format("container {} is not running", cfg.name)});
+      net::AttachRequest rq;
+      rq.container_id = cfg.id;
+      rq.container_name = cfg.name;
+      rq.hostname = cfg.hostname;
+      // The running container's own netns; its file is the one the engine made.
+      rq.netns_path = fmt::format("/proc/{}/ns/net", ctr->state.pid);
+      rq.network = a->network;
+      rq.aliases = a->aliases;
+      rq.ip = a->ip;
+      rq.hosts_path = eng->container_dir(cfg.id) + "/hosts";
+      if (!fs::exists(rq.hosts_path)) rq.hosts_path.clear();
+      auto at = nets->attach(rq);
+      if (!at) return engine_report(at.error());
+      return 0;
     }
     if (prune->parsed()) {
       auto removed = nets->prune();
