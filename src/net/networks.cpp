@@ -348,8 +348,11 @@ struct Networks::Impl {
     return true;
   }
 
-  // Makes nft, ip_forward and the default bridge match the database.
-  Status reconcile(nl::Socket& sock) {
+  // Makes nft, ip_forward and the default bridge match the database. The nft commit (an
+  // RCU grace period in the kernel, milliseconds on a busy host) is skipped when the
+  // rules are those last applied, which is every attach without ports once the bridge
+  // exists; force re-applies (prune_orphans: someone may have flushed the table).
+  Status reconcile(nl::Socket& sock, bool force = false) {
     auto nets = HULL_TRY(networks());
     auto eps = HULL_TRY(endpoints("", {}));
     std::map<std::string, int> users;
@@ -367,7 +370,14 @@ struct Networks::Impl {
       for (const auto& p : e.ports)
         model.ports.push_back(
             {p.host_ip, p.host_port, p.proto, format_ipv4(e.ip), p.container_port});
-    HULL_CHECK(nft::apply(model));
+    std::string text = nft::render(model);
+    std::optional<std::string> last;
+    HULL_CHECK(db.query("SELECT value FROM meta WHERE key = 'nft'", {},
+                        [&](const sql::Row& r) { last = r.s(0); }));
+    if (force || !last || *last != text) {
+      HULL_CHECK(nft::apply(model));
+      HULL_CHECK(db.run("INSERT OR REPLACE INTO meta(key, value) VALUES('nft', ?)", {text}));
+    }
     return set_forwarding(!model.bridges.empty());
   }
 
@@ -382,6 +392,7 @@ struct Networks::Impl {
         HULL_CHECK(db.run("INSERT INTO meta(key, value) VALUES('ip_forward', ?)", {cur}));
         if (cur == "1") return {};
       }
+      if (HULL_TRY(nl::read_sysctl("ipv4/ip_forward")) == "1") return {};
       return nl::write_sysctl("ipv4/ip_forward", "1");
     }
     if (!saved) return {};
@@ -502,7 +513,7 @@ struct Networks::Impl {
     undo.add([&] {
       if (committed) return;
       (void)db.exec("ROLLBACK");
-      if (auto r = reconcile(sock); !r)
+      if (auto r = reconcile(sock, true); !r)
         log::warn("attach failed and reconcile did too: {}", r.error().message);
     });
 
@@ -634,6 +645,7 @@ struct Networks::Impl {
     }();
     if (!body) {
       (void)db.exec("ROLLBACK");
+      (void)reconcile(sock, true);
       return body;
     }
     refresh_hosts(nets, "");
@@ -727,7 +739,7 @@ Result<NetworkInfo> Networks::create(const std::string& name, const std::string&
   if (!body) {
     (void)I.db.exec("ROLLBACK");
     if (made) (void)nl::delete_link(sock, row.bridge);
-    (void)I.reconcile(sock);
+    (void)I.reconcile(sock, true);
     return std::unexpected(body.error().wrap(fmt::format("create network \"{}\"", name)));
   }
   return I.info(row);
@@ -757,7 +769,7 @@ Status Networks::remove(const std::string& name_or_id) {
   }();
   if (!body) {
     (void)I.db.exec("ROLLBACK");
-    (void)I.reconcile(sock);
+    (void)I.reconcile(sock, true);
     return body;
   }
   return {};
@@ -884,7 +896,7 @@ Status Networks::prune_orphans(const std::vector<std::string>& live_ids) {
   // Bridges of user networks lost in a crash before reaching the kernel come back.
   for (const auto& n : HULL_TRY(I.networks()))
     if (!n.is_default) (void)HULL_TRY(I.ensure_bridge(sock, n));
-  return I.reconcile(sock);
+  return I.reconcile(sock, true);
 }
 
 }  // namespace hull::net

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 #include "common/fs.hpp"
@@ -130,17 +132,28 @@ TEST_F(NetKernel, FiftyCyclesNeverReuseAnAddressInUse) {
   auto keep2 = nets.attach("keep2", "keep2", netns("k2"), "bridge", {}, {});
   ASSERT_TRUE(keep1 && keep2);
   std::set<std::string> seen{keep1->ip, keep2->ip};
+  int64_t attach_us = 0, detach_us = 0;
   EXPECT_NE(keep1->ip, keep2->ip);
   for (int i = 0; i < 50; ++i) {
     std::string id = "cycle" + std::to_string(i);
     std::string ns = netns(id);
+    auto t0 = std::chrono::steady_clock::now();
     auto a = nets.attach(id, id, ns, "bridge", {}, {});
+    auto t1 = std::chrono::steady_clock::now();
     ASSERT_TRUE(a) << i << ": " << a.error().message;
     EXPECT_TRUE(seen.insert(a->ip).second) << "address handed out twice: " << a->ip;
     ASSERT_TRUE(nets.detach(id));
+    auto t2 = std::chrono::steady_clock::now();
+    attach_us += std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
+    detach_us += std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count();
     ASSERT_TRUE(remove_netns(ns));
     netns_.pop_back();
   }
+  // The per-container cost of networking (issue 7 asks <= 10 ms); printed, not asserted,
+  // because a loaded CI host stretches RCU grace periods.
+  std::printf("net set-up: attach %.2f ms, detach %.2f ms (mean of 50)\n", attach_us / 50e3,
+              detach_us / 50e3);
+  RecordProperty("attach_us_mean", std::to_string(attach_us / 50));
   auto info = nets.inspect("bridge");
   ASSERT_TRUE(info);
   EXPECT_EQ(info->endpoints.size(), 2u);
