@@ -22,6 +22,10 @@
 #include "common/strings.hpp"
 #include "engine/monitor.hpp"
 #include "engine/rootfs.hpp"
+#include "image/pull.hpp"
+#include "image/store.hpp"
+#include "net/network.hpp"
+#include "oci/capabilities.hpp"
 #include "runtime/container.hpp"
 
 namespace hull::engine {
@@ -94,6 +98,12 @@ Result<Container> Engine::create(const RunOptions& o) {
   ctx.id = new_container_id();
   ctx.root = root_;
   ctx.container_dir = container_dir(ctx.id);
+  // docker's default is the bridge network; HULL_DEFAULT_NETWORK changes it (tests that
+  // must not touch the host's network set it to none).
+  if (const char* n = ::getenv("HULL_DEFAULT_NETWORK"); n && *n)
+    ctx.default_network = n;
+  else
+    ctx.default_network = "bridge";
   ctx.getenv = [](const std::string& n) -> std::optional<std::string> {
     if (const char* v = ::getenv(n.c_str())) return std::string(v);
     return std::nullopt;
@@ -109,22 +119,60 @@ Result<Container> Engine::create(const RunOptions& o) {
     if (!ctx.init_path.empty() && ::access(ctx.init_path.c_str(), X_OK) != 0) ctx.init_path.clear();
   }
   ImageDefaults image;
+  std::string image_id = "rootfs:" + o.rootfs;
+  std::optional<image::Store> store;
   if (o.rootfs.empty()) {
     if (o.image.empty()) return fail("an image name (or --rootfs DIR) is required");
-    return failf("unable to find image \"{}\": no image store in this build, use --rootfs DIR",
-                 o.image);
+    store.emplace(HULL_TRY(image::Store::open(root_)));
+    auto id =
+        o.pull == "always" ? Result<std::string>(fail("pull always")) : store->resolve(o.image);
+    if (!id) {
+      if (o.pull == "never")
+        return failf("unable to find image \"{}\" locally (--pull never)", o.image);
+      image::PullOptions po;
+      po.platform = o.platform;
+      po.quiet = true;
+      id = image::pull(*store, o.image, po);
+      if (!id)
+        return std::unexpected(
+            id.error().wrap(fmt::format("unable to find image \"{}\"", o.image)));
+    }
+    auto cfg = HULL_TRY(store->config(*id));
+    image.env = cfg.env;
+    image.entrypoint = cfg.entrypoint;
+    image.cmd = cfg.cmd;
+    image.workdir = cfg.working_dir;
+    image.user = cfg.user;
+    image.stop_signal = cfg.stop_signal;
+    image.labels = cfg.labels;
+    image.exposed_ports = cfg.exposed_ports;
+    image_id = *id;
   }
   Plan plan = HULL_TRY(build_spec(o, image, ctx));
+  // --privileged and --cap-add ALL grant what this process has: a capability outside its
+  // bounding set cannot be given (capset would fail with EPERM).
+  if (auto st = fs::read_file("/proc/self/status"); st && plan.spec.process->capabilities)
+    for (auto line : split(*st, '\n'))
+      if (line.starts_with("CapBnd:"))
+        if (auto mask = parse_int<uint64_t>(trim(line.substr(7)), 16)) {
+          auto& caps = *plan.spec.process->capabilities;
+          for (auto* set : {&caps.bounding, &caps.effective, &caps.permitted})
+            std::erase_if(*set,
+                          [&](int cap) { return cap >= 64 || !(*mask & (uint64_t{1} << cap)); });
+        }
   Container c{std::move(plan.config), {}};
-  c.config.image_id = "rootfs:" + o.rootfs;
+  c.config.image_id = image_id;
 
   HULL_CHECK(db_.insert(c));
-  // From here an error undoes the record and the directory.
+  // From here an error undoes the record, the image hold and the directory.
   auto undo = [&](Error e) -> Result<Container> {
     (void)fs::remove_all(ctx.container_dir);
+    if (store) (void)store->release(c.config.id);
     (void)db_.remove(c.config.id);
     return std::unexpected(std::move(e));
   };
+  if (store)
+    if (auto r = store->hold(image_id, c.config.id); !r) return undo(r.error());
   std::string dir = ctx.container_dir;
   if (::mkdir(dir.c_str(), 0700) < 0)
     return undo(Error{errno, fmt::format("mkdir {}: {}", dir, errno_string(errno))});
@@ -201,11 +249,20 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   sigset_t all, old;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, &old);
+  // SQLite must not cross fork with an open connection (its per-process lock and -shm
+  // bookkeeping would be shared with the monitor's own): closed here, reopened after.
+  { Db closing = std::move(db_); }
   pid_t mid = ::fork();
-  if (mid < 0) {
+  if (mid != 0) {
     int err = errno;
-    ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    return fail125(Error{err, "fork monitor: " + errno_string(err)});
+    if (auto d = Db::open(root_))
+      db_ = std::move(*d);
+    else
+      log::warn("reopen containers.db: {}", d.error().message);
+    if (mid < 0) {
+      ::sigprocmask(SIG_SETMASK, &old, nullptr);
+      return fail125(Error{err, "fork monitor: " + errno_string(err)});
+    }
   }
   if (mid == 0) {
     // Its own session, then a second fork so the monitor is no session leader and can
@@ -358,6 +415,11 @@ Status Engine::cleanup(const Container& c, bool volumes) {
   const std::string dir = container_dir(c.config.id);
   if (auto r = runtime::destroy(store_, c.config.id, true); !r)
     log::warn("container {}: {}", c.config.name, r.error().message);
+  if (c.config.network != "host") {
+    if (c.config.network != "none")
+      if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->detach(c.config.id));
+    HULL_CHECK(net::remove_netns(run_root_ + "/netns/" + c.config.id));
+  }
   HULL_CHECK(remove_rootfs(c.config, root_, dir));
   HULL_CHECK(fs::remove_all(dir));
   if (volumes)
@@ -417,6 +479,13 @@ Result<std::vector<std::string>> Engine::prune() {
         removed.push_back(id);
       }
   std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_root_ + "/netns", ec))
+    if (!known(e.path().filename())) (void)net::remove_netns(e.path().string());
+  if (fs::exists(root_ + "/net.db")) {
+    std::vector<std::string> live;
+    for (const auto& c : HULL_TRY(db_.list())) live.push_back(c.config.id);
+    if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->prune_orphans(live));
+  }
   for (const auto& e : std::filesystem::directory_iterator(root_ + "/containers", ec)) {
     std::string id = e.path().filename();
     if (known(id)) continue;

@@ -20,6 +20,7 @@
 #include "engine/logs.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/spec_builder.hpp"
+#include "net/network.hpp"
 #include "runtime/container.hpp"
 
 namespace hull::engine {
@@ -86,6 +87,8 @@ class Monitor {
     return !cur || cur->state.manual_stop;
   }
   std::expected<runtime::Launched, Error> launch_once();
+  Status setup_network();
+  void teardown_network();
   int supervise(runtime::Launched& l);
   void pump(int fd, std::string_view stream, int& attach_fd);
   void from_terminal();
@@ -101,9 +104,55 @@ class Monitor {
   UniqueFd sigfd_;
   UniqueFd out_r_, err_r_, console_, stdin_keep_;
   bool attached_ = false;
+  std::string netns_path_;
+  bool net_attached_ = false;
+  std::string ip_;
   bool saw_ctrl_p_ = false;
   char buf_[16384];
 };
+
+// The network namespace lives in a file of its own (so rm can always find and remove
+// it): lo only for --network none, a veth on a bridge through src/net otherwise.
+Status Monitor::setup_network() {
+  const auto& cfg = ctx_.container.config;
+  if (cfg.network == "host") return {};
+  HULL_CHECK(fs::mkdir_p(ctx_.run_root + "/netns", 0700));
+  netns_path_ = ctx_.run_root + "/netns/" + id_;
+  (void)net::remove_netns(netns_path_);  // left by a killed monitor
+  if (auto r = net::create_netns(netns_path_); !r) {
+    netns_path_.clear();
+    return std::unexpected(r.error());
+  }
+  for (auto& ns : ctx_.spec.linux.namespaces)
+    if (ns.type == oci::NamespaceType::network) ns.path = netns_path_;
+  if (cfg.network == "none") return net::setup_loopback(netns_path_);
+  auto nets = HULL_TRY(net::Networks::open(ctx_.root));
+  net::AttachRequest req;
+  req.container_id = id_;
+  req.container_name = cfg.name;
+  req.hostname = cfg.hostname;
+  req.netns_path = netns_path_;
+  req.network = cfg.network;
+  for (const auto& p : cfg.ports)
+    req.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
+  req.aliases = cfg.network_aliases;
+  req.hosts_path = ctx_.container_dir + "/hosts";
+  auto att = HULL_TRY(nets.attach(req));
+  net_attached_ = true;
+  ip_ = att.ip;
+  return {};
+}
+
+void Monitor::teardown_network() {
+  if (net_attached_) {
+    if (auto nets = net::Networks::open(ctx_.root)) (void)nets->detach(id_);
+    net_attached_ = false;
+  }
+  if (!netns_path_.empty()) {
+    (void)net::remove_netns(netns_path_);
+    netns_path_.clear();
+  }
+}
 
 std::expected<runtime::Launched, Error> Monitor::launch_once() {
   const auto& cfg = ctx_.container.config;
@@ -116,6 +165,11 @@ std::expected<runtime::Launched, Error> Monitor::launch_once() {
       return std::unexpected(u.error());
     }
     spec.process->user = *u;
+  }
+  if (auto r = setup_network(); !r) {
+    teardown_network();
+    (void)release_rootfs(cfg, ctx_.root, ctx_.container_dir);
+    return std::unexpected(r.error().wrap("network"));
   }
   // The program's stdio: a pty (the runtime makes it), or pipes to this monitor.
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -150,6 +204,7 @@ std::expected<runtime::Launched, Error> Monitor::launch_once() {
   ::dup2(null.get(), 2);
   if (!launched) {
     (void)runtime::destroy(store_, id_, true);
+    teardown_network();
     (void)release_rootfs(cfg, ctx_.root, ctx_.container_dir);
     return std::unexpected(launched.error());
   }
@@ -339,6 +394,7 @@ int Monitor::run() {
       s.started_at = started;
       s.error.clear();
       s.exit_code = 0;
+      s.ip = ip_;
     });
     if (first) {
       report(ctx_.report_fd, fmt::format("ok {}\n", launched->state.pid));
@@ -348,6 +404,7 @@ int Monitor::run() {
     }
     int code = supervise(*launched);
     (void)runtime::destroy(store_, id_, true);
+    teardown_network();
     (void)release_rootfs(ctx_.container.config, ctx_.root, ctx_.container_dir);
     int64_t finished = now_ns();
     save([&](ContainerState& s) {
