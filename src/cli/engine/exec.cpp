@@ -1,0 +1,93 @@
+// hull exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] [--privileged] CONTAINER CMD [ARG...]
+// In-process through the runtime library: the new process joins the container's
+// namespaces and cgroup with the security settings of its init.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cli/engine/run_flags.hpp"
+#include "oci/capabilities.hpp"
+#include "runtime/container.hpp"
+
+namespace hull::cli {
+
+HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
+  struct Args {
+    std::string ref, workdir, user;
+    std::vector<std::string> env, command;
+    bool detach = false, interactive = false, tty = false, privileged = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = app.add_subcommand("exec", "run a command in a running container");
+  c->prefix_command();
+  c->add_option("container", a->ref, "container name or id")->required();
+  c->add_flag("-d,--detach", a->detach, "run in the background");
+  c->add_flag("-i,--interactive", a->interactive, "keep stdin open");
+  c->add_flag("-t,--tty", a->tty, "allocate a pseudo-terminal");
+  add_multi(c, "-e,--env", a->env, "set an environment variable");
+  c->add_option("-w,--workdir", a->workdir, "working directory");
+  c->add_option("-u,--user", a->user, "user: name|uid[:group|gid]");
+  c->add_flag("--privileged", a->privileged, "all capabilities");
+  return [a, c, &g]() -> int {
+    a->command = c->remaining();
+    if (a->command.empty()) return engine_report(Error{0, "exec: a command is required"});
+    auto e = open_engine(g);
+    if (!e) return engine_report(e.error());
+    auto ct = e->find(a->ref);
+    if (!ct) return engine_report(ct.error());
+    if (ct->state.status != engine::ContainerStatus::running)
+      return engine_report(Error{0, fmt::format("container {} is not running", a->ref)});
+    auto spec = e->load_spec(ct->config.id);
+    if (!spec) return engine_report(spec.error());
+    auto rs = e->store().load(ct->config.id);
+    if (!rs) return engine_report(rs.error());
+    oci::Process p = *spec->process;
+    p.args = a->command;
+    p.terminal = a->tty;
+    p.console_size.reset();
+    for (const auto& kv : a->env) {
+      auto name = kv.substr(0, kv.find('='));
+      std::string val = kv;
+      if (kv.find('=') == std::string::npos) {
+        const char* v = ::getenv(kv.c_str());
+        if (!v) continue;
+        val = kv + "=" + v;
+      }
+      std::erase_if(p.env, [&](const std::string& x) { return x.substr(0, x.find('=')) == name; });
+      p.env.push_back(val);
+    }
+    if (a->tty && std::none_of(p.env.begin(), p.env.end(),
+                               [](const std::string& x) { return x.starts_with("TERM="); }))
+      p.env.push_back("TERM=xterm");
+    if (!a->workdir.empty()) p.cwd = a->workdir;
+    std::string user = a->user.empty() ? ct->config.user : a->user;
+    if (!user.empty()) {
+      auto u = engine::resolve_user(rs->rootfs, user);
+      if (!u) return engine_report(u.error());
+      p.user = *u;
+    }
+    if (a->privileged) {
+      std::vector<int> all;
+      for (const auto& cn : oci::capability_table()) all.push_back(cn.value);
+      p.capabilities = oci::Capabilities{all, all, {}, all, {}};
+    }
+    if (!a->interactive && !a->tty) {
+      int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        ::close(null);
+      }
+    }
+    runtime::ExecOptions opts;
+    opts.id = ct->config.id;
+    opts.process = std::move(p);
+    opts.detach = a->detach;
+    auto r = runtime::exec(e->store(), opts);
+    if (!r) {
+      log::error("{}", r.error().message);
+      return engine::launch_exit_code(r.error());
+    }
+    return *r;
+  };
+});
+
+}  // namespace hull::cli

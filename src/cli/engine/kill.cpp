@@ -1,0 +1,32 @@
+// hull kill [-s SIGNAL] CONTAINER...
+#include "cli/engine/run_flags.hpp"
+#include "common/signals.hpp"
+
+namespace hull::cli {
+
+HULL_ENGINE_VERB(kill, [](CLI::App& app, EngineGlobals& g) {
+  struct Args {
+    std::vector<std::string> refs;
+    std::string signal = "KILL";
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = app.add_subcommand("kill", "send a signal to containers");
+  c->add_option("container", a->refs, "container names or ids")->required();
+  c->add_option("-s,--signal", a->signal, "signal (default KILL)");
+  return [a, &g]() -> int {
+    auto sig = parse_signal(a->signal);
+    if (!sig) return engine_report(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
+    auto e = open_engine(g);
+    if (!e) return engine_report(e.error());
+    int rc = 0;
+    for (const auto& ref : a->refs) {
+      if (auto r = e->kill(ref, *sig); !r)
+        rc = engine_report(r.error());
+      else
+        fmt::print("{}\n", ref);
+    }
+    return rc;
+  };
+});
+
+}  // namespace hull::cli

@@ -1,0 +1,68 @@
+// hull logs [-f] [--tail N] [--since T] [--until T] [-t] CONTAINER
+#include <unistd.h>
+
+#include "cli/engine/run_flags.hpp"
+#include "common/strings.hpp"
+
+namespace hull::cli {
+
+HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
+  struct Args {
+    std::string ref, tail = "all", since, until;
+    bool follow = false, timestamps = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = app.add_subcommand("logs", "print a container's logs");
+  c->add_option("container", a->ref, "container name or id")->required();
+  c->add_flag("-f,--follow", a->follow, "keep printing new output until the container stops");
+  c->add_option("-n,--tail", a->tail, "only the last N lines (or all)");
+  c->add_option("--since", a->since, "only after a time (RFC3339, unix time, or 10m)");
+  c->add_option("--until", a->until, "only before a time");
+  c->add_flag("-t,--timestamps", a->timestamps, "prefix each line with its time");
+  return [a, &g]() -> int {
+    engine::LogQuery q;
+    int64_t now = engine::now_ns();
+    if (a->tail != "all") {
+      auto n = parse_int<size_t>(a->tail);
+      if (!n) return engine_report(Error{0, fmt::format("invalid --tail \"{}\"", a->tail)});
+      q.tail = *n;
+    }
+    auto since = engine::parse_since(a->since, now);
+    if (!since) return engine_report(since.error());
+    q.since_ns = *since;
+    auto until = engine::parse_since(a->until, now);
+    if (!until) return engine_report(until.error());
+    q.until_ns = *until;
+    auto e = open_engine(g);
+    if (!e) return engine_report(e.error());
+    auto ct = e->find(a->ref);
+    if (!ct) return engine_report(ct.error());
+    auto print = [&](const engine::LogEntry& l) {
+      FILE* f = l.stream == "stderr" ? stderr : stdout;
+      if (a->timestamps)
+        fmt::print(f, "{} {}", l.time, l.log);
+      else
+        fmt::print(f, "{}", l.log);
+      std::fflush(f);
+    };
+    std::string path = e->log_path(ct->config.id);
+    auto off = engine::read_logs(path, q, print);
+    if (!off) return engine_report(off.error());
+    if (!a->follow) return 0;
+    uint64_t pos = *off;
+    for (;;) {
+      auto cur = e->find(a->ref);
+      bool live = cur && (cur->state.status == engine::ContainerStatus::running ||
+                          cur->state.status == engine::ContainerStatus::restarting ||
+                          cur->state.status == engine::ContainerStatus::paused);
+      auto next = engine::read_logs_from(path, pos, [&](const engine::LogEntry& l) {
+        if (!q.until_ns || l.time_ns <= q.until_ns) print(l);
+      });
+      if (next) pos = *next;
+      if (!live) return 0;
+      ::usleep(100000);
+    }
+  };
+});
+
+}  // namespace hull::cli

@@ -1,0 +1,205 @@
+// hull network create|ls|inspect|rm|connect|disconnect|prune: flags only; the work is in
+// src/net (Networks).
+#include <iostream>
+#include <memory>
+
+#include "cli/engine/verb.hpp"
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "engine/engine.hpp"
+#include "net/network.hpp"
+
+namespace hull::cli {
+namespace {
+
+Result<net::Networks> open_networks(const EngineGlobals& g) {
+  return net::Networks::open(g.root);
+}
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+std::string rfc3339(int64_t t) {
+  char buf[32];
+  time_t tt = static_cast<time_t>(t);
+  tm tmv{};
+  gmtime_r(&tt, &tmv);
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+  return buf;
+}
+
+// docker network inspect's shape, trimmed to what hull has.
+Json to_json(const net::NetworkInfo& n) {
+  Json containers = Json::object();
+  for (const auto& e : n.endpoints) {
+    Json ports = Json::array();
+    for (const auto& p : e.ports)
+      ports.push_back({{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip},
+                       {"HostPort", std::to_string(p.host_port)},
+                       {"ContainerPort", std::to_string(p.container_port)},
+                       {"Protocol", p.proto}});
+    containers[e.container_id] = {{"Name", e.container_name}, {"MacAddress", e.mac},
+                                  {"IPv4Address", e.ip},      {"HostVeth", e.host_veth},
+                                  {"Aliases", e.aliases},     {"Ports", ports}};
+  }
+  return {{"Name", n.name},
+          {"Id", n.id},
+          {"Created", rfc3339(n.created)},
+          {"Driver", n.driver},
+          {"IPAM",
+           {{"Driver", "default"},
+            {"Config", Json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}},
+          {"Options",
+           {{"com.docker.network.bridge.name", n.bridge},
+            {"com.docker.network.driver.mtu", std::to_string(n.mtu)}}},
+          {"Containers", containers}};
+}
+
+}  // namespace
+
+HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
+  struct Args {
+    std::string name, subnet, gateway, driver = "bridge";
+    std::vector<std::string> names;
+    bool quiet = false, force = false;
+    std::string format;
+    std::string network, container, ip;
+    std::vector<std::string> aliases;
+  };
+  auto a = std::make_shared<Args>();
+  auto* net = app.add_subcommand("network", "manage networks");
+  net->require_subcommand(1);
+
+  auto* create = net->add_subcommand("create", "create a bridge network");
+  create->add_option("--subnet", a->subnet, "subnet in CIDR form, e.g. 10.89.5.0/24");
+  create->add_option("--gateway", a->gateway, "gateway address inside the subnet");
+  create->add_option("-d,--driver", a->driver, "network driver")->check(CLI::IsMember({"bridge"}));
+  create->add_option("NAME", a->name, "network name")->required();
+
+  auto* ls = net->add_subcommand("ls", "list networks");
+  ls->alias("list");
+  ls->add_flag("-q,--quiet", a->quiet, "print only ids");
+  ls->add_option("--format", a->format, "json: one JSON object per line");
+
+  auto* inspect = net->add_subcommand("inspect", "show networks as JSON");
+  inspect->add_option("NETWORK", a->names, "network names or ids")->required();
+
+  auto* rm = net->add_subcommand("rm", "remove networks");
+  rm->alias("remove");
+  rm->add_option("NETWORK", a->names, "network names or ids")->required();
+
+  auto* connect = net->add_subcommand("connect", "connect a running container to a network");
+  connect->add_option("--alias", a->aliases, "another name the container has on the network");
+  connect->add_option("--ip", a->ip, "a fixed IPv4 address in the network's subnet");
+  connect->add_option("NETWORK", a->network, "network name or id")->required();
+  connect->add_option("CONTAINER", a->container, "container name or id")->required();
+
+  auto* disconnect = net->add_subcommand("disconnect", "disconnect a container from a network");
+  disconnect->add_flag("-f,--force", a->force, "no error if not connected");
+  disconnect->add_option("NETWORK", a->network, "network name or id")->required();
+  disconnect->add_option("CONTAINER", a->container, "container name or id")->required();
+
+  auto* prune = net->add_subcommand("prune", "remove networks with no containers");
+  prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
+
+  return [=, &g]() -> int {
+    auto nets = open_networks(g);
+    if (!nets) return engine_report(nets.error());
+    if (create->parsed()) {
+      auto n = nets->create(a->name, a->subnet, a->gateway);
+      if (!n) return engine_report(n.error());
+      std::cout << n->id << "\n";
+      return 0;
+    }
+    if (ls->parsed()) {
+      auto all = nets->list();
+      if (!all) return engine_report(all.error());
+      if (a->quiet) {
+        for (const auto& n : *all) std::cout << short_id(n.id) << "\n";
+        return 0;
+      }
+      if (a->format == "json") {
+        for (const auto& n : *all) std::cout << to_json(n).dump() << "\n";
+        return 0;
+      }
+      std::cout << fmt::format("{:<14}{:<20}{:<10}{:<18}{}\n", "NETWORK ID", "NAME", "DRIVER",
+                               "SUBNET", "CONTAINERS");
+      for (const auto& n : *all)
+        std::cout << fmt::format("{:<14}{:<20}{:<10}{:<18}{}\n", short_id(n.id), n.name, n.driver,
+                                 n.subnet, n.endpoints.size());
+      return 0;
+    }
+    if (inspect->parsed()) {
+      Json out = Json::array();
+      int rc = 0;
+      for (const auto& name : a->names) {
+        auto n = nets->inspect(name);
+        if (!n) {
+          log::error("{}", n.error().message);
+          rc = 1;
+          continue;
+        }
+        out.push_back(to_json(*n));
+      }
+      std::cout << out.dump(4) << "\n";
+      return rc;
+    }
+    if (rm->parsed()) {
+      int rc = 0;
+      for (const auto& name : a->names) {
+        if (auto r = nets->remove(name); !r) {
+          log::error("{}", r.error().message);
+          rc = 1;
+          continue;
+        }
+        std::cout << name << "\n";
+      }
+      return rc;
+    }
+    if (connect->parsed() || disconnect->parsed()) {
+      auto eng = engine::Engine::open(g.root, g.run_root);
+      if (!eng) return engine_report(eng.error());
+      auto ctr = eng->find(a->container);
+      if (!ctr) return engine_report(ctr.error());
+      const auto& cfg = ctr->config;
+      if (disconnect->parsed()) {
+        auto r = nets->detach(cfg.id, a->network);
+        if (!r && !(a->force && r.error().code == ENOENT)) return engine_report(r.error());
+        return 0;
+      }
+      if (cfg.network == "host" || cfg.network == "none" || cfg.network.starts_with("container:"))
+        return engine_report(Error{EINVAL, fmt::format("container {} uses --network {}: it "
+                                                       "cannot be connected to a network",
+                                                       cfg.name, cfg.network)});
+      if (ctr->state.status != engine::ContainerStatus::running || ctr->state.pid <= 0)
+        return engine_report(Error{EINVAL, fmt::format("container {} is not running", cfg.name)});
+      net::AttachRequest rq;
+      rq.container_id = cfg.id;
+      rq.container_name = cfg.name;
+      rq.hostname = cfg.hostname;
+      // The running container's own netns; its file is the one the engine made.
+      rq.netns_path = fmt::format("/proc/{}/ns/net", ctr->state.pid);
+      rq.network = a->network;
+      rq.aliases = a->aliases;
+      rq.ip = a->ip;
+      rq.hosts_path = eng->container_dir(cfg.id) + "/hosts";
+      if (!fs::exists(rq.hosts_path)) rq.hosts_path.clear();
+      auto at = nets->attach(rq);
+      if (!at) return engine_report(at.error());
+      return 0;
+    }
+    if (prune->parsed()) {
+      auto removed = nets->prune();
+      if (!removed) return engine_report(removed.error());
+      if (!removed->empty()) {
+        std::cout << "Deleted Networks:\n";
+        for (const auto& n : *removed) std::cout << n << "\n";
+      }
+      return 0;
+    }
+    return 125;
+  };
+});
+
+}  // namespace hull::cli

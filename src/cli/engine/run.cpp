@@ -1,0 +1,46 @@
+// hull run [flags] IMAGE [COMMAND [ARG...]]: create + start, attached unless -d.
+#include <unistd.h>
+
+#include "cli/engine/run_flags.hpp"
+#include "cli/engine/terminal.hpp"
+
+namespace hull::cli {
+
+HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
+  auto o = std::make_shared<engine::RunOptions>();
+  auto* c = app.add_subcommand("run", "create and start a container");
+  add_run_flags(c, *o);
+  return [c, o, &g]() -> int {
+    // prefix_command also stops at an unknown flag: that is an error, not the image.
+    if (auto rest = c->remaining();
+        !rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-' && rest.front() != "--")
+      return engine_report(Error{0, fmt::format("unknown flag: {}", rest.front())});
+    finish_run_flags(c, *o);
+    auto e = open_engine(g);
+    if (!e) return engine_report(e.error());
+    auto created = e->create(*o);
+    if (!created) return engine_report(created.error());
+    const std::string id = created->config.id;
+    std::optional<engine::StartResult> started;
+    {
+      RawTerminal raw;
+      if (o->tty && o->interactive && !o->detach) raw.enable(STDIN_FILENO);
+      auto r = e->start(id, {.attach = !o->detach});
+      if (!r) {
+        // A container that never ran is not left behind (the error said why).
+        (void)e->remove(id, true, true);
+        log::error("{}", r.error().error.message);
+        return r.error().exit_code;
+      }
+      started = *r;
+    }
+    if (o->detach) {
+      fmt::print("{}\n", id);
+      return 0;
+    }
+    if (started->detached) return 0;
+    return started->exit_code.value_or(engine::kExitEngine);
+  };
+});
+
+}  // namespace hull::cli

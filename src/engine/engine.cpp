@@ -1,0 +1,500 @@
+// Lifecycle operations behind the CLI verbs.
+#include "engine/engine.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/signals.hpp"
+#include "common/strings.hpp"
+#include "engine/monitor.hpp"
+#include "engine/rootfs.hpp"
+#include "image/pull.hpp"
+#include "image/store.hpp"
+#include "net/network.hpp"
+#include "oci/capabilities.hpp"
+#include "runtime/container.hpp"
+
+namespace hull::engine {
+namespace {
+
+bool is_live(ContainerStatus s) {
+  return s == ContainerStatus::running || s == ContainerStatus::paused ||
+         s == ContainerStatus::restarting;
+}
+
+// Polls a pidfd until the process exits; false on timeout. timeout_ms < 0: forever.
+bool wait_pidfd(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    return r != 0;
+  }
+}
+
+UniqueFd open_pidfd(pid_t pid, uint64_t start_time) {
+  if (pid <= 0) return UniqueFd();
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (fd && start_time && !runtime::process_alive(pid, start_time)) fd.reset();
+  return fd;
+}
+
+// Reads one "\n"-terminated line from the monitor's report pipe.
+std::optional<std::string> read_line(int fd) {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    if (c == '\n') return line;
+    line += c;
+  }
+}
+
+}  // namespace
+
+int launch_exit_code(const Error& e) {
+  const std::string& m = e.message;
+  if (m.find("executable file not found") != std::string::npos) return kExitNotFound;
+  if (m.find("exec: \"") != std::string::npos) {
+    if (e.code == ENOENT) return kExitNotFound;
+    return kExitCannotInvoke;
+  }
+  return kExitEngine;
+}
+
+Result<Engine> Engine::open(std::string root, std::string run_root) {
+  HULL_CHECK(fs::mkdir_p(root + "/containers", 0700));
+  HULL_CHECK(fs::mkdir_p(run_root + "/runtime", 0700));
+  auto db = HULL_TRY(Db::open(root));
+  return Engine(std::move(root), std::move(run_root), std::move(db));
+}
+
+bool Engine::monitor_alive(const ContainerState& s) {
+  return s.monitor_pid > 0 && runtime::process_alive(s.monitor_pid, s.monitor_start);
+}
+
+Result<oci::Spec> Engine::load_spec(const std::string& id) const {
+  return oci::load_spec(container_dir(id));
+}
+
+Result<Container> Engine::create(const RunOptions& o) {
+  BuildContext ctx;
+  ctx.id = new_container_id();
+  ctx.root = root_;
+  ctx.container_dir = container_dir(ctx.id);
+  // docker's default is the bridge network; HULL_DEFAULT_NETWORK changes it (tests that
+  // must not touch the host's network set it to none).
+  if (const char* n = ::getenv("HULL_DEFAULT_NETWORK"); n && *n)
+    ctx.default_network = n;
+  else
+    ctx.default_network = "bridge";
+  ctx.getenv = [](const std::string& n) -> std::optional<std::string> {
+    if (const char* v = ::getenv(n.c_str())) return std::string(v);
+    return std::nullopt;
+  };
+  if (o.init) {
+    if (const char* env = ::getenv("HULL_INIT"); env && *env) {
+      ctx.init_path = env;
+    } else {
+      std::error_code ec;
+      auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+      if (!ec) ctx.init_path = (self.parent_path() / "hull-init").string();
+    }
+    if (!ctx.init_path.empty() && ::access(ctx.init_path.c_str(), X_OK) != 0) ctx.init_path.clear();
+  }
+  ImageDefaults image;
+  std::string image_id = "rootfs:" + o.rootfs;
+  std::optional<image::Store> store;
+  if (o.rootfs.empty()) {
+    if (o.image.empty()) return fail("an image name (or --rootfs DIR) is required");
+    store.emplace(HULL_TRY(image::Store::open(root_)));
+    auto id =
+        o.pull == "always" ? Result<std::string>(fail("pull always")) : store->resolve(o.image);
+    if (!id) {
+      if (o.pull == "never")
+        return failf("unable to find image \"{}\" locally (--pull never)", o.image);
+      image::PullOptions po;
+      po.platform = o.platform;
+      po.quiet = true;
+      id = image::pull(*store, o.image, po);
+      if (!id)
+        return std::unexpected(
+            id.error().wrap(fmt::format("unable to find image \"{}\"", o.image)));
+    }
+    auto cfg = HULL_TRY(store->config(*id));
+    image.env = cfg.env;
+    image.entrypoint = cfg.entrypoint;
+    image.cmd = cfg.cmd;
+    image.workdir = cfg.working_dir;
+    image.user = cfg.user;
+    image.stop_signal = cfg.stop_signal;
+    image.labels = cfg.labels;
+    image.exposed_ports = cfg.exposed_ports;
+    image_id = *id;
+  }
+  Plan plan = HULL_TRY(build_spec(o, image, ctx));
+  // --privileged and --cap-add ALL grant what this process has: a capability outside its
+  // bounding set cannot be given (capset would fail with EPERM).
+  if (auto st = fs::read_file("/proc/self/status"); st && plan.spec.process->capabilities)
+    for (auto line : split(*st, '\n'))
+      if (line.starts_with("CapBnd:"))
+        if (auto mask = parse_int<uint64_t>(trim(line.substr(7)), 16)) {
+          auto& caps = *plan.spec.process->capabilities;
+          for (auto* set : {&caps.bounding, &caps.effective, &caps.permitted})
+            std::erase_if(*set,
+                          [&](int cap) { return cap >= 64 || !(*mask & (uint64_t{1} << cap)); });
+        }
+  Container c{std::move(plan.config), {}};
+  c.config.image_id = image_id;
+
+  HULL_CHECK(db_.insert(c));
+  // From here an error undoes the record, the image hold and the directory.
+  auto undo = [&](Error e) -> Result<Container> {
+    (void)fs::remove_all(ctx.container_dir);
+    if (store) (void)store->release(c.config.id);
+    (void)db_.remove(c.config.id);
+    return std::unexpected(std::move(e));
+  };
+  if (store)
+    if (auto r = store->hold(image_id, c.config.id); !r) return undo(r.error());
+  std::string dir = ctx.container_dir;
+  if (::mkdir(dir.c_str(), 0700) < 0)
+    return undo(Error{errno, fmt::format("mkdir {}: {}", dir, errno_string(errno))});
+  for (const auto& [name, text] : {std::pair{"config.json", oci::to_json(plan.spec).dump()},
+                                   {"hosts", plan.hosts},
+                                   {"hostname", plan.hostname_file},
+                                   {"resolv.conf", plan.resolv_conf}})
+    if (auto r = fs::write_file(dir + "/" + name, text, 0644); !r) return undo(r.error());
+  for (const auto& v : plan.named_volumes) {
+    if (auto r = fs::mkdir_p(root_ + "/volumes/" + v + "/_data", 0755); !r) return undo(r.error());
+    if (auto r = db_.add_volume(v); !r) return undo(r.error());
+  }
+  return c;
+}
+
+Result<Container> Engine::find(const std::string& ref) {
+  return refresh(HULL_TRY(db_.find(ref)));
+}
+
+Result<Container> Engine::refresh(Container c) {
+  if (!is_live(c.state.status) || monitor_alive(c.state)) return c;
+  // The monitor died unseen (killed): the container may still run, without logs.
+  if (auto rs = store_.load(c.config.id); rs && runtime::process_alive(rs->pid, rs->pid_start_time))
+    return c;
+  c.state.status = ContainerStatus::exited;
+  if (c.state.exit_code == 0) c.state.exit_code = 255;
+  c.state.finished_at = now_ns();
+  c.state.pid = 0;
+  c.state.monitor_pid = 0;
+  (void)db_.save_state(c.config.id, c.state);
+  return c;
+}
+
+Result<std::vector<Container>> Engine::list() {
+  auto all = HULL_TRY(db_.list());
+  for (auto& c : all) c = HULL_TRY(refresh(std::move(c)));
+  std::sort(all.begin(), all.end(), [](const Container& a, const Container& b) {
+    return a.config.created > b.config.created;
+  });
+  return all;
+}
+
+std::expected<StartResult, RunError> Engine::start(const std::string& ref, const StartOptions& o) {
+  auto fail125 = [](Error e) { return std::unexpected(RunError{kExitEngine, std::move(e)}); };
+  auto found = find(ref);
+  if (!found) return fail125(found.error());
+  Container c = std::move(*found);
+  if (is_live(c.state.status)) {
+    if (c.state.status == ContainerStatus::paused)
+      return fail125(Error{0, fmt::format("cannot start a paused container, try unpause instead")});
+    return StartResult{c.state.pid, std::nullopt, false};  // docker: already running is fine
+  }
+  auto spec = load_spec(c.config.id);
+  if (!spec) return fail125(spec.error());
+  c.state.manual_stop = false;
+  c.state.error.clear();
+  if (auto r = db_.save_state(c.config.id, c.state); !r) return fail125(r.error());
+
+  int rep[2], ctl[2] = {-1, -1};
+  if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+  UniqueFd rep_r(rep[0]), rep_w(rep[1]), ctl_r, ctl_w;
+  if (o.attach) {
+    if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+    ctl_r.reset(ctl[0]);
+    ctl_w.reset(ctl[1]);
+  }
+  MonitorContext mc;
+  mc.root = root_;
+  mc.run_root = run_root_;
+  mc.container_dir = container_dir(c.config.id);
+  mc.container = c;
+  mc.spec = std::move(*spec);
+
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  // SQLite must not cross fork with an open connection (its per-process lock and -shm
+  // bookkeeping would be shared with the monitor's own): closed here, reopened after.
+  { Db closing = std::move(db_); }
+  pid_t mid = ::fork();
+  if (mid != 0) {
+    int err = errno;
+    if (auto d = Db::open(root_))
+      db_ = std::move(*d);
+    else
+      log::warn("reopen containers.db: {}", d.error().message);
+    if (mid < 0) {
+      ::sigprocmask(SIG_SETMASK, &old, nullptr);
+      return fail125(Error{err, "fork monitor: " + errno_string(err)});
+    }
+  }
+  if (mid == 0) {
+    // Its own session, then a second fork so the monitor is no session leader and can
+    // never acquire a controlling terminal; the CLI reaps the middle process at once.
+    ::setsid();
+    pid_t m = ::fork();
+    if (m != 0) ::_exit(m < 0 ? 1 : 0);
+    mc.report_fd = rep_w.release();
+    if (o.attach) {
+      mc.control_fd = ctl_r.release();
+      mc.in_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+      mc.out_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+      mc.err_fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+    }
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    if (null > 2) ::close(null);
+    monitor_main(mc);
+  }
+  ::waitpid(mid, nullptr, 0);
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  rep_w.reset();
+  ctl_r.reset();
+
+  auto line = read_line(rep_r.get());
+  if (!line)
+    return fail125(Error{
+        0, fmt::format("container {}: its monitor exited before starting it", c.config.name)});
+  if (line->starts_with("err ")) {
+    std::string rest = line->substr(4);
+    auto sp = rest.find(' ');
+    int code = parse_int<int>(rest.substr(0, sp)).value_or(kExitEngine);
+    return std::unexpected(
+        RunError{code, Error{0, sp == std::string::npos ? rest : rest.substr(sp + 1)}});
+  }
+  StartResult res;
+  res.pid = parse_int<pid_t>(std::string_view(*line).substr(3)).value_or(0);
+  if (!o.attach) return res;
+
+  // Attached: forward signals to the program and window sizes to its pty until the
+  // monitor reports the exit (or ctrl-p ctrl-q).
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&fwd, s);
+  ::sigprocmask(SIG_BLOCK, &fwd, nullptr);
+  UniqueFd sfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
+  for (;;) {
+    pollfd p[2] = {{rep_r.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGWINCH)
+          (void)!::write(ctl_w.get(), "w", 1);
+        else
+          (void)runtime::kill(store_, c.config.id, sig, false);
+      }
+    }
+    if (p[0].revents) {
+      auto l = read_line(rep_r.get());
+      if (!l) break;
+      if (*l == "detached") {
+        res.detached = true;
+        return res;
+      }
+      if (l->starts_with("exit ")) {
+        res.exit_code = parse_int<int>(std::string_view(*l).substr(5)).value_or(kExitEngine);
+        return res;
+      }
+    }
+  }
+  return std::unexpected(
+      RunError{kExitEngine, Error{0, "the container's monitor exited unexpectedly"}});
+}
+
+Status Engine::kill(const std::string& ref, int signal) {
+  Container c = HULL_TRY(find(ref));
+  if (!is_live(c.state.status) || c.state.status == ContainerStatus::restarting)
+    return failf("cannot kill container {}: container is not running", ref);
+  if (signal == SIGKILL || signal_name(signal) == c.config.stop_signal) {
+    c.state.manual_stop = true;
+    HULL_CHECK(db_.save_state(c.config.id, c.state));
+  }
+  auto r = runtime::kill(store_, c.config.id, signal, false);
+  if (!r) return std::unexpected(r.error().wrap(fmt::format("kill {}", ref)));
+  return {};
+}
+
+Status Engine::stop(const std::string& ref, std::optional<int> timeout) {
+  Container c = HULL_TRY(find(ref));
+  if (!is_live(c.state.status)) return {};
+  c.state.manual_stop = true;
+  HULL_CHECK(db_.save_state(c.config.id, c.state));
+  UniqueFd monitor = open_pidfd(c.state.monitor_pid, c.state.monitor_start);
+  if (c.state.status == ContainerStatus::restarting && monitor) {
+    ::syscall(SYS_pidfd_send_signal, monitor.get(), SIGTERM, nullptr, 0);
+    wait_pidfd(monitor.get(), 10000);
+    return {};
+  }
+  if (c.state.status == ContainerStatus::paused) (void)pause(ref, false);
+  int t = timeout.value_or(c.config.stop_timeout);
+  int sig = parse_signal(c.config.stop_signal).value_or(SIGTERM);
+  if (auto rs = store_.load(c.config.id)) {
+    UniqueFd init = open_pidfd(rs->pid, rs->pid_start_time);
+    if (init) {
+      ::syscall(SYS_pidfd_send_signal, init.get(), sig, nullptr, 0);
+      if (!wait_pidfd(init.get(), t < 0 ? -1 : t * 1000)) {
+        (void)runtime::kill(store_, c.config.id, SIGKILL, true);
+        ::syscall(SYS_pidfd_send_signal, init.get(), SIGKILL, nullptr, 0);
+        wait_pidfd(init.get(), 10000);
+      }
+    }
+  }
+  // The monitor records the exit and cleans up; without one, do it here.
+  if (monitor) {
+    if (wait_pidfd(monitor.get(), 10000) || c.config.restart.kind != RestartPolicy::Kind::no)
+      return {};
+  }
+  (void)runtime::destroy(store_, c.config.id, true);
+  (void)release_rootfs(c.config, root_, container_dir(c.config.id));
+  if (auto cur = db_.find(c.config.id); cur && is_live(cur->state.status)) {
+    cur->state.status = ContainerStatus::exited;
+    cur->state.exit_code = 128 + SIGKILL;
+    cur->state.finished_at = now_ns();
+    cur->state.pid = 0;
+    (void)db_.save_state(c.config.id, cur->state);
+  }
+  return {};
+}
+
+Status Engine::pause(const std::string& ref, bool frozen) {
+  Container c = HULL_TRY(find(ref));
+  if (frozen && c.state.status != ContainerStatus::running)
+    return failf("container {} is not running", ref);
+  if (!frozen && c.state.status != ContainerStatus::paused)
+    return failf("container {} is not paused", ref);
+  auto rs = HULL_TRY(store_.load(c.config.id));
+  if (rs.cgroup.is_null()) return failf("container {}: no cgroup to freeze", ref);
+  auto m = HULL_TRY(cgroups::load_manager(rs.cgroup));
+  HULL_CHECK(m->freeze(frozen));
+  c.state.status = frozen ? ContainerStatus::paused : ContainerStatus::running;
+  return db_.save_state(c.config.id, c.state);
+}
+
+Status Engine::cleanup(const Container& c, bool volumes) {
+  const std::string dir = container_dir(c.config.id);
+  if (auto r = runtime::destroy(store_, c.config.id, true); !r)
+    log::warn("container {}: {}", c.config.name, r.error().message);
+  if (c.config.network != "host") {
+    if (c.config.network != "none")
+      if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->detach(c.config.id));
+    HULL_CHECK(net::remove_netns(run_root_ + "/netns/" + c.config.id));
+  }
+  HULL_CHECK(remove_rootfs(c.config, root_, dir));
+  HULL_CHECK(fs::remove_all(dir));
+  if (volumes)
+    for (const auto& m : c.config.mounts)
+      if (m.type == "volume" && m.name.size() == 64)  // anonymous: named by a random id
+        (void)fs::remove_all(root_ + "/volumes/" + m.name);
+  return db_.remove(c.config.id);
+}
+
+Status Engine::remove(const std::string& ref, bool force, bool volumes) {
+  Container c = HULL_TRY(find(ref));
+  bool running = is_live(c.state.status);
+  if (running && !force)
+    return failf(
+        "cannot remove container \"{}\": container is {}: stop the container before "
+        "removing or force remove",
+        c.config.name, status_name(c.state.status));
+  if (UniqueFd m = open_pidfd(c.state.monitor_pid, c.state.monitor_start)) {
+    // Killed outright so it neither restarts the program nor races this clean-up.
+    ::syscall(SYS_pidfd_send_signal, m.get(), SIGKILL, nullptr, 0);
+    wait_pidfd(m.get(), 5000);
+  }
+  return cleanup(c, volumes);
+}
+
+Result<int> Engine::wait(const std::string& ref) {
+  Container c = HULL_TRY(find(ref));
+  const std::string id = c.config.id;
+  for (;;) {
+    if (c.state.status == ContainerStatus::exited || c.state.status == ContainerStatus::dead)
+      return c.state.exit_code;
+    UniqueFd m = open_pidfd(c.state.monitor_pid, c.state.monitor_start);
+    if (m)
+      wait_pidfd(m.get(), 100);
+    else
+      ::usleep(20000);
+    auto next = db_.find(id);
+    if (!next) return c.state.exit_code;  // removed (--rm): its last known status
+    c = HULL_TRY(refresh(std::move(*next)));
+  }
+}
+
+Result<std::vector<std::string>> Engine::prune() {
+  std::vector<std::string> removed;
+  for (auto& c : HULL_TRY(list())) {
+    if (is_live(c.state.status) || monitor_alive(c.state)) continue;
+    HULL_CHECK(cleanup(c, false));
+    removed.push_back(c.config.id);
+  }
+  // What a crash left behind: runtime state and directories without a record.
+  auto known = [&](const std::string& id) { return static_cast<bool>(db_.find(id)); };
+  if (auto ids = store_.list())
+    for (const auto& id : *ids)
+      if (!known(id)) {
+        if (auto r = runtime::destroy(store_, id, true); !r)
+          log::warn("runtime state {}: {}", id, r.error().message);
+        removed.push_back(id);
+      }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_root_ + "/netns", ec))
+    if (!known(e.path().filename())) (void)net::remove_netns(e.path().string());
+  if (fs::exists(root_ + "/net.db")) {
+    std::vector<std::string> live;
+    for (const auto& c : HULL_TRY(db_.list())) live.push_back(c.config.id);
+    if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->prune_orphans(live));
+  }
+  for (const auto& e : std::filesystem::directory_iterator(root_ + "/containers", ec)) {
+    std::string id = e.path().filename();
+    if (known(id)) continue;
+    std::string rootfs = e.path().string() + "/merged";
+    ::umount2(rootfs.c_str(), MNT_DETACH);
+    HULL_CHECK(fs::remove_all(e.path().string()));
+    if (std::find(removed.begin(), removed.end(), id) == removed.end()) removed.push_back(id);
+  }
+  return removed;
+}
+
+}  // namespace hull::engine

@@ -1,0 +1,96 @@
+// The engine's operations, one per verb: the CLI parses flags and calls these. Paths:
+//   <root>/containers.db                 records (record.hpp)
+//   <root>/containers/<id>/              config.json (the spec), hosts, hostname,
+//                                        resolv.conf, <id>-json.log, rootfs/ (image mount)
+//   <root>/volumes/<name>/_data          named volumes
+//   <run_root>/runtime/<id>/             the runtime's state (runtime/state.hpp)
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "engine/logs.hpp"
+#include "engine/record.hpp"
+#include "engine/spec_builder.hpp"
+#include "runtime/state.hpp"
+
+namespace hull::engine {
+
+// Docker's exit statuses for failures of hull itself and of starting the program.
+inline constexpr int kExitEngine = 125;
+inline constexpr int kExitCannotInvoke = 126;
+inline constexpr int kExitNotFound = 127;
+
+// An error with the exit status the CLI should return.
+struct RunError {
+  int exit_code = kExitEngine;
+  Error error;
+};
+
+struct StartOptions {
+  bool attach = false;  // copy the program's output (and stdin with -i) to this process
+};
+
+struct StartResult {
+  pid_t pid = 0;
+  std::optional<int> exit_code;  // when attached and the program ended
+  bool detached = false;         // ctrl-p ctrl-q
+};
+
+class Engine {
+ public:
+  static Result<Engine> open(std::string root, std::string run_root);
+
+  const std::string& root() const { return root_; }
+  const std::string& run_root() const { return run_root_; }
+  std::string container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
+  std::string log_path(const std::string& id) const {
+    return container_dir(id) + "/" + id + "-json.log";
+  }
+  const runtime::StateStore& store() const { return store_; }
+  Db& db() { return db_; }
+
+  // create: validate everything, then make the record, files and volumes. Nothing is left
+  // behind on error.
+  Result<Container> create(const RunOptions& o);
+  // Spawns the container's monitor, which launches it; returns once it runs (or failed).
+  std::expected<StartResult, RunError> start(const std::string& ref, const StartOptions& o);
+  // SIGTERM (or the stop signal), then SIGKILL after timeout seconds.
+  Status stop(const std::string& ref, std::optional<int> timeout);
+  Status kill(const std::string& ref, int signal);
+  Status remove(const std::string& ref, bool force, bool volumes);
+  Status pause(const std::string& ref, bool frozen);
+  // Until the container stops; its exit code.
+  Result<int> wait(const std::string& ref);
+  Result<Container> find(const std::string& ref);
+  // Every record, with states fixed up where a monitor died unseen.
+  Result<std::vector<Container>> list();
+  // Removes stopped containers and whatever a crash left behind; returns removed ids.
+  Result<std::vector<std::string>> prune();
+  // Whether the monitor recorded in s is still that process.
+  static bool monitor_alive(const ContainerState& s);
+  // The spec written at create.
+  Result<oci::Spec> load_spec(const std::string& id) const;
+
+ private:
+  Engine(std::string root, std::string run_root, Db db)
+      : root_(std::move(root)),
+        run_root_(std::move(run_root)),
+        store_(run_root_ + "/runtime"),
+        db_(std::move(db)) {}
+  Status cleanup(const Container& c, bool volumes);
+  Result<Container> refresh(Container c);
+  std::string root_, run_root_;
+  runtime::StateStore store_;
+  Db db_;
+};
+
+// The exit status for a failure to launch: 127 not found, 126 cannot invoke, else 125.
+int launch_exit_code(const Error& e);
+
+}  // namespace hull::engine

@@ -1,0 +1,229 @@
+#include "engine/logs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <deque>
+
+#include "common/fs.hpp"
+#include "common/json.hpp"
+#include "common/strings.hpp"
+
+namespace hull::engine {
+namespace {
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);  // UTF-8 passes through; invalid bytes too (docker)
+        }
+    }
+  }
+}
+
+void append_time(std::string& out) {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  n += static_cast<size_t>(::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec));
+  out.append(buf, n);
+}
+
+int64_t parse_rfc3339(std::string_view s) {
+  tm t{};
+  std::string str(s);
+  const char* rest = ::strptime(str.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+  if (!rest) return -1;
+  int64_t ns = 0;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 9) {
+        ns = ns * 10 + (*rest - '0');
+        ++digits;
+      }
+      ++rest;
+    }
+    while (digits++ < 9) ns *= 10;
+  }
+  return static_cast<int64_t>(::timegm(&t)) * 1000000000 + ns;
+}
+
+bool parse_entry(std::string_view line, LogEntry& e) {
+  auto j = parse_json(line, "log");
+  if (!j || !j->is_object()) return false;
+  e.stream = j->value("stream", "stdout");
+  e.log = j->value("log", "");
+  e.time = j->value("time", "");
+  e.time_ns = parse_rfc3339(e.time);
+  return true;
+}
+
+}  // namespace
+
+Status LogWriter::open() {
+  fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_) return sys_failf("open {}", path_);
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+  buf_.reserve(4096);
+  return {};
+}
+
+void LogWriter::write(std::string_view stream, std::string_view data) {
+  while (!data.empty()) {
+    size_t nl = data.find('\n');
+    size_t len = nl == std::string_view::npos ? data.size() : nl + 1;
+    record(stream, data.substr(0, len));
+    data.remove_prefix(len);
+  }
+}
+
+void LogWriter::record(std::string_view stream, std::string_view line) {
+  if (!fd_) return;
+  buf_.clear();
+  buf_ += "{\"log\":\"";
+  append_escaped(buf_, line);
+  buf_ += "\",\"stream\":\"";
+  buf_ += stream;
+  buf_ += "\",\"time\":\"";
+  append_time(buf_);
+  buf_ += "\"}\n";
+  if (max_size_ > 0 && size_ > 0 && size_ + buf_.size() > max_size_) rotate();
+  ssize_t n = ::write(fd_.get(), buf_.data(), buf_.size());
+  if (n > 0) size_ += static_cast<uint64_t>(n);
+  // Keep the buffer from growing for good after one huge line.
+  if (buf_.capacity() > 65536) std::string().swap(buf_);
+}
+
+void LogWriter::rotate() {
+  if (max_file_ <= 1) {
+    // A single file: start it over, as docker does with max-file=1.
+    if (::ftruncate(fd_.get(), 0) == 0) size_ = 0;
+    return;
+  }
+  for (int i = max_file_ - 1; i >= 1; --i) {
+    std::string from = i == 1 ? path_ : fmt::format("{}.{}", path_, i - 1);
+    std::string to = fmt::format("{}.{}", path_, i);
+    (void)::rename(from.c_str(), to.c_str());
+  }
+  fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640));
+  size_ = 0;
+}
+
+Result<uint64_t> read_logs_from(const std::string& path, uint64_t offset,
+                                const std::function<void(const LogEntry&)>& out) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return offset;
+    return sys_failf("open {}", path);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < offset)
+    offset = 0;  // rotated
+  if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+    return sys_failf("seek {}", path);
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return sys_failf("read {}", path);
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  size_t pos = 0;
+  LogEntry e;
+  for (;;) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) break;  // a partial record: read it next time
+    if (parse_entry(std::string_view(data).substr(pos, nl - pos), e)) out(e);
+    pos = nl + 1;
+  }
+  return offset + pos;
+}
+
+Result<uint64_t> read_logs(const std::string& path, const LogQuery& q,
+                           const std::function<void(const LogEntry&)>& out) {
+  std::deque<LogEntry> kept;
+  auto collect = [&](const LogEntry& e) {
+    if (q.since_ns && e.time_ns < q.since_ns) return;
+    if (q.until_ns && e.time_ns > q.until_ns) return;
+    if (q.tail) {
+      if (*q.tail == 0) return;
+      kept.push_back(e);
+      if (kept.size() > *q.tail) kept.pop_front();
+    } else {
+      out(e);
+    }
+  };
+  for (int i = 99; i >= 1; --i) {
+    std::string rotated = fmt::format("{}.{}", path, i);
+    if (!fs::exists(rotated)) continue;
+    (void)HULL_TRY(read_logs_from(rotated, 0, collect));
+  }
+  uint64_t off = HULL_TRY(read_logs_from(path, 0, collect));
+  for (const auto& e : kept) out(e);
+  return off;
+}
+
+Result<int64_t> parse_since(std::string_view text, int64_t now_ns) {
+  if (text.empty()) return 0;
+  if (auto secs = parse_int<int64_t>(text)) return *secs * 1000000000;
+  if (text.find('T') != std::string_view::npos || text.find('-') != std::string_view::npos) {
+    int64_t ns = parse_rfc3339(text);
+    if (ns >= 0) return ns;
+    return failf("invalid --since \"{}\": use RFC3339, a unix time or a duration like 10m", text);
+  }
+  // A duration before now: "1h30m", "10s", "250ms".
+  int64_t total = 0;
+  std::string_view s = text;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == 0) return failf("invalid --since \"{}\"", text);
+    double v = std::strtod(std::string(s.substr(0, i)).c_str(), nullptr);
+    s.remove_prefix(i);
+    size_t j = 0;
+    while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) ++j;
+    std::string_view unit = s.substr(0, j);
+    s.remove_prefix(j);
+    double mult = unit == "h"    ? 3600e9
+                  : unit == "m"  ? 60e9
+                  : unit == "s"  ? 1e9
+                  : unit == "ms" ? 1e6
+                                 : -1;
+    if (mult < 0) return failf("invalid --since \"{}\": unknown unit \"{}\"", text, unit);
+    total += static_cast<int64_t>(v * mult);
+  }
+  return now_ns - total;
+}
+
+}  // namespace hull::engine

@@ -1,0 +1,180 @@
+#include "engine/present.hpp"
+
+#include "common/strings.hpp"
+#include "engine/engine.hpp"
+
+namespace hull::engine {
+
+std::string human_duration(int64_t ns) {
+  int64_t s = ns / 1000000000;
+  if (s < 1) return "Less than a second";
+  if (s == 1) return "1 second";
+  if (s < 60) return fmt::format("{} seconds", s);
+  int64_t m = s / 60;
+  if (m == 1) return "About a minute";
+  if (m < 60) return fmt::format("{} minutes", m);
+  int64_t h = static_cast<int64_t>(static_cast<double>(s) / 3600 + 0.5);
+  if (h == 1) return "About an hour";
+  if (h < 48) return fmt::format("{} hours", h);
+  if (h < 24 * 7 * 2) return fmt::format("{} days", h / 24);
+  if (h < 24 * 30 * 2) return fmt::format("{} weeks", h / 24 / 7);
+  if (h < 24 * 365 * 2) return fmt::format("{} months", h / 24 / 30);
+  return fmt::format("{} years", h / 24 / 365);
+}
+
+std::string status_text(const Container& c, int64_t now) {
+  const auto& s = c.state;
+  switch (s.status) {
+    case ContainerStatus::created:
+      return "Created";
+    case ContainerStatus::running:
+      return fmt::format("Up {}", human_duration(now - s.started_at));
+    case ContainerStatus::paused:
+      return fmt::format("Up {} (Paused)", human_duration(now - s.started_at));
+    case ContainerStatus::restarting:
+      return fmt::format("Restarting ({}) {} ago", s.exit_code,
+                         human_duration(now - s.finished_at));
+    case ContainerStatus::exited:
+      if (s.finished_at == 0) return fmt::format("Exited ({})", s.exit_code);
+      return fmt::format("Exited ({}) {} ago", s.exit_code, human_duration(now - s.finished_at));
+    case ContainerStatus::dead:
+      return "Dead";
+  }
+  return "";
+}
+
+std::string ports_text(const ContainerConfig& c) {
+  std::string out;
+  for (const auto& p : c.ports) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{}:{}->{}/{}", p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port,
+                       p.container_port, p.proto);
+  }
+  return out;
+}
+
+std::string command_text(const ContainerConfig& c) {
+  std::string out;
+  for (const auto* v : {&c.entrypoint, &c.cmd})
+    for (const auto& a : *v) {
+      if (!out.empty()) out += ' ';
+      out += a;
+    }
+  return "\"" + out + "\"";
+}
+
+Json inspect_json(const Engine& e, const Container& c) {
+  const auto& cfg = c.config;
+  const auto& s = c.state;
+  Json mounts = Json::array();
+  for (const auto& m : cfg.mounts)
+    mounts.push_back({{"Type", m.type},
+                      {"Name", m.name},
+                      {"Source", m.source},
+                      {"Destination", m.destination},
+                      {"RW", m.rw},
+                      {"Mode", m.rw ? "" : "ro"},
+                      {"Propagation", m.type == "bind" ? "rprivate" : ""}});
+  Json ports = Json::object();
+  for (const auto& p : cfg.ports)
+    ports[fmt::format("{}/{}", p.container_port, p.proto)].push_back(
+        {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip},
+         {"HostPort", std::to_string(p.host_port)}});
+  Json networks = Json::object();
+  networks[cfg.network] = {{"IPAddress", s.ip}, {"Aliases", cfg.network_aliases}};
+  std::vector<std::string> args = cfg.entrypoint;
+  args.insert(args.end(), cfg.cmd.begin(), cfg.cmd.end());
+  std::string path;
+  if (!args.empty()) {
+    path = args.front();
+    args.erase(args.begin());
+  }
+  return Json{
+      {"Id", cfg.id},
+      {"Created", rfc3339(cfg.created)},
+      {"Path", path},
+      {"Args", args},
+      {"State",
+       {{"Status", status_name(s.status)},
+        {"Running", s.status == ContainerStatus::running || s.status == ContainerStatus::paused},
+        {"Paused", s.status == ContainerStatus::paused},
+        {"Restarting", s.status == ContainerStatus::restarting},
+        {"OOMKilled", s.oom_killed},
+        {"Dead", s.status == ContainerStatus::dead},
+        {"Pid", s.pid},
+        {"ExitCode", s.exit_code},
+        {"Error", s.error},
+        {"StartedAt", rfc3339(s.started_at)},
+        {"FinishedAt", rfc3339(s.finished_at)},
+        {"MonitorPid", s.monitor_pid}}},
+      {"Image", cfg.image_id},
+      {"Name", "/" + cfg.name},
+      {"RestartCount", s.restart_count},
+      {"LogPath", e.log_path(cfg.id)},
+      {"HostConfig",
+       {{"AutoRemove", cfg.auto_remove},
+        {"RestartPolicy",
+         {{"Name", split(restart_policy_name(cfg.restart), ':')[0]},
+          {"MaximumRetryCount", cfg.restart.max_retries}}},
+        {"NetworkMode", cfg.network},
+        {"LogConfig",
+         {{"Type", "json-file"},
+          {"Config",
+           {{"max-size", std::to_string(cfg.log_max_size)},
+            {"max-file", std::to_string(cfg.log_max_file)}}}}},
+        {"Init", cfg.init}}},
+      {"Config",
+       {{"Hostname", cfg.hostname},
+        {"User", cfg.user},
+        {"Env", cfg.env},
+        {"Cmd", cfg.cmd},
+        {"Entrypoint", cfg.entrypoint},
+        {"Image", cfg.image},
+        {"WorkingDir", cfg.workdir},
+        {"Labels", cfg.labels},
+        {"Tty", cfg.tty},
+        {"OpenStdin", cfg.interactive},
+        {"StopSignal", cfg.stop_signal},
+        {"StopTimeout", cfg.stop_timeout}}},
+      {"Mounts", mounts},
+      {"NetworkSettings", {{"IPAddress", s.ip}, {"Ports", ports}, {"Networks", networks}}},
+  };
+}
+
+Result<std::string> format_template(const Json& j, std::string_view tmpl) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < tmpl.size()) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) {
+      out += tmpl.substr(pos);
+      break;
+    }
+    out += tmpl.substr(pos, open - pos);
+    size_t close = tmpl.find("}}", open);
+    if (close == std::string_view::npos) return failf("--format \"{}\": unclosed {{{{", tmpl);
+    std::string_view expr = trim(tmpl.substr(open + 2, close - open - 2));
+    bool as_json = false;
+    if (expr.starts_with("json ")) {
+      as_json = true;
+      expr = trim(expr.substr(5));
+    }
+    const Json* cur = &j;
+    if (expr != ".") {
+      if (!expr.starts_with(".")) return failf("--format \"{}\": unsupported expression", tmpl);
+      for (auto part : split(expr.substr(1), '.')) {
+        if (!cur->is_object() || !cur->contains(std::string(part)))
+          return failf("--format \"{}\": no field \"{}\"", tmpl, part);
+        cur = &(*cur)[std::string(part)];
+      }
+    }
+    if (!as_json && cur->is_string())
+      out += cur->get<std::string>();
+    else
+      out += cur->dump();
+    pos = close + 2;
+  }
+  return out;
+}
+
+}  // namespace hull::engine

@@ -1,0 +1,25 @@
+// How containers are shown: ps's STATUS and CREATED columns, inspect's JSON (docker's
+// field names, so scripts written for `docker inspect` find what they look for).
+#pragma once
+
+#include <string>
+
+#include "common/json.hpp"
+#include "engine/record.hpp"
+
+namespace hull::engine {
+
+class Engine;
+
+// "5 seconds", "About a minute", "3 hours": docker's units.
+std::string human_duration(int64_t ns);
+// "Up 5 seconds", "Up 2 minutes (Paused)", "Exited (0) 3 seconds ago", "Created",
+// "Restarting (1) 1 second ago".
+std::string status_text(const Container& c, int64_t now);
+std::string ports_text(const ContainerConfig& c);
+std::string command_text(const ContainerConfig& c);
+Json inspect_json(const Engine& e, const Container& c);
+// `--format '{{.State.Pid}}'` and `{{json .Config}}`: a path into the JSON.
+Result<std::string> format_template(const Json& j, std::string_view tmpl);
+
+}  // namespace hull::engine

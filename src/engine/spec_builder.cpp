@@ -1,0 +1,852 @@
+// Flag translation. The order follows docker's createSpec: defaults, namespaces, mounts,
+// process, security, resources.
+#include "engine/spec_builder.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/fs.hpp"
+#include "common/signals.hpp"
+#include "common/strings.hpp"
+#include "engine/seccomp_profile.hpp"
+#include "oci/capabilities.hpp"
+#include "oci/rlimits.hpp"
+
+namespace hull::engine {
+namespace {
+
+constexpr int64_t kDefaultShmSize = 64 << 20;
+constexpr int64_t kMinMemory = 6 << 20;  // docker refuses less: the runtime itself needs it
+
+Result<oci::Mount> make_mount(std::string destination, std::string type, std::string source,
+                              std::vector<std::string> options) {
+  oci::Mount m;
+  m.destination = std::move(destination);
+  m.type = std::move(type);
+  m.source = std::move(source);
+  m.options = std::move(options);
+  auto o = oci::parse_mount_options(m.options, m.type);
+  if (!o) return std::unexpected(o.error().wrap(fmt::format("mount on {}", m.destination)));
+  m.flags = o->flags;
+  m.clear_flags = o->clear_flags;
+  m.propagation = o->propagation;
+  m.data = std::move(o->data);
+  m.bind = o->bind;
+  m.recursive = o->recursive;
+  m.copy_up = o->copy_up;
+  m.rec_attr_set = o->rec_attr_set;
+  m.rec_attr_clr = o->rec_attr_clr;
+  return m;
+}
+
+bool is_abs_clean(std::string_view p) {
+  if (p.empty() || p[0] != '/') return false;
+  for (auto part : split(p, '/'))
+    if (part == "..") return false;
+  return true;
+}
+
+std::optional<std::string> env_name(std::string_view kv) {
+  auto eq = kv.find('=');
+  return std::string(kv.substr(0, eq));
+}
+
+// Later entries override earlier ones with the same name, keeping first positions.
+void set_env(std::vector<std::string>& env, const std::string& kv) {
+  auto name = *env_name(kv);
+  for (auto& e : env)
+    if (*env_name(e) == name) {
+      e = kv;
+      return;
+    }
+  env.push_back(kv);
+}
+
+Result<void> add_env_arg(std::vector<std::string>& env, std::string_view arg,
+                         const BuildContext& ctx, std::string_view where) {
+  if (arg.empty() || arg[0] == '=')
+    return failf("invalid environment variable \"{}\"{}", arg, where);
+  if (arg.find('=') != std::string_view::npos) {
+    set_env(env, std::string(arg));
+    return {};
+  }
+  // Bare NAME copies the caller's value; absent in the caller, it is left out (docker).
+  if (ctx.getenv)
+    if (auto v = ctx.getenv(std::string(arg))) set_env(env, fmt::format("{}={}", arg, *v));
+  return {};
+}
+
+bool valid_cpuset(std::string_view s) {
+  if (s.empty()) return false;
+  for (auto part : split(s, ',')) {
+    auto dash = part.find('-');
+    auto a = parse_int<unsigned>(part.substr(0, dash));
+    if (!a) return false;
+    if (dash != std::string_view::npos) {
+      auto b = parse_int<unsigned>(part.substr(dash + 1));
+      if (!b || *b < *a) return false;
+    }
+  }
+  return true;
+}
+
+// Which sysctls a container may set, as docker's ValidateSysctl: only namespaced ones.
+Status check_sysctl(const std::string& key, bool own_net, bool own_ipc, bool own_uts) {
+  static constexpr std::string_view kIpc[] = {
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  if (std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc) ||
+      key.starts_with("fs.mqueue.")) {
+    if (!own_ipc) return failf("--sysctl {}: not allowed with --ipc host", key);
+    return {};
+  }
+  if (key.starts_with("net.")) {
+    if (!own_net) return failf("--sysctl {}: not allowed with --network host", key);
+    return {};
+  }
+  if (key == "kernel.domainname" || key == "kernel.hostname") {
+    if (!own_uts) return failf("--sysctl {}: not allowed with --uts host", key);
+    return {};
+  }
+  return failf("--sysctl {}: not a namespaced sysctl, a container may not set it", key);
+}
+
+struct MountSpec {
+  std::string type;  // bind, volume, tmpfs
+  std::string source, target;
+  bool readonly = false;
+  std::vector<std::string> options;  // extra mount options (propagation, tmpfs size=)
+};
+
+Status add_volume_mount(Plan& plan, const BuildContext& ctx, const MountSpec& m) {
+  if (!is_abs_clean(m.target))
+    return failf("invalid mount target \"{}\": must be an absolute path without \"..\"", m.target);
+  std::vector<std::string> opts = m.options;
+  MountRecord rec{m.type, "", m.source, m.target, !m.readonly};
+  oci::Mount mount;
+  if (m.type == "tmpfs") {
+    opts.insert(opts.begin(), {"nosuid", "nodev", "noexec"});
+    if (m.readonly) opts.push_back("ro");
+    mount = HULL_TRY(make_mount(m.target, "tmpfs", "tmpfs", opts));
+    rec.source = "";
+  } else {
+    std::string source = m.source;
+    if (m.type == "volume") {
+      if (source.empty()) source = new_container_id();  // anonymous volume
+      if (source.find('/') != std::string::npos || source == "." || source == "..")
+        return failf("invalid volume name \"{}\"", source);
+      plan.named_volumes.push_back(source);
+      rec.name = source;
+      source = ctx.root + "/volumes/" + source + "/_data";
+      rec.source = source;
+    } else {
+      if (!is_abs_clean(source))
+        return failf("invalid bind mount source \"{}\": must be an absolute path", source);
+      struct stat st {};
+      if (::stat(source.c_str(), &st) < 0)
+        return failf("invalid mount config: bind source path does not exist: {}", source);
+    }
+    opts.insert(opts.begin(), "rbind");
+    opts.push_back(m.readonly ? "ro" : "rw");
+    bool has_prop = std::any_of(opts.begin(), opts.end(), [](const std::string& o) {
+      return o.find("private") != std::string::npos || o.find("shared") != std::string::npos ||
+             o.find("slave") != std::string::npos;
+    });
+    if (!has_prop) opts.push_back("rprivate");
+    mount = HULL_TRY(make_mount(m.target, "bind", source, opts));
+  }
+  // A user mount on a default destination (docker allows /dev/shm, /etc/hosts...) wins.
+  std::erase_if(plan.spec.mounts, [&](const oci::Mount& x) { return x.destination == m.target; });
+  std::erase_if(plan.config.mounts,
+                [&](const MountRecord& x) { return x.destination == m.target; });
+  plan.spec.mounts.push_back(std::move(mount));
+  plan.config.mounts.push_back(std::move(rec));
+  return {};
+}
+
+// -v SRC:DST[:OPTS] | -v DST
+Result<MountSpec> parse_volume(std::string_view text) {
+  auto parts = split(text, ':');
+  MountSpec m;
+  if (parts.size() == 1) {
+    m.type = "volume";
+    m.target = std::string(parts[0]);
+  } else if (parts.size() == 2 || parts.size() == 3) {
+    m.source = std::string(parts[0]);
+    m.target = std::string(parts[1]);
+    if (m.source.empty()) return failf("invalid volume specification \"{}\": empty source", text);
+    m.type = m.source[0] == '/' ? "bind" : "volume";
+    if (parts.size() == 3) {
+      for (auto o : split(parts[2], ',')) {
+        if (o == "ro")
+          m.readonly = true;
+        else if (o == "rw")
+          m.readonly = false;
+        else if (o == "z" || o == "Z" || o == "nocopy" || o == "copy")
+          continue;
+        else if (o == "private" || o == "rprivate" || o == "shared" || o == "rshared" ||
+                 o == "slave" || o == "rslave") {
+          if (m.type != "bind")
+            return failf("invalid volume specification \"{}\": propagation only for binds", text);
+          m.options.emplace_back(o);
+        } else {
+          return failf("invalid volume specification \"{}\": unknown option \"{}\"", text, o);
+        }
+      }
+    }
+  } else {
+    return failf("invalid volume specification \"{}\"", text);
+  }
+  if (m.target.empty() || m.target[0] != '/')
+    return failf("invalid volume specification \"{}\": the destination must be an absolute path",
+                 text);
+  return m;
+}
+
+// --mount type=bind,source=/a,target=/b,readonly
+Result<MountSpec> parse_mount_flag(std::string_view text) {
+  MountSpec m;
+  m.type = "volume";
+  for (auto field : split(text, ',')) {
+    auto eq = field.find('=');
+    std::string_view k = field.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? "" : field.substr(eq + 1);
+    if (k == "type") {
+      if (v != "bind" && v != "volume" && v != "tmpfs")
+        return failf("invalid --mount \"{}\": type must be bind, volume or tmpfs", text);
+      m.type = std::string(v);
+    } else if (k == "source" || k == "src") {
+      m.source = std::string(v);
+    } else if (k == "target" || k == "destination" || k == "dst") {
+      m.target = std::string(v);
+    } else if (k == "readonly" || k == "ro") {
+      if (eq == std::string_view::npos || v == "true" || v == "1")
+        m.readonly = true;
+      else if (v == "false" || v == "0")
+        m.readonly = false;
+      else
+        return failf("invalid --mount \"{}\": bad value for readonly", text);
+    } else if (k == "bind-propagation") {
+      m.options.emplace_back(v);
+    } else if (k == "tmpfs-size") {
+      auto n = HULL_TRY(parse_size(v, "--mount tmpfs-size"));
+      m.options.push_back(fmt::format("size={}", n));
+    } else if (k == "tmpfs-mode") {
+      if (!parse_int<unsigned>(v, 8)) return failf("invalid --mount \"{}\": bad tmpfs-mode", text);
+      m.options.push_back(fmt::format("mode={}", v));
+    } else if (k == "volume-nocopy" || k == "consistency" || k == "bind-nonrecursive") {
+      continue;
+    } else {
+      return failf("invalid --mount \"{}\": unknown field \"{}\"", text, k);
+    }
+  }
+  if (m.target.empty()) return failf("invalid --mount \"{}\": target is required", text);
+  if (m.type == "bind" && m.source.empty())
+    return failf("invalid --mount \"{}\": source is required for a bind mount", text);
+  if (m.type == "tmpfs" && !m.source.empty())
+    return failf("invalid --mount \"{}\": a tmpfs has no source", text);
+  return m;
+}
+
+}  // namespace
+
+Result<int64_t> parse_size(std::string_view text, std::string_view flag) {
+  std::string_view s = trim(text);
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  std::string num(s.substr(0, i));
+  std::string unit;
+  for (char c : s.substr(i)) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  double v = 0;
+  char* end = nullptr;
+  if (!num.empty()) v = std::strtod(num.c_str(), &end);
+  if (num.empty() || end != num.c_str() + num.size() || !std::isfinite(v))
+    return failf("invalid size \"{}\" for {}: use a number with an optional unit b, k, m or g",
+                 text, flag);
+  double mult = 1;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    mult = 1024.0;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mult = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t" || unit == "tb" || unit == "tib")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    return failf("invalid size \"{}\" for {}: unknown unit \"{}\"", text, flag, unit);
+  double bytes = v * mult;
+  if (bytes > 9.0e18) return failf("invalid size \"{}\" for {}: too large", text, flag);
+  return static_cast<int64_t>(bytes);
+}
+
+Result<oci::Rlimit> parse_ulimit(std::string_view text) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos)
+    return failf("invalid --ulimit \"{}\": use name=soft[:hard]", text);
+  std::string name = "RLIMIT_";
+  for (char c : text.substr(0, eq))
+    name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto type = oci::rlimit_from_name(name);
+  if (!type)
+    return failf("invalid --ulimit \"{}\": unknown limit \"{}\"", text, text.substr(0, eq));
+  auto vals = split(text.substr(eq + 1), ':');
+  if (vals.size() > 2) return failf("invalid --ulimit \"{}\": use name=soft[:hard]", text);
+  auto num = [&](std::string_view v) -> std::optional<uint64_t> {
+    if (v == "-1" || v == "unlimited") return RLIM_INFINITY;
+    return parse_int<uint64_t>(v);
+  };
+  auto soft = num(vals[0]);
+  auto hard = vals.size() == 2 ? num(vals[1]) : soft;
+  if (!soft || !hard) return failf("invalid --ulimit \"{}\": bad number", text);
+  if (*soft > *hard)
+    return failf("invalid --ulimit \"{}\": soft limit {} is above hard limit {}", text, *soft,
+                 *hard);
+  return oci::Rlimit{*type, name, *hard, *soft};
+}
+
+Result<std::vector<std::string>> read_env_file(const std::string& path, const BuildContext& ctx) {
+  auto text = fs::read_file(path);
+  if (!text) return std::unexpected(text.error().wrap("--env-file"));
+  std::vector<std::string> env;
+  int line_no = 0;
+  for (auto line : split(*text, '\n')) {
+    ++line_no;
+    auto t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    HULL_CHECK(add_env_arg(env, t, ctx, fmt::format(" in {} line {}", path, line_no)));
+  }
+  return env;
+}
+
+Result<PortMapping> parse_publish(std::string_view text) {
+  PortMapping p;
+  std::string_view s = text;
+  if (auto slash = s.rfind('/'); slash != std::string_view::npos) {
+    p.proto = std::string(s.substr(slash + 1));
+    s = s.substr(0, slash);
+    if (p.proto != "tcp" && p.proto != "udp")
+      return failf("invalid --publish \"{}\": protocol must be tcp or udp", text);
+  }
+  auto parts = split(s, ':');
+  auto port = [&](std::string_view v, bool zero_ok) -> std::optional<uint16_t> {
+    auto n = parse_int<unsigned>(v);
+    if (!n || *n > 65535 || (*n == 0 && !zero_ok)) return std::nullopt;
+    return static_cast<uint16_t>(*n);
+  };
+  std::string_view host_port, cont;
+  if (parts.size() == 1) {
+    cont = parts[0];
+  } else if (parts.size() == 2) {
+    host_port = parts[0];
+    cont = parts[1];
+  } else if (parts.size() == 3) {
+    p.host_ip = std::string(parts[0]);
+    host_port = parts[1];
+    cont = parts[2];
+  } else {
+    return failf("invalid --publish \"{}\": use [ip:]hostPort:containerPort[/proto]", text);
+  }
+  auto c = port(cont, false);
+  if (!c) return failf("invalid --publish \"{}\": bad container port \"{}\"", text, cont);
+  p.container_port = *c;
+  if (!host_port.empty()) {
+    auto h = port(host_port, true);
+    if (!h) return failf("invalid --publish \"{}\": bad host port \"{}\"", text, host_port);
+    p.host_port = *h;
+  }
+  return p;
+}
+
+std::vector<int> default_capabilities() {
+  return {CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+          CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+          CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+          CAP_KILL,    CAP_AUDIT_WRITE};
+}
+
+std::string container_resolv_conf(std::string_view host) {
+  std::string out;
+  bool any_server = false;
+  for (auto line : split(host, '\n')) {
+    auto t = trim(line);
+    if (t.starts_with("nameserver")) {
+      auto addr = trim(t.substr(10));
+      if (addr.starts_with("127.") || addr == "::1" || addr.starts_with("0.")) continue;
+      any_server = true;
+    }
+    if (!t.empty()) out += fmt::format("{}\n", t);
+  }
+  if (!any_server) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const BuildContext& ctx) {
+  Plan plan;
+  oci::Spec& s = plan.spec;
+  ContainerConfig& c = plan.config;
+  s.oci_version = oci::kSpecVersion;
+  c.id = ctx.id;
+  c.image = o.rootfs.empty() ? o.image : o.rootfs;
+  c.rootfs_dir = o.rootfs;
+  c.tty = o.tty;
+  c.interactive = o.interactive;
+  c.auto_remove = o.rm;
+  c.created = now_ns();
+  c.init = o.init;
+
+  // --- names and modes
+  if (!o.name.empty()) HULL_CHECK(validate_name(o.name));
+  c.name = o.name.empty() ? random_name() : o.name;
+  c.restart = HULL_TRY(parse_restart_policy(o.restart));
+  if (o.rm && c.restart.kind != RestartPolicy::Kind::no)
+    return fail("conflicting options: --restart and --rm");
+  for (const auto& [mode, flag] :
+       {std::pair{&o.pid_mode, "--pid"}, {&o.ipc_mode, "--ipc"}, {&o.uts_mode, "--uts"}})
+    if (!mode->empty() && *mode != "host" && *mode != "private" &&
+        !(flag == std::string_view("--ipc") && (*mode == "shareable" || *mode == "none")))
+      return failf("invalid {} mode \"{}\": use host or private", flag, *mode);
+  if (o.pull != "missing" && o.pull != "always" && o.pull != "never")
+    return failf("invalid --pull \"{}\": use missing, always or never", o.pull);
+  if (!o.platform.empty()) {
+    auto parts = split(o.platform, '/');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "linux" || parts[1].empty())
+      return failf("invalid --platform \"{}\": use linux/ARCH[/VARIANT]", o.platform);
+    if (parts[1] != "amd64")
+      return failf("--platform {}: this host runs linux/amd64 only", o.platform);
+  }
+  std::string network = o.network.empty() ? ctx.default_network : o.network;
+  if (network == "default") network = ctx.default_network;
+  c.network = network;
+  c.network_aliases = o.network_aliases;
+  const bool host_net = network == "host";
+  const bool host_pid = o.pid_mode == "host", host_ipc = o.ipc_mode == "host",
+             host_uts = o.uts_mode == "host";
+
+  // --- process
+  oci::Process& p = s.process.emplace();
+  p.terminal = o.tty;
+  std::vector<std::string> entrypoint = image.entrypoint, cmd = image.cmd;
+  if (o.entrypoint) {
+    // docker: --entrypoint also clears the image's CMD; "" resets the entrypoint.
+    entrypoint.clear();
+    if (!o.entrypoint->empty()) entrypoint = {*o.entrypoint};
+    cmd.clear();
+  }
+  if (!o.command.empty()) cmd = o.command;
+  p.args = entrypoint;
+  p.args.insert(p.args.end(), cmd.begin(), cmd.end());
+  if (p.args.empty()) return fail("no command specified: the image has none and none was given");
+  c.entrypoint = entrypoint;
+  c.cmd = cmd;
+
+  c.hostname = o.hostname.empty() ? (host_uts ? "" : ctx.id.substr(0, 12)) : o.hostname;
+  if (!o.hostname.empty()) {
+    if (host_uts) return fail("conflicting options: --hostname and --uts host");
+    if (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos)
+      return failf("invalid hostname \"{}\"", o.hostname);
+  }
+  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  if (!c.hostname.empty()) set_env(p.env, "HOSTNAME=" + c.hostname);
+  for (const auto& e : image.env) set_env(p.env, e);
+  if (o.tty) set_env(p.env, "TERM=xterm");
+  for (const auto& f : o.env_files)
+    for (auto& e : HULL_TRY(read_env_file(f, ctx))) set_env(p.env, e);
+  for (const auto& e : o.env) HULL_CHECK(add_env_arg(p.env, e, ctx, ""));
+  c.env = p.env;
+  p.cwd = !o.workdir.empty() ? o.workdir : (!image.workdir.empty() ? image.workdir : "/");
+  if (p.cwd[0] != '/') return failf("invalid --workdir \"{}\": must be an absolute path", p.cwd);
+  c.workdir = p.cwd;
+  c.user = !o.user.empty() ? o.user : image.user;
+  if (!o.user.empty()) {
+    // Shape only: names are looked up in the image's /etc/passwd when it is mounted.
+    auto parts = split(o.user, ':');
+    if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
+      return failf("invalid --user \"{}\": use name|uid[:group|gid]", o.user);
+  }
+
+  // --- signals and logs
+  std::string stop_signal = !o.stop_signal.empty()       ? o.stop_signal
+                            : !image.stop_signal.empty() ? image.stop_signal
+                                                         : "SIGTERM";
+  auto sig = parse_signal(stop_signal);
+  if (!sig || *sig == 0) return failf("invalid --stop-signal \"{}\"", stop_signal);
+  c.stop_signal = signal_name(*sig);
+  if (o.stop_timeout) {
+    if (*o.stop_timeout < -1) return failf("invalid --stop-timeout {}", *o.stop_timeout);
+    c.stop_timeout = *o.stop_timeout;
+  }
+  for (const auto& opt : o.log_opts) {
+    auto eq = opt.find('=');
+    std::string k = opt.substr(0, eq), v = eq == std::string::npos ? "" : opt.substr(eq + 1);
+    if (k == "max-size") {
+      auto n = HULL_TRY(parse_size(v, "--log-opt max-size"));
+      if (n <= 0) return failf("invalid --log-opt max-size \"{}\": must be positive", v);
+      c.log_max_size = static_cast<uint64_t>(n);
+    } else if (k == "max-file") {
+      auto n = parse_int<int>(v);
+      if (!n || *n < 1) return failf("invalid --log-opt max-file \"{}\": must be at least 1", v);
+      c.log_max_file = *n;
+    } else {
+      return failf("unknown log opt \"{}\" for the json-file driver: use max-size, max-file", k);
+    }
+  }
+  if (c.log_max_file > 1 && c.log_max_size == 0) return fail("--log-opt max-file needs max-size");
+  for (const auto& l : o.labels) {
+    auto eq = l.find('=');
+    if (l.empty() || eq == 0) return failf("invalid label \"{}\"", l);
+    c.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  for (const auto& [k, v] : image.labels) c.labels.try_emplace(k, v);
+  for (const auto& pub : o.publish) {
+    if (network == "none" || host_net)
+      return failf("--publish {}: ports can only be published on a bridge network", pub);
+    c.ports.push_back(HULL_TRY(parse_publish(pub)));
+  }
+  plan.publish = c.ports;
+
+  // --- security
+  bool seccomp_on = !o.privileged, nnp = false, system_paths = !o.privileged;
+  std::optional<oci::Seccomp> seccomp_file;
+  for (const auto& so : o.security_opts) {
+    auto sep = so.find_first_of("=:");
+    std::string k = so.substr(0, sep), v = sep == std::string::npos ? "" : so.substr(sep + 1);
+    if (k == "no-new-privileges") {
+      if (v.empty() || v == "true")
+        nnp = true;
+      else if (v == "false")
+        nnp = false;
+      else
+        return failf("invalid --security-opt \"{}\"", so);
+    } else if (k == "seccomp") {
+      if (v == "unconfined") {
+        seccomp_on = false;
+      } else if (v.empty()) {
+        return failf("invalid --security-opt \"{}\": use seccomp=unconfined|FILE", so);
+      } else {
+        auto text = fs::read_file(v);
+        if (!text) return std::unexpected(text.error().wrap("--security-opt seccomp"));
+        auto j = parse_json(*text, v);
+        if (!j) return std::unexpected(j.error());
+        auto prof = oci::parse_seccomp(*j, v);
+        if (!prof) return std::unexpected(prof.error());
+        seccomp_file = std::move(*prof);
+      }
+    } else if (k == "systempaths" && v == "unconfined") {
+      system_paths = false;
+    } else if (k == "label" || k == "apparmor") {
+      continue;  // no LSM support here; docker ignores them where the LSM is absent
+    } else {
+      return failf("invalid --security-opt \"{}\"", so);
+    }
+  }
+  std::vector<int> caps;
+  if (o.privileged) {
+    for (const auto& cn : oci::capability_table()) caps.push_back(cn.value);
+  } else {
+    caps = default_capabilities();
+    auto resolve = [](const std::string& n) -> Result<std::optional<int>> {
+      std::string up;
+      for (char ch : n) up += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (up == "ALL" || up == "CAP_ALL") return std::optional<int>{};
+      auto v = oci::capability_from_user_name(n);
+      if (!v) return failf("unknown capability \"{}\"", n);
+      return std::optional<int>{*v};
+    };
+    for (const auto& n : o.cap_drop) {
+      auto v = HULL_TRY(resolve(n));
+      if (!v)
+        caps.clear();
+      else
+        std::erase(caps, *v);
+    }
+    for (const auto& n : o.cap_add) {
+      auto v = HULL_TRY(resolve(n));
+      if (!v) {
+        caps.clear();
+        for (const auto& cn : oci::capability_table()) caps.push_back(cn.value);
+      } else if (std::find(caps.begin(), caps.end(), *v) == caps.end()) {
+        caps.push_back(*v);
+      }
+    }
+  }
+  std::sort(caps.begin(), caps.end());
+  p.capabilities = oci::Capabilities{caps, caps, {}, caps, {}};
+  p.no_new_privileges = nnp;
+  if (seccomp_file)
+    s.linux.seccomp = std::move(seccomp_file);
+  else if (seccomp_on)
+    s.linux.seccomp = default_seccomp_profile(caps);
+  for (const auto& u : o.ulimits) {
+    auto r = HULL_TRY(parse_ulimit(u));
+    std::erase_if(p.rlimits, [&](const oci::Rlimit& x) { return x.type == r.type; });
+    p.rlimits.push_back(r);
+  }
+
+  // --- namespaces
+  oci::Linux& lx = s.linux;
+  lx.namespaces.push_back({oci::NamespaceType::mount, {}});
+  if (!host_pid) lx.namespaces.push_back({oci::NamespaceType::pid, {}});
+  if (!host_ipc) lx.namespaces.push_back({oci::NamespaceType::ipc, {}});
+  if (!host_uts) lx.namespaces.push_back({oci::NamespaceType::uts, {}});
+  if (!host_net) lx.namespaces.push_back({oci::NamespaceType::network, {}});
+  lx.namespaces.push_back({oci::NamespaceType::cgroup, {}});
+  s.hostname = c.hostname;
+  if (system_paths) {
+    lx.masked_paths = {"/proc/asound",
+                       "/proc/acpi",
+                       "/proc/kcore",
+                       "/proc/keys",
+                       "/proc/latency_stats",
+                       "/proc/timer_list",
+                       "/proc/timer_stats",
+                       "/proc/sched_debug",
+                       "/proc/scsi",
+                       "/sys/firmware",
+                       "/sys/devices/virtual/powercap"};
+    lx.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  }
+  for (const auto& kv : o.sysctls) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return failf("invalid --sysctl \"{}\": use key=value", kv);
+    std::string key = kv.substr(0, eq);
+    HULL_CHECK(check_sysctl(key, !host_net, !host_ipc, !host_uts));
+    lx.sysctl[key] = kv.substr(eq + 1);
+  }
+
+  // --- resources
+  oci::Resources res;
+  res.devices = {oci::DeviceRule{o.privileged, "a", {}, {}, "rwm"}};
+  if (!o.memory.empty()) {
+    auto m = HULL_TRY(parse_size(o.memory, "--memory"));
+    if (m < kMinMemory) return failf("invalid --memory \"{}\": the minimum is 6MB", o.memory);
+    res.memory.emplace().limit = m;
+  }
+  if (!o.memory_swap.empty()) {
+    if (!res.memory) return fail("--memory-swap needs --memory");
+    int64_t swap = -1;
+    if (o.memory_swap != "-1") swap = HULL_TRY(parse_size(o.memory_swap, "--memory-swap"));
+    if (swap != -1 && swap < *res.memory->limit)
+      return failf(
+          "invalid --memory-swap \"{}\": must be at least --memory (it is memory plus swap)",
+          o.memory_swap);
+    res.memory->swap = swap;
+  } else if (res.memory) {
+    res.memory->swap = 2 * *res.memory->limit;  // docker: as much swap as memory
+  }
+  if (!o.cpus.empty()) {
+    char* end = nullptr;
+    double v = std::strtod(o.cpus.c_str(), &end);
+    if (end != o.cpus.c_str() + o.cpus.size() || !(v > 0) || v > 1024)
+      return failf("invalid --cpus \"{}\": use a positive number such as 1.5", o.cpus);
+    auto& cpu = res.cpu.emplace();
+    cpu.period = 100000;
+    cpu.quota = static_cast<int64_t>(std::llround(v * 100000));
+  }
+  if (o.cpu_shares) {
+    if (*o.cpu_shares < 2 || *o.cpu_shares > 262144)
+      return failf("invalid --cpu-shares {}: use 2 to 262144", *o.cpu_shares);
+    if (!res.cpu) res.cpu.emplace();
+    res.cpu->shares = static_cast<uint64_t>(*o.cpu_shares);
+  }
+  if (!o.cpuset_cpus.empty()) {
+    if (!valid_cpuset(o.cpuset_cpus))
+      return failf("invalid --cpuset-cpus \"{}\": use a list such as 0-2,4", o.cpuset_cpus);
+    if (!res.cpu) res.cpu.emplace();
+    res.cpu->cpus = o.cpuset_cpus;
+  }
+  if (o.pids_limit) res.pids_limit = *o.pids_limit <= 0 ? -1 : *o.pids_limit;
+  lx.resources = std::move(res);
+
+  // --- mounts: docker's default set, then generated files, then the user's
+  auto add = [&](std::string dst, std::string type, std::string src,
+                 std::vector<std::string> opts) -> Status {
+    s.mounts.push_back(
+        HULL_TRY(make_mount(std::move(dst), std::move(type), std::move(src), std::move(opts))));
+    return {};
+  };
+  HULL_CHECK(add("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
+  HULL_CHECK(add("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  HULL_CHECK(add("/dev/pts", "devpts", "devpts",
+                 {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+  HULL_CHECK(
+      add("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", o.privileged ? "rw" : "ro"}));
+  HULL_CHECK(add("/sys/fs/cgroup", "cgroup", "cgroup",
+                 {"nosuid", "noexec", "nodev", "relatime", o.privileged ? "rw" : "ro"}));
+  if (host_ipc) {
+    HULL_CHECK(add("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  } else {
+    int64_t shm = kDefaultShmSize;
+    if (!o.shm_size.empty()) {
+      shm = HULL_TRY(parse_size(o.shm_size, "--shm-size"));
+      if (shm <= 0) return failf("invalid --shm-size \"{}\": must be positive", o.shm_size);
+    }
+    HULL_CHECK(add("/dev/shm", "tmpfs", "shm",
+                   {"nosuid", "noexec", "nodev", "mode=1777", fmt::format("size={}", shm)}));
+    HULL_CHECK(add("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
+  }
+  // Generated files, bound read-write as docker does (a container may edit its hosts).
+  if (!host_net) {
+    plan.hosts = fmt::format(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+        "ff02::2\tip6-allrouters\n");
+  } else {
+    auto h = fs::read_file("/etc/hosts");
+    plan.hosts = h ? *h : "127.0.0.1\tlocalhost\n";
+  }
+  plan.hostname_file = c.hostname + "\n";
+  {
+    auto host = fs::read_file(ctx.host_resolv_conf);
+    plan.resolv_conf = container_resolv_conf(host ? *host : "");
+  }
+  for (const char* f : {"hosts", "hostname", "resolv.conf"})
+    HULL_CHECK(add(fmt::format("/etc/{}", f), "bind", ctx.container_dir + "/" + f,
+                   {"rbind", "rprivate", "rw"}));
+
+  for (const auto& v : o.volumes)
+    HULL_CHECK(add_volume_mount(plan, ctx, HULL_TRY(parse_volume(v))));
+  for (const auto& m : o.mounts)
+    HULL_CHECK(add_volume_mount(plan, ctx, HULL_TRY(parse_mount_flag(m))));
+  for (const auto& t : o.tmpfs) {
+    MountSpec m;
+    m.type = "tmpfs";
+    auto colon = t.find(':');
+    m.target = t.substr(0, colon);
+    if (colon != std::string::npos)
+      for (auto opt : split(std::string_view(t).substr(colon + 1), ','))
+        m.options.emplace_back(opt);
+    HULL_CHECK(add_volume_mount(plan, ctx, m));
+  }
+
+  if (o.init) {
+    if (ctx.init_path.empty())
+      return fail("--init: hull-init not found next to the hull binary (or set HULL_INIT)");
+    HULL_CHECK(add("/dev/init", "bind", ctx.init_path, {"bind", "ro", "rprivate"}));
+    p.args.insert(p.args.begin(), {"/dev/init", "--"});
+  }
+
+  // --- root
+  s.root.path = o.rootfs.empty() ? ctx.container_dir + "/merged" : o.rootfs;
+  s.root.readonly = o.read_only;
+  if (!o.rootfs.empty()) {
+    struct stat st {};
+    if (::stat(o.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+      return failf("--rootfs {}: not a directory", o.rootfs);
+  }
+  s.annotations["org.hull.container.name"] = c.name;
+  return plan;
+}
+
+namespace {
+
+// Reads a file of the rootfs with every path component resolved inside it: an image's
+// /etc/passwd may be a symlink to the host's.
+Result<std::string> read_in_root(const std::string& rootfs, const char* path) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return sys_failf("open {}", rootfs);
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), path, &how, sizeof how)));
+  if (!fd) return sys_failf("open {}/{}", rootfs, path);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return sys_failf("read {}/{}", rootfs, path);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (4 << 20)) return failf("{}/{}: too large", rootfs, path);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec) {
+  oci::User u;
+  if (spec.empty()) return u;
+  auto parts = split(spec, ':');
+  std::string_view user = parts[0];
+  std::optional<std::string_view> group;
+  if (parts.size() == 2) group = parts[1];
+  auto passwd = read_in_root(rootfs, "etc/passwd");
+  bool found_user = false;
+  if (auto uid = parse_int<uid_t>(user)) {
+    u.uid = *uid;
+    u.gid = *uid == 0 ? 0 : *uid;
+    // A numeric uid keeps the primary gid from passwd when listed (docker).
+    if (passwd)
+      for (auto line : split(*passwd, '\n')) {
+        auto f = split(line, ':');
+        if (f.size() >= 4 && parse_int<uid_t>(f[2]) == *uid) {
+          if (auto g = parse_int<gid_t>(f[3])) u.gid = *g;
+          break;
+        }
+      }
+    found_user = true;
+  } else {
+    if (passwd)
+      for (auto line : split(*passwd, '\n')) {
+        auto f = split(line, ':');
+        if (f.size() >= 4 && f[0] == user) {
+          auto uid = parse_int<uid_t>(f[2]);
+          auto gid = parse_int<gid_t>(f[3]);
+          if (!uid || !gid) continue;
+          u.uid = *uid;
+          u.gid = *gid;
+          found_user = true;
+          break;
+        }
+      }
+    if (!found_user)
+      return failf("unable to find user {}: no matching entries in passwd file", user);
+  }
+  auto groups = read_in_root(rootfs, "etc/group");
+  if (group) {
+    if (auto gid = parse_int<gid_t>(*group)) {
+      u.gid = *gid;
+    } else {
+      bool found = false;
+      if (groups)
+        for (auto line : split(*groups, '\n')) {
+          auto f = split(line, ':');
+          if (f.size() >= 3 && f[0] == *group) {
+            if (auto g = parse_int<gid_t>(f[2])) {
+              u.gid = *g;
+              found = true;
+            }
+            break;
+          }
+        }
+      if (!found)
+        return failf("unable to find group {}: no matching entries in group file", *group);
+    }
+  }
+  // Supplementary groups: every group listing the user by name.
+  if (groups && !parse_int<uid_t>(user))
+    for (auto line : split(*groups, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() < 4) continue;
+      for (auto m : split(f[3], ','))
+        if (m == user)
+          if (auto g = parse_int<gid_t>(f[2]); g && *g != u.gid) u.additional_gids.push_back(*g);
+    }
+  return u;
+}
+
+}  // namespace hull::engine

@@ -1,0 +1,319 @@
+"""hull run/create flags, each checked from inside the container or in the spec."""
+import json
+import os
+import re
+import socket
+import tempfile
+
+import pytest
+
+
+def out(p):
+    return p.stdout.strip()
+
+
+def test_env_flags(hull, tmp_path):
+    envfile = tmp_path / "env"
+    envfile.write_text("# comment\nFROM_FILE=1\nOVERRIDE=file\n")
+    hull.env["FROM_CALLER"] = "caller-value"
+    p = hull.run("-e", "A=1", "-e", "FROM_CALLER", "-e", "NOT_SET_ANYWHERE",
+                 "--env-file", str(envfile), "-e", "OVERRIDE=flag", "--", "env")
+    env = dict(l.split("=", 1) for l in p.stdout.splitlines() if "=" in l)
+    assert env["A"] == "1"
+    assert env["FROM_CALLER"] == "caller-value"
+    assert "NOT_SET_ANYWHERE" not in env
+    assert env["FROM_FILE"] == "1"
+    assert env["OVERRIDE"] == "flag"
+    assert env["PATH"].startswith("/usr/local/sbin")
+    assert "HOSTNAME" in env
+
+
+def test_workdir_entrypoint_hostname(hull):
+    assert out(hull.run("-w", "/tmp", "--", "pwd")) == "/tmp"
+    assert out(hull.run("--entrypoint", "/bin/echo", "--", "hi", "there")) == "hi there"
+    assert out(hull.run("-h", "box", "--", "hostname")) == "box"
+    assert out(hull.run("-h", "box", "--", "cat", "/etc/hostname")) == "box"
+    # The default host name is the short id.
+    cid = out(hull.create("--", "hostname"))
+    p = hull("start", "-a", cid)
+    assert out(p) == cid[:12]
+    hull("rm", cid)
+
+
+def test_user_from_image_passwd(hull):
+    assert out(hull.run("-u", "daemon", "--", "id", "-u")) == "1"
+    assert out(hull.run("-u", "daemon", "--", "id", "-g")) == "1"
+    assert out(hull.run("-u", "1234:4321", "--", "id")) .startswith("uid=1234 gid=4321")
+    assert out(hull.run("-u", "nobody:tty", "--", "id", "-g")) == "5"
+    p = hull.run("-u", "nosuchuser", "--", "true", check=False)
+    assert p.returncode != 0
+    assert "nosuchuser" in p.stderr
+    assert hull.ids() == []
+
+
+def test_generated_files(hull):
+    hosts = hull.run("--", "cat", "/etc/hosts").stdout
+    assert "localhost" in hosts
+    resolv = hull.run("--", "cat", "/etc/resolv.conf").stdout
+    assert "nameserver" in resolv
+    assert not re.search(r"nameserver\s+127\.", resolv)
+    mounts = hull.run("--", "cat", "/proc/mounts").stdout
+    assert re.search(r"shm /dev/shm tmpfs \S*size=65536k", mounts), mounts
+    mounts = hull.run("--shm-size", "128m", "--", "cat", "/proc/mounts").stdout
+    assert re.search(r"/dev/shm tmpfs \S*size=131072k", mounts), mounts
+
+
+def test_volumes_and_mounts(hull, tmp_path):
+    (tmp_path / "f").write_text("from-host\n")
+    assert out(hull.run("-v", f"{tmp_path}:/data", "--", "cat", "/data/f")) == "from-host"
+    hull.run("-v", f"{tmp_path}:/data", "--", "sh", "-c", "echo new > /data/g")
+    assert (tmp_path / "g").read_text() == "new\n"
+    p = hull.run("-v", f"{tmp_path}:/data:ro", "--", "sh", "-c", "echo x > /data/h", check=False)
+    assert p.returncode != 0
+    assert not (tmp_path / "h").exists()
+    assert out(hull.run("--mount", f"type=bind,source={tmp_path},target=/m,readonly", "--",
+                        "cat", "/m/f")) == "from-host"
+    # Named volumes outlive their container.
+    hull.run("-v", "vol1:/v", "--", "sh", "-c", "echo kept > /v/x")
+    assert out(hull.run("-v", "vol1:/v", "--", "cat", "/v/x")) == "kept"
+    assert os.path.exists(os.path.join(hull.root, "volumes", "vol1", "_data", "x"))
+    mounts = hull.run("--tmpfs", "/scratch:size=1m", "--", "cat", "/proc/mounts").stdout
+    assert re.search(r"tmpfs /scratch tmpfs \S*size=1024k", mounts), mounts
+    mounts = hull.run("--mount", "type=tmpfs,target=/t2", "--", "cat", "/proc/mounts").stdout
+    assert " /t2 tmpfs " in mounts
+
+
+def test_read_only_rootfs(hull):
+    p = hull.run("--read-only", "--", "touch", "/newfile", check=False)
+    assert p.returncode != 0
+    assert "Read-only file system" in p.stderr + p.stdout
+    # /dev/shm and the tmpfs stay writable.
+    hull.run("--read-only", "--tmpfs", "/w", "--", "touch", "/w/x", "/dev/shm/y")
+
+
+CAP_DEFAULT = 0xa80425fb  # docker's 14 default capabilities
+
+
+def capeff(text):
+    return int(re.search(r"CapEff:\s+([0-9a-f]+)", text).group(1), 16)
+
+
+def test_capabilities(hull):
+    status = hull.run("--", "cat", "/proc/self/status").stdout
+    assert capeff(status) == CAP_DEFAULT
+    assert capeff(hull.run("--cap-drop", "ALL", "--", "cat", "/proc/self/status").stdout) == 0
+    eff = capeff(hull.run("--cap-add", "SYS_ADMIN", "--cap-drop", "chown", "--",
+                          "cat", "/proc/self/status").stdout)
+    assert eff & (1 << 21)
+    assert not eff & 1
+    eff = capeff(hull.run("--privileged", "--", "cat", "/proc/self/status").stdout)
+    assert eff & (1 << 21) and eff & (1 << 16) and eff & (1 << 12)
+    eff = capeff(hull.run("--cap-add", "ALL", "--", "cat", "/proc/self/status").stdout)
+    assert eff & (1 << 21)
+    p = hull.run("--cap-add", "BOGUS", "--", "true", check=False)
+    assert p.returncode == 125 and "BOGUS" in p.stderr
+
+
+def test_seccomp_and_nnp(hull):
+    status = hull.run("--", "cat", "/proc/self/status").stdout
+    assert re.search(r"Seccomp:\s+2", status)
+    assert re.search(r"NoNewPrivs:\s+0", status)
+    status = hull.run("--security-opt", "seccomp=unconfined", "--security-opt",
+                      "no-new-privileges", "--", "cat", "/proc/self/status").stdout
+    assert re.search(r"Seccomp:\s+0", status)
+    assert re.search(r"NoNewPrivs:\s+1", status)
+    # A user namespace is refused by the default profile, allowed without it.
+    p = hull.run("--", "unshare", "-U", "true", check=False)
+    assert p.returncode != 0
+    hull.run("--security-opt", "seccomp=unconfined", "--", "unshare", "-U", "true")
+    # mount: denied by the profile even with CAP_SYS_ADMIN's absence masked... with the
+    # capability the profile allows it.
+    p = hull.run("--", "mount", "-t", "tmpfs", "t", "/tmp", check=False)
+    assert p.returncode != 0
+    hull.run("--cap-add", "SYS_ADMIN", "--", "mount", "-t", "tmpfs", "t", "/tmp")
+    # Masked paths.
+    assert out(hull.run("--", "cat", "/proc/kcore", check=False)) == ""
+    p = hull.run("--", "sh", "-c", "echo 1 > /proc/sys/kernel/panic", check=False)
+    assert p.returncode != 0
+
+
+def test_ulimit(hull):
+    p = hull.run("--ulimit", "nofile=1000:2000", "--", "sh", "-c", "ulimit -n; ulimit -Hn")
+    assert p.stdout.split() == ["1000", "2000"]
+    assert hull.run("--ulimit", "nofile=5:1", "--", "true", check=False).returncode == 125
+
+
+def host_ns(kind):
+    return os.stat(f"/proc/self/ns/{kind}").st_ino
+
+
+def test_namespace_modes(hull):
+    ino = lambda text: int(re.search(r"\[(\d+)\]", text).group(1))
+    for kind, flag in (("pid", "--pid"), ("ipc", "--ipc"), ("uts", "--uts")):
+        inside = ino(hull.run(flag, "host", "--", "readlink", f"/proc/self/ns/{kind}").stdout)
+        assert inside == host_ns(kind), kind
+        inside = ino(hull.run("--", "readlink", f"/proc/self/ns/{kind}").stdout)
+        assert inside != host_ns(kind), kind
+    assert out(hull.run("--uts", "host", "--", "hostname")) == socket.gethostname()
+    assert out(hull.run("--", "sh", "-c", "echo $$")) == "1"
+
+
+def test_network_modes(hull):
+    assert out(hull.run("--network", "none", "--", "ls", "/sys/class/net")) == "lo"
+    inside = set(hull.run("--network", "host", "--", "ls", "/sys/class/net").stdout.split())
+    assert inside == set(os.listdir("/sys/class/net"))
+
+
+def test_sysctl(hull):
+    p = hull.run("--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmni=1000", "--",
+                 "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmni")
+    assert p.stdout.split() == ["1", "1000"]
+    assert hull.run("--sysctl", "kernel.panic=1", "--", "true", check=False).returncode == 125
+    p = hull.run("--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "--", "true",
+                 check=False)
+    assert p.returncode == 125
+
+
+def test_resources_in_spec(hull):
+    cid = out(hull.create("-m", "64m", "--memory-swap", "128m", "--cpus", "1.5",
+                          "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "20",
+                          "--", "true"))
+    r = hull.spec(cid)["linux"]["resources"]
+    assert r["memory"]["limit"] == 64 << 20
+    assert r["memory"]["swap"] == 128 << 20
+    assert r["cpu"]["quota"] == 150000 and r["cpu"]["period"] == 100000
+    assert r["cpu"]["shares"] == 512
+    assert r["cpu"]["cpus"] == "0"
+    assert r["pids"]["limit"] == 20
+    hull("rm", cid)
+
+
+def test_config_flags_in_inspect(hull):
+    cid = out(hull.create("--name", "cfg", "--stop-signal", "SIGUSR1", "--stop-timeout", "3",
+                          "--restart", "on-failure:4", "-l", "a=b", "-l", "c",
+                          "--log-opt", "max-size=10k", "--log-opt", "max-file=2", "--", "true"))
+    j = hull.inspect("cfg")
+    assert j["Id"] == cid
+    assert j["Name"] == "/cfg"
+    assert j["Config"]["StopSignal"] == "SIGUSR1"
+    assert j["Config"]["StopTimeout"] == 3
+    assert j["Config"]["Labels"] == {"a": "b", "c": ""}
+    assert j["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 4}
+    assert j["HostConfig"]["LogConfig"]["Config"]["max-file"] == "2"
+    assert j["State"]["Status"] == "created"
+    assert out(hull("inspect", "-f", "{{.State.Status}}", cid[:8])) == "created"
+    hull("rm", "cfg")
+
+
+def test_log_rotation(hull):
+    hull.run("--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", "--",
+             "sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done")
+    cid = hull.inspect("chatty")["Id"]
+    log = os.path.join(hull.root, "containers", cid, f"{cid}-json.log")
+    assert os.path.exists(log) and os.path.exists(log + ".1")
+    assert not os.path.exists(log + ".2")
+    assert os.path.getsize(log) <= 2048 and os.path.getsize(log + ".1") <= 2048
+    lines = hull("logs", "chatty").stdout.splitlines()
+    assert lines[-1] == "line-299"
+    assert len(lines) < 300
+    hull("rm", "chatty")
+
+
+def test_exit_codes(hull, init_binary):
+    assert hull.run("--", "false", check=False).returncode == 1
+    assert hull.run("--", "sh", "-c", "exit 3", check=False).returncode == 3
+    p = hull.run("--", "no-such-program", check=False)
+    assert p.returncode == 127, p.stderr
+    assert "not found" in p.stderr
+    p = hull.run("--", "/etc/passwd", check=False)
+    assert p.returncode == 126, p.stderr
+    # PID 1 ignores its own SIGKILL: the program killed is a child of the shell.
+    assert hull.run("--", "sh", "-c", "sh -c 'kill -9 $$'; exit $?", check=False).returncode == 137
+    assert hull.run("--init", "--", "sh", "-c", "kill -9 $$", check=False).returncode == 137
+    assert hull.ids() == []
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--bogus-flag"], "bogus"),
+    (["-m", "12q"], "12q"),
+    (["-m", "1k"], "minimum"),
+    (["-v", "/no/such/dir:/x"], "/no/such/dir"),
+    (["-v", "a:b:c:d"], "a:b:c:d"),
+    (["--mount", "type=bind,target=/x"], "source"),
+    (["--restart", "sometimes"], "sometimes"),
+    (["--pull", "sometimes"], "sometimes"),
+    (["--platform", "linux/s390x"], "s390x"),
+    (["--stop-signal", "SIGNOPE"], "SIGNOPE"),
+    (["--log-opt", "max-size=x"], "max-size"),
+    (["--cpus", "abc"], "--cpus"),
+    (["--pid", "container"], "--pid"),
+])
+def test_bad_input_creates_nothing(hull, args, needle):
+    p = hull.run(*args, "--", "true", check=False)
+    assert p.returncode == 125, p.stderr
+    assert needle in p.stderr
+    assert hull.ids() == []
+    assert os.listdir(os.path.join(hull.root, "containers")) == []
+
+
+def test_unknown_image_and_name_in_use(hull):
+    p = hull("run", "no-such-image-here", "true", check=False)
+    assert p.returncode == 125 and "no-such-image-here" in p.stderr
+    hull.create("--name", "taken", "--", "true")
+    p = hull.run("--name", "taken", "--", "true", check=False)
+    assert p.returncode == 125 and "already in use" in p.stderr
+    assert len(hull.ids()) == 1
+    hull("rm", "taken")
+
+
+def test_init(hull, init_binary):
+    p = hull.run("--init", "--", "sh", "-c", "echo $$; tr '\\0' ' ' < /proc/1/cmdline")
+    pid, cmdline = p.stdout.splitlines()
+    assert pid != "1"
+    assert cmdline.startswith("/dev/init -- sh")
+    # Signals reach the program through the init; orphans are reaped.
+    hull.run("-d", "--init", "--name", "ini", "--", "sh", "-c",
+             "(sleep 1000 &); trap 'exit 9' TERM; while true; do sleep 0.1; done")
+    import time
+    time.sleep(0.3)
+    hull("stop", "-t", "5", "ini")
+    assert hull.inspect("ini")["State"]["ExitCode"] == 9
+    hull("rm", "ini")
+
+
+def test_bridge_network_in_a_test_netns(hull):
+    """--network bridge through src/net, with hull itself inside a throwaway netns so the
+    bridge, veth and nft rules never touch the host's network."""
+    import subprocess
+    import uuid
+    ns = "hull-engine-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        def h(*args, check=True):
+            p = subprocess.run(["ip", "netns", "exec", ns, HULL_PATH(), *args], env=hull.env,
+                               capture_output=True, text=True, timeout=60)
+            assert not check or p.returncode == 0, p.stderr
+            return p
+        p = h("run", "--rm", "--network", "bridge", *hull.image, "ip", "-4", "-o", "addr")
+        assert "eth0" in p.stdout, p.stdout
+        h("run", "-d", "--name", "web", "--network", "bridge", *hull.image,
+          "httpd", "-f", "-p", "80", "-h", "/etc")
+        ip = json.loads(h("inspect", "web").stdout)[0]["NetworkSettings"]["IPAddress"]
+        assert ip
+        p = h("run", "--rm", "--network", "bridge", *hull.image, "wget", "-q", "-O", "-",
+              f"http://{ip.split('/')[0]}/hostname")
+        assert p.stdout.strip() == json.loads(h("inspect", "web").stdout)[0]["Config"]["Hostname"]
+        h("rm", "-f", "web")
+        links = subprocess.run(["ip", "netns", "exec", ns, "ip", "-o", "link"],
+                               capture_output=True, text=True).stdout
+        assert "veth" not in links
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, HULL_PATH(), "system", "prune", "-f"],
+                       env=hull.env, capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def HULL_PATH():
+    from conftest import HULL
+    return HULL

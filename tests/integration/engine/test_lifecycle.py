@@ -1,0 +1,269 @@
+"""Container lifecycle: detach, logs, exec, stop, kill, rm, wait, restart, --rm, many at
+once, and crashes of the CLI and of a monitor."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import HULL, hull_processes
+
+
+def out(p):
+    return p.stdout.strip()
+
+
+def wait_for(cond, timeout=10, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_detached_logs_exec_stop_rm(hull):
+    cid = out(hull.run("-d", "--name", "web", "--", "sh", "-c",
+                       "echo started; echo to-stderr >&2; sleep 1000"))
+    assert len(cid) == 64
+    j = hull.inspect("web")
+    assert j["State"]["Running"] and j["State"]["Pid"] > 0
+    assert alive(j["State"]["Pid"])
+    ps = hull("ps").stdout
+    assert "web" in ps and "Up " in ps and "CONTAINER ID" in ps
+    assert wait_for(lambda: "to-stderr" in hull("logs", "web").stderr)
+    logs = hull("logs", "web")
+    assert logs.stdout == "started\n"
+    assert logs.stderr == "to-stderr\n"
+    assert "Z started" in hull("logs", "-t", "web").stdout
+    assert hull("logs", "--tail", "0", "web").stdout == ""
+    # exec: in the container's namespaces, with its environment and exit status.
+    assert out(hull("exec", "web", "sh", "-c", "echo $$; hostname")) .split("\n")[1] == cid[:12]
+    assert hull("exec", "web", "sh", "-c", "exit 7", check=False).returncode == 7
+    assert hull("exec", "web", "no-such-cmd", check=False).returncode == 127
+    assert out(hull("exec", "-e", "X=1", "-w", "/tmp", "web", "sh", "-c", "echo $X; pwd")) == "1\n/tmp"
+    assert out(hull("exec", "-u", "daemon", "web", "id", "-u")) == "1"
+    json_ps = [json.loads(l) for l in hull("ps", "--format", "json").stdout.splitlines()]
+    assert json_ps[0]["Names"] == "web"
+    assert hull("ps", "-q", "--filter", "name=web").stdout.strip() == cid[:12]
+    assert hull("ps", "-q", "--filter", "name=nomatch").stdout.strip() == ""
+    # rm of a running container needs -f.
+    p = hull("rm", "web", check=False)
+    assert p.returncode == 125 and "running" in p.stderr
+    t0 = time.time()
+    hull("stop", "web")
+    assert time.time() - t0 < 5  # sh exits on SIGTERM
+    j = hull.inspect("web")
+    assert j["State"]["Status"] == "exited"
+    assert j["State"]["ExitCode"] == 143
+    assert "Exited (143)" in hull("ps", "-a").stdout
+    assert out(hull("wait", "web")) == "143"
+    hull("rm", "web")
+    assert hull.ids() == []
+    assert not os.path.exists(os.path.join(hull.root, "containers", cid))
+
+
+def test_stop_timeout_kills(hull):
+    hull.run("-d", "--name", "stubborn", "--", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    t0 = time.time()
+    hull("stop", "-t", "1", "stubborn")
+    took = time.time() - t0
+    assert 0.9 < took < 5, took
+    assert hull.inspect("stubborn")["State"]["ExitCode"] == 137
+    # --stop-timeout and --stop-signal from create.
+    hull.run("-d", "--name", "usr1", "--stop-signal", "USR1", "--stop-timeout", "1", "--",
+             "sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    hull("stop", "usr1")
+    assert hull.inspect("usr1")["State"]["ExitCode"] == 42
+    hull("rm", "stubborn", "usr1")
+
+
+def test_kill_wait_start_again(hull):
+    hull.run("-d", "--name", "k", "--", "sleep", "1000")
+    waiter = hull.popen("wait", "k", stdout=subprocess.PIPE, text=True)
+    time.sleep(0.2)
+    hull("kill", "-s", "TERM", "k")
+    assert waiter.communicate(timeout=10)[0].strip() == "143"
+    # A stopped container starts again with the same configuration.
+    hull("start", "k")
+    assert hull.inspect("k")["State"]["Running"]
+    hull("kill", "k")
+    assert wait_for(lambda: hull.inspect("k")["State"]["Status"] == "exited")
+    assert hull.inspect("k")["State"]["ExitCode"] == 137
+    hull("restart", "k")
+    assert hull.inspect("k")["State"]["Running"]
+    hull("rename", "k", "k2")
+    assert hull.inspect("k2")["Name"] == "/k2"
+    hull("rm", "-f", "k2")
+
+
+def test_restart_policy_after_crash(hull):
+    hull.run("-d", "--name", "flaky", "--restart", "on-failure:2", "--", "sh", "-c", "echo run; exit 3")
+    assert wait_for(lambda: hull.inspect("flaky")["State"]["Status"] == "exited"
+                    and hull.inspect("flaky")["RestartCount"] == 2, timeout=15)
+    assert hull("logs", "flaky").stdout == "run\nrun\nrun\n"
+    assert hull.inspect("flaky")["State"]["ExitCode"] == 3
+    # always: restarted after each exit until stopped; back-off grows (100ms, 200ms...).
+    hull.run("-d", "--name", "always", "--restart", "always", "--", "sh", "-c", "exit 0")
+    assert wait_for(lambda: hull.inspect("always")["RestartCount"] >= 3, timeout=15)
+    hull("stop", "always")
+    count = hull.inspect("always")["RestartCount"]
+    time.sleep(1)
+    assert hull.inspect("always")["RestartCount"] == count
+    assert hull.inspect("always")["State"]["Status"] == "exited"
+    hull("rm", "flaky", "always")
+
+
+def test_auto_remove(hull):
+    assert out(hull.run("--rm", "--", "echo", "bye")) == "bye"
+    assert hull.ids() == []
+    hull.run("-d", "--rm", "--name", "tmp", "--", "sleep", "0.2")
+    assert wait_for(lambda: hull.ids() == [])
+    assert os.listdir(os.path.join(hull.root, "containers")) == []
+
+
+def test_attached_stdin(hull):
+    p = hull.run("-i", "--", "cat", input="through stdin\n")
+    assert p.stdout == "through stdin\n"
+    p = hull.run("--", "cat", input="ignored\n")
+    assert p.stdout == ""
+
+
+def test_pause_unpause_top(hull):
+    hull.run("-d", "--name", "p", "--", "sleep", "1000")
+    top = hull("top", "p").stdout
+    assert "PID" in top.splitlines()[0] and "sleep 1000" in top
+    p = hull("pause", "p", check=False)
+    if p.returncode == 0:
+        assert hull.inspect("p")["State"]["Status"] == "paused"
+        hull("unpause", "p")
+        assert hull.inspect("p")["State"]["Status"] == "running"
+    else:
+        assert "cgroup" in p.stderr or "freeze" in p.stderr
+    stats = hull("stats", "--no-stream").stdout
+    assert "CONTAINER ID" in stats and "p" in stats
+    hull("rm", "-f", "p")
+
+
+def test_twenty_at_once(hull):
+    procs = [hull.popen("run", "-d", "--name", f"c{i}", *hull.image, "sleep", "1000",
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(20)]
+    ids = []
+    for p in procs:
+        o, e = p.communicate(timeout=60)
+        assert p.returncode == 0, e
+        ids.append(o.strip())
+    assert len(set(ids)) == 20
+    names = set(hull("ps", "--format", "{{.Names}}").stdout.split())
+    assert names == {f"c{i}" for i in range(20)}
+    pids = [hull.inspect(f"c{i}")["State"]["Pid"] for i in range(20)]
+    assert all(alive(p) for p in pids)
+    hull("rm", "-f", *[f"c{i}" for i in range(20)])
+    assert hull.ids() == []
+    assert not any(alive(p) for p in pids)
+
+
+def test_sigkill_of_the_cli_at_random_points(hull):
+    random.seed(os.getpid())
+    for i in range(8):
+        p = hull.popen("run", "--name", f"victim{i}", *hull.image, "sleep", "1000",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(random.uniform(0, 0.05))
+        p.kill()
+        p.wait()
+    ids = hull.ids()
+    if ids:
+        hull("rm", "-f", *ids)
+    hull("system", "prune", "-f")
+    assert hull.ids() == []
+    assert wait_for(lambda: not hull_processes(hull.rootfs))
+    assert [e for e in os.listdir(os.path.join(hull.run_root, "runtime")) if e[0] != "."] == []
+
+
+def test_sigkill_of_a_monitor(hull):
+    hull.run("-d", "--name", "orphan", "--", "sleep", "1000")
+    j = hull.inspect("orphan")
+    mon, pid = j["State"]["MonitorPid"], j["State"]["Pid"]
+    assert mon > 0 and alive(mon)
+    os.kill(mon, signal.SIGKILL)
+    assert wait_for(lambda: not alive(mon))
+    # The program outlives its monitor; rm -f still finds and kills it.
+    assert alive(pid)
+    assert hull.inspect("orphan")["State"]["Running"]
+    hull("rm", "-f", "orphan")
+    assert wait_for(lambda: not alive(pid))
+    # A monitor killed while it launches: prune cleans what it left.
+    for i in range(5):
+        p = hull.popen("run", "-d", "--name", f"half{i}", *hull.image, "sleep", "1000",
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(random.uniform(0, 0.03))
+        # Monitors are hull processes other than the CLI itself.
+        for m in hull_processes(hull.rootfs):
+            try:
+                exe = os.readlink(f"/proc/{m}/exe")
+            except OSError:
+                continue
+            if m != p.pid and exe == os.path.realpath(HULL):
+                try:
+                    os.kill(m, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        p.communicate(timeout=30)
+    for c in hull.ids():
+        st = hull.inspect(c)["State"]
+        if st["MonitorPid"]:
+            try:
+                os.kill(st["MonitorPid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    ids = hull.ids()
+    if ids:
+        hull("rm", "-f", *ids)
+    hull("system", "prune", "-f")
+    assert hull.ids() == []
+    assert wait_for(lambda: not hull_processes(hull.rootfs))
+
+
+def test_tty_detach_keys(hull):
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(HULL, ["hull", "run", "-it", "--name", "tty", *hull.image, "sh"], hull.env)
+    buf = b""
+    def read_until(needle, timeout=10):
+        nonlocal buf
+        deadline = time.time() + timeout
+        while needle not in buf and time.time() < deadline:
+            import select
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    buf += os.read(fd, 4096)
+                except OSError:
+                    break
+        return needle in buf
+    os.write(fd, b"stty size; tty; echo mark-$((40+2))\r")
+    assert read_until(b"mark-42"), buf
+    assert b"/dev/pts/" in buf
+    os.write(fd, b"\x10\x11")  # ctrl-p ctrl-q
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    os.close(fd)
+    assert hull.inspect("tty")["State"]["Running"]
+    assert "mark-42" in hull("logs", "tty").stdout
+    hull("rm", "-f", "tty")
+

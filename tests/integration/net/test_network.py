@@ -1,0 +1,140 @@
+"""hull's networking end to end: user networks with names, published ports, the
+--network modes, IPAM over many runs, port conflicts, and clean-up. Runs hull inside a
+throwaway network namespace (conftest.py)."""
+import re
+import socket
+import time
+
+import pytest
+
+HTTPD = "mkdir -p /tmp/www && echo hello-from-$(hostname) > /tmp/www/index.html && " \
+        "exec httpd -f -p 80 -h /tmp/www"
+
+
+def wait_http(ns, url, tries=50):
+    for _ in range(tries):
+        p = ns.wget(url, timeout=2)
+        if p.returncode == 0:
+            return p.stdout
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered: {p.stderr}")
+
+
+def test_network_create_ls_inspect_rm(hull, testns):
+    nid = hull("network", "create", "--subnet", "10.201.0.0/24", "app").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", nid)
+    ls = hull("network", "ls").stdout
+    assert "app" in ls and "10.201.0.0/24" in ls
+    info = hull("network", "inspect", "app").stdout
+    assert '"Gateway": "10.201.0.1"' in info
+    bridge = re.search(r'"com.docker.network.bridge.name": "([^"]+)"', info).group(1)
+    assert bridge in testns.links()
+    bad = hull("network", "create", "--subnet", "10.201.0.0/25", "other", check=False)
+    assert bad.returncode != 0 and "overlaps" in bad.stderr
+    hull("network", "rm", "app")
+    assert bridge not in testns.links()
+    assert "table ip hull" not in testns.nft_tables()
+
+
+def test_two_containers_reach_each_other_by_name(hull, testns):
+    hull("network", "create", "app")
+    hull.run("-d", "--name", "web", "--network", "app", "--network-alias", "www", "--",
+             "sh", "-c", HTTPD)
+    out = ""
+    for _ in range(50):
+        p = hull.run("--rm", "--network", "app", "--", "wget", "-q", "-T", "2", "-O", "-",
+                     "http://web/", check=False)
+        out = p.stdout
+        if p.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert out.startswith("hello-from-"), out
+    alias = hull.run("--rm", "--network", "app", "--", "wget", "-q", "-O", "-", "http://www/")
+    assert alias.stdout == out
+
+
+def test_publish_on_localhost_answers_from_the_namespace(hull, testns):
+    hull.run("-d", "--name", "web", "-p", "127.0.0.1:18080:80", "--", "sh", "-c", HTTPD)
+    assert wait_http(testns, "http://127.0.0.1:18080/").startswith("hello-from-")
+    ps = hull("ps").stdout
+    assert "127.0.0.1:18080->80/tcp" in ps, ps
+
+
+def test_publish_free_port_shown_by_hull_port(hull, testns):
+    hull.run("-d", "--name", "web", "-p", "80", "--", "sh", "-c", HTTPD)
+    out = hull("port", "web").stdout
+    m = re.search(r"80/tcp -> 0\.0\.0\.0:(\d+)", out)
+    assert m, out
+    port = int(m.group(1))
+    assert port != 0
+    assert wait_http(testns, f"http://127.0.0.1:{port}/").startswith("hello-from-")
+
+
+def test_network_none_has_only_lo(hull):
+    out = hull.run("--rm", "--network", "none", "--", "ip", "-o", "link").stdout
+    names = [l.split(":")[1].strip() for l in out.splitlines()]
+    assert names == ["lo"], out
+    assert "UP" in out
+
+
+def test_network_container_shares_interfaces(hull):
+    hull.run("-d", "--name", "base", "--", "sleep", "1000")
+    base = hull("exec", "base", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    ip = re.search(r"inet (\S+)", base).group(1)
+    out = hull.run("--rm", "--network", "container:base", "--", "ip", "-o", "-4", "addr").stdout
+    assert ip in out, out
+
+
+def test_network_host_sees_the_namespace(hull, testns):
+    testns.sh("ip link add hulltestdum type dummy && ip link set hulltestdum up")
+    try:
+        out = hull.run("--rm", "--network", "host", "--", "ip", "-o", "link").stdout
+        assert "hulltestdum" in out, out
+    finally:
+        testns.sh("ip link del hulltestdum")
+
+
+def test_ipam_never_hands_out_an_address_twice(hull):
+    hull("network", "create", "--subnet", "10.202.0.0/24", "app")
+    hull.run("-d", "--name", "keep", "--network", "app", "--", "sleep", "1000")
+    keep = hull("exec", "keep", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    seen = {re.search(r"inet (\S+)", keep).group(1)}
+    for i in range(50):
+        out = hull.run("--rm", "--network", "app", "--", "ip", "-o", "-4", "addr", "show",
+                       "eth0").stdout
+        ip = re.search(r"inet (\S+)", out).group(1)
+        assert ip not in seen, f"cycle {i}: {ip} handed out twice"
+        seen.add(ip)
+
+
+def test_port_in_use_is_a_clear_error_and_nothing_is_left(hull, testns):
+    holder = testns.popen("python3", "-c",
+                          "import socket,time; s=socket.socket(); "
+                          "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                          "s.bind(('127.0.0.1', 18081)); s.listen(); print('ok', flush=True); "
+                          "time.sleep(60)", stdout=__import__("subprocess").PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        p = hull.run("-d", "--name", "busy", "-p", "127.0.0.1:18081:80", "--", "sleep", "100",
+                     check=False)
+        assert p.returncode == 125, p
+        assert "18081" in p.stderr and "already in use" in p.stderr, p.stderr
+        assert not [l for l in testns.links() if l.startswith("hull")]
+        assert "table ip hull" not in testns.nft_tables()
+        assert "busy" not in hull("ps", "-a").stdout
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_nothing_remains_after_rm_and_network_rm(hull, testns):
+    hull("network", "create", "app")
+    hull.run("-d", "--name", "a", "--network", "app", "-p", "18085:80", "--", "sleep", "1000")
+    hull.run("-d", "--name", "b", "--", "sleep", "1000")
+    assert any(l.startswith("hullv") for l in testns.links())
+    assert testns.cmd("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "1"
+    hull("rm", "-f", "a", "b")
+    hull("network", "rm", "app")
+    assert not [l for l in testns.links() if l.startswith("hull")], testns.links()
+    assert "table ip hull" not in testns.nft_tables()
+    assert testns.cmd("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"

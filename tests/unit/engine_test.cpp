@@ -1,0 +1,481 @@
+// Engine: flag -> spec translation, records, logs. No root needed.
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/fs.hpp"
+#include "engine/record.hpp"
+#include "engine/seccomp_profile.hpp"
+#include "engine/spec_builder.hpp"
+
+namespace hull::engine {
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/hull-engine-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+BuildContext ctx(const TempDir& d) {
+  BuildContext c;
+  c.id = std::string(64, 'a');
+  c.root = d.path;
+  c.container_dir = d.path + "/containers/" + c.id;
+  c.host_resolv_conf = d.path + "/resolv.conf";
+  c.getenv = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "FROM_CALLER") return "yes";
+    return std::nullopt;
+  };
+  return c;
+}
+
+RunOptions base() {
+  RunOptions o;
+  o.image = "busybox";
+  o.command = {"true"};
+  return o;
+}
+
+const oci::Mount* find_mount(const oci::Spec& s, std::string_view dst) {
+  for (const auto& m : s.mounts)
+    if (m.destination == dst) return &m;
+  return nullptr;
+}
+
+bool has(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+TEST(EngineSpec, DefaultsAreDockers) {
+  TempDir d;
+  auto plan = build_spec(base(), {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& s = plan->spec;
+  EXPECT_EQ(s.process->args, std::vector<std::string>{"true"});
+  EXPECT_EQ(s.process->capabilities->bounding, [] {
+    auto c = default_capabilities();
+    std::sort(c.begin(), c.end());
+    return c;
+  }());
+  EXPECT_EQ(s.process->capabilities->bounding.size(), 14u);
+  ASSERT_TRUE(s.linux.seccomp);
+  EXPECT_FALSE(s.linux.masked_paths.empty());
+  EXPECT_TRUE(has(s.linux.readonly_paths, "/proc/sys"));
+  const auto* shm = find_mount(s, "/dev/shm");
+  ASSERT_NE(shm, nullptr);
+  EXPECT_NE(shm->data.find("size=67108864"), std::string::npos);
+  for (auto f : {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}) {
+    const auto* m = find_mount(s, f);
+    ASSERT_NE(m, nullptr) << f;
+    EXPECT_TRUE(m->bind);
+  }
+  EXPECT_EQ(s.hostname, std::string(12, 'a'));
+  EXPECT_TRUE(s.linux.has_namespace(oci::NamespaceType::pid));
+  EXPECT_TRUE(s.linux.has_namespace(oci::NamespaceType::network));
+  EXPECT_FALSE(s.process->no_new_privileges);
+  EXPECT_EQ(plan->config.stop_signal, "SIGTERM");
+  EXPECT_EQ(plan->config.stop_timeout, 10);
+}
+
+TEST(EngineSpec, ImageConfigAndOverrides) {
+  TempDir d;
+  ImageDefaults img;
+  img.entrypoint = {"/entry"};
+  img.cmd = {"arg1"};
+  img.env = {"A=image", "B=image"};
+  img.workdir = "/srv";
+  auto o = base();
+  o.command.clear();
+  auto plan = build_spec(o, img, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.process->args, (std::vector<std::string>{"/entry", "arg1"}));
+  EXPECT_EQ(plan->spec.process->cwd, "/srv");
+  o.entrypoint = "/other";
+  plan = build_spec(o, img, ctx(d));
+  ASSERT_TRUE(plan);
+  // --entrypoint clears the image CMD too.
+  EXPECT_EQ(plan->spec.process->args, (std::vector<std::string>{"/other"}));
+  o.env = {"B=flag", "FROM_CALLER", "NOT_IN_CALLER"};
+  o.workdir = "/w";
+  plan = build_spec(o, img, ctx(d));
+  ASSERT_TRUE(plan);
+  const auto& env = plan->spec.process->env;
+  EXPECT_TRUE(has(env, "A=image"));
+  EXPECT_TRUE(has(env, "B=flag"));
+  EXPECT_FALSE(has(env, "B=image"));
+  EXPECT_TRUE(has(env, "FROM_CALLER=yes"));
+  EXPECT_FALSE(std::any_of(env.begin(), env.end(),
+                           [](const std::string& e) { return e.starts_with("NOT_IN_CALLER"); }));
+  EXPECT_EQ(plan->spec.process->cwd, "/w");
+  o.entrypoint = "";
+  o.command.clear();
+  EXPECT_FALSE(build_spec(o, img, ctx(d)));  // nothing left to run
+}
+
+TEST(EngineSpec, EnvFile) {
+  TempDir d;
+  ASSERT_TRUE(fs::write_file(d.path + "/env", "# comment\nX=1\n\nFROM_CALLER\nY=a=b\n"));
+  auto o = base();
+  o.env_files = {d.path + "/env"};
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(has(plan->spec.process->env, "X=1"));
+  EXPECT_TRUE(has(plan->spec.process->env, "Y=a=b"));
+  EXPECT_TRUE(has(plan->spec.process->env, "FROM_CALLER=yes"));
+  o.env_files = {d.path + "/missing"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+}
+
+TEST(EngineSpec, Resources) {
+  TempDir d;
+  auto o = base();
+  o.memory = "64m";
+  o.cpus = "1.5";
+  o.cpu_shares = 512;
+  o.cpuset_cpus = "0-1";
+  o.pids_limit = 50;
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& r = *plan->spec.linux.resources;
+  EXPECT_EQ(*r.memory->limit, 64 << 20);
+  EXPECT_EQ(*r.memory->swap, 128 << 20);
+  EXPECT_EQ(*r.cpu->quota, 150000);
+  EXPECT_EQ(*r.cpu->period, 100000u);
+  EXPECT_EQ(*r.cpu->shares, 512u);
+  EXPECT_EQ(r.cpu->cpus, "0-1");
+  EXPECT_EQ(*r.pids_limit, 50);
+  o.memory_swap = "-1";
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(*plan->spec.linux.resources->memory->swap, -1);
+  for (auto bad : {"64x", "1m", "", "abc"}) {
+    auto b = base();
+    b.memory = bad;
+    if (std::string_view(bad).empty()) continue;
+    auto e = build_spec(b, {}, ctx(d));
+    ASSERT_FALSE(e) << bad;
+    EXPECT_NE(e.error().message.find("--memory"), std::string::npos) << e.error().message;
+  }
+  auto b = base();
+  b.cpus = "-1";
+  EXPECT_FALSE(build_spec(b, {}, ctx(d)));
+  b = base();
+  b.cpuset_cpus = "3-1";
+  EXPECT_FALSE(build_spec(b, {}, ctx(d)));
+  b = base();
+  b.memory = "64m";
+  b.memory_swap = "32m";
+  EXPECT_FALSE(build_spec(b, {}, ctx(d)));
+}
+
+TEST(EngineSpec, Sizes) {
+  EXPECT_EQ(*parse_size("64m", "x"), 64 << 20);
+  EXPECT_EQ(*parse_size("1.5g", "x"), 1536ll << 20);
+  EXPECT_EQ(*parse_size("512", "x"), 512);
+  EXPECT_EQ(*parse_size("10KB", "x"), 10240);
+  EXPECT_FALSE(parse_size("1q", "x"));
+  EXPECT_FALSE(parse_size("m", "x"));
+}
+
+TEST(EngineSpec, Capabilities) {
+  TempDir d;
+  auto o = base();
+  o.cap_add = {"sys_admin", "CAP_NET_ADMIN"};
+  o.cap_drop = {"CHOWN"};
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  auto caps = plan->spec.process->capabilities->bounding;
+  EXPECT_NE(std::find(caps.begin(), caps.end(), CAP_SYS_ADMIN), caps.end());
+  EXPECT_NE(std::find(caps.begin(), caps.end(), CAP_NET_ADMIN), caps.end());
+  EXPECT_EQ(std::find(caps.begin(), caps.end(), CAP_CHOWN), caps.end());
+  o = base();
+  o.cap_drop = {"ALL"};
+  o.cap_add = {"KILL"};
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.process->capabilities->bounding, std::vector<int>{CAP_KILL});
+  o = base();
+  o.cap_add = {"ALL"};
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_GE(plan->spec.process->capabilities->bounding.size(), 38u);
+  o = base();
+  o.cap_add = {"NOT_A_CAP"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+}
+
+TEST(EngineSpec, PrivilegedAndSecurityOpts) {
+  TempDir d;
+  auto o = base();
+  o.privileged = true;
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_FALSE(plan->spec.linux.seccomp);
+  EXPECT_TRUE(plan->spec.linux.masked_paths.empty());
+  EXPECT_TRUE(plan->spec.linux.resources->devices.at(0).allow);
+  EXPECT_EQ(find_mount(plan->spec, "/sys")->flags & MS_RDONLY, 0u);
+  o = base();
+  o.security_opts = {"no-new-privileges", "seccomp=unconfined"};
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->spec.process->no_new_privileges);
+  EXPECT_FALSE(plan->spec.linux.seccomp);
+  o.security_opts = {"bogus=1"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+}
+
+TEST(EngineSpec, SeccompProfileFollowsCaps) {
+  auto names = [](const oci::Seccomp& s) {
+    std::vector<std::string> out;
+    for (const auto& r : s.syscalls)
+      if (r.args.empty() && r.action == oci::SeccompAction::errno_)
+        out.insert(out.end(), r.names.begin(), r.names.end());
+    return out;
+  };
+  auto def = names(default_seccomp_profile(default_capabilities()));
+  for (auto n : {"mount", "umount2", "kexec_load", "init_module", "finit_module", "delete_module",
+                 "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "ptrace", "clone3"})
+    EXPECT_TRUE(has(def, n)) << n;
+  auto admin = names(default_seccomp_profile({CAP_SYS_ADMIN, CAP_SYS_PTRACE}));
+  EXPECT_FALSE(has(admin, "mount"));
+  EXPECT_FALSE(has(admin, "ptrace"));
+  EXPECT_TRUE(has(admin, "keyctl"));
+  // unshare/clone with CLONE_NEWUSER are denied by argument.
+  auto prof = default_seccomp_profile(default_capabilities());
+  bool unshare_rule = false;
+  for (const auto& r : prof.syscalls)
+    if (r.names == std::vector<std::string>{"unshare"} && r.args.size() == 1 &&
+        r.args[0].value == CLONE_NEWUSER)
+      unshare_rule = true;
+  EXPECT_TRUE(unshare_rule);
+}
+
+TEST(EngineSpec, NamespaceModesAndSysctl) {
+  TempDir d;
+  auto o = base();
+  o.pid_mode = "host";
+  o.ipc_mode = "host";
+  o.uts_mode = "host";
+  o.network = "host";
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& lx = plan->spec.linux;
+  EXPECT_FALSE(lx.has_namespace(oci::NamespaceType::pid));
+  EXPECT_FALSE(lx.has_namespace(oci::NamespaceType::ipc));
+  EXPECT_FALSE(lx.has_namespace(oci::NamespaceType::uts));
+  EXPECT_FALSE(lx.has_namespace(oci::NamespaceType::network));
+  EXPECT_TRUE(plan->spec.hostname.empty());
+  o.sysctls = {"net.ipv4.ip_forward=1"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));  // net.* with the host's network
+  o = base();
+  o.sysctls = {"net.ipv4.ip_forward=1", "kernel.shmmax=1000000"};
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->spec.linux.sysctl.at("kernel.shmmax"), "1000000");
+  o.sysctls = {"kernel.panic=1"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+  o = base();
+  o.pid_mode = "bogus";
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+}
+
+TEST(EngineSpec, Mounts) {
+  TempDir d;
+  auto o = base();
+  o.volumes = {d.path + ":/data:ro", "named:/n", "/anon"};
+  o.mounts = {"type=tmpfs,target=/t,tmpfs-size=1m"};
+  o.tmpfs = {"/run:size=2m"};
+  o.read_only = true;
+  o.shm_size = "128m";
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& s = plan->spec;
+  const auto* data = find_mount(s, "/data");
+  ASSERT_NE(data, nullptr);
+  EXPECT_TRUE(data->bind);
+  EXPECT_NE(data->flags & MS_RDONLY, 0u);
+  const auto* named = find_mount(s, "/n");
+  ASSERT_NE(named, nullptr);
+  EXPECT_EQ(named->source, d.path + "/volumes/named/_data");
+  EXPECT_EQ(plan->named_volumes.size(), 2u);
+  EXPECT_NE(find_mount(s, "/t")->data.find("size=1048576"), std::string::npos);
+  EXPECT_NE(find_mount(s, "/run")->data.find("size=2m"), std::string::npos);
+  EXPECT_NE(find_mount(s, "/dev/shm")->data.find("size=134217728"), std::string::npos);
+  EXPECT_TRUE(s.root.readonly);
+  for (auto bad : {"/does/not/exist:/x", "rel/path:/x", "a:b", "x:/y:bogus", "a:b:c:d"}) {
+    o = base();
+    o.volumes = {bad};
+    auto e = build_spec(o, {}, ctx(d));
+    EXPECT_FALSE(e) << bad;
+  }
+  o = base();
+  o.mounts = {"type=bind,target=/x"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+  o.mounts = {"type=nfs,target=/x"};
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+}
+
+TEST(EngineSpec, MiscFlags) {
+  TempDir d;
+  auto o = base();
+  o.ulimits = {"nofile=1024:2048", "nproc=100"};
+  o.stop_signal = "SIGUSR1";
+  o.stop_timeout = 3;
+  o.restart = "on-failure:3";
+  o.labels = {"a=b", "c"};
+  o.log_opts = {"max-size=1k", "max-file=3"};
+  o.hostname = "box";
+  o.tty = true;
+  o.name = "web-1";
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  const auto& p = *plan->spec.process;
+  ASSERT_EQ(p.rlimits.size(), 2u);
+  EXPECT_EQ(p.rlimits[0].type, RLIMIT_NOFILE);
+  EXPECT_EQ(p.rlimits[0].soft, 1024u);
+  EXPECT_EQ(p.rlimits[0].hard, 2048u);
+  EXPECT_TRUE(p.terminal);
+  EXPECT_TRUE(has(p.env, "TERM=xterm"));
+  EXPECT_TRUE(has(p.env, "HOSTNAME=box"));
+  EXPECT_EQ(plan->spec.hostname, "box");
+  const auto& c = plan->config;
+  EXPECT_EQ(c.stop_signal, "SIGUSR1");
+  EXPECT_EQ(c.stop_timeout, 3);
+  EXPECT_EQ(c.restart.kind, RestartPolicy::Kind::on_failure);
+  EXPECT_EQ(c.restart.max_retries, 3);
+  EXPECT_EQ(c.labels.at("a"), "b");
+  EXPECT_EQ(c.labels.at("c"), "");
+  EXPECT_EQ(c.log_max_size, 1024u);
+  EXPECT_EQ(c.log_max_file, 3);
+  EXPECT_EQ(c.name, "web-1");
+  std::vector<void (*)(RunOptions&)> bads = {
+      [](RunOptions& x) { x.ulimits = {"nofile=2:1"}; },
+      [](RunOptions& x) { x.ulimits = {"bogus=1"}; },
+      [](RunOptions& x) { x.stop_signal = "SIGNOPE"; },
+      [](RunOptions& x) { x.restart = "sometimes"; },
+      [](RunOptions& x) { x.restart = "always:3"; },
+      [](RunOptions& x) {
+        x.restart = "always";
+        x.rm = true;
+      },
+      [](RunOptions& x) { x.log_opts = {"max-size=0"}; },
+      [](RunOptions& x) { x.log_opts = {"mode=fast"}; },
+      [](RunOptions& x) { x.name = "-bad"; },
+      [](RunOptions& x) { x.name = "a/b"; },
+      [](RunOptions& x) { x.pull = "sometimes"; },
+      [](RunOptions& x) { x.platform = "linux/arm64"; },
+      [](RunOptions& x) { x.platform = "windows"; },
+      [](RunOptions& x) { x.user = "a:b:c"; },
+      [](RunOptions& x) { x.workdir = "relative"; },
+      [](RunOptions& x) { x.shm_size = "0"; },
+      [](RunOptions& x) {
+        x.publish = {"80:80"};
+        x.network = "none";
+      },
+  };
+  for (size_t i = 0; i < bads.size(); ++i) {
+    auto b = base();
+    bads[i](b);
+    EXPECT_FALSE(build_spec(b, {}, ctx(d))) << "case " << i;
+  }
+}
+
+TEST(EngineSpec, Publish) {
+  auto p = parse_publish("127.0.0.1:8080:80/udp");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host_ip, "127.0.0.1");
+  EXPECT_EQ(p->host_port, 8080);
+  EXPECT_EQ(p->container_port, 80);
+  EXPECT_EQ(p->proto, "udp");
+  p = parse_publish("80");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->host_port, 0);
+  EXPECT_FALSE(parse_publish("70000"));
+  EXPECT_FALSE(parse_publish("80/sctp"));
+}
+
+TEST(EngineSpec, ResolvConf) {
+  auto r = container_resolv_conf("nameserver 127.0.0.53\nsearch lan\n");
+  EXPECT_EQ(r.find("127.0.0.53"), std::string::npos);
+  EXPECT_NE(r.find("search lan"), std::string::npos);
+  EXPECT_NE(r.find("nameserver 8.8.8.8"), std::string::npos);
+  r = container_resolv_conf("nameserver 10.0.0.1\n");
+  EXPECT_NE(r.find("10.0.0.1"), std::string::npos);
+  EXPECT_EQ(r.find("8.8.8.8"), std::string::npos);
+}
+
+TEST(EngineSpec, ResolveUser) {
+  TempDir d;
+  ASSERT_TRUE(fs::mkdir_p(d.path + "/etc"));
+  ASSERT_TRUE(fs::write_file(d.path + "/etc/passwd",
+                             "root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/home:/bin/sh\n"));
+  ASSERT_TRUE(fs::write_file(d.path + "/etc/group", "root:x:0:\nwebg:x:1001:\nextra:x:2000:web\n"));
+  auto u = resolve_user(d.path, "web");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->uid, 1000u);
+  EXPECT_EQ(u->gid, 1001u);
+  EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
+  u = resolve_user(d.path, "web:root");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->gid, 0u);
+  u = resolve_user(d.path, "4242:4343");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->uid, 4242u);
+  EXPECT_EQ(u->gid, 4343u);
+  EXPECT_FALSE(resolve_user(d.path, "nobody"));
+  EXPECT_FALSE(resolve_user(d.path, "web:nogroup"));
+  // /etc/passwd as a symlink out of the rootfs resolves inside it.
+  TempDir d2;
+  ASSERT_TRUE(fs::mkdir_p(d2.path + "/etc"));
+  ASSERT_EQ(::symlink("/etc/passwd", (d2.path + "/etc/passwd").c_str()), 0);
+  EXPECT_FALSE(resolve_user(d2.path, "root"));
+}
+
+TEST(EngineRecords, InsertFindRename) {
+  TempDir d;
+  auto db = Db::open(d.path);
+  ASSERT_TRUE(db) << db.error().message;
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "first";
+  c.config.restart = {RestartPolicy::Kind::on_failure, 2};
+  ASSERT_TRUE(db->insert(c));
+  Container c2 = c;
+  c2.config.id = new_container_id();
+  auto dup = db->insert(c2);
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().message.find("already in use"), std::string::npos);
+  c2.config.name = "second";
+  ASSERT_TRUE(db->insert(c2));
+  auto f = db->find("first");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->config.id, c.config.id);
+  EXPECT_EQ(f->config.restart.max_retries, 2);
+  EXPECT_TRUE(db->find(c.config.id.substr(0, 12)));
+  EXPECT_FALSE(db->find("nope"));
+  ASSERT_TRUE(db->rename(c.config.id, "renamed"));
+  EXPECT_FALSE(db->find("first"));
+  EXPECT_TRUE(db->find("renamed"));
+  EXPECT_FALSE(db->rename(c.config.id, "second"));
+  ContainerState st;
+  st.status = ContainerStatus::exited;
+  st.exit_code = 3;
+  ASSERT_TRUE(db->save_state(c.config.id, st));
+  EXPECT_EQ(db->find("renamed")->state.exit_code, 3);
+  EXPECT_EQ(db->list()->size(), 2u);
+  ASSERT_TRUE(db->remove(c.config.id));
+  EXPECT_EQ(db->list()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace hull::engine
