@@ -128,7 +128,10 @@ Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
     if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
     lowers.push_back(empty);
   }
-  auto st = mount_new_api(lowers, m);
+  // HULL_OVERLAY_LEGACY=1 takes the pre-6.8 path on any kernel, so tests cover it.
+  const char* legacy = getenv("HULL_OVERLAY_LEGACY");
+  Status st = legacy && *legacy == '1' ? Status(std::unexpected(Error{EINVAL, "legacy forced"}))
+                                       : mount_new_api(lowers, m);
   if (!st && (st.error().code == EINVAL || st.error().code == ENOSYS) && !layers.empty()) {
     bool have_shorts =
         std::all_of(shorts.begin(), shorts.end(), [](auto& s) { return !s.empty(); });

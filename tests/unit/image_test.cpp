@@ -308,7 +308,14 @@ TEST(Unpack, UnsortedEntriesAndReplacedDirectory) {
 }
 
 // 150 layers: far past the one-page limit of mount(2)'s option string with full paths.
-TEST(Rootfs, ManyLayersMount) {
+// Run with lowerdir+ (Linux >= 6.8) and with the short-link mount(2) fallback.
+class Rootfs : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Rootfs, ManyLayersMount) {
+  if (GetParam())
+    ::setenv("HULL_OVERLAY_LEGACY", "1", 1);
+  else
+    ::unsetenv("HULL_OVERLAY_LEGACY");
   if (::geteuid() != 0) GTEST_SKIP() << "mounting overlay needs root";
   TempDir t;
   auto store = Store::open(t.path() + "/root");
@@ -341,7 +348,11 @@ TEST(Rootfs, ManyLayersMount) {
   EXPECT_TRUE(fs::exists(m->upper + "/new"));
   ASSERT_TRUE(unmount_rootfs(c));
   EXPECT_FALSE(fs::exists(m->merged + "/f0"));
+  ::unsetenv("HULL_OVERLAY_LEGACY");
 }
+
+INSTANTIATE_TEST_SUITE_P(Overlay, Rootfs, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Legacy" : "LowerdirPlus"; });
 
 TEST(ImageConfig, Parses) {
   auto j = Json::parse(R"({"os":"linux","architecture":"amd64","config":{"Entrypoint":["/e"],
