@@ -5,6 +5,25 @@
 
 namespace hull::cgroups {
 
+Status Disabled::create(const oci::Resources* r) {
+  // Device rules are moot without a cgroup (an unprivileged user cannot mknod anyway);
+  // real limits would silently not hold, so they are refused.
+  if (!r) return {};
+  const char* field = r->memory                     ? "memory"
+                      : r->cpu                      ? "cpu"
+                      : r->pids_limit               ? "pids"
+                      : r->block_io                 ? "blockIO"
+                      : !r->hugepage_limits.empty() ? "hugepageLimits"
+                      : !r->unified.empty()         ? "unified"
+                                                    : nullptr;
+  if (field)
+    return failf(
+        "linux.resources.{}: cannot be applied: running rootless without a delegated cgroup "
+        "(needs cgroup v2 with a writable cgroup of your own)",
+        field);
+  return {};
+}
+
 Result<std::vector<pid_t>> Disabled::pids() const {
   return std::unexpected(Error{ENOTSUP, "cgroups are disabled for this container"});
 }

@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -26,6 +28,7 @@ struct Stats {
   struct {
     uint64_t usage_total = 0, usage_user = 0, usage_kernel = 0;  // ns
     uint64_t throttled_periods = 0, throttled_time = 0, periods = 0;
+    std::vector<uint64_t> percpu;  // ns, v1 cpuacct.usage_percpu
   } cpu;
   struct {
     uint64_t usage = 0, max_usage = 0, limit = 0, cache = 0, swap_usage = 0, swap_limit = 0;
@@ -51,7 +54,44 @@ struct Options {
   std::string id;            // container id, for the default path
   std::string cgroups_path;  // linux.cgroupsPath, may be empty, relative or absolute
   bool rootless = false;
+  // linux.devices: each is allowed in the device cgroup as runc does, after the
+  // resources.devices rules and before the default set (null, zero, tty, ptmx, ...).
+  std::vector<oci::Device> devices;
 };
+
+// Where the host mounts its cgroup hierarchies and where the caller sits in each, read
+// from /proc/self/mountinfo and /proc/self/cgroup. Tests build one over a temp dir.
+struct Hierarchy {
+  std::vector<std::string> controllers;  // "memory", "cpu", "name=systemd", ...
+  std::string mount;                     // "/sys/fs/cgroup/memory"
+  std::string own = "/";                 // the caller's cgroup in it, "/" or "/a/b"
+};
+
+struct Layout {
+  std::vector<Hierarchy> v1;                     // empty on a pure v2 host
+  std::string unified;                           // the cgroup2 mount ("" when none)
+  std::string unified_own;                       // the caller's cgroup2 path
+  std::vector<std::string> unified_controllers;  // the root's cgroup.controllers
+  // A fake tree (unit tests): control files are created on write, and each write is
+  // appended as one line, so a test reads back every value written in order.
+  bool fake = false;
+
+  // v1 when any v1 hierarchy has a real controller (hybrid included), else v2.
+  Kind kind() const;
+  bool hybrid() const { return kind() == Kind::v1 && !unified.empty(); }
+  const Hierarchy* find_v1(std::string_view controller) const;
+};
+
+// Parses the two files; errors name what is missing.
+Result<Layout> parse_layout(std::string_view mountinfo, std::string_view proc_self_cgroup);
+// This host's layout, read once per process.
+Result<Layout> host_layout();
+
+// Where the container's cgroup goes, relative to the hierarchy's root: an absolute
+// cgroupsPath as given, a relative one (or the id when empty) nested under the caller's
+// own cgroup in that hierarchy, as runc does. ".." components are refused.
+Result<std::string> plan_path(const std::string& own, const std::string& cgroups_path,
+                              const std::string& id);
 
 class Manager {
  public:
@@ -88,7 +128,19 @@ class Manager {
 
 // Detects the host's layout (v1, v2, hybrid) and makes the manager for a new container.
 Result<std::unique_ptr<Manager>> make_manager(const Options& options);
+// The same over a given layout (tests point it at a fake tree).
+Result<std::unique_ptr<Manager>> make_manager(const Options& options, const Layout& layout);
 // Reopens a manager saved with Manager::to_json().
 Result<std::unique_ptr<Manager>> load_manager(const Json& saved);
+
+// Conversions of v1-style values for cgroup v2, as runc does them.
+// cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 stays 0 (unset).
+uint64_t shares_to_weight(uint64_t shares);
+// blkio.weight [10, 1000] -> io.weight [1, 10000]; 0 stays 0 (unset).
+uint64_t blkio_weight_to_io_weight(uint64_t weight);
+// OCI memory.swap is memory+swap; v2 memory.swap.max is swap alone: swap - limit,
+// -1 for "max", nullopt to leave unset. Errors when swap < limit or limit is missing.
+Result<std::optional<int64_t>> swap_to_v2(std::optional<int64_t> swap,
+                                          std::optional<int64_t> limit);
 
 }  // namespace hull::cgroups

@@ -52,6 +52,7 @@ struct Undo {
   std::span<const oci::Hook> poststop;
   std::string stopped_state;
   bool committed = false;
+  bool* oom_killed = nullptr;  // set when the cgroup saw an OOM kill
 
   ~Undo() {
     if (committed) return;
@@ -63,6 +64,7 @@ struct Undo {
       run_hooks_warn(poststop, stopped_state, "poststop");
     }
     if (cgroup) {
+      if (auto n = cgroup->oom_kill_count(); oom_killed && n && *n > 0) *oom_killed = true;
       if (auto r = cgroup->destroy(); !r) log::warn("cleanup: {}", r.error().message);
     }
     if (dir_made) {
@@ -195,8 +197,20 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   return launch(store, o, mode, *spec);
 }
 
+static Result<Launched> launch_inner(const StateStore& store, const CreateOptions& opts,
+                              LaunchMode mode, const oci::Spec& spec, bool* oom_killed);
+
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode,
                         const oci::Spec& spec) {
+  bool oom_killed = false;
+  auto r = launch_inner(store, opts, mode, spec, &oom_killed);
+  if (!r && oom_killed)
+    return std::unexpected(r.error().wrap("container init was OOM-killed (memory limit too low?)"));
+  return r;
+}
+
+static Result<Launched> launch_inner(const StateStore& store, const CreateOptions& opts,
+                              LaunchMode mode, const oci::Spec& spec, bool* oom_killed) {
   HULL_CHECK(validate_id(opts.id));
   HULL_CHECK(validate(spec, opts, mode));
   const auto& lx = spec.linux;
@@ -224,6 +238,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   Undo undo;
   undo.store = &store;
   undo.id = opts.id;
+  undo.oom_killed = oom_killed;
   UniqueFd dirfd = HULL_TRY(store.create_dir(opts.id));
   undo.dir_made = true;
 
@@ -237,7 +252,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
     if (!fifo) return sys_fail("open exec.fifo");
   }
 
-  auto cg = cgroups::make_manager({opts.id, lx.cgroups_path, rootless});
+  auto cg = cgroups::make_manager({opts.id, lx.cgroups_path, rootless, lx.devices});
   if (!cg) return std::unexpected(cg.error().wrap("cgroup"));
   cgroup = std::move(*cg);
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;

@@ -49,17 +49,22 @@ std::unique_ptr<cgroups::Manager> load_cgroup(const State& s) {
 // Kills every process of the container and removes its cgroup and state.
 Status teardown(const StateStore& store, const State& s) {
   auto cgroup = load_cgroup(s);
+  // Every process first, through the cgroup (a paused container is thawed so they die).
+  if (cgroup) {
+    if (auto pids = cgroup->pids(); pids && !pids->empty()) {
+      if (auto r = cgroup->kill_all(SIGKILL); !r) log::warn("container {}: {}", s.id, r.error().message);
+    }
+    if (auto f = cgroup->frozen(); f && *f) (void)cgroup->freeze(false);
+  }
   if (process_alive(s.pid, s.pid_start_time)) {
     if (auto fd = open_pidfd(s)) {
       ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
       if (!wait_exit(fd->get(), 10000)) log::warn("container {}: init did not exit", s.id);
     }
   }
-  // Without its own pid namespace a container's other processes outlive init.
-  if (cgroup) {
-    if (auto pids = cgroup->pids(); pids && !pids->empty()) (void)cgroup->kill_all(SIGKILL);
-    HULL_CHECK(cgroup->destroy());
-  }
+  // Without its own pid namespace a container's other processes outlive init; destroy
+  // kills any that are left while it waits for the cgroup to empty.
+  if (cgroup) HULL_CHECK(cgroup->destroy());
   run_hooks_warn(s.hooks.poststop, oci_state(s, ContainerStatus::stopped).dump(), "poststop");
   return store.remove(s.id);
 }
@@ -109,7 +114,10 @@ Status kill(const StateStore& store, const std::string& id, int signal, bool all
   State s = HULL_TRY(store.load(id));
   if (all) {
     auto cgroup = load_cgroup(s);
-    if (cgroup) return cgroup->kill_all(signal);
+    if (cgroup) {
+      auto r = cgroup->kill_all(signal);
+      if (r || r.error().code != ENOTSUP) return r;  // no cgroup (rootless): init only
+    }
   }
   UniqueFd fd = HULL_TRY(open_pidfd(s));
   if (::syscall(SYS_pidfd_send_signal, fd.get(), signal, nullptr, 0) < 0)

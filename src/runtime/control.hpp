@@ -1,0 +1,33 @@
+// Operations on a running container through its cgroup: pause/resume, live resource
+// updates, its process list and its statistics and events (runc's pause, resume,
+// update, ps, events).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "oci/spec.hpp"
+#include "runtime/state.hpp"
+
+namespace hull::runtime {
+
+// Freezes every process of a running container; `state` then says "paused".
+Status pause(const StateStore& store, const std::string& id);
+Status resume(const StateStore& store, const std::string& id);
+// Applies resources to a created, running or paused container (same rules as create).
+Status update(const StateStore& store, const std::string& id, const oci::Resources& resources);
+// Every pid in the container's cgroup (host pid namespace), sorted.
+Result<std::vector<pid_t>> processes(const StateStore& store, const std::string& id);
+// runc's {"type":"stats","id":...,"data":{cpu, memory, pids, blkio, hugetlb}}.
+Result<Json> stats_event(const StateStore& store, const std::string& id);
+// Emits a stats event every interval_ms and an {"type":"oom","id":...} event when the
+// memory controller reports a new OOM kill, until the container stops.
+Status events(const StateStore& store, const std::string& id, int interval_ms,
+              const std::function<void(const Json&)>& emit);
+
+}  // namespace hull::runtime

@@ -1,0 +1,248 @@
+"""cgroup limits and verbs, live on this host (v1 controllers, hybrid cgroup2 tree)."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import RUNTIME, cgroup_dirs, controller_dir
+
+KMSG_BIND = {"destination": "/dev/kmsg2", "type": "bind", "source": "/dev/kmsg",
+             "options": ["bind"]}
+
+MiB = 1 << 20
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def cpu_ns(runtime, cid):
+    return runtime.stats(cid)["data"]["cpu"]["usage"]["total"]
+
+
+def test_cgroup_placed_like_runc(runtime):
+    """Default cgroupsPath: /<id> nested under the caller's own cgroup per hierarchy."""
+    cid = runtime.run_detached(["sleep", "100"], {"memory": {"limit": 64 * MiB}})
+    pid = runtime.state(cid)["pid"]
+    mine = {}
+    for line in open("/proc/self/cgroup").read().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        mine[ctrls] = path
+    for line in open(f"/proc/{pid}/cgroup").read().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        assert path == os.path.join(mine[ctrls], cid), line
+    assert read(controller_dir("memory", cid) + "/memory.limit_in_bytes") == str(64 * MiB)
+    assert read(controller_dir("memory", cid) + "/notify_on_release") == "1"
+
+
+def test_oom_kill_with_16m_limit(runtime):
+    cid = runtime.new_id()
+    b = runtime.bundle(["dd", "if=/dev/zero", "of=/dev/shm/fill", "bs=1M", "count=64"],
+                       {"memory": {"limit": 16 * MiB, "swap": 16 * MiB}})
+    r = runtime("run", "-b", str(b), cid, check=False, timeout=60)
+    assert r.returncode == 128 + 9, (r.returncode, r.stderr)
+    for d in cgroup_dirs(cid):
+        assert not os.path.exists(d)
+
+
+def test_oom_during_start_is_reported(runtime):
+    """A limit too small for init to even exec: the error says so, nothing is left."""
+    cid = runtime.new_id()
+    b = runtime.bundle(["true"], {"memory": {"limit": 4096, "swap": 4096}})
+    r = runtime("run", "-b", str(b), cid, check=False, timeout=60)
+    if r.returncode == 0:
+        pytest.skip("init fit into one page on this kernel")
+    if "OOM" not in r.stderr and r.returncode == 128 + 9:
+        pytest.skip("killed after exec, not during start")
+    assert "container init was OOM-killed (memory limit too low?)" in r.stderr, r.stderr
+    for d in cgroup_dirs(cid):
+        assert not os.path.exists(d)
+
+
+def test_pids_limit(runtime):
+    # The subshell forks sleeps until the limit stops it; init then execs a sleep (no fork).
+    cid = runtime.run_detached(
+        ["sh", "-c", "(for i in $(seq 1 30); do sleep 100 & done) 2>/dev/null; exec sleep 100"],
+        {"pids": {"limit": 10}})
+    time.sleep(0.5)
+    pids = json.loads(runtime("ps", "--format", "json", cid).stdout)
+    assert 3 <= len(pids) <= 10, pids
+    assert read(controller_dir("pids", cid) + "/pids.max") == "10"
+    stats = runtime.stats(cid)["data"]["pids"]
+    assert stats["limit"] == 10 and stats["current"] == len(pids)
+
+
+def test_cpu_quota_20_percent(runtime):
+    cid = runtime.run_detached(["sh", "-c", "while :; do :; done"],
+                               {"cpu": {"quota": 20000, "period": 100000}})
+    time.sleep(0.3)
+    t0, u0 = time.monotonic(), cpu_ns(runtime, cid)
+    time.sleep(1.0)
+    t1, u1 = time.monotonic(), cpu_ns(runtime, cid)
+    share = (u1 - u0) / 1e9 / (t1 - t0)
+    assert 0.08 <= share <= 0.35, share
+    th = runtime.stats(cid)["data"]["cpu"]["throttling"]
+    assert th["throttledPeriods"] > 0
+
+
+def test_pause_resume(runtime):
+    cid = runtime.run_detached(["sh", "-c", "while :; do :; done"])
+    time.sleep(0.2)
+    runtime("pause", cid)
+    assert runtime.state(cid)["status"] == "paused"
+    assert read(controller_dir("freezer", cid) + "/freezer.state") == "FROZEN"
+    u0 = cpu_ns(runtime, cid)
+    time.sleep(0.5)
+    assert cpu_ns(runtime, cid) - u0 < 20_000_000  # < 20 ms in 0.5 s
+    assert runtime("pause", cid, check=False).returncode != 0  # not running
+    runtime("resume", cid)
+    assert runtime.state(cid)["status"] == "running"
+    u0 = cpu_ns(runtime, cid)
+    time.sleep(0.5)
+    assert cpu_ns(runtime, cid) - u0 > 100_000_000  # busy again (> 0.1 s of 0.5 s)
+
+
+def test_update_live(runtime):
+    cid = runtime.run_detached(["sleep", "100"],
+                               {"memory": {"limit": 16 * MiB, "swap": 16 * MiB}, "pids": {"limit": 20}})
+    runtime("update", "--memory", "32m", "--memory-swap", "32m", "--pids-limit", "50",
+            "--cpu-quota", "50000", "--cpu-period", "100000", "--cpu-shares", "512", cid)
+    mem = controller_dir("memory", cid)
+    assert read(mem + "/memory.limit_in_bytes") == str(32 * MiB)
+    assert read(mem + "/memory.memsw.limit_in_bytes") == str(32 * MiB)
+    assert read(controller_dir("pids", cid) + "/pids.max") == "50"
+    assert read(controller_dir("cpu", cid) + "/cpu.cfs_quota_us") == "50000"
+    assert read(controller_dir("cpu", cid) + "/cpu.shares") == "512"
+    # --resources from stdin, and lowering memory again (limit before memsw this time).
+    runtime("update", "--resources", "-", cid,
+            input=json.dumps({"memory": {"limit": 24 * MiB, "swap": 24 * MiB}, "pids": {"limit": 30}}))
+    assert read(mem + "/memory.limit_in_bytes") == str(24 * MiB)
+    assert read(controller_dir("pids", cid) + "/pids.max") == "30"
+    bad = runtime("update", "--blkio-weight", "5", cid, check=False)
+    assert bad.returncode != 0 and "10 to 1000" in bad.stderr
+
+
+def test_events_stats(runtime):
+    cid = runtime.run_detached(["sleep", "100"], {"memory": {"limit": 64 * MiB}, "pids": {"limit": 64}})
+    ev = runtime.stats(cid)
+    assert ev["type"] == "stats" and ev["id"] == cid
+    d = ev["data"]
+    assert d["memory"]["usage"]["limit"] == 64 * MiB
+    assert d["memory"]["usage"]["usage"] > 0
+    assert d["cpu"]["usage"]["total"] > 0
+    assert d["pids"]["current"] == 1 and d["pids"]["limit"] == 64
+    assert "blkio" in d and "hugetlb" in d
+
+
+def test_events_stream_reports_oom(runtime):
+    cid = runtime.run_detached(
+        ["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/shm/fill bs=1M count=64; sleep 100"],
+        {"memory": {"limit": 16 * MiB, "swap": 16 * MiB}})
+    p = subprocess.Popen([RUNTIME, "--root", str(runtime.root), "events", "--interval", "500ms", cid],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        kinds = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            ev = json.loads(line)
+            kinds.append(ev["type"])
+            if ev["type"] == "oom":
+                break
+        assert "stats" in kinds and "oom" in kinds, kinds
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_kill_all_and_delete_leave_nothing(runtime):
+    cid = runtime.run_detached(["sh", "-c", "sleep 100 & sleep 100 & exec sleep 100"],
+                               {"pids": {"limit": 10}})
+    time.sleep(0.2)
+    assert len(json.loads(runtime("ps", "--format", "json", cid).stdout)) == 3
+    runtime("kill", "--all", cid, "KILL")
+    for _ in range(100):
+        if runtime.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.05)
+    assert runtime.state(cid)["status"] == "stopped"
+    runtime("delete", cid)
+    for d in cgroup_dirs(cid):
+        assert not os.path.exists(d), d
+
+
+def test_delete_force_paused_container(runtime):
+    cid = runtime.run_detached(["sh", "-c", "sleep 100 & exec sleep 100"])
+    runtime("pause", cid)
+    t = time.monotonic()
+    runtime("delete", "--force", cid)
+    assert time.monotonic() - t < 5
+    for d in cgroup_dirs(cid):
+        assert not os.path.exists(d), d
+
+
+def test_absolute_cgroups_path(runtime):
+    path = f"/hull-itest/{os.getpid()}"
+    cid = runtime.run_detached(["sleep", "100"], {"pids": {"limit": 7}},
+                               edit=lambda s: s["linux"].__setitem__("cgroupsPath", path + "/c"))
+    assert read(f"/sys/fs/cgroup/pids{path}/c/pids.max") == "7"
+    runtime("delete", "--force", cid)
+    assert not os.path.exists(f"/sys/fs/cgroup/pids{path}/c")
+    assert not os.path.exists(f"/sys/fs/cgroup/pids/hull-itest/{os.getpid()}")
+
+
+def test_hostile_cgroups_path_refused(runtime):
+    cid = runtime.new_id()
+    b = runtime.bundle(["true"], edit=lambda s: s["linux"].__setitem__("cgroupsPath", "../../x"))
+    r = runtime("run", "-b", str(b), cid, check=False)
+    assert r.returncode != 0 and '".." is not allowed' in r.stderr
+
+
+def test_devices_v1_deny(runtime):
+    """The default spec denies every device but the standard ones."""
+    cid = runtime.run_detached(["sleep", "100"], edit=lambda s: s["mounts"].append(KMSG_BIND))
+    rules = read(controller_dir("devices", cid) + "/devices.list").splitlines()
+    assert "c 1:3 rwm" in rules and "a *:* rwm" not in rules
+    r = runtime("exec", cid, "sh", "-c", "head -c0 /dev/kmsg2 && echo opened", check=False)
+    assert "opened" not in r.stdout and "not permitted" in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"),
+                    reason="no cgroup2 tree")
+def test_v2_backend_live_on_unified_tree(runtime):
+    """The v2 backend alone on this host's cgroup2 tree: procs, freeze, kill, devices."""
+    env = dict(os.environ, HULL_CGROUP_FORCE="v2")
+    cid = runtime.run_detached(["sh", "-c", "sleep 100 & exec sleep 100"], env=env,
+                               edit=lambda s: s["mounts"].append(KMSG_BIND))
+    own = [l.split(":", 2)[2] for l in open("/proc/self/cgroup").read().splitlines()
+           if l.startswith("0::")][0]
+    d = os.path.join("/sys/fs/cgroup/unified", own.lstrip("/"), cid)
+    assert os.path.isdir(d)
+    # Not placed in any v1 hierarchy.
+    assert not os.path.exists(controller_dir("memory", cid))
+    time.sleep(0.2)
+    pids = json.loads(runtime("ps", "--format", "json", cid, env=env).stdout)
+    assert len(pids) == 2 and sorted(pids) == sorted(int(p) for p in read(d + "/cgroup.procs").split())
+    runtime("pause", cid, env=env)
+    assert "frozen 1" in read(d + "/cgroup.events")
+    assert runtime.state(cid)["status"] == "paused"
+    runtime("resume", cid, env=env)
+    assert "frozen 0" in read(d + "/cgroup.events")
+    # The device program (BPF) allows the default set and denies the rest (/dev/kmsg).
+    ok = runtime("exec", cid, "sh", "-c", "head -c1 /dev/full >/dev/null && echo ok", check=False, env=env)
+    assert ok.stdout.strip() == "ok", ok.stderr
+    r = runtime("exec", cid, "sh", "-c", "head -c0 /dev/kmsg2 && echo opened", check=False, env=env)
+    assert "opened" not in r.stdout and "not permitted" in r.stdout + r.stderr
+    runtime("kill", "--all", cid, "KILL")
+    for _ in range(100):
+        if not read(d + "/cgroup.procs"):
+            break
+        time.sleep(0.05)
+    assert read(d + "/cgroup.procs") == ""
+    runtime("delete", cid)
+    assert not os.path.exists(d)
