@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cli/engine/run_flags.hpp"
+#include "common/fs.hpp"
+#include "common/strings.hpp"
 #include "oci/capabilities.hpp"
 #include "runtime/container.hpp"
 
@@ -66,8 +68,15 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
       p.user = *u;
     }
     if (a->privileged) {
+      // What this process holds: a capability outside its bounding set cannot be given.
+      uint64_t bnd = ~uint64_t{0};
+      if (auto st = fs::read_file("/proc/self/status"))
+        for (auto line : split(*st, '\n'))
+          if (line.starts_with("CapBnd:"))
+            bnd = parse_int<uint64_t>(trim(line.substr(7)), 16).value_or(bnd);
       std::vector<int> all;
-      for (const auto& cn : oci::capability_table()) all.push_back(cn.value);
+      for (const auto& cn : oci::capability_table())
+        if (cn.value < 64 && (bnd & (uint64_t{1} << cn.value))) all.push_back(cn.value);
       p.capabilities = oci::Capabilities{all, all, {}, all, {}};
     }
     if (!a->interactive && !a->tty) {

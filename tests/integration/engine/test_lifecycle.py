@@ -3,6 +3,7 @@ once, and crashes of the CLI and of a monitor."""
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -270,3 +271,11 @@ def test_tty_detach_keys(hull):
     assert "mark-42" in hull("logs", "tty").stdout
     hull("rm", "-f", "tty")
 
+
+
+def test_exec_privileged(hull):
+    hull.run("-d", "--name", "ex", "--", "sleep", "1000")
+    status = hull("exec", "--privileged", "ex", "cat", "/proc/self/status").stdout
+    eff = int(re.search(r"CapEff:\s+([0-9a-f]+)", status).group(1), 16)
+    assert eff & (1 << 21)  # CAP_SYS_ADMIN
+    hull("rm", "-f", "ex")
