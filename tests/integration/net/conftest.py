@@ -68,7 +68,12 @@ class TestNs:
         return self.cmd("nft", "list", "tables").stdout
 
     def wget(self, url, timeout=5):
-        return self.cmd("busybox", "wget", "-q", "-T", str(timeout), "-O", "-", url,
+        # Python rather than busybox wget: Debian's static busybox wget crashes on the
+        # host side here (glibc NSS in a static binary).
+        return self.cmd("/usr/bin/python3", "-c",
+                        "import sys, urllib.request; "
+                        f"sys.stdout.write(urllib.request.urlopen({url!r}, "
+                        f"timeout={timeout}).read().decode())",
                         timeout=timeout + 5)
 
     def delete(self):
