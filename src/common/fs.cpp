@@ -100,11 +100,13 @@ Status write_atomic_at(int dirfd, const std::string& name, std::string_view data
   std::string tmp = name + ".tmp";
   UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return sys_failf("open {}", tmp);
-  HULL_CHECK(write_all(fd.get(), data, tmp));
-  if (::fsync(fd.get()) < 0) return sys_failf("fsync {}", tmp);
-  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0)
-    return sys_failf("rename {} to {}", tmp, name);
-  return {};
+  Status st = write_all(fd.get(), data, tmp);
+  if (st && ::fsync(fd.get()) < 0) st = sys_failf("fsync {}", tmp);
+  if (st && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0)
+    st = sys_failf("rename {} to {}", tmp, name);
+  // A failed write leaves no half-written temporary behind.
+  if (!st) ::unlinkat(dirfd, tmp.c_str(), 0);
+  return st;
 }
 
 Status mkdir_p(const std::string& path, mode_t mode) {

@@ -18,7 +18,6 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
-#include "common/sha256.hpp"
 
 namespace hull::runtime::seccomp {
 namespace {
@@ -220,30 +219,54 @@ Json json_of(const oci::Seccomp& spec) {
       {"syscalls", std::move(syscalls)}};
 }
 
-// Cache entry: magic, sha256 of the program (hex), program bytes.
-constexpr std::string_view kCacheMagic = "hull-seccomp-v1\n";
-constexpr size_t kHexLen = 64;
+// Cache entries are named by a 64-bit FNV-1a hash of their input (libseccomp version,
+// native arch, canonical JSON of the profile) and hold that whole input: a hit must match
+// it byte for byte, so a collision only costs a recompile, never a wrong filter. This keeps
+// a cryptographic hash, and so libcrypto (3 MiB of RSS per start), out of the runtime.
+// Entry: magic, input length, input, FNV-1a of the program (hex), program bytes.
+constexpr std::string_view kCacheMagic = "hull-seccomp-v2\n";
 
-std::optional<std::vector<sock_filter>> decode_cache_entry(std::string_view data) {
+uint64_t fnv1a(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+
+std::optional<std::vector<sock_filter>> decode_cache_entry(std::string_view data,
+                                                           std::string_view input) {
   if (!data.starts_with(kCacheMagic)) return std::nullopt;
   data.remove_prefix(kCacheMagic.size());
-  if (data.size() < kHexLen + 1 || data[kHexLen] != '\n') return std::nullopt;
-  std::string_view digest = data.substr(0, kHexLen);
-  std::string_view body = data.substr(kHexLen + 1);
+  size_t nl = data.find('\n');
+  if (nl == std::string_view::npos || data.substr(0, nl) != std::to_string(input.size()))
+    return std::nullopt;
+  data.remove_prefix(nl + 1);
+  if (!data.starts_with(input)) return std::nullopt;
+  data.remove_prefix(input.size());
+  if (data.size() < 17 || data[16] != '\n') return std::nullopt;
+  std::string_view checksum = data.substr(0, 16);
+  std::string_view body = data.substr(17);
   if (body.empty() || body.size() % sizeof(sock_filter) != 0 ||
       body.size() / sizeof(sock_filter) > BPF_MAXINSNS)
     return std::nullopt;
-  if (Sha256::hex(body) != digest) return std::nullopt;
+  if (hex64(fnv1a(body)) != checksum) return std::nullopt;
   std::vector<sock_filter> program(body.size() / sizeof(sock_filter));
   std::memcpy(program.data(), body.data(), body.size());
   return program;
 }
 
-std::string encode_cache_entry(const std::vector<sock_filter>& program) {
+std::string encode_cache_entry(const std::vector<sock_filter>& program, std::string_view input) {
   std::string_view body(reinterpret_cast<const char*>(program.data()),
                         program.size() * sizeof(sock_filter));
   std::string out(kCacheMagic);
-  out += Sha256::hex(body);
+  out += std::to_string(input.size());
+  out += '\n';
+  out += input;
+  out += hex64(fnv1a(body));
   out += '\n';
   out += body;
   return out;
@@ -332,13 +355,13 @@ Result<Filter> compile(const oci::Seccomp& spec) {
 Result<Filter> compile_cached(const oci::Seccomp& spec, const std::string& cache_dir) {
   if (cache_dir.empty()) return compile(spec);
   const scmp_version* v = seccomp_version();
-  std::string key = Sha256::hex(fmt::format("{}.{}.{} {} {}", v->major, v->minor, v->micro,
-                                            seccomp_arch_native(), canonical_json(spec)));
-  std::string name = key + ".bpf";
+  std::string input = fmt::format("{}.{}.{} {} {}", v->major, v->minor, v->micro,
+                                  seccomp_arch_native(), canonical_json(spec));
+  std::string name = hex64(fnv1a(input)) + ".bpf";
   std::string path = cache_dir + "/" + name;
 
   if (auto data = fs::read_file(path)) {
-    if (auto program = decode_cache_entry(*data)) {
+    if (auto program = decode_cache_entry(*data, input)) {
       Filter out;
       HULL_CHECK(compute_flags(spec, out));
       out.program = std::move(*program);
@@ -358,7 +381,7 @@ Result<Filter> compile_cached(const oci::Seccomp& spec, const std::string& cache
     log::debug("seccomp cache: {}", dir.error().message);
     return out;
   }
-  if (auto st = fs::write_atomic_at(dir->get(), name, encode_cache_entry(out.program), 0600); !st)
+  if (auto st = fs::write_atomic_at(dir->get(), name, encode_cache_entry(out.program, input), 0600); !st)
     log::debug("seccomp cache: {}", st.error().message);
   return out;
 }

@@ -37,7 +37,8 @@ struct Filter {
 Result<Filter> compile(const oci::Seccomp& spec);
 
 // compile() through a cache of exported programs in cache_dir (created if missing), keyed
-// by the sha256 of the canonical JSON of spec plus the libseccomp version and native arch.
+// by a hash of the canonical JSON of spec plus the libseccomp version and native arch; an
+// entry stores that whole input and is used only if it matches exactly.
 // Entries are written atomically; a corrupt entry is ignored and rewritten. An empty
 // cache_dir means no cache.
 Result<Filter> compile_cached(const oci::Seccomp& spec, const std::string& cache_dir);

@@ -422,6 +422,18 @@ TEST(Seccomp, CacheHitsAndSurvivesCorruption) {
   auto data = fs::read_file(entries[0]);
   ASSERT_TRUE(data);
   EXPECT_GT(data->size(), 100u);
+
+  // A well-formed entry for another profile under this profile's name (a hash collision)
+  // is never used: the filter is recompiled from this profile.
+  std::string other_entry;
+  for (const auto& e : std::filesystem::directory_iterator(cache))
+    if (e.path().string() != entries[0]) other_entry = *fs::read_file(e.path().string());
+  ASSERT_FALSE(other_entry.empty());
+  ASSERT_TRUE(fs::write_file(entries[0], other_entry));
+  auto fourth = compile_cached(s, cache);
+  ASSERT_TRUE(fourth);
+  EXPECT_EQ(
+      exit_code(run_filtered(*fourth, [] { return sys_errno(SYS_getppid) == E2BIG ? 0 : 1; })), 0);
 }
 
 }  // namespace
