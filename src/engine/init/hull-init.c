@@ -7,7 +7,9 @@
  * containers whose root filesystem has no libraries of the host. Built with
  *   cc -static -Os -o hull-init src/engine/init/hull-init.c
  * and found by hull next to its own binary (or at $HULL_INIT). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import RUNTIME, cgroup_dirs, controller_dir
+from .conftest import RUNTIME, cgroup_dirs, controller_dir
 
 KMSG_BIND = {"destination": "/dev/kmsg2", "type": "bind", "source": "/dev/kmsg",
              "options": ["bind"]}

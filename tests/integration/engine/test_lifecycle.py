@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HULL, hull_processes
+from .conftest import HULL, hull_processes
 
 
 def out(p):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Image, write_layout, sha
+from .conftest import Image, write_layout, sha
 
 BASE = [("bin/", None), ("bin/sh", "#!/bin/true\n"), ("etc/", None), ("etc/os", "base\n")]
 

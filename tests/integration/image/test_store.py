@@ -4,7 +4,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from conftest import make_tar
+from .conftest import make_tar
 
 
 def rootfs_tar(tmp_path, name="rootfs.tar", marker="1"):
@@ -63,7 +63,7 @@ def test_save_load_roundtrip(hull, tmp_path):
 
 
 def test_load_docker_archive_from_skopeo(hull, tmp_path, registry):
-    from conftest import Image, write_layout
+    from .conftest import Image, write_layout
     img = Image([[("f", "from-skopeo")]])
     layout = write_layout(tmp_path / "lay", {"t": img})
     arch = tmp_path / "d.tar"

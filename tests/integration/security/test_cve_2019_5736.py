@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Runtime, cid
+from .conftest import Runtime, cid
 
 PTRACE = "CAP_SYS_PTRACE"
 

@@ -8,7 +8,7 @@ import glob
 import os
 import threading
 
-from conftest import cid
+from .conftest import cid
 
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
 AT_FDCWD = -100

@@ -7,7 +7,7 @@ import subprocess
 import time
 import uuid
 
-from conftest import cid
+from .conftest import cid
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cid, run_captured
+from .conftest import cid, run_captured
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 
-from conftest import cid
+from .conftest import cid
 
 MKDIRS = ["mkdir", "mkdirat"]
 
