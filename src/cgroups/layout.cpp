@@ -1,5 +1,6 @@
 // Host layout detection, path planning and the v1 -> v2 value conversions.
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 #include "cgroups/files.hpp"
@@ -65,7 +66,14 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view proc_se
   }
 
   Layout l;
-  for (const auto& m : parse_mountinfo(mountinfo)) {
+  auto mounts = parse_mountinfo(mountinfo);
+  // A mount hidden by a later one on the same point (a tmpfs over the cgroup2 tree, as
+  // crun users do on hybrid hosts) is not usable: only the top mount of a point counts.
+  std::map<std::string, size_t> top;
+  for (size_t i = 0; i < mounts.size(); ++i) top[mounts[i].mount_point] = i;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    const auto& m = mounts[i];
+    if (top[m.mount_point] != i) continue;
     if (m.fstype == "cgroup2") {
       if (!l.unified.empty()) continue;  // the first mount of the tree wins
       l.unified = m.mount_point;

@@ -63,6 +63,17 @@ TEST(CgroupLayout, HybridHostIsV1WithUnifiedTree) {
   EXPECT_EQ(l->find_v1("freezer"), nullptr);
 }
 
+TEST(CgroupLayout, MountHiddenByALaterOneIsIgnored) {
+  // A tmpfs over the cgroup2 tree (how crun is run on hybrid hosts) hides it.
+  std::string mi = std::string(kHybridMountinfo) +
+                   "99 41 0:77 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n";
+  auto l = parse_layout(mi, kHybridCgroup);
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->kind(), Kind::v1);
+  EXPECT_TRUE(l->unified.empty());
+  EXPECT_NE(l->find_v1("memory"), nullptr);
+}
+
 TEST(CgroupLayout, PureV2AndSystemdNamedOnlyAreV2) {
   auto l = parse_layout("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
                         "0::/user.slice/session-1.scope\n");
