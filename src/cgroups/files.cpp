@@ -96,18 +96,28 @@ uint64_t Files::read_keyed(const std::string& dir, std::string_view file,
 }
 
 Result<std::vector<std::string>> Files::make_dirs(const std::string& dir) const {
-  std::vector<std::string> made;
-  std::string cur;
-  for (auto part : split(dir, '/')) {
-    if (part.empty()) continue;
-    cur += "/";
-    cur += part;
+  // The leaf first: its parents almost always exist (one mkdir per hierarchy on the hot
+  // path); walk up only on ENOENT, then create downwards. `made` lists, top down, what
+  // this call created, for the caller to remove.
+  std::vector<std::string> made, missing;
+  std::string cur = dir;
+  while (!cur.empty() && cur != "/") {
     if (::mkdir(cur.c_str(), 0755) == 0) {
       made.push_back(cur);
+      break;
+    }
+    if (errno == EEXIST) break;
+    if (errno != ENOENT) return sys_fail(fmt::format("mkdir {}", cur));
+    missing.push_back(cur);
+    cur = cur.substr(0, cur.find_last_of('/'));
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) == 0) {
+      made.push_back(*it);
     } else if (errno != EEXIST) {
       int err = errno;
-      for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
-      return sys_fail(fmt::format("mkdir {}", cur), err);
+      for (auto m = made.rbegin(); m != made.rend(); ++m) ::rmdir(m->c_str());
+      return sys_fail(fmt::format("mkdir {}", *it), err);
     }
   }
   return made;
