@@ -289,9 +289,9 @@ def test_bridge_network_in_a_test_netns(hull):
     ns = "hull-engine-" + uuid.uuid4().hex[:8]
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
-        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "ip", "link", "set", "lo", "up"], check=True)
         def h(*args, check=True):
-            p = subprocess.run(["ip", "netns", "exec", ns, HULL_PATH(), *args], env=hull.env,
+            p = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", HULL_PATH(), *args], env=hull.env,
                                capture_output=True, text=True, timeout=60)
             assert not check or p.returncode == 0, p.stderr
             return p
@@ -305,11 +305,11 @@ def test_bridge_network_in_a_test_netns(hull):
               f"http://{ip.split('/')[0]}/hostname")
         assert p.stdout.strip() == json.loads(h("inspect", "web").stdout)[0]["Config"]["Hostname"]
         h("rm", "-f", "web")
-        links = subprocess.run(["ip", "netns", "exec", ns, "ip", "-o", "link"],
+        links = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "ip", "-o", "link"],
                                capture_output=True, text=True).stdout
         assert "veth" not in links
     finally:
-        subprocess.run(["ip", "netns", "exec", ns, HULL_PATH(), "system", "prune", "-f"],
+        subprocess.run(["nsenter", f"--net=/run/netns/{ns}", HULL_PATH(), "system", "prune", "-f"],
                        env=hull.env, capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
