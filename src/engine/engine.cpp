@@ -415,7 +415,8 @@ Status Engine::cleanup(const Container& c, bool volumes) {
   const std::string dir = container_dir(c.config.id);
   if (auto r = runtime::destroy(store_, c.config.id, true); !r)
     log::warn("container {}: {}", c.config.name, r.error().message);
-  if (c.config.network != "host") {
+  // host and container:NAME have no netns file nor attachment of their own.
+  if (c.config.network != "host" && !c.config.network.starts_with("container:")) {
     if (c.config.network != "none")
       if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->detach(c.config.id));
     HULL_CHECK(net::remove_netns(run_root_ + "/netns/" + c.config.id));

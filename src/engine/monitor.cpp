@@ -107,15 +107,34 @@ class Monitor {
   std::string netns_path_;
   bool net_attached_ = false;
   std::string ip_;
+  std::vector<PortMapping> ports_;  // as attached: -p 80's host port resolved
   bool saw_ctrl_p_ = false;
   char buf_[16384];
 };
 
 // The network namespace lives in a file of its own (so rm can always find and remove
 // it): lo only for --network none, a veth on a bridge through src/net otherwise.
+// container:NAME joins that container's namespace through its pid: nothing to undo.
 Status Monitor::setup_network() {
   const auto& cfg = ctx_.container.config;
   if (cfg.network == "host") return {};
+  if (cfg.network.starts_with("container:")) {
+    const std::string other = cfg.network.substr(std::string_view("container:").size());
+    if (!db_) return failf("--network {}: no container database", cfg.network);
+    auto peer = db_->find(other);
+    if (!peer) return std::unexpected(peer.error().wrap(fmt::format("--network {}", cfg.network)));
+    if (peer->config.id == id_) return failf("--network {}: cannot join itself", cfg.network);
+    // The runtime's state has the pid with its start time: a stale pid is not joined.
+    auto rs = store_.load(peer->config.id);
+    if ((peer->state.status != ContainerStatus::running &&
+         peer->state.status != ContainerStatus::paused) ||
+        !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
+      return failf("--network {}: container \"{}\" is not running", cfg.network, other);
+    std::string path = fmt::format("/proc/{}/ns/net", rs->pid);
+    for (auto& ns : ctx_.spec.linux.namespaces)
+      if (ns.type == oci::NamespaceType::network) ns.path = path;
+    return {};
+  }
   HULL_CHECK(fs::mkdir_p(ctx_.run_root + "/netns", 0700));
   netns_path_ = ctx_.run_root + "/netns/" + id_;
   (void)net::remove_netns(netns_path_);  // left by a killed monitor
@@ -136,10 +155,15 @@ Status Monitor::setup_network() {
   for (const auto& p : cfg.ports)
     req.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
   req.aliases = cfg.network_aliases;
+  req.extra_hosts = cfg.extra_hosts;
+  req.ip = cfg.ip;
   req.hosts_path = ctx_.container_dir + "/hosts";
   auto att = HULL_TRY(nets.attach(req));
   net_attached_ = true;
   ip_ = att.ip;
+  ports_.clear();
+  for (const auto& p : att.ports)
+    ports_.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
   return {};
 }
 
@@ -395,6 +419,7 @@ int Monitor::run() {
       s.error.clear();
       s.exit_code = 0;
       s.ip = ip_;
+      s.ports = ports_;
     });
     if (first) {
       report(ctx_.report_fd, fmt::format("ok {}\n", launched->state.pid));

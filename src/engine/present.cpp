@@ -53,6 +53,16 @@ std::string ports_text(const ContainerConfig& c) {
   return out;
 }
 
+std::string ports_text(const Container& c) {
+  bool live = c.state.status == ContainerStatus::running ||
+              c.state.status == ContainerStatus::paused ||
+              c.state.status == ContainerStatus::restarting;
+  if (!live || c.state.ports.empty()) return ports_text(c.config);
+  ContainerConfig resolved;
+  resolved.ports = c.state.ports;
+  return ports_text(resolved);
+}
+
 std::string command_text(const ContainerConfig& c) {
   std::string out;
   for (const auto* v : {&c.entrypoint, &c.cmd})
@@ -76,7 +86,7 @@ Json inspect_json(const Engine& e, const Container& c) {
                       {"Mode", m.rw ? "" : "ro"},
                       {"Propagation", m.type == "bind" ? "rprivate" : ""}});
   Json ports = Json::object();
-  for (const auto& p : cfg.ports)
+  for (const auto& p : s.ports.empty() ? cfg.ports : s.ports)
     ports[fmt::format("{}/{}", p.container_port, p.proto)].push_back(
         {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip},
          {"HostPort", std::to_string(p.host_port)}});

@@ -17,6 +17,8 @@ std::string human_duration(int64_t ns);
 // "Restarting (1) 1 second ago".
 std::string status_text(const Container& c, int64_t now);
 std::string ports_text(const ContainerConfig& c);
+// ps PORTS: a live container's ports as attached (`-p 80` shows the port picked).
+std::string ports_text(const Container& c);
 std::string command_text(const ContainerConfig& c);
 Json inspect_json(const Engine& e, const Container& c);
 // `--format '{{.State.Pid}}'` and `{{json .Config}}`: a path into the JSON.

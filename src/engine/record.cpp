@@ -63,6 +63,23 @@ void get_to(const Json& j, const char* key, T& out) {
   if (auto it = j.find(key); it != j.end() && !it->is_null()) it->get_to(out);
 }
 
+Json ports_to_json(const std::vector<PortMapping>& ports) {
+  Json out = Json::array();
+  for (const auto& p : ports)
+    out.push_back({{"host_ip", p.host_ip},
+                   {"host_port", p.host_port},
+                   {"container_port", p.container_port},
+                   {"proto", p.proto}});
+  return out;
+}
+
+void ports_from_json(const Json& j, const char* key, std::vector<PortMapping>& out) {
+  if (auto it = j.find(key); it != j.end() && it->is_array())
+    for (const auto& p : *it)
+      out.push_back({p.value("host_ip", ""), p.value<uint16_t>("host_port", 0),
+                     p.value<uint16_t>("container_port", 0), p.value("proto", "tcp")});
+}
+
 }  // namespace
 
 std::string_view status_name(ContainerStatus s) {
@@ -119,12 +136,7 @@ std::string restart_policy_name(const RestartPolicy& p) {
 }
 
 Json ContainerConfig::to_json() const {
-  Json ports_j = Json::array();
-  for (const auto& p : ports)
-    ports_j.push_back({{"host_ip", p.host_ip},
-                       {"host_port", p.host_port},
-                       {"container_port", p.container_port},
-                       {"proto", p.proto}});
+  Json ports_j = ports_to_json(ports);
   Json mounts_j = Json::array();
   for (const auto& m : mounts)
     mounts_j.push_back({{"type", m.type},
@@ -152,6 +164,8 @@ Json ContainerConfig::to_json() const {
               {"network", network},
               {"network_aliases", network_aliases},
               {"ports", ports_j},
+              {"extra_hosts", extra_hosts},
+              {"ip", ip},
               {"mounts", mounts_j},
               {"log_max_size", log_max_size},
               {"log_max_file", log_max_file},
@@ -184,10 +198,9 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     get_to(j, "hostname", c.hostname);
     get_to(j, "network", c.network);
     get_to(j, "network_aliases", c.network_aliases);
-    if (auto it = j.find("ports"); it != j.end())
-      for (const auto& p : *it)
-        c.ports.push_back({p.value("host_ip", ""), p.value<uint16_t>("host_port", 0),
-                           p.value<uint16_t>("container_port", 0), p.value("proto", "tcp")});
+    ports_from_json(j, "ports", c.ports);
+    get_to(j, "extra_hosts", c.extra_hosts);
+    get_to(j, "ip", c.ip);
     if (auto it = j.find("mounts"); it != j.end())
       for (const auto& m : *it)
         c.mounts.push_back({m.value("type", ""), m.value("name", ""), m.value("source", ""),
@@ -215,7 +228,8 @@ Json ContainerState::to_json() const {
               {"manual_stop", manual_stop},
               {"oom_killed", oom_killed},
               {"error", error},
-              {"ip", ip}};
+              {"ip", ip},
+              {"ports", ports_to_json(ports)}};
 }
 
 Result<ContainerState> ContainerState::from_json(const Json& j) {
@@ -237,6 +251,7 @@ Result<ContainerState> ContainerState::from_json(const Json& j) {
     get_to(j, "oom_killed", s.oom_killed);
     get_to(j, "error", s.error);
     get_to(j, "ip", s.ip);
+    ports_from_json(j, "ports", s.ports);
   } catch (const Json::exception& e) {
     return failf("container state: {}", e.what());
   }

@@ -65,9 +65,11 @@ struct ContainerConfig {
   std::map<std::string, std::string> labels;
   std::vector<std::string> env;
   std::string hostname;
-  std::string network = "none";  // none, host, or a network name
+  std::string network = "none";  // none, host, container:NAME, or a network name
   std::vector<std::string> network_aliases;
-  std::vector<PortMapping> ports;
+  std::vector<PortMapping> ports;        // as asked: host_port 0 = picked at attach
+  std::vector<std::string> extra_hosts;  // --add-host "name:ip" (host-gateway kept)
+  std::string ip;                        // --ip: fixed address on the network
   std::vector<MountRecord> mounts;
   uint64_t log_max_size = 0;  // bytes, 0 = unlimited
   int log_max_file = 1;
@@ -89,7 +91,8 @@ struct ContainerState {
   bool manual_stop = false;  // stopped by `hull stop`/`kill`: no restart
   bool oom_killed = false;
   std::string error;
-  std::string ip;  // address on its network, when attached
+  std::string ip;                  // address on its network, when attached
+  std::vector<PortMapping> ports;  // published ports as attached: host_port resolved
   Json to_json() const;
   static Result<ContainerState> from_json(const Json& j);
 };

@@ -2,6 +2,7 @@
 // process, security, resources.
 #include "engine/spec_builder.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
@@ -20,6 +21,7 @@
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "engine/seccomp_profile.hpp"
+#include "net/network.hpp"
 #include "oci/capabilities.hpp"
 #include "oci/rlimits.hpp"
 
@@ -378,19 +380,7 @@ std::vector<int> default_capabilities() {
 }
 
 std::string container_resolv_conf(std::string_view host) {
-  std::string out;
-  bool any_server = false;
-  for (auto line : split(host, '\n')) {
-    auto t = trim(line);
-    if (t.starts_with("nameserver")) {
-      auto addr = trim(t.substr(10));
-      if (addr.starts_with("127.") || addr == "::1" || addr.starts_with("0.")) continue;
-      any_server = true;
-    }
-    if (!t.empty()) out += fmt::format("{}\n", t);
-  }
-  if (!any_server) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
+  return net::render_resolv_conf(host, {}, {}, {});
 }
 
 Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const BuildContext& ctx) {
@@ -432,6 +422,48 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   c.network = network;
   c.network_aliases = o.network_aliases;
   const bool host_net = network == "host";
+  // container:NAME joins that container's network namespace when it starts.
+  const bool shared_net = network.starts_with("container:");
+  if (shared_net && network.size() == std::string_view("container:").size())
+    return failf("invalid --network \"{}\": use container:NAME", network);
+  const bool bridge_net = network != "none" && !host_net && !shared_net;
+  if (!bridge_net) {
+    if (!o.network_aliases.empty())
+      return failf("--network-alias: not supported with --network {}", network);
+    if (!o.ip.empty()) return failf("--ip: not supported with --network {}", network);
+    if (o.publish_all)
+      return failf("--publish-all: ports can only be published on a bridge network, not {}",
+                   network);
+  }
+  if (!o.ip.empty()) {
+    in_addr a{};
+    if (::inet_pton(AF_INET, o.ip.c_str(), &a) != 1)
+      return failf("invalid --ip \"{}\": not an IPv4 address", o.ip);
+    c.ip = o.ip;
+  }
+  if (shared_net && !o.hostname.empty())
+    return failf("conflicting options: --hostname and --network {}", network);
+  for (const auto& d : o.dns) {
+    in_addr a4{};
+    in6_addr a6{};
+    if (::inet_pton(AF_INET, d.c_str(), &a4) != 1 && ::inet_pton(AF_INET6, d.c_str(), &a6) != 1)
+      return failf("invalid --dns \"{}\": not an IP address", d);
+  }
+  for (const auto& v : o.dns_search)
+    if (v.empty() || v.find_first_of(" \t\n") != std::string::npos)
+      return failf("invalid --dns-search \"{}\"", v);
+  for (const auto& v : o.dns_options)
+    if (v.empty() || v.find_first_of(" \t\n") != std::string::npos)
+      return failf("invalid --dns-option \"{}\"", v);
+  // --add-host: src/net writes them for a bridge network (host-gateway is its gateway);
+  // otherwise they go in the hosts file made here.
+  std::vector<net::HostEntry> extra_hosts;
+  for (const auto& h : o.add_hosts) {
+    // Validated now with a stand-in gateway; the real one is the network's at attach.
+    auto e = HULL_TRY(net::parse_add_host(h, bridge_net ? "0.0.0.0" : ""));
+    extra_hosts.push_back(std::move(e));
+  }
+  if (bridge_net) c.extra_hosts = o.add_hosts;
   const bool host_pid = o.pid_mode == "host", host_ipc = o.ipc_mode == "host",
              host_uts = o.uts_mode == "host";
 
@@ -511,10 +543,20 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   }
   for (const auto& [k, v] : image.labels) c.labels.try_emplace(k, v);
   for (const auto& pub : o.publish) {
-    if (network == "none" || host_net)
+    if (!bridge_net)
       return failf("--publish {}: ports can only be published on a bridge network", pub);
     c.ports.push_back(HULL_TRY(parse_publish(pub)));
   }
+  if (o.publish_all)
+    for (const auto& key : image.exposed_ports) {
+      auto e = net::parse_exposed(key);
+      if (!e) return std::unexpected(e.error().wrap(fmt::format("image ExposedPorts \"{}\"", key)));
+      // An explicit -p of the same port wins; -P gives every other one a free host port.
+      bool mapped = std::any_of(c.ports.begin(), c.ports.end(), [&](const PortMapping& p) {
+        return p.container_port == e->container_port && p.proto == e->proto;
+      });
+      if (!mapped) c.ports.push_back({"", 0, e->container_port, e->proto});
+    }
   plan.publish = c.ports;
 
   // --- security
@@ -623,6 +665,8 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (eq == std::string::npos || eq == 0)
       return failf("invalid --sysctl \"{}\": use key=value", kv);
     std::string key = kv.substr(0, eq);
+    if (key.starts_with("net.") && shared_net)
+      return failf("--sysctl {}: not allowed with --network {}", key, network);
     HULL_CHECK(check_sysctl(key, !host_net, !host_ipc, !host_uts));
     lx.sysctl[key] = kv.substr(eq + 1);
   }
@@ -699,19 +743,26 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     HULL_CHECK(add("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   }
   // Generated files, bound read-write as docker does (a container may edit its hosts).
+  // A bridge network's hosts file is rewritten by src/net at attach (with the extra hosts).
   if (!host_net) {
-    plan.hosts = fmt::format(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-        "ff02::2\tip6-allrouters\n");
+    plan.hosts =
+        net::render_hosts_standalone(bridge_net ? std::vector<net::HostEntry>{} : extra_hosts);
   } else {
     auto h = fs::read_file("/etc/hosts");
     plan.hosts = h ? *h : "127.0.0.1\tlocalhost\n";
+    if (!plan.hosts.empty() && plan.hosts.back() != '\n') plan.hosts += '\n';
+    for (const auto& e : extra_hosts)
+      plan.hosts += fmt::format("{}\t{}\n", e.ip, fmt::join(e.names, " "));
   }
   plan.hostname_file = c.hostname + "\n";
-  {
+  if (ctx.host_resolv_conf == "/etc/resolv.conf") {
+    // src/net's rules: systemd-resolved's upstream list, loopback servers dropped.
+    plan.resolv_conf =
+        HULL_TRY(net::container_resolv_conf(o.dns, o.dns_search, o.dns_options, host_net));
+  } else {
     auto host = fs::read_file(ctx.host_resolv_conf);
-    plan.resolv_conf = container_resolv_conf(host ? *host : "");
+    plan.resolv_conf =
+        net::render_resolv_conf(host ? *host : "", o.dns, o.dns_search, o.dns_options);
   }
   for (const char* f : {"hosts", "hostname", "resolv.conf"})
     HULL_CHECK(add(fmt::format("/etc/{}", f), "bind", ctx.container_dir + "/" + f,

@@ -47,6 +47,9 @@ struct RunOptions {
   std::string network;  // "" = default
   std::vector<std::string> publish;
   std::vector<std::string> network_aliases;
+  bool publish_all = false;  // -P: every ExposedPorts entry of the image
+  std::vector<std::string> add_hosts, dns, dns_search, dns_options;
+  std::string ip;      // --ip
   std::string rootfs;  // podman's --rootfs: a directory instead of an image
 };
 

@@ -72,7 +72,7 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
                                       cmd,
                                       engine::human_duration(now - ct.config.created) + " ago",
                                       engine::status_text(ct, now),
-                                      engine::ports_text(ct.config),
+                                      engine::ports_text(ct),
                                       ct.config.name};
       if (!a->format.empty()) {
         Json j = {{"ID", row[0]},

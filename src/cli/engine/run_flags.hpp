@@ -64,9 +64,16 @@ inline void add_run_flags(CLI::App* c, engine::RunOptions& o) {
   add_multi(c, "--sysctl", o.sysctls, "namespaced sysctl KEY=VALUE");
   c->add_option("--shm-size", o.shm_size, "size of /dev/shm (default 64m)");
   add_multi(c, "--log-opt", o.log_opts, "json-file log option: max-size=, max-file=");
-  c->add_option("--network,--net", o.network, "network: none, host, or a network name");
+  c->add_option("--network,--net", o.network,
+                "network: none, host, container:NAME, or a network name");
   add_multi(c, "--network-alias", o.network_aliases, "another name on the network");
+  c->add_option("--ip", o.ip, "IPv4 address on the network (e.g. 10.89.0.10)");
   add_multi(c, "-p,--publish", o.publish, "publish a port: [ip:]hostPort:containerPort[/proto]");
+  c->add_flag("-P,--publish-all", o.publish_all, "publish every exposed port on a free host port");
+  add_multi(c, "--add-host", o.add_hosts, "add a hosts entry NAME:IP (IP may be host-gateway)");
+  add_multi(c, "--dns", o.dns, "DNS server for /etc/resolv.conf");
+  add_multi(c, "--dns-search", o.dns_search, "DNS search domain");
+  add_multi(c, "--dns-option,--dns-opt", o.dns_options, "resolv.conf option (e.g. ndots:2)");
   c->add_option("--rootfs", o.rootfs, "run a root filesystem directory instead of an image");
 }
 

@@ -3,6 +3,7 @@
 throwaway network namespace (conftest.py)."""
 import re
 import socket
+import subprocess
 import time
 
 import pytest
@@ -68,6 +69,8 @@ def test_publish_free_port_shown_by_hull_port(hull, testns):
     port = int(m.group(1))
     assert port != 0
     assert wait_http(testns, f"http://127.0.0.1:{port}/").startswith("hello-from-")
+    ps = hull("ps").stdout
+    assert f"0.0.0.0:{port}->80/tcp" in ps, ps
 
 
 def test_network_none_has_only_lo(hull):
@@ -77,8 +80,6 @@ def test_network_none_has_only_lo(hull):
     assert "UP" in out
 
 
-@pytest.mark.xfail(reason="engine: --network container:NAME is passed to Networks::attach "
-                   "instead of joining /proc/<pid>/ns/net (src/engine/monitor.cpp)")
 def test_network_container_shares_interfaces(hull):
     hull.run("-d", "--name", "base", "--", "sleep", "1000")
     base = hull("exec", "base", "ip", "-o", "-4", "addr", "show", "eth0").stdout
@@ -87,15 +88,91 @@ def test_network_container_shares_interfaces(hull):
     assert ip in out, out
 
 
-@pytest.mark.xfail(reason="engine: --network host still gets a new netns from the spec "
-                   "(the network namespace is not removed from linux.namespaces)")
 def test_network_host_sees_the_namespace(hull, testns):
-    testns.sh("ip link add hulltestdum type dummy && ip link set hulltestdum up")
+    # A veth pair: the dummy driver is not in every kernel (it is not here).
+    made = testns.sh("ip link add hulltestva type veth peer name hulltestvb")
+    assert made.returncode == 0, made.stderr
     try:
         out = hull.run("--rm", "--network", "host", "--", "ip", "-o", "link").stdout
-        assert "hulltestdum" in out, out
+        assert "hulltestva" in out and "hulltestvb" in out, out
+        assert hull("ps", "-a", "-q").stdout == ""
     finally:
-        testns.sh("ip link del hulltestdum")
+        testns.sh("ip link del hulltestva")
+
+
+def test_network_container_must_be_running(hull):
+    hull("create", "--name", "idle", *hull.image, "sleep", "1000")
+    hull.started.append("idle")
+    p = hull.run("--rm", "--network", "container:idle", "--", "true", check=False)
+    assert p.returncode != 0
+    assert "idle" in p.stderr and "not running" in p.stderr, p.stderr
+    p = hull.run("--rm", "--network", "container:nosuch", "--", "true", check=False)
+    assert p.returncode != 0 and "nosuch" in p.stderr, p.stderr
+
+
+def test_network_container_survives_rm_of_the_joiner(hull, testns):
+    hull.run("-d", "--name", "base", "--", "sleep", "1000")
+    hull.run("-d", "--name", "side", "--network", "container:base", "--", "sleep", "1000")
+    side = hull("exec", "side", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    base = hull("exec", "base", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    assert re.search(r"inet (\S+)", side).group(1) == re.search(r"inet (\S+)", base).group(1)
+    hull("rm", "-f", "side")
+    # The joiner's rm takes nothing of base's network away.
+    again = hull("exec", "base", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    assert re.search(r"inet (\S+)", again).group(1) == re.search(r"inet (\S+)", base).group(1)
+
+
+@pytest.fixture
+def exposing_image(hull, rootfs_dir, tmp_path):
+    tar = tmp_path / "rootfs.tar"
+    subprocess.run(["tar", "-C", rootfs_dir, "-cf", str(tar), "."], check=True)
+    hull("import", "-c", "EXPOSE 80", "-c", "EXPOSE 5353/udp", str(tar), "exposing:1")
+    return "exposing:1"
+
+
+def test_publish_all_maps_every_exposed_port(hull, testns, exposing_image):
+    hull.started.append("web")
+    hull("run", "-d", "--name", "web", "-P", exposing_image, "sh", "-c", HTTPD)
+    out = hull("port", "web").stdout
+    m = re.search(r"80/tcp -> 0\.0\.0\.0:(\d+)", out)
+    assert m and int(m.group(1)) != 0, out
+    assert re.search(r"5353/udp -> 0\.0\.0\.0:[1-9]\d*", out), out
+    port = int(m.group(1))
+    assert wait_http(testns, f"http://127.0.0.1:{port}/").startswith("hello-from-")
+    assert f"0.0.0.0:{port}->80/tcp" in hull("ps").stdout
+
+
+def test_add_host_and_host_gateway(hull):
+    hull("network", "create", "app")
+    out = hull.run("--rm", "--network", "app", "--add-host", "db:10.1.2.3",
+                   "--add-host", "gw:host-gateway", "--",
+                   "sh", "-c", "cat /etc/hosts; ip route").stdout
+    assert re.search(r"^10\.1\.2\.3\s+db$", out, re.M), out
+    gateway = re.search(r"default via (\S+)", out).group(1)
+    assert re.search(rf"^{re.escape(gateway)}\s+gw$", out, re.M), out
+    none = hull.run("--rm", "--network", "none", "--add-host", "db:10.1.2.3", "--",
+                    "cat", "/etc/hosts").stdout
+    assert re.search(r"^10\.1\.2\.3\s+db$", none, re.M), none
+    bad = hull.run("--rm", "--network", "none", "--add-host", "gw:host-gateway", "--", "true",
+                   check=False)
+    assert bad.returncode == 125 and "host-gateway" in bad.stderr, bad.stderr
+
+
+def test_dns_flags_write_resolv_conf(hull):
+    out = hull.run("--rm", "--network", "none", "--dns", "10.0.0.53", "--dns", "10.0.0.54",
+                   "--dns-search", "example.test", "--dns-option", "ndots:2", "--",
+                   "cat", "/etc/resolv.conf").stdout
+    assert out.splitlines() == ["nameserver 10.0.0.53", "nameserver 10.0.0.54",
+                                "search example.test", "options ndots:2"], out
+    bad = hull.run("--rm", "--dns", "not-an-ip", "--", "true", check=False)
+    assert bad.returncode == 125 and "not-an-ip" in bad.stderr, bad.stderr
+
+
+def test_fixed_ip(hull):
+    hull("network", "create", "--subnet", "10.203.0.0/24", "app")
+    out = hull.run("--rm", "--network", "app", "--ip", "10.203.0.50", "--",
+                   "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    assert "10.203.0.50/24" in out, out
 
 
 def test_ipam_never_hands_out_an_address_twice(hull):
