@@ -1,8 +1,4 @@
 // Engine: flag -> spec translation, records, logs. No root needed.
-// GCC 12 at -O3 reports false -Wstringop-overflow/-Wrestrict for short std::string assignments
-// inlined into the lambdas of MiscFlags (GCC bug 105329).
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-#pragma GCC diagnostic ignored "-Wrestrict"
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sched.h>
