@@ -132,6 +132,19 @@ Status write_id_maps(pid_t pid, const oci::Linux& lx, bool rootless) {
   return {};
 }
 
+// Namespaces this process joined for the child's sake, and how to get back to its own.
+struct RestoreNamespaces {
+  std::vector<std::pair<UniqueFd, int>> saved;
+  Status now() {
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+      if (::setns(it->first.get(), it->second) < 0)
+        return sys_fail("return to the runtime's own namespaces");
+    saved.clear();
+    return {};
+  }
+  ~RestoreNamespaces() { (void)now(); }
+};
+
 // As runc: a sysctl may be set only where the container has its own copy of it, so that
 // a config cannot change the host's kernel through a shared namespace.
 Status validate_sysctl(const oci::Linux& lx) {
@@ -264,6 +277,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   // The mount namespace is joined by the child, as this process still needs the host's.
   uint64_t clone_flags = 0;
   bool new_user = false;
+  RestoreNamespaces restore;
   UniqueFd mount_ns, user_ns;
   std::vector<UniqueFd> join;
   for (const auto& ns : lx.namespaces) {
@@ -278,6 +292,15 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     if (ns.type == oci::NamespaceType::mount) mount_ns = std::move(fd);
     else if (ns.type == oci::NamespaceType::user) user_ns = std::move(fd);
     else {
+      // The engine launches in-process and lives on (its monitor tears down the network
+      // after the container): remember where this process was, to come back after clone.
+      std::string own = fmt::format("/proc/thread-self/ns/{}",
+                                    ns.type == oci::NamespaceType::pid
+                                        ? std::string("pid_for_children")
+                                        : std::string(oci::namespace_proc_name(ns.type)));
+      UniqueFd back(::open(own.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!back) return sys_failf("open {}", own);
+      restore.saved.emplace_back(std::move(back), oci::namespace_clone_flag(ns.type));
       if (::setns(fd.get(), oci::namespace_clone_flag(ns.type)) < 0)
         return sys_failf("join {} namespace {}", oci::namespace_name(ns.type), ns.path);
     }
@@ -342,6 +365,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   }
   undo.child = child.pid;
   undo.pidfd = child.pidfd.get();
+  HULL_CHECK(restore.now());
   if (own_time_ns && ::setns(own_time_ns.get(), CLONE_NEWTIME) < 0)
     return sys_fail("restore time namespace");
   child_sock.close();
