@@ -45,7 +45,7 @@ Status remove_tree_at(int parent, const char* name, dev_t dev) {
     if (errno == ENOENT) return {};
     return sys_failf("open {}", name);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_dev != dev) {
     ::close(fd);
     return failf("remove {}: refusing to cross a mount point", name);
@@ -69,7 +69,9 @@ Status remove_tree_at(int parent, const char* name, dev_t dev) {
 
 }  // namespace
 
-Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+Result<std::string> read_file(const std::string& path) {
+  return read_file_at(AT_FDCWD, path);
+}
 
 Result<std::string> read_file_at(int dirfd, const std::string& path) {
   UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -128,10 +130,12 @@ Result<UniqueFd> open_dir(const std::string& path) {
   return fd;
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 Status remove_all(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) < 0) {
     if (errno == ENOENT) return {};
     return sys_failf("stat {}", path);

@@ -20,10 +20,14 @@ Config g_config;
 
 constexpr std::string_view level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warning";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warning";
+    case Level::error:
+      return "error";
   }
   return "error";
 }
@@ -52,7 +56,9 @@ void configure(const std::string& path, Format format, bool debug) {
   }
 }
 
-bool debug_enabled() { return g_config.debug; }
+bool debug_enabled() {
+  return g_config.debug;
+}
 
 void write(Level level, std::string_view msg) {
   std::string line;

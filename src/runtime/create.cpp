@@ -9,9 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
-#include <algorithm>
 #include <ctime>
 
 #include "cgroups/manager.hpp"
@@ -57,8 +57,10 @@ struct Undo {
   ~Undo() {
     if (committed) return;
     if (child > 0) {
-      if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-      else ::kill(child, SIGKILL);
+      if (pidfd >= 0)
+        ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      else
+        ::kill(child, SIGKILL);
       while (::waitpid(child, nullptr, __WALL) < 0 && errno == EINTR) {
       }
       run_hooks_warn(poststop, stopped_state, "poststop");
@@ -96,9 +98,10 @@ Status run_id_helper(const char* name, pid_t pid, const std::vector<oci::IdMappi
     }
   }
   if (path.empty())
-    return failf("rootless: {} not found (install uidmap): the config maps more than the "
-                 "user's own id",
-                 name);
+    return failf(
+        "rootless: {} not found (install uidmap): the config maps more than the "
+        "user's own id",
+        name);
   oci::Hook h;
   h.path = path;
   h.args = {name, std::to_string(pid)};
@@ -157,8 +160,7 @@ Status validate_sysctl(const oci::Linux& lx) {
     std::replace(key.begin(), key.end(), '/', '.');
     bool ipc = key.starts_with("fs.mqueue.") || key == "kernel.msgmax" || key == "kernel.msgmnb" ||
                key == "kernel.msgmni" || key == "kernel.sem" || key == "kernel.shmall" ||
-               key == "kernel.shmmax" || key == "kernel.shmmni" ||
-               key == "kernel.shm_rmid_forced";
+               key == "kernel.shmmax" || key == "kernel.shmmni" || key == "kernel.shm_rmid_forced";
     if (ipc) {
       if (!is_new(oci::NamespaceType::ipc))
         return failf("config.json: linux.sysctl: \"{}\" needs an ipc namespace", raw);
@@ -174,8 +176,7 @@ Status validate_sysctl(const oci::Linux& lx) {
         return failf("config.json: linux.sysctl: \"{}\" needs a uts namespace", raw);
       continue;
     }
-    return failf("config.json: linux.sysctl: \"{}\" is not in a separate kernel namespace",
-                 raw);
+    return failf("config.json: linux.sysctl: \"{}\" is not in a separate kernel namespace", raw);
   }
   return {};
 }
@@ -211,7 +212,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
 }
 
 static Result<Launched> launch_inner(const StateStore& store, const CreateOptions& opts,
-                              LaunchMode mode, const oci::Spec& spec, bool* oom_killed);
+                                     LaunchMode mode, const oci::Spec& spec, bool* oom_killed);
 
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode,
                         const oci::Spec& spec) {
@@ -223,7 +224,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
 }
 
 static Result<Launched> launch_inner(const StateStore& store, const CreateOptions& opts,
-                              LaunchMode mode, const oci::Spec& spec, bool* oom_killed) {
+                                     LaunchMode mode, const oci::Spec& spec, bool* oom_killed) {
   HULL_CHECK(validate_id(opts.id));
   HULL_CHECK(validate(spec, opts, mode));
   const auto& lx = spec.linux;
@@ -240,7 +241,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
 
   std::string rootfs = spec.root.path;
   if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
-  struct stat st{};
+  struct stat st {};
   if (::stat(rootfs.c_str(), &st) < 0) return sys_failf("rootfs {}", rootfs);
   if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
   auto rootfs_abs = HULL_TRY(absolute(rootfs));
@@ -289,8 +290,10 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     }
     UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return sys_failf("open {} namespace {}", oci::namespace_name(ns.type), ns.path);
-    if (ns.type == oci::NamespaceType::mount) mount_ns = std::move(fd);
-    else if (ns.type == oci::NamespaceType::user) user_ns = std::move(fd);
+    if (ns.type == oci::NamespaceType::mount)
+      mount_ns = std::move(fd);
+    else if (ns.type == oci::NamespaceType::user)
+      user_ns = std::move(fd);
     else {
       // The engine launches in-process and lives on (its monitor tears down the network
       // after the container): remember where this process was, to come back after clone.
@@ -305,8 +308,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
         return sys_failf("join {} namespace {}", oci::namespace_name(ns.type), ns.path);
     }
   }
-  if (user_ns && ::setns(user_ns.get(), CLONE_NEWUSER) < 0)
-    return sys_fail("join user namespace");
+  if (user_ns && ::setns(user_ns.get(), CLONE_NEWUSER) < 0) return sys_fail("join user namespace");
   const oci::Namespace* cgns = lx.find_namespace(oci::NamespaceType::cgroup);
 
   std::optional<seccomp::Filter> filter;
@@ -331,8 +333,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
   ctx.preserve_fds = opts.preserve_fds;
-  ctx.setgroups_allowed =
-      !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
+  ctx.setgroups_allowed = !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
   ctx.keep_fds = {child_sock.get()};
   if (fifo) ctx.keep_fds.push_back(fifo.get());
   if (mount_ns) ctx.keep_fds.push_back(mount_ns.get());
@@ -430,7 +431,8 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
       return sys_failf("rename {} to {}", tmp, opts.pid_file);
   }
 
-  HULL_CHECK(parent_sock.send(SyncType::kAck, {}, -1, mode == LaunchMode::create ? 0 : kAckStartNow));
+  HULL_CHECK(
+      parent_sock.send(SyncType::kAck, {}, -1, mode == LaunchMode::create ? 0 : kAckStartNow));
   if (mode != LaunchMode::create) {
     // The socket is CLOEXEC in the child: EOF means execve succeeded.
     auto m = parent_sock.recv();

@@ -24,9 +24,7 @@
 #include "runtime/rootfs.hpp"
 
 namespace hull::runtime {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void close_inherited_fds(std::vector<int> keep, int preserve_fds) {
   for (int i = 0; i < preserve_fds; ++i) keep.push_back(3 + i);
@@ -114,8 +112,8 @@ Status setup(InitContext& ctx) {
   // with the state JSON the container's own hooks get on stdin.
   const oci::Hooks& hooks = spec.hooks;
   std::string hook_state;
-  if (!hooks.prestart.empty() || !hooks.create_runtime.empty() ||
-      !hooks.create_container.empty() || !hooks.start_container.empty()) {
+  if (!hooks.prestart.empty() || !hooks.create_runtime.empty() || !hooks.create_container.empty() ||
+      !hooks.start_container.empty()) {
     HULL_CHECK(ctx.sync->send(SyncType::kHooks));
     hook_state = HULL_TRY(ctx.sync->expect(SyncType::kHooksDone)).text;
     // In the container's namespaces, before pivot_root: the path resolves on the host.
@@ -137,21 +135,22 @@ Status setup(InitContext& ctx) {
   // After `start` released the fifo, this process's errors go to `start` through the
   // fifo's write end, which closes on exec (see start() in lifecycle.cpp).
   UniqueFd fifo_w;
-  Status r = become_process(
-      proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed, ctx.preserve_fds,
-      ctx.seccomp, [&]() -> Status {
-        if (ctx.fifo_fd >= 0) {
-          fifo_w = HULL_TRY(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
-          proc_fd_dir.reset();
-          ::close(ctx.fifo_fd);
-        }
-        if (hooks.start_container.empty()) return {};
-        // In the container, after start and before the program: status "created".
-        Json state = Json::parse(hook_state, nullptr, false);
-        if (state.is_object()) state["status"] = "created";
-        return run_hooks(hooks.start_container, state.is_object() ? state.dump() : hook_state,
-                         "startContainer");
-      });
+  Status r = become_process(proc, *ctx.sync, std::move(pty.slave), ctx.setgroups_allowed,
+                            ctx.preserve_fds, ctx.seccomp, [&]() -> Status {
+                              if (ctx.fifo_fd >= 0) {
+                                fifo_w = HULL_TRY(wait_for_start(ctx.fifo_fd, proc_fd_dir.get()));
+                                proc_fd_dir.reset();
+                                ::close(ctx.fifo_fd);
+                              }
+                              if (hooks.start_container.empty()) return {};
+                              // In the container, after start and before the program: status
+                              // "created".
+                              Json state = Json::parse(hook_state, nullptr, false);
+                              if (state.is_object()) state["status"] = "created";
+                              return run_hooks(hooks.start_container,
+                                               state.is_object() ? state.dump() : hook_state,
+                                               "startContainer");
+                            });
   if (!r && fifo_w) {
     const std::string& m = r.error().message;
     (void)!::write(fifo_w.get(), m.data(), m.size());
@@ -242,6 +241,8 @@ void report_and_exit(const SyncSocket& sync, const Status& r) {
   ::_exit(code == ENOENT ? 127 : code == EACCES ? 126 : 1);
 }
 
-void init_main(InitContext& ctx) { report_and_exit(*ctx.sync, setup(ctx)); }
+void init_main(InitContext& ctx) {
+  report_and_exit(*ctx.sync, setup(ctx));
+}
 
 }  // namespace hull::runtime

@@ -235,7 +235,9 @@ uint64_t fnv1a(std::string_view data) {
   return h;
 }
 
-std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+std::string hex64(uint64_t v) {
+  return fmt::format("{:016x}", v);
+}
 
 std::optional<std::vector<sock_filter>> decode_cache_entry(std::string_view data,
                                                            std::string_view input) {
@@ -381,7 +383,8 @@ Result<Filter> compile_cached(const oci::Seccomp& spec, const std::string& cache
     log::debug("seccomp cache: {}", dir.error().message);
     return out;
   }
-  if (auto st = fs::write_atomic_at(dir->get(), name, encode_cache_entry(out.program, input), 0600); !st)
+  if (auto st = fs::write_atomic_at(dir->get(), name, encode_cache_entry(out.program, input), 0600);
+      !st)
     log::debug("seccomp cache: {}", st.error().message);
   return out;
 }

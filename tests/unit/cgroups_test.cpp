@@ -65,8 +65,8 @@ TEST(CgroupLayout, HybridHostIsV1WithUnifiedTree) {
 
 TEST(CgroupLayout, MountHiddenByALaterOneIsIgnored) {
   // A tmpfs over the cgroup2 tree (how crun is run on hybrid hosts) hides it.
-  std::string mi = std::string(kHybridMountinfo) +
-                   "99 41 0:77 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n";
+  std::string mi =
+      std::string(kHybridMountinfo) + "99 41 0:77 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n";
   auto l = parse_layout(mi, kHybridCgroup);
   ASSERT_TRUE(l) << l.error().message;
   EXPECT_EQ(l->kind(), Kind::v1);

@@ -14,8 +14,8 @@
 namespace hull::cli {
 
 struct EngineGlobals {
-  std::string root = "/var/lib/hull";      // images, containers, networks (persistent)
-  std::string run_root = "/run/hull";      // runtime state of running containers
+  std::string root = "/var/lib/hull";  // images, containers, networks (persistent)
+  std::string run_root = "/run/hull";  // runtime state of running containers
   bool debug = false;
 };
 
@@ -26,7 +26,7 @@ using EngineVerbFactory =
 
 bool register_engine_verb(const char* name, EngineVerbFactory factory);
 
-#define HULL_ENGINE_VERB(name, ...)                     \
+#define HULL_ENGINE_VERB(name, ...)                      \
   static const bool hull_engine_verb_registered_##name = \
       ::hull::cli::register_engine_verb(#name, __VA_ARGS__)
 
