@@ -3,8 +3,8 @@
 // child joins the other namespaces (the user namespace last, while it still has the
 // host's privileges for the others) before the steps it shares with init.
 #include <fcntl.h>
-#include <sched.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,7 +44,8 @@ struct Joins {
 };
 
 bool same_ns(pid_t pid, const char* name) {
-  struct stat a{}, b{};
+  struct stat a {
+  }, b{};
   if (::stat(fmt::format("/proc/{}/ns/{}", pid, name).c_str(), &a) < 0) return true;
   if (::stat(fmt::format("/proc/self/ns/{}", name).c_str(), &b) < 0) return true;
   return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
@@ -182,8 +183,10 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     if (m.type == SyncType::kError) return fail(std::move(m.text), m.err);
     if (m.type == SyncType::kReady) break;
     if (m.type != SyncType::kConsole) return fail("sync: unexpected message");
-    if (opts.console_socket.empty()) console = std::move(m.fd);
-    else HULL_CHECK(send_console_fd(opts.console_socket, m.fd.get()));
+    if (opts.console_socket.empty())
+      console = std::move(m.fd);
+    else
+      HULL_CHECK(send_console_fd(opts.console_socket, m.fd.get()));
   }
   if (!opts.pid_file.empty()) {
     std::string tmp = opts.pid_file + ".tmp";

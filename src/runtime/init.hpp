@@ -19,15 +19,15 @@ struct InitContext {
   std::string rootfs;  // absolute host path
   std::string bundle;  // absolute host path
   SyncSocket* sync = nullptr;
-  int fifo_fd = -1;       // O_PATH fd of exec.fifo; -1 when run starts at once
-  int mount_ns_fd = -1;   // a mount namespace to join by path
+  int fifo_fd = -1;      // O_PATH fd of exec.fifo; -1 when run starts at once
+  int mount_ns_fd = -1;  // a mount namespace to join by path
   bool new_user_ns = false;
   bool new_mount_ns = false;
   bool unshare_cgroup_ns = false;  // after joining the cgroup (not done by clone3)
   bool no_pivot = false;
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
   int preserve_fds = 0;
-  std::vector<int> keep_fds;  // fds above 2 that survive the early close
+  std::vector<int> keep_fds;                 // fds above 2 that survive the early close
   const seccomp::Filter* seccomp = nullptr;  // compiled by the parent
 };
 

@@ -52,7 +52,8 @@ Status teardown(const StateStore& store, const State& s) {
   // Every process first, through the cgroup (a paused container is thawed so they die).
   if (cgroup) {
     if (auto pids = cgroup->pids(); pids && !pids->empty()) {
-      if (auto r = cgroup->kill_all(SIGKILL); !r) log::warn("container {}: {}", s.id, r.error().message);
+      if (auto r = cgroup->kill_all(SIGKILL); !r)
+        log::warn("container {}: {}", s.id, r.error().message);
     }
     if (auto f = cgroup->frozen(); f && *f) (void)cgroup->freeze(false);
   }

@@ -95,8 +95,7 @@ Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed) {
       // inheritable. runc's default spec lists ambient caps that are neither, and runc
       // and crun skip those rather than fail: do the same, so such configs run alike.
       if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
-        if (errno != EPERM && errno != EINVAL)
-          return sys_failf("raise ambient capability {}", c);
+        if (errno != EPERM && errno != EINVAL) return sys_failf("raise ambient capability {}", c);
       }
     }
   }
@@ -105,10 +104,9 @@ Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed) {
   return {};
 }
 
-Result<std::string> find_executable(const std::string& name,
-                                     const std::vector<std::string>& env) {
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
   auto check = [](const std::string& path) -> int {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) < 0) return errno;
     if (S_ISDIR(st.st_mode)) return EACCES;
     if (::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) < 0) return errno;

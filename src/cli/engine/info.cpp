@@ -6,8 +6,8 @@
 #include <linux/magic.h>
 
 #include "cli/engine/run_flags.hpp"
-#include "common/strings.hpp"
 #include "common/fs.hpp"
+#include "common/strings.hpp"
 
 namespace hull::cli {
 

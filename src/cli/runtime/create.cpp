@@ -21,7 +21,9 @@ void add_create_flags(CLI::App* c, runtime::CreateOptions& o) {
 
 }  // namespace
 
-void add_run_create_flags(CLI::App* c, runtime::CreateOptions& o) { add_create_flags(c, o); }
+void add_run_create_flags(CLI::App* c, runtime::CreateOptions& o) {
+  add_create_flags(c, o);
+}
 
 HULL_VERB(create, [](CLI::App& app, Globals& g) {
   auto o = std::make_shared<runtime::CreateOptions>();

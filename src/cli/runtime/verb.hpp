@@ -41,6 +41,8 @@ inline int report(const Error& e) {
   return 1;
 }
 
-inline runtime::StateStore store_of(const Globals& g) { return runtime::StateStore(g.root); }
+inline runtime::StateStore store_of(const Globals& g) {
+  return runtime::StateStore(g.root);
+}
 
 }  // namespace hull::cli
