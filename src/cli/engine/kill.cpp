@@ -16,16 +16,8 @@ HULL_ENGINE_VERB(kill, [](CLI::App& app, EngineGlobals& g) {
   return [a, &g]() -> int {
     auto sig = parse_signal(a->signal);
     if (!sig) return engine_report(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
-    auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
-    int rc = 0;
-    for (const auto& ref : a->refs) {
-      if (auto r = e->kill(ref, *sig); !r)
-        rc = engine_report(r.error());
-      else
-        fmt::print("{}\n", ref);
-    }
-    return rc;
+    return for_each_container(
+        g, a->refs, [&](engine::Engine& e, const std::string& ref) { return e.kill(ref, *sig); });
   };
 });
 

@@ -8,16 +8,8 @@ HULL_ENGINE_VERB(pause, [](CLI::App& app, EngineGlobals& g) {
   auto* c = app.add_subcommand("pause", "pause all processes of containers");
   c->add_option("container", *refs, "container names or ids")->required();
   return [refs, &g]() -> int {
-    auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
-    int rc = 0;
-    for (const auto& ref : *refs) {
-      if (auto r = e->pause(ref, true); !r)
-        rc = engine_report(r.error());
-      else
-        fmt::print("{}\n", ref);
-    }
-    return rc;
+    return for_each_container(
+        g, *refs, [](engine::Engine& e, const std::string& ref) { return e.pause(ref, true); });
   };
 });
 

@@ -13,23 +13,14 @@ HULL_ENGINE_VERB(restart, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("container", a->refs, "container names or ids")->required();
   c->add_option("-t,--time,--timeout", a->timeout, "seconds to wait before killing");
   return [a, &g]() -> int {
-    auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
-    int rc = 0;
-    for (const auto& ref : a->refs) {
-      if (auto r = e->stop(ref, a->timeout); !r) {
-        rc = engine_report(r.error());
-        continue;
-      }
-      auto s = e->start(ref, {});
-      if (!s) {
-        log::error("{}", s.error().error.message);
-        rc = s.error().exit_code;
-        continue;
-      }
-      fmt::print("{}\n", ref);
-    }
-    return rc;
+    return for_each_container(
+        g, a->refs,
+        [&](engine::Engine& e, const std::string& ref) -> std::expected<void, engine::RunError> {
+          if (auto r = e.stop(ref, a->timeout); !r)
+            return std::unexpected(engine::RunError{engine::kExitEngine, r.error()});
+          if (auto s = e.start(ref, {}); !s) return std::unexpected(s.error());
+          return {};
+        });
   };
 });
 

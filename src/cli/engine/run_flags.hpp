@@ -91,4 +91,32 @@ inline Result<engine::Engine> open_engine(const EngineGlobals& g) {
   return engine::Engine::open(g.root, g.run_root);
 }
 
+// A failed action's report: hull's own errors exit 125, a failed start its RunError's code.
+inline int report_failure(const Error& e) {
+  return engine_report(e);
+}
+inline int report_failure(const engine::RunError& e) {
+  log::error("{}", e.error.message);
+  return e.exit_code;
+}
+
+// docker's multi-container verbs (stop, kill, pause...): the action runs on each named
+// container in turn; each success prints the name as given, each failure is reported and
+// the rest still run. The status is the last failure's, 0 if none. action(engine, ref)
+// returns std::expected<void, Error or engine::RunError>.
+template <class Action>
+int for_each_container(const EngineGlobals& g, const std::vector<std::string>& refs,
+                       Action&& action) {
+  auto e = open_engine(g);
+  if (!e) return engine_report(e.error());
+  int rc = 0;
+  for (const auto& ref : refs) {
+    if (auto r = action(*e, ref); !r)
+      rc = report_failure(r.error());
+    else
+      fmt::print("{}\n", ref);
+  }
+  return rc;
+}
+
 }  // namespace hull::cli

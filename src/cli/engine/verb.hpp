@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/verb_table.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 
@@ -21,10 +22,12 @@ struct EngineGlobals {
 
 // A verb adds its subcommand to app and returns the function to run when chosen; that
 // function returns the process exit status (docker's: 125 for errors of hull itself).
-using EngineVerbFactory =
-    std::function<std::function<int()>(CLI::App& app, EngineGlobals& globals)>;
+using EngineVerbs = VerbTable<EngineGlobals>;
+using EngineVerbFactory = EngineVerbs::Factory;
 
-bool register_engine_verb(const char* name, EngineVerbFactory factory);
+inline bool register_engine_verb(const char* name, EngineVerbFactory factory) {
+  return EngineVerbs::add(name, std::move(factory));
+}
 
 #define HULL_ENGINE_VERB(name, ...)                      \
   static const bool hull_engine_verb_registered_##name = \

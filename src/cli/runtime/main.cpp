@@ -1,26 +1,15 @@
 // hull-runtime: a runc-compatible OCI runtime. Global flags follow runc's.
 #include <unistd.h>
 
-#include <map>
-#include <vector>
-
 #include "cli/runtime/verb.hpp"
+#include "cli/verb_table.hpp"
 #include "common/log.hpp"
 #include "oci/spec.hpp"
 
 namespace hull::cli {
-namespace {
-
-std::map<std::string, VerbFactory>& verbs() {
-  static std::map<std::string, VerbFactory> v;
-  return v;
-}
-
-}  // namespace
 
 bool register_verb(const char* name, VerbFactory factory) {
-  verbs().emplace(name, std::move(factory));
-  return true;
+  return VerbTable<Globals>::add(name, std::move(factory));
 }
 
 }  // namespace hull::cli
@@ -33,9 +22,8 @@ int main(int argc, char** argv) {
       g.root = std::string(xdg) + "/hull-runtime";
   }
   CLI::App app{"hull-runtime: an OCI container runtime", "hull-runtime"};
-  app.set_version_flag("-v,--version",
-                       fmt::format("hull-runtime version {}\nspec: {}", HULL_VERSION,
-                                   oci::kSpecVersion));
+  app.set_version_flag("-v,--version", fmt::format("hull-runtime version {}\nspec: {}",
+                                                   HULL_VERSION, oci::kSpecVersion));
   app.require_subcommand(1);
   app.add_option("--root", g.root, "directory for container state");
   app.add_option("--log", g.log_file, "log file (default stderr)");
@@ -46,31 +34,19 @@ int main(int argc, char** argv) {
   std::string rootless = "auto";
   app.add_option("--rootless", rootless, "ignored; rootless mode is detected");
 
-  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
-  for (auto& [name, factory] : cli::verbs()) {
-    // Each factory adds its subcommand; remember which runner belongs to which.
-    size_t before = app.get_subcommands({}).size();
-    auto run = factory(app, g);
-    auto subs = app.get_subcommands({});
-    if (subs.size() > before) runners.emplace_back(subs.back(), std::move(run));
-  }
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    log::configure(g.log_file, g.log_format == "json" ? log::Format::json : log::Format::text,
-                   g.debug);
-    if (e.get_exit_code() == 0) return app.exit(e);
-    log::error("{}", e.what());
-    return 1;
-  }
-  log::configure(g.log_file, g.log_format == "json" ? log::Format::json : log::Format::text,
-                 g.debug);
+  cli::VerbTable<cli::Globals> verbs(app, g);
+  // runc exits 1 on any error, a usage error included.
+  auto done = verbs.parse(
+      argc, argv,
+      [&] {
+        log::configure(g.log_file, g.log_format == "json" ? log::Format::json : log::Format::text,
+                       g.debug);
+      },
+      1);
+  if (done) return *done;
   if (g.systemd_cgroup) {
     log::error("--systemd-cgroup: the systemd cgroup driver is not supported; use cgroupfs");
     return 1;
   }
-  for (auto& [sub, run] : runners)
-    if (sub->parsed()) return run();
-  return 1;
+  return verbs.run(1);
 }

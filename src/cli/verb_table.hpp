@@ -1,0 +1,80 @@
+// The verb registry both command lines share (hull and hull-runtime): each verb file
+// registers a factory at static-initialisation time, main() adds every verb's
+// subcommand to one CLI::App, parses, and runs the chosen one. Header-only: each tool
+// instantiates it with its own global flags.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.hpp"
+
+namespace hull::cli {
+
+template <class Globals>
+class VerbTable {
+ public:
+  // A verb adds its subcommand to app and returns the function to run when chosen; that
+  // function returns the process exit status.
+  using Run = std::function<int()>;
+  using Factory = std::function<Run(CLI::App& app, Globals& globals)>;
+
+  // Called from a static initialiser in each verb's file; returns true for that.
+  static bool add(const char* name, Factory factory) {
+    factories().emplace(name, std::move(factory));
+    return true;
+  }
+
+  // Adds every registered verb's subcommand to app, in name order.
+  VerbTable(CLI::App& app, Globals& globals) : app_(app) {
+    for (auto& [name, factory] : factories()) {
+      // Each factory adds one subcommand; remember which runner belongs to which.
+      size_t before = app.get_subcommands({}).size();
+      auto run = factory(app, globals);
+      auto subs = app.get_subcommands({});
+      if (subs.size() > before) runners_.emplace_back(subs.back(), std::move(run));
+    }
+  }
+
+  // Parses argv. configure_log runs once the global flags are known, on a usage error
+  // too, so that the error is written where and how they asked. Returns the exit status
+  // when there is nothing left to run: 0 after --help or --version, usage_status after a
+  // usage error (logged).
+  std::optional<int> parse(int argc, char** argv, const std::function<void()>& configure_log,
+                           int usage_status) {
+    try {
+      app_.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      configure_log();
+      if (e.get_exit_code() == 0) return app_.exit(e);
+      log::error("{}", e.what());
+      return usage_status;
+    }
+    configure_log();
+    return std::nullopt;
+  }
+
+  // Runs the verb that was parsed; none_status if none was (require_subcommand stops that).
+  int run(int none_status) const {
+    for (const auto& [sub, run] : runners_)
+      if (sub->parsed()) return run();
+    return none_status;
+  }
+
+ private:
+  static std::map<std::string, Factory>& factories() {
+    static std::map<std::string, Factory> table;
+    return table;
+  }
+
+  CLI::App& app_;
+  std::vector<std::pair<CLI::App*, Run>> runners_;
+};
+
+}  // namespace hull::cli
