@@ -88,6 +88,7 @@ class Monitor {
   }
   std::expected<runtime::Launched, Error> launch_once();
   Status setup_network();
+  void share_network_files(Container owner);
   void teardown_network();
   int supervise(runtime::Launched& l);
   void pump(int fd, std::string_view stream, int& attach_fd);
@@ -133,6 +134,7 @@ Status Monitor::setup_network() {
     std::string path = fmt::format("/proc/{}/ns/net", rs->pid);
     for (auto& ns : ctx_.spec.linux.namespaces)
       if (ns.type == oci::NamespaceType::network) ns.path = path;
+    share_network_files(*peer);
     return {};
   }
   HULL_CHECK(fs::mkdir_p(ctx_.run_root + "/netns", 0700));
@@ -153,7 +155,7 @@ Status Monitor::setup_network() {
   req.netns_path = netns_path_;
   req.network = cfg.network;
   for (const auto& p : cfg.ports)
-    req.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
+    req.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto, p.host_port_last});
   req.aliases = cfg.network_aliases;
   req.extra_hosts = cfg.extra_hosts;
   req.ip = cfg.ip;
@@ -165,6 +167,27 @@ Status Monitor::setup_network() {
   for (const auto& p : att.ports)
     ports_.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
   return {};
+}
+
+// docker's rule for container:NAME: the joiner bind-mounts the target's own /etc/hosts,
+// /etc/hostname and /etc/resolv.conf (the same files, so src/net's in-place rewrites of
+// hosts reach both) and takes its hostname. A target that joined another container
+// itself uses that one's files.
+void Monitor::share_network_files(Container owner) {
+  for (int hops = 0; hops < 8 && owner.config.network.starts_with("container:"); ++hops) {
+    auto next = db_->find(owner.config.network.substr(std::string_view("container:").size()));
+    if (!next) break;
+    owner = std::move(*next);
+  }
+  const std::string dir = ctx_.root + "/containers/" + owner.config.id;
+  for (auto& m : ctx_.spec.mounts)
+    for (std::string_view f : {"hosts", "hostname", "resolv.conf"})
+      if (m.destination == fmt::format("/etc/{}", f)) m.source = fmt::format("{}/{}", dir, f);
+  oci::Spec& spec = ctx_.spec;
+  if (spec.hostname.empty() || owner.config.hostname.empty()) return;  // --uts host
+  spec.hostname = owner.config.hostname;
+  for (auto& e : spec.process->env)
+    if (e.starts_with("HOSTNAME=")) e = "HOSTNAME=" + owner.config.hostname;
 }
 
 void Monitor::teardown_network() {

@@ -65,11 +65,13 @@ void get_to(const Json& j, const char* key, T& out) {
 
 Json ports_to_json(const std::vector<PortMapping>& ports) {
   Json out = Json::array();
-  for (const auto& p : ports)
+  for (const auto& p : ports) {
     out.push_back({{"host_ip", p.host_ip},
                    {"host_port", p.host_port},
                    {"container_port", p.container_port},
                    {"proto", p.proto}});
+    if (p.host_port_last) out.back()["host_port_last"] = p.host_port_last;
+  }
   return out;
 }
 
@@ -77,7 +79,8 @@ void ports_from_json(const Json& j, const char* key, std::vector<PortMapping>& o
   if (auto it = j.find(key); it != j.end() && it->is_array())
     for (const auto& p : *it)
       out.push_back({p.value("host_ip", ""), p.value<uint16_t>("host_port", 0),
-                     p.value<uint16_t>("container_port", 0), p.value("proto", "tcp")});
+                     p.value<uint16_t>("container_port", 0), p.value("proto", "tcp"),
+                     p.value<uint16_t>("host_port_last", 0)});
 }
 
 }  // namespace

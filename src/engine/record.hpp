@@ -37,6 +37,7 @@ struct PortMapping {
   uint16_t host_port = 0;
   uint16_t container_port = 0;
   std::string proto = "tcp";
+  uint16_t host_port_last = 0;  // -p 8000-8010:80: a range to pick from at start
   bool operator==(const PortMapping&) const = default;
 };
 

@@ -333,45 +333,6 @@ Result<std::vector<std::string>> read_env_file(const std::string& path, const Bu
   return env;
 }
 
-Result<PortMapping> parse_publish(std::string_view text) {
-  PortMapping p;
-  std::string_view s = text;
-  if (auto slash = s.rfind('/'); slash != std::string_view::npos) {
-    p.proto = std::string(s.substr(slash + 1));
-    s = s.substr(0, slash);
-    if (p.proto != "tcp" && p.proto != "udp")
-      return failf("invalid --publish \"{}\": protocol must be tcp or udp", text);
-  }
-  auto parts = split(s, ':');
-  auto port = [&](std::string_view v, bool zero_ok) -> std::optional<uint16_t> {
-    auto n = parse_int<unsigned>(v);
-    if (!n || *n > 65535 || (*n == 0 && !zero_ok)) return std::nullopt;
-    return static_cast<uint16_t>(*n);
-  };
-  std::string_view host_port, cont;
-  if (parts.size() == 1) {
-    cont = parts[0];
-  } else if (parts.size() == 2) {
-    host_port = parts[0];
-    cont = parts[1];
-  } else if (parts.size() == 3) {
-    p.host_ip = std::string(parts[0]);
-    host_port = parts[1];
-    cont = parts[2];
-  } else {
-    return failf("invalid --publish \"{}\": use [ip:]hostPort:containerPort[/proto]", text);
-  }
-  auto c = port(cont, false);
-  if (!c) return failf("invalid --publish \"{}\": bad container port \"{}\"", text, cont);
-  p.container_port = *c;
-  if (!host_port.empty()) {
-    auto h = port(host_port, true);
-    if (!h) return failf("invalid --publish \"{}\": bad host port \"{}\"", text, host_port);
-    p.host_port = *h;
-  }
-  return p;
-}
-
 std::vector<int> default_capabilities() {
   return {CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
           CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
@@ -443,6 +404,16 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   }
   if (shared_net && !o.hostname.empty())
     return failf("conflicting options: --hostname and --network {}", network);
+  // docker: a container:NAME joiner uses NAME's hosts and resolv.conf files as they are.
+  for (const auto& [given, flag] : {std::pair{!o.add_hosts.empty(), "--add-host"},
+                                    {!o.dns.empty(), "--dns"},
+                                    {!o.dns_search.empty(), "--dns-search"},
+                                    {!o.dns_options.empty(), "--dns-option"}})
+    if (shared_net && given)
+      return failf(
+          "conflicting options: {} and --network {} (it shares that container's "
+          "/etc/hosts and /etc/resolv.conf)",
+          flag, network);
   for (const auto& d : o.dns) {
     in_addr a4{};
     in6_addr a6{};
@@ -545,7 +516,9 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   for (const auto& pub : o.publish) {
     if (!bridge_net)
       return failf("--publish {}: ports can only be published on a bridge network", pub);
-    c.ports.push_back(HULL_TRY(parse_publish(pub)));
+    // src/net's parser, the one -p parser: ranges expand to one mapping per port.
+    for (const auto& p : HULL_TRY(net::parse_publish(pub)))
+      c.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto, p.host_port_last});
   }
   if (o.publish_all)
     for (const auto& key : image.exposed_ports) {

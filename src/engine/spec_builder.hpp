@@ -88,7 +88,6 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
 Result<int64_t> parse_size(std::string_view text, std::string_view flag);
 Result<oci::Rlimit> parse_ulimit(std::string_view text);
 Result<std::vector<std::string>> read_env_file(const std::string& path, const BuildContext& ctx);
-Result<PortMapping> parse_publish(std::string_view text);
 // Docker's default capability set.
 std::vector<int> default_capabilities();
 // The resolv.conf a container gets: the host's with loopback nameservers dropped (they do

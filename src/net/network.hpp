@@ -30,12 +30,16 @@ struct PortSpec {
   uint16_t host_port = 0;  // 0 = a free port is picked at attach
   uint16_t container_port = 0;
   std::string proto = "tcp";  // "tcp" or "udp"
+  // > host_port: attach picks the first free port of host_port..host_port_last (docker's
+  // "-p 8000-8010:80"); 0 once resolved.
+  uint16_t host_port_last = 0;
   bool operator==(const PortSpec&) const = default;
 };
 
-// docker's -p syntax: [ip:][hostPort:]containerPort[/proto], ports may be ranges of equal
-// length ("8000-8001:80-81"), "ip::80" takes a free host port on ip. A range yields one
-// PortSpec per port.
+// docker's -p syntax: [ip:][hostPort:]containerPort[/proto]. Ports may be ranges: equal
+// lengths pair up ("8000-8002:80-82" is three PortSpecs), a host range with one container
+// port is a range to pick a free host port from ("8000-8010:80"); "ip::80" and ":80" take
+// a free host port. Every malformed form is an error naming the input and the part.
 Result<std::vector<PortSpec>> parse_publish(std::string_view spec);
 // One ExposedPorts key of an image config ("80/tcp", "53/udp", "8080") for -P.
 Result<PortSpec> parse_exposed(std::string_view key);

@@ -477,7 +477,25 @@ struct Networks::Impl {
                            [&](auto& t) { return ports_clash(t, q); }) ||
                std::any_of(out.begin(), out.end(), [&](auto& t) { return ports_clash(t, q); });
       };
-      if (p.host_port == 0) {
+      if (p.host_port_last > p.host_port) {
+        // docker's "-p 8000-8010:80": the first port of the range that nobody holds.
+        const PortSpec asked = p;
+        bool found = false;
+        for (unsigned port = asked.host_port; port <= asked.host_port_last && !found; ++port) {
+          p.host_port = static_cast<uint16_t>(port);
+          if (clash(p)) continue;
+          auto free = check_port_free(p);
+          if (!free && free.error().code != EADDRINUSE) return std::unexpected(free.error());
+          found = free.has_value();
+        }
+        if (!found)
+          return fail(fmt::format("publish {}:{}-{}/{}: every host port of the range is in use",
+                                  asked.host_ip.empty() ? "0.0.0.0" : asked.host_ip,
+                                  asked.host_port, asked.host_port_last, asked.proto),
+                      EADDRINUSE);
+        p.host_port_last = 0;
+      } else if (p.host_port == 0) {
+        p.host_port_last = 0;
         for (int attempt = 0;; ++attempt) {
           p.host_port = HULL_TRY(pick_free_port(p));
           if (!clash(p)) break;
@@ -491,6 +509,7 @@ struct Networks::Impl {
                                   p.host_port),
                       EADDRINUSE);
         HULL_CHECK(check_port_free(p));
+        p.host_port_last = 0;
       }
       out.push_back(p);
     }

@@ -13,25 +13,27 @@ struct Range {
   [[nodiscard]] int size() const { return last - first + 1; }
 };
 
-Result<Range> parse_range(std::string_view text, std::string_view spec, bool allow_zero) {
-  auto bad = [&] {
-    return failf("invalid port \"{}\" in \"{}\": expected a number 1-65535 or a range a-b", text,
-                 spec);
+// "80" or "8000-8010". what names the part in the error ("container port", "host port").
+Result<Range> parse_range(std::string_view text, std::string_view what, std::string_view spec,
+                          bool allow_zero) {
+  auto bad = [&](std::string_view why) {
+    return failf("invalid publish \"{}\": {} \"{}\" {}", spec, what, text, why);
+  };
+  auto one = [&](std::string_view p) -> std::optional<unsigned> {
+    auto v = parse_int<unsigned>(p);
+    if (!v || *v > 65535) return std::nullopt;
+    return *v;
   };
   size_t dash = text.find('-');
-  auto one = [&](std::string_view p) -> std::optional<uint16_t> {
-    auto v = parse_int<unsigned>(p);
-    if (!v || *v > 65535 || (*v == 0 && !allow_zero)) return std::nullopt;
-    return static_cast<uint16_t>(*v);
-  };
   if (dash == std::string_view::npos) {
     auto v = one(text);
-    if (!v) return bad();
-    return Range{*v, *v};
+    if (!v || (*v == 0 && !allow_zero)) return bad("is not a port (1-65535)");
+    return Range{static_cast<uint16_t>(*v), static_cast<uint16_t>(*v)};
   }
   auto a = one(text.substr(0, dash)), b = one(text.substr(dash + 1));
-  if (!a || !b || *a == 0 || *b < *a) return bad();
-  return Range{*a, *b};
+  if (!a || !b || *a == 0) return bad("is not a port range (first-last, 1-65535)");
+  if (*b < *a) return bad("is a range that ends before it starts");
+  return Range{static_cast<uint16_t>(*a), static_cast<uint16_t>(*b)};
 }
 
 }  // namespace
@@ -43,12 +45,13 @@ Result<std::vector<PortSpec>> parse_publish(std::string_view spec) {
     proto = std::string(rest.substr(slash + 1));
     rest = rest.substr(0, slash);
     if (proto != "tcp" && proto != "udp")
-      return failf("invalid protocol \"{}\" in \"{}\": expected tcp or udp", proto, spec);
+      return failf("invalid publish \"{}\": protocol \"{}\" is not tcp or udp", spec, proto);
   }
-  std::string host_ip;
   if (!rest.empty() && rest.front() == '[')
     return failf("invalid publish \"{}\": IPv6 host addresses are not supported", spec);
-  // ip:hostPort:containerPort, ip::containerPort, hostPort:containerPort, containerPort
+  // docker splits on ':' from the right: containerPort, hostPort:containerPort,
+  // ip:hostPort:containerPort (hostPort may be empty: "ip::80", ":80").
+  std::string host_ip;
   std::string_view host_part, container_part;
   size_t last = rest.rfind(':');
   if (last == std::string_view::npos) {
@@ -58,37 +61,56 @@ Result<std::vector<PortSpec>> parse_publish(std::string_view spec) {
     std::string_view front = rest.substr(0, last);
     size_t first = front.rfind(':');
     if (first == std::string_view::npos) {
-      // "hostPort:containerPort" or "ip:containerPort" is not docker's syntax: the single
-      // colon form is always hostPort:containerPort.
       host_part = front;
+      // "127.0.0.1:80" is hostPort:containerPort to docker too; say how to bind an address.
+      if (parse_ipv4(host_part))
+        return failf(
+            "invalid publish \"{}\": \"{}\" is an address, not a host port; use "
+            "{}::{} (a free port) or {}:HOSTPORT:{}",
+            spec, host_part, host_part, container_part, host_part, container_part);
     } else {
       host_ip = std::string(front.substr(0, first));
       host_part = front.substr(first + 1);
       if (host_ip.find(':') != std::string::npos)
-        return failf("invalid publish \"{}\": IPv6 host addresses are not supported", spec);
-      if (!parse_ipv4(host_ip))
-        return failf("invalid host address \"{}\" in \"{}\": expected an IPv4 address", host_ip,
-                     spec);
+        return failf(
+            "invalid publish \"{}\": too many ':' (use [ip:][hostPort:]containerPort"
+            "[/proto]; IPv6 host addresses are not supported)",
+            spec);
+      // docker takes an empty address (":8080:80") as every address.
+      if (!host_ip.empty() && !parse_ipv4(host_ip))
+        return failf("invalid publish \"{}\": host address \"{}\" is not an IPv4 address", spec,
+                     host_ip);
       if (host_ip == "0.0.0.0") host_ip.clear();
     }
   }
-  if (container_part.empty()) return failf("invalid publish \"{}\": no container port", spec);
-  Range c = HULL_TRY(parse_range(container_part, spec, false));
+  if (container_part.empty())
+    return failf(
+        "invalid publish \"{}\": no container port (use "
+        "[ip:][hostPort:]containerPort[/proto])",
+        spec);
+  Range c = HULL_TRY(parse_range(container_part, "container port", spec, false));
   Range h{0, 0};
-  bool host_given = !host_part.empty();
-  if (host_given) h = HULL_TRY(parse_range(host_part, spec, true));
-  if (host_given && h.first != 0 && h.size() != c.size())
-    return failf("invalid publish \"{}\": host range and container range differ in size", spec);
-  if (host_given && h.first == 0 && c.size() != 1)
-    return failf("invalid publish \"{}\": host port 0 with a container range", spec);
+  if (!host_part.empty()) h = HULL_TRY(parse_range(host_part, "host port", spec, true));
+  // Equal sizes pair up; a host range for a single container port is a range to pick a
+  // free port from (docker's rule); any other mismatch is an error.
+  const bool host_given = !host_part.empty();
+  if (host_given && h.size() != c.size() && c.size() != 1)
+    return failf("invalid publish \"{}\": host range {} and container range {} differ in size",
+                 spec, host_part, container_part);
+  const bool host_range_to_pick = host_given && h.size() != c.size();
   std::vector<PortSpec> out;
   out.reserve(c.size());
   for (int i = 0; i < c.size(); ++i) {
     PortSpec p;
     p.host_ip = host_ip;
-    p.host_port = host_given && h.first != 0 ? static_cast<uint16_t>(h.first + i) : 0;
     p.container_port = static_cast<uint16_t>(c.first + i);
     p.proto = proto;
+    if (host_range_to_pick) {
+      p.host_port = h.first;
+      p.host_port_last = h.last;
+    } else if (h.first != 0) {
+      p.host_port = static_cast<uint16_t>(h.first + i);
+    }
     out.push_back(std::move(p));
   }
   return out;
@@ -118,6 +140,9 @@ std::string format_ports(const std::vector<PortSpec>& ports) {
     if (!out.empty()) out += ", ";
     if (p.host_port == 0)
       out += fmt::format("{}/{}", p.container_port, p.proto);
+    else if (p.host_port_last > p.host_port)  // not yet resolved (a created container)
+      out += fmt::format("{}:{}-{}->{}/{}", p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port,
+                         p.host_port_last, p.container_port, p.proto);
     else
       out += fmt::format("{}:{}->{}/{}", p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port,
                          p.container_port, p.proto);

@@ -479,18 +479,26 @@ TEST(EngineSpec, MiscFlags) {
   }
 }
 
+// -p goes through src/net's parser (its own tests cover the syntax): ranges expand, a
+// host range for one container port is kept for the start to pick from, errors name -p.
 TEST(EngineSpec, Publish) {
-  auto p = parse_publish("127.0.0.1:8080:80/udp");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->host_ip, "127.0.0.1");
-  EXPECT_EQ(p->host_port, 8080);
-  EXPECT_EQ(p->container_port, 80);
-  EXPECT_EQ(p->proto, "udp");
-  p = parse_publish("80");
-  ASSERT_TRUE(p);
-  EXPECT_EQ(p->host_port, 0);
-  EXPECT_FALSE(parse_publish("70000"));
-  EXPECT_FALSE(parse_publish("80/sctp"));
+  TempDir d;
+  auto o = base();
+  o.network = "bridge";
+  o.publish = {"127.0.0.1:8000-8001:80-81/udp", "9000-9010:90", "80"};
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::vector<PortMapping> want = {{"127.0.0.1", 8000, 80, "udp"},
+                                   {"127.0.0.1", 8001, 81, "udp"},
+                                   {"", 9000, 90, "tcp", 9010},
+                                   {"", 0, 80, "tcp"}};
+  EXPECT_EQ(plan->config.ports, want);
+  for (const char* bad : {"70000", "80/sctp", "8000-8002:80-81"}) {
+    o.publish = {bad};
+    auto r = build_spec(o, {}, ctx(d));
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find(bad), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(EngineSpec, NetworkFlags) {

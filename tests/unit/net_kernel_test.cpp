@@ -4,9 +4,15 @@
 // the kernel frees whatever is left when it goes.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +20,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <set>
 
 #include "common/fs.hpp"
@@ -164,6 +172,44 @@ TEST_F(NetKernel, FiftyCyclesNeverReuseAnAddressInUse) {
 }
 
 // A server in the container's netns on port 80 answers on the host's 127.0.0.1:18080.
+// bench/engine-run-net runs this (disabled by default: it is a measurement, not a check)
+// with --gtest_also_run_disabled_tests and reads the BENCH lines: one attach per line of
+// a container that publishes a port (veth pair, IPAM, address and route in its netns, and
+// an nft commit, the rules having changed), with another container attached all along so
+// the bridge exists, as for every container but the first. HULL_BENCH_CYCLES (default 30).
+TEST_F(NetKernel, DISABLED_SetupTimingForBench) {
+  int cycles = 30;
+  if (const char* c = getenv("HULL_BENCH_CYCLES"); c && atoi(c) > 0) cycles = atoi(c);
+  auto nets = open_networks();
+  ASSERT_TRUE(nets.attach("keep", "keep", netns("keep"), "bridge", {}, {}));
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  std::string with_port = "BENCH attach_port_ms", plain = "BENCH attach_ms",
+              detach = "BENCH detach_ms";
+  for (int i = 0; i < cycles; ++i) {
+    for (bool publish : {true, false}) {
+      std::string id = fmt::format("bench{}{}", i, publish ? "p" : "n");
+      std::string ns = netns(id);
+      std::vector<PortSpec> ports;
+      if (publish) ports.push_back({"", static_cast<uint16_t>(20000 + i), 80, "tcp"});
+      auto t0 = Clock::now();
+      auto a = nets.attach(id, id, ns, "bridge", ports, {});
+      auto t1 = Clock::now();
+      ASSERT_TRUE(a) << a.error().message;
+      ASSERT_TRUE(nets.detach(id));
+      auto t2 = Clock::now();
+      (publish ? with_port : plain) += fmt::format(" {:.3f}", ms(t1 - t0));
+      if (publish) detach += fmt::format(" {:.3f}", ms(t2 - t1));
+      ASSERT_TRUE(remove_netns(ns));
+      netns_.pop_back();
+    }
+  }
+  std::printf("%s\n%s\n%s\n", with_port.c_str(), plain.c_str(), detach.c_str());
+  ASSERT_TRUE(nets.detach("keep"));
+  EXPECT_TRUE(hull_links().empty());
+  EXPECT_FALSE(nft_table());
+}
+
 TEST_F(NetKernel, PublishedPortAnswersOnLocalhost) {
   auto nets = open_networks();
   std::string ns = netns("web");
@@ -377,6 +423,160 @@ TEST_F(NetKernel, NoneNetworkHasOnlyLoopback) {
   EXPECT_FALSE(fs::exists(ns));
   netns_.pop_back();
   EXPECT_TRUE(remove_netns(ns)) << "missing path is fine";
+}
+
+// Rootless networking end to end, as an unprivileged user (uid 65534) throughout: a
+// process of that user makes its own user and network namespaces and serves TCP on port
+// 80 there; start_pasta, run by the same user, connects that netns with a -p 18090:80
+// forward; a client in the test's netns gets the answer on 127.0.0.1:18090.
+constexpr uid_t kNobody = 65534;
+
+// Forks a child that becomes uid/gid 65534 (dumpable again, so that the same user may
+// open its /proc/PID/ns files) and runs f. With stand_in_tun, the child first gets a
+// private mount namespace in which a 0666 node of /dev/net/tun's device (10:200)
+// replaces the host's: see the test for why. The host's node is never changed.
+pid_t spawn_as_nobody(const std::function<int()>& f, bool stand_in_tun) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (stand_in_tun) {
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
+        mount("tmpfs", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0 ||
+        mknod("/dev/net/tun", S_IFCHR | 0666, makedev(10, 200)) < 0 ||
+        chmod("/dev/net/tun", 0666) < 0)
+      _exit(100);
+  }
+  if (setgroups(0, nullptr) < 0 || setresgid(kNobody, kNobody, kNobody) < 0 ||
+      setresuid(kNobody, kNobody, kNobody) < 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    _exit(101);
+  _exit(f());
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(NetKernel, RootlessPastaForwardsAPublishedPortAsAnUnprivilegedUser) {
+  if (sh("command -v pasta").empty()) GTEST_SKIP() << "pasta (Debian's passt) not installed";
+  // pasta copies the addresses and routes of the host's routable interface: give the
+  // test's netns one (a veth pair, both ends here).
+  ASSERT_EQ(system("ip link add rlv0 type veth peer name rlv1 && ip addr add 192.0.2.2/24 "
+                   "dev rlv0 && ip link set rlv0 up && ip link set rlv1 up && "
+                   "ip route add default via 192.0.2.1"),
+            0);
+  // Distributions ship /dev/net/tun as 0666. Where it is root-only (this machine: 0600),
+  // an unprivileged pasta fails with "Failed to open tun socket in namespace"; the user's
+  // processes then get the stand-in node (spawn_as_nobody) and the test says so.
+  pid_t probe = spawn_as_nobody(
+      [] {
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        return fd >= 0 ? 0 : errno;
+      },
+      false);
+  int tun_err = wait_exit(probe);
+  const bool stand_in = tun_err != 0;
+  if (stand_in)
+    std::printf(
+        "note: /dev/net/tun is not open to users here (open as uid 65534: %s); "
+        "using a 0666 stand-in node in a private mount namespace\n",
+        strerror(tun_err));
+
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  pid_t server = spawn_as_nobody(
+      [&] {
+        ready_r.reset();
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) return 10;
+        // Map only ourselves: no newuidmap, no /etc/subuid needed.
+        if (!fs::write_existing("/proc/self/setgroups", "deny") ||
+            !fs::write_existing("/proc/self/uid_map", "0 65534 1") ||
+            !fs::write_existing("/proc/self/gid_map", "0 65534 1"))
+          return 11;
+        auto s = nl::Socket::open();
+        if (!s || !nl::set_up(*s, "lo")) return 12;
+        UniqueFd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        int one = 1;
+        setsockopt(l.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(80);  // below 1024: root of its own user namespace may
+        if (bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || listen(l.get(), 4) < 0)
+          return 13;
+        if (write(ready_w.get(), "r", 1) != 1) return 14;
+        ready_w.reset();
+        pollfd p{l.get(), POLLIN, 0};
+        if (poll(&p, 1, 20000) != 1) return 15;
+        UniqueFd c(accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        const char msg[] = "hello-rootless";
+        return c && write(c.get(), msg, sizeof msg - 1) == sizeof msg - 1 ? 0 : 16;
+      },
+      false);
+  ASSERT_GT(server, 0);
+  ready_w.reset();
+  char r = 0;
+  ASSERT_EQ(read(ready_r.get(), &r, 1), 1) << "server exited: " << wait_exit(server);
+
+  std::string dir = root_ + "/rootless";
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  PastaRequest rq;
+  rq.netns_path = fmt::format("/proc/{}/ns/net", server);
+  rq.userns_path = fmt::format("/proc/{}/ns/user", server);
+  rq.ports = {{"", 18090, 80, "tcp"}};
+  rq.pid_file = dir + "/pasta.pid";
+  int err_pipe[2];
+  ASSERT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
+  UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  pid_t launcher = spawn_as_nobody(
+      [&] {
+        auto pid = start_pasta(rq);
+        if (pid) return 0;
+        (void)!write(err_w.get(), pid.error().message.data(), pid.error().message.size());
+        return 1;
+      },
+      stand_in);
+  err_w.reset();
+  int launched = wait_exit(launcher);
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(err_r.get(), buf, sizeof buf)) > 0;) err.append(buf, n);
+  ASSERT_EQ(launched, 0) << "start_pasta as uid 65534: " << err;
+
+  auto pid_text = fs::read_file(rq.pid_file);
+  ASSERT_TRUE(pid_text);
+  pid_t pasta = atoi(pid_text->c_str());
+  ASSERT_GT(pasta, 0);
+  // pasta itself runs unprivileged.
+  auto status = fs::read_file(fmt::format("/proc/{}/status", pasta));
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->find("\nUid:\t65534\t65534\t65534\t65534\n"), std::string::npos) << *status;
+
+  std::string got;
+  for (int attempt = 0; attempt < 50 && got.empty(); ++attempt) {
+    UniqueFd c(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(18090);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{2, 0};
+    setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+      for (ssize_t n; (n = read(c.get(), buf, sizeof buf)) > 0;) got.append(buf, n);
+    if (got.empty()) usleep(100000);
+  }
+  EXPECT_EQ(got, "hello-rootless");
+  EXPECT_EQ(wait_exit(server), 0);
+  // pasta exits by itself once the netns is gone; a bounded wait, then a kill (it is ours).
+  for (int i = 0; i < 50 && kill(pasta, 0) == 0; ++i) usleep(100000);
+  if (kill(pasta, 0) == 0) {
+    ADD_FAILURE() << "pasta " << pasta << " outlived its netns";
+    kill(pasta, SIGKILL);
+  }
+  (void)system("ip link del rlv0 2>/dev/null");
 }
 
 }  // namespace

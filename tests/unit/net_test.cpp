@@ -37,29 +37,88 @@ TEST(NetPublish, DockerForms) {
 }
 
 TEST(NetPublish, RangesExpandPairwise) {
-  auto a = parse_publish("8000-8002:80-82/udp");
+  auto a = parse_publish("8000-8002:80-82");
   ASSERT_TRUE(a) << a.error().message;
-  ASSERT_EQ(a->size(), 3u);
-  EXPECT_EQ((*a)[2], port("", 8002, 82, "udp"));
-  auto b = parse_publish("7000-7001");
-  ASSERT_TRUE(b);
-  EXPECT_EQ((*b)[1], port("", 0, 7001));
+  EXPECT_EQ(*a,
+            (std::vector<PortSpec>{port("", 8000, 80), port("", 8001, 81), port("", 8002, 82)}));
+  a = parse_publish("127.0.0.1:9000-9001:90-91/udp");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(*a, (std::vector<PortSpec>{port("127.0.0.1", 9000, 90, "udp"),
+                                       port("127.0.0.1", 9001, 91, "udp")}));
+  // A container range alone: each port gets a free host port.
+  a = parse_publish("7000-7001");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, (std::vector<PortSpec>{port("", 0, 7000), port("", 0, 7001)}));
+  a = parse_publish("127.0.0.1::7000-7001/udp");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, (std::vector<PortSpec>{port("127.0.0.1", 0, 7000, "udp"),
+                                       port("127.0.0.1", 0, 7001, "udp")}));
+  // A one-port range is a port.
+  a = parse_publish("8080-8080:80-80");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, std::vector<PortSpec>{port("", 8080, 80)});
+  // ":80" and "0:80" are docker's spellings of a free host port too.
+  for (const char* spec : {":80", "0:80", "::80", "0.0.0.0::80"}) {
+    a = parse_publish(spec);
+    ASSERT_TRUE(a) << spec;
+    EXPECT_EQ(*a, std::vector<PortSpec>{port("", 0, 80)}) << spec;
+  }
 }
 
-TEST(NetPublish, BadInputNamesTheProblem) {
+TEST(NetPublish, HostRangeForOnePortIsARangeToPickFrom) {
+  auto a = parse_publish("8000-8010:80");
+  ASSERT_TRUE(a) << a.error().message;
+  PortSpec want = port("", 8000, 80);
+  want.host_port_last = 8010;
+  EXPECT_EQ(*a, std::vector<PortSpec>{want});
+  EXPECT_EQ(format_ports(*a), "0.0.0.0:8000-8010->80/tcp");
+}
+
+TEST(NetPublish, EveryMalformedFormNamesTheProblem) {
   struct Case {
     const char* spec;
     const char* says;
   };
-  for (auto [spec, says] :
-       {Case{"", "no container port"}, Case{"80/sctp", "protocol \"sctp\""},
-        Case{"70000", "invalid port \"70000\""}, Case{"0", "invalid port \"0\""},
-        Case{"8000-8001:80-82", "differ in size"},
-        Case{"999.1.1.1:80:80", "invalid host address \"999.1.1.1\""}, Case{"[::1]:80:80", "IPv6"},
-        Case{"a:b", "invalid port \"b\""}, Case{"9-3:9-3", "invalid port \"9-3\""}}) {
+  const Case cases[] = {
+      {"", "no container port"},
+      {"/tcp", "no container port"},
+      {"80:", "no container port"},
+      {"127.0.0.1:80:", "no container port"},
+      {"80/", "protocol \"\" is not tcp or udp"},
+      {"80/sctp", "protocol \"sctp\""},
+      {"80/TCP/udp", "container port \"80/TCP\""},
+      {"70000", "container port \"70000\" is not a port"},
+      {"0", "container port \"0\" is not a port"},
+      {"-1", "container port \"-1\" is not a port range"},
+      {"+80", "container port \"+80\""},
+      {" 80", "container port \" 80\""},
+      {"http", "container port \"http\""},
+      {"80:65536", "container port \"65536\""},
+      {"65536:80", "host port \"65536\""},
+      {"a:b", "host port \"a\""},
+      {"80-:80", "host port \"80-\" is not a port range"},
+      {"80:-80", "container port \"-80\" is not a port range"},
+      {"80-81-82", "container port \"80-81-82\""},
+      {"0-5:80", "host port \"0-5\" is not a port range"},
+      {"82-80", "ends before it starts"},
+      {"9-3:9-3", "ends before it starts"},
+      {"8000-8001:80-82", "host range 8000-8001 and container range 80-82 differ in size"},
+      {"8000:80-82", "differ in size"},
+      {"0:80-82", "differ in size"},
+      {"999.1.1.1:80:80", "host address \"999.1.1.1\" is not an IPv4 address"},
+      {"localhost:80:80", "host address \"localhost\""},
+      {"1.2.3.4:5:80:80", "too many ':'"},
+      {"[::1]:80:80", "IPv6"},
+      {"::1:80:80", "too many ':'"},
+      {"127.0.0.1:80", "is an address, not a host port; use 127.0.0.1::80"},
+  };
+  for (auto [spec, says] : cases) {
     auto r = parse_publish(spec);
-    ASSERT_FALSE(r) << spec;
+    ASSERT_FALSE(r) << "accepted: " << spec;
     EXPECT_NE(r.error().message.find(says), std::string::npos)
+        << spec << " -> " << r.error().message;
+    // Every message quotes the whole input, so a user with several -p sees which one.
+    EXPECT_NE(r.error().message.find(fmt::format("\"{}\"", spec)), std::string::npos)
         << spec << " -> " << r.error().message;
   }
 }

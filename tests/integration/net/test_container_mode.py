@@ -1,0 +1,70 @@
+"""--network container:NAME as docker does it: the joiner shares NAME's network namespace
+and also NAME's /etc/hosts, /etc/hostname and /etc/resolv.conf (the same files, so
+updates of NAME's hosts reach it) and NAME's hostname. Flags that would write those files
+conflict, as in docker. Runs inside the test's network namespace (conftest.py)."""
+import re
+import time
+
+import pytest
+
+FILES = "/etc/hosts /etc/hostname /etc/resolv.conf"
+
+
+def files_of(hull, name):
+    out = hull("exec", name, "sh", "-c",
+               f"for f in {FILES}; do echo \"== $f $(stat -c %i $f)\"; cat $f; done; "
+               "echo \"== uname $(hostname)\"").stdout
+    return out
+
+
+def test_joiner_shares_hosts_hostname_resolv_conf(hull, testns):
+    hull("network", "create", "app")
+    hull.run("-d", "--name", "base", "--network", "app", "--hostname", "basehost",
+             "--add-host", "db:10.1.2.3", "--dns", "10.0.0.53", "--", "sleep", "1000")
+    hull.run("-d", "--name", "side", "--network", "container:base", "--", "sleep", "1000")
+    base, side = files_of(hull, "base"), files_of(hull, "side")
+    # Same contents and the same inodes (one file bind-mounted into both), same hostname.
+    assert side == base, f"base:\n{base}\nside:\n{side}"
+    assert "== uname basehost" in side
+    assert re.search(r"^10\.1\.2\.3\s+db$", side, re.M), side
+    assert "nameserver 10.0.0.53" in side
+    assert hull("exec", "side", "sh", "-c", "echo $HOSTNAME").stdout.strip() == "basehost"
+
+    # A peer joining base's network is written into base's hosts file: side sees it too.
+    hull.run("-d", "--name", "peer", "--network", "app", "--", "sleep", "1000")
+    for _ in range(20):
+        hosts = hull("exec", "side", "cat", "/etc/hosts").stdout
+        if re.search(r"\speer(\s|$)", hosts):
+            break
+        time.sleep(0.1)
+    assert re.search(r"\speer(\s|$)", hosts), hosts
+    assert hosts == hull("exec", "base", "cat", "/etc/hosts").stdout
+
+
+def test_chained_joiner_uses_the_first_containers_files(hull):
+    hull.run("-d", "--name", "base", "--hostname", "root1", "--", "sleep", "1000")
+    hull.run("-d", "--name", "mid", "--network", "container:base", "--", "sleep", "1000")
+    hull.run("-d", "--name", "last", "--network", "container:mid", "--", "sleep", "1000")
+    assert files_of(hull, "last") == files_of(hull, "base")
+
+
+def test_joiner_with_default_hostname_takes_the_targets(hull):
+    hull.run("-d", "--name", "base", "--", "sleep", "1000")
+    want = hull("exec", "base", "hostname").stdout
+    out = hull.run("--rm", "--network", "container:base", "--",
+                   "sh", "-c", "hostname; cat /etc/hostname").stdout
+    assert out == want + want, (out, want)
+
+
+@pytest.mark.parametrize("flag,value", [
+    ("--dns", "10.0.0.53"),
+    ("--dns-search", "example.test"),
+    ("--dns-option", "ndots:2"),
+    ("--add-host", "db:10.1.2.3"),
+    ("--hostname", "other"),
+])
+def test_flags_that_write_the_shared_files_conflict(hull, flag, value):
+    hull.run("-d", "--name", "base", "--", "sleep", "1000")
+    p = hull.run("--rm", "--network", "container:base", flag, value, "--", "true", check=False)
+    assert p.returncode == 125, p
+    assert "conflicting options" in p.stderr and flag in p.stderr, p.stderr
