@@ -64,6 +64,26 @@ Status Files::write(const std::string& dir, std::string_view file, std::string_v
   return {};
 }
 
+Status Files::write_lines(const std::string& dir, const std::vector<Line>& lines) const {
+  if (fake) {
+    for (const auto& l : lines) HULL_CHECK(write(dir, l.file, l.value));
+    return {};
+  }
+  UniqueFd fd;
+  std::string open_file;
+  for (const auto& l : lines) {
+    std::string path = dir + "/" + l.file;
+    if (!fd || open_file != l.file) {
+      fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) return sys_failf("open {}", path);
+      open_file = l.file;
+    }
+    if (::write(fd.get(), l.value.data(), l.value.size()) < 0)
+      return sys_failf("write \"{}\" to {}", l.value, path);
+  }
+  return {};
+}
+
 Result<std::string> Files::read(const std::string& dir, std::string_view file) const {
   return fs::read_file(dir + "/" + std::string(file));
 }

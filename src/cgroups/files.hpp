@@ -17,6 +17,12 @@ struct Files {
   bool fake = false;
 
   Status write(const std::string& dir, std::string_view file, std::string_view value) const;
+  // Several values in order, each one write(2), opening each file once per run of
+  // consecutive writes to it (v1 devices.allow/deny take one rule per write).
+  struct Line {
+    std::string file, value;
+  };
+  Status write_lines(const std::string& dir, const std::vector<Line>& lines) const;
   Result<std::string> read(const std::string& dir, std::string_view file) const;
   bool has(const std::string& dir, std::string_view file) const;
   // A numeric control file ("max" reads as UINT64_MAX); 0 when absent or unparsable.

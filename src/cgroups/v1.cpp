@@ -66,11 +66,11 @@ Status V1::create(const oci::Resources* resources) {
     // they are set: copy them down from the parent at every level made.
     const std::string* cpuset = dir_of("cpuset");
     if (cpuset && *cpuset == dir) {
+      // A new cgroup's values are empty (or, with clone_children, already the parent's),
+      // so they are not read first.
       for (const auto& m : *made) {
         std::string parent = m.substr(0, m.rfind('/'));
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          auto cur = files_.read(m, f);
-          if (cur && !trim(*cur).empty()) continue;
           auto v = files_.read(parent, f);
           if (!v) continue;  // a fake tree without the parent's value
           if (auto r = files_.write(m, f, trim(*v)); !r) return undo(r.error());
@@ -101,13 +101,27 @@ Status V1::add_pid(pid_t pid) {
   return {};
 }
 
+Manager::SelfJoin V1::self_join() const {
+  SelfJoin j;
+  if (files_.fake) return j;
+  for (const auto& d : dirs_) j.tasks.push_back(d.path + "/tasks");
+  j.clone_into = unified_;
+  return j;
+}
+
+Status V1::add_pid_after_self_join(pid_t pid, bool cloned_into) {
+  if (unified_.empty() || cloned_into) return {};
+  return files_.write(unified_, "cgroup.procs", std::to_string(pid));
+}
+
 Status V1::apply_devices(const std::vector<oci::DeviceRule>& rules) {
   const std::string* dir = HULL_TRY(need("devices", "devices"));
+  std::vector<detail::Files::Line> lines;
   for (const auto& r : rules) {
     auto w = HULL_TRY(v1_device_line(r));
-    HULL_CHECK(files_.write(*dir, w.file, w.line));
+    lines.push_back({std::string(w.file), std::string(w.line)});
   }
-  return {};
+  return files_.write_lines(*dir, lines);
 }
 
 Status V1::apply_memory(const oci::MemoryResources& m) {
@@ -392,9 +406,16 @@ Status V1::destroy() {
   for (const auto& d : dirs_) leaves.push_back(d.path);
   if (!unified_.empty()) leaves.push_back(unified_);
   for (const auto& leaf : leaves) {
+    // Usually the cgroup is empty and has no children: one rmdir. Else (EBUSY, or
+    // ENOTEMPTY on a fake tree) the full walk, which kills what is left and retries.
+    if (!files_.fake && (::rmdir(leaf.c_str()) == 0 || errno == ENOENT)) continue;
     if (auto r = files_.remove_tree(leaf); !r && result) result = std::unexpected(r.error());
   }
-  files_.remove_created(created_, "");
+  // The parents this container made (the leaves are gone already).
+  std::vector<std::string> parents;
+  for (const auto& c : created_)
+    if (std::find(leaves.begin(), leaves.end(), c) == leaves.end()) parents.push_back(c);
+  files_.remove_created(parents, "");
   created_.clear();
   return result;
 }

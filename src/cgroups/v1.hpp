@@ -25,6 +25,8 @@ class V1 final : public Manager {
   Status create(const oci::Resources* resources) override;
   UniqueFd clone_into_fd() const override { return {}; }
   Status add_pid(pid_t pid) override;
+  SelfJoin self_join() const override;
+  Status add_pid_after_self_join(pid_t pid, bool cloned_into) override;
   Status apply(const oci::Resources& resources) override;
   Status freeze(bool frozen) override;
   Result<bool> frozen() const override;

@@ -31,9 +31,12 @@ class VerbTable {
     return true;
   }
 
-  // Adds every registered verb's subcommand to app, in name order.
-  VerbTable(CLI::App& app, Globals& globals) : app_(app) {
+  // Adds every registered verb's subcommand to app, in name order; only `only`'s when it
+  // names a registered verb (the others would cost start-up time for nothing).
+  VerbTable(CLI::App& app, Globals& globals, const std::string& only = {}) : app_(app) {
+    const bool one = factories().contains(only);
     for (auto& [name, factory] : factories()) {
+      if (one && name != only) continue;
       // Each factory adds one subcommand; remember which runner belongs to which.
       size_t before = app.get_subcommands({}).size();
       auto run = factory(app, globals);

@@ -54,11 +54,80 @@ Status resume(const StateStore& store, const std::string& id) {
   return {};
 }
 
+oci::Resources merge_resources(const oci::Resources& base, const oci::Resources& over) {
+  oci::Resources r = base;
+  auto set = [](auto& dst, const auto& src) {
+    if (src) dst = src;
+  };
+  auto set_list = [](auto& dst, const auto& src) {
+    if (!src.empty()) dst = src;
+  };
+  set_list(r.devices, over.devices);
+  if (over.memory) {
+    if (!r.memory) r.memory = oci::MemoryResources{};
+    auto& m = *r.memory;
+    const auto& o = *over.memory;
+    set(m.limit, o.limit);
+    set(m.reservation, o.reservation);
+    set(m.swap, o.swap);
+    set(m.kernel, o.kernel);
+    set(m.kernel_tcp, o.kernel_tcp);
+    set(m.swappiness, o.swappiness);
+    set(m.disable_oom_killer, o.disable_oom_killer);
+    set(m.use_hierarchy, o.use_hierarchy);
+    set(m.check_before_update, o.check_before_update);
+  }
+  if (over.cpu) {
+    if (!r.cpu) r.cpu = oci::CpuResources{};
+    auto& c = *r.cpu;
+    const auto& o = *over.cpu;
+    set(c.shares, o.shares);
+    set(c.quota, o.quota);
+    set(c.burst, o.burst);
+    set(c.period, o.period);
+    set(c.realtime_runtime, o.realtime_runtime);
+    set(c.realtime_period, o.realtime_period);
+    set_list(c.cpus, o.cpus);
+    set_list(c.mems, o.mems);
+    set(c.idle, o.idle);
+  }
+  set(r.pids_limit, over.pids_limit);
+  if (over.block_io) {
+    if (!r.block_io) r.block_io = oci::BlockIoResources{};
+    auto& b = *r.block_io;
+    const auto& o = *over.block_io;
+    set(b.weight, o.weight);
+    set(b.leaf_weight, o.leaf_weight);
+    set_list(b.weight_device, o.weight_device);
+    set_list(b.throttle_read_bps_device, o.throttle_read_bps_device);
+    set_list(b.throttle_write_bps_device, o.throttle_write_bps_device);
+    set_list(b.throttle_read_iops_device, o.throttle_read_iops_device);
+    set_list(b.throttle_write_iops_device, o.throttle_write_iops_device);
+  }
+  set_list(r.hugepage_limits, over.hugepage_limits);
+  for (const auto& [k, v] : over.unified) r.unified[k] = v;
+  return r;
+}
+
 Status update(const StateStore& store, const std::string& id, const oci::Resources& resources) {
   auto c = HULL_TRY(open_container(store, id));
   if (c.status == ContainerStatus::stopped)
     return failf("container {} is stopped: cannot update its resources", id);
-  return c.cgroup->apply(resources);
+  oci::Resources saved;
+  if (c.state.resources.is_object()) {
+    auto parsed = oci::parse_resources(c.state.resources.dump(), "state.json resources");
+    if (!parsed) return std::unexpected(parsed.error());
+    saved = std::move(*parsed);
+  }
+  // As runc does, the whole merged set is applied, so that values that bound each other
+  // (memory limit and swap, cpu quota and period) are written together and a later update
+  // of one keeps the other. Device rules change only when the update names some.
+  oci::Resources merged = merge_resources(saved, resources);
+  oci::Resources apply = merged;
+  apply.devices = resources.devices;
+  HULL_CHECK(c.cgroup->apply(apply));
+  c.state.resources = oci::to_json(merged);
+  return store.save(c.state);
 }
 
 Result<std::vector<pid_t>> processes(const StateStore& store, const std::string& id) {

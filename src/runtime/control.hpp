@@ -19,8 +19,11 @@ namespace hull::runtime {
 // Freezes every process of a running container; `state` then says "paused".
 Status pause(const StateStore& store, const std::string& id);
 Status resume(const StateStore& store, const std::string& id);
-// Applies resources to a created, running or paused container (same rules as create).
+// Applies resources to a created, running or paused container (same rules as create):
+// merged over the ones in state.json, which keeps the result for the next update.
 Status update(const StateStore& store, const std::string& id, const oci::Resources& resources);
+// base with every field that over sets replaced (lists replaced when over's is non-empty).
+oci::Resources merge_resources(const oci::Resources& base, const oci::Resources& over);
 // Every pid in the container's cgroup (host pid namespace), sorted.
 Result<std::vector<pid_t>> processes(const StateStore& store, const std::string& id);
 // runc's {"type":"stats","id":...,"data":{cpu, memory, pids, blkio, hugetlb}}.

@@ -34,9 +34,9 @@ std::string rfc3339_now() {
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t{};
   gmtime_r(&ts.tv_sec, &t);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+  // Not strftime: it calls tzset(), which reads /etc/localtime for nothing (UTC here).
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z", t.tm_year + 1900,
+                     t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
 }
 
 // Undoes a half-made container in reverse order unless committed.
@@ -358,7 +358,18 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     clone_flags &= ~static_cast<uint64_t>(CLONE_NEWTIME);
   }
 
+  // How the child gets into its cgroup, fastest first: clone3 into it (v2); the child
+  // moving itself through v1 `tasks` files (plus clone3 into the hybrid cgroup2 dir),
+  // which needs no RCU grace period but host root (not possible from a user namespace);
+  // else this process writes cgroup.procs while the child mounts (see kGoJoinPending).
   UniqueFd cg_fd = cgroup->clone_into_fd();
+  cgroups::Manager::SelfJoin self_join;
+  if (!new_user && !user_ns) self_join = cgroup->self_join();
+  if (!self_join.tasks.empty()) {
+    ctx.join_tasks = self_join.tasks;
+    if (!self_join.clone_into.empty())
+      cg_fd.reset(::open(self_join.clone_into.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
   child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
   if (child.pid == 0) {
     parent_sock.close();
@@ -379,9 +390,20 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   undo.stopped_state = oci_state(partial, ContainerStatus::stopped).dump();
 
   if (new_user) HULL_CHECK(write_id_maps(undo.child, lx, rootless));
-  if (!child.in_cgroup) HULL_CHECK(cgroup->add_pid(undo.child));
   HULL_CHECK(apply_oom_score_adj(undo.child, *spec.process));
-  HULL_CHECK(parent_sock.send(SyncType::kGo));
+  // The child waits for kJoined before anything that needs its cgroup: the cgroup mount
+  // (which binds the cgroups it is in), hooks (they look the pid's cgroup up), a cgroup
+  // namespace, and exec (kAck comes later still).
+  const bool self_joined = !ctx.join_tasks.empty();
+  const bool join_pending = !child.in_cgroup && (!self_joined || !self_join.clone_into.empty());
+  HULL_CHECK(parent_sock.send(SyncType::kGo, {}, -1, join_pending ? kGoJoinPending : 0));
+  if (join_pending) {
+    if (self_joined)
+      HULL_CHECK(cgroup->add_pid_after_self_join(undo.child, false));
+    else
+      HULL_CHECK(cgroup->add_pid(undo.child));
+    HULL_CHECK(parent_sock.send(SyncType::kJoined));
+  }
 
   Launched out;
   for (;;) {
@@ -419,11 +441,14 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   s.created = rfc3339_now();
   s.annotations = spec.annotations;
   s.cgroup = cgroup->to_json();
+  if (lx.resources) s.resources = oci::to_json(*lx.resources);
   s.hooks.poststart = spec.hooks.poststart;
   s.hooks.poststop = spec.hooks.poststop;
   s.created_user_ns = new_user;
+  if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid))
+    s.own_pid_ns = pidns->path.empty();
   s.owner = rootless ? std::to_string(::geteuid()) : "root";
-  HULL_CHECK(store.save(s));
+  HULL_CHECK(store.save_at(dirfd.get(), s));
   if (!opts.pid_file.empty()) {
     std::string tmp = opts.pid_file + ".tmp";
     HULL_CHECK(fs::write_file(tmp, std::to_string(s.pid), 0644));

@@ -16,16 +16,13 @@ struct DefaultDevice {
 };
 
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3},    {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
-    {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 constexpr std::pair<const char*, const char*> kDevLinks[] = {
-    {"fd", "/proc/self/fd"},
-    {"stdin", "/proc/self/fd/0"},
-    {"stdout", "/proc/self/fd/1"},
-    {"stderr", "/proc/self/fd/2"},
-    {"ptmx", "pts/ptmx"},
+    {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
 };
 
 bool dev_is_bind(const oci::Spec& spec) {
@@ -36,13 +33,17 @@ bool dev_is_bind(const oci::Spec& spec) {
 
 mode_t type_bits(char t) {
   switch (t) {
-    case 'b': return S_IFBLK;
-    case 'p': return S_IFIFO;
-    default: return S_IFCHR;
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default:
+      return S_IFCHR;
   }
 }
 
-Status make_node(const RootfsPlan& plan, int rootfd, const std::string& path, char type,
+// The directory fd of "/dev" is opened once and reused for the nodes directly in it.
+Status make_node(const RootfsPlan& plan, int rootfd, int devdir, const std::string& path, char type,
                  dev_t dev, mode_t mode, uid_t uid, gid_t gid, bool chown) {
   if (plan.in_user_ns) {
     // mknod needs CAP_MKNOD in the initial user namespace: bind the host's node instead.
@@ -53,16 +54,19 @@ Status make_node(const RootfsPlan& plan, int rootfd, const std::string& path, ch
   }
   std::string_view p(path);
   size_t slash = p.rfind('/');
-  auto parent = HULL_TRY(ensure_target(rootfd, p.substr(0, slash), true));
+  UniqueFd own;
+  int parent = devdir;
+  if (p.substr(0, slash) != "/dev") {
+    own = HULL_TRY(ensure_target(rootfd, p.substr(0, slash), true));
+    parent = own.get();
+  }
   std::string name(p.substr(slash + 1));
-  if (::mknodat(parent.get(), name.c_str(), type_bits(type) | (mode & 07777), dev) < 0) {
+  // The umask is 0 here (create_devices), so mknod sets the mode exactly.
+  if (::mknodat(parent, name.c_str(), type_bits(type) | (mode & 07777), dev) < 0) {
     if (errno != EEXIST) return sys_failf("mknod {}", path);
     return {};  // a node the rootfs already has is left as it is
   }
-  // mknod applies the umask: set the mode exactly.
-  if (::fchmodat(parent.get(), name.c_str(), mode & 07777, 0) < 0)
-    return sys_failf("chmod {}", path);
-  if (chown && ::fchownat(parent.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (chown && ::fchownat(parent, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
     return sys_failf("chown {}", path);
   return {};
 }
@@ -72,14 +76,20 @@ Status make_node(const RootfsPlan& plan, int rootfd, const std::string& path, ch
 Status create_devices(const RootfsPlan& plan, int rootfd) {
   const oci::Spec& spec = *plan.spec;
   if (dev_is_bind(spec)) return {};
+  auto devdir = HULL_TRY(ensure_target(rootfd, "/dev", true));
+  struct UmaskZero {
+    mode_t old = ::umask(0);
+    ~UmaskZero() { ::umask(old); }
+  } umask_zero;
   for (const auto& d : kDefaultDevices)
-    HULL_CHECK(make_node(plan, rootfd, d.path, 'c', makedev(d.major, d.minor), 0666, 0, 0, false));
+    HULL_CHECK(make_node(plan, rootfd, devdir.get(), d.path, 'c', makedev(d.major, d.minor), 0666,
+                         0, 0, false));
   for (const auto& d : spec.linux.devices) {
     dev_t dev = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
-    HULL_CHECK(make_node(plan, rootfd, d.path, d.type, dev, d.file_mode.value_or(0666),
-                         d.uid.value_or(0), d.gid.value_or(0), d.uid || d.gid));
+    HULL_CHECK(make_node(plan, rootfd, devdir.get(), d.path, d.type, dev,
+                         d.file_mode.value_or(0666), d.uid.value_or(0), d.gid.value_or(0),
+                         d.uid || d.gid));
   }
-  auto devdir = HULL_TRY(ensure_target(rootfd, "/dev", true));
   for (const auto& [name, target] : kDevLinks) {
     if (::symlinkat(target, devdir.get(), name) < 0 && errno != EEXIST)
       return sys_failf("symlink /dev/{}", name);

@@ -22,6 +22,7 @@
 #include "runtime/hooks.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/state.hpp"
 
 namespace hull::runtime {
 namespace {}  // namespace
@@ -77,7 +78,19 @@ Status setup(InitContext& ctx) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  HULL_TRY(ctx.sync->expect(SyncType::kGo));
+  auto go = HULL_TRY(ctx.sync->expect(SyncType::kGo));
+  // Into the container's v1 cgroups before anything else runs (see cgroups::SelfJoin).
+  for (const auto& t : ctx.join_tasks)
+    if (auto r = fs::write_existing(t, "0"); !r)
+      return std::unexpected(r.error().wrap("join the container's cgroup"));
+  // The parent may still be joining this process to its cgroup (see sync.hpp).
+  bool join_pending = (go.flags & kGoJoinPending) != 0;
+  std::function<Status()> await_join = [&]() -> Status {
+    if (!join_pending) return {};
+    HULL_TRY(ctx.sync->expect(SyncType::kJoined));
+    join_pending = false;
+    return {};
+  };
 
   if (ctx.new_user_ns) {
     // Become root of the new user namespace when 0 is mapped; otherwise stay as mapped.
@@ -92,7 +105,7 @@ Status setup(InitContext& ctx) {
       ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
     return sys_failf("setdomainname {}", spec.domainname);
 
-  RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.new_user_ns};
+  RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.new_user_ns, &await_join};
   UniqueFd rootfd = HULL_TRY(prepare_rootfs(plan));
   HULL_CHECK(mount_all(plan, rootfd.get()));
   // A missing cwd is created, as runc and crun do; resolved inside the root, so a cwd
@@ -100,6 +113,8 @@ Status setup(InitContext& ctx) {
   if (auto cwd = open_in_root(rootfd.get(), proc.cwd); !cwd && cwd.error().code == ENOENT)
     if (auto made = ensure_target(rootfd.get(), proc.cwd, true); !made)
       return std::unexpected(made.error().wrap(fmt::format("create cwd \"{}\"", proc.cwd)));
+
+  HULL_CHECK(await_join());
 
   Pty pty;
   if (proc.terminal) {
@@ -217,7 +232,7 @@ Status save_filter(int dirfd, const seccomp::Filter& f) {
   std::string data(reinterpret_cast<const char*>(head), sizeof head);
   data.append(reinterpret_cast<const char*>(f.program.data()),
               f.program.size() * sizeof(sock_filter));
-  return fs::write_atomic_at(dirfd, "seccomp.bpf", data);
+  return write_state_file(dirfd, "seccomp.bpf", data);
 }
 
 Result<seccomp::Filter> load_filter(const std::string& path) {

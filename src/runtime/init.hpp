@@ -27,6 +27,8 @@ struct InitContext {
   bool no_pivot = false;
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
   int preserve_fds = 0;
+  // v1 `tasks` files init writes "0" to, first thing after kGo (cgroups::Manager::SelfJoin).
+  std::vector<std::string> join_tasks;
   std::vector<int> keep_fds;                 // fds above 2 that survive the early close
   const seccomp::Filter* seccomp = nullptr;  // compiled by the parent
 };

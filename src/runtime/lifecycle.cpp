@@ -46,18 +46,23 @@ std::unique_ptr<cgroups::Manager> load_cgroup(const State& s) {
   return std::move(*m);
 }
 
-// Kills every process of the container and removes its cgroup and state.
-Status teardown(const StateStore& store, const State& s) {
+// Kills every process of the container and removes its cgroup and state. init_reaped:
+// the caller waited for init's exit already (run).
+Status teardown(const StateStore& store, const State& s, bool init_reaped = false) {
   auto cgroup = load_cgroup(s);
+  bool init_alive = !init_reaped && process_alive(s.pid, s.pid_start_time);
   // Every process first, through the cgroup (a paused container is thawed so they die).
-  if (cgroup) {
+  // Not needed once the init of the container's own pid namespace is gone: the kernel
+  // killed the rest before reporting its exit (destroy still kills any straggler that
+  // entered the cgroup from outside).
+  if (cgroup && (init_alive || !s.own_pid_ns)) {
     if (auto pids = cgroup->pids(); pids && !pids->empty()) {
       if (auto r = cgroup->kill_all(SIGKILL); !r)
         log::warn("container {}: {}", s.id, r.error().message);
     }
     if (auto f = cgroup->frozen(); f && *f) (void)cgroup->freeze(false);
   }
-  if (process_alive(s.pid, s.pid_start_time)) {
+  if (init_alive && process_alive(s.pid, s.pid_start_time)) {
     if (auto fd = open_pidfd(s)) {
       ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
       if (!wait_exit(fd->get(), 10000)) log::warn("container {}: init did not exit", s.id);
@@ -135,6 +140,13 @@ Status destroy(const StateStore& store, const std::string& id, bool force) {
       return {};
     }
     if (force && loaded.error().code == ENOENT) return {};
+    // state.json is written without fsync (state.cpp): after a host crash it may be
+    // empty. The crash ended the processes and emptied cgroupfs, so the directory is
+    // all that is left.
+    if (force && fs::exists(store.dir(id))) {
+      log::warn("container {}: {}: removing its state directory only", id, loaded.error().message);
+      return store.remove(id);
+    }
     return std::unexpected(loaded.error());
   }
   const State& s = *loaded;
@@ -146,7 +158,7 @@ Status destroy(const StateStore& store, const std::string& id, bool force) {
 
 Result<int> wait_and_delete(const StateStore& store, Launched& launched) {
   int status = HULL_TRY(wait_process(launched.pidfd.get(), launched.console.get()));
-  HULL_CHECK(teardown(store, launched.state));
+  HULL_CHECK(teardown(store, launched.state, true));
   return status;
 }
 

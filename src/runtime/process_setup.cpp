@@ -17,16 +17,6 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-int last_cap() {
-  static int cached = [] {
-    auto s = fs::read_file("/proc/sys/kernel/cap_last_cap");
-    if (s)
-      if (auto v = parse_int<int>(trim(*s))) return *v;
-    return CAP_LAST_CAP;
-  }();
-  return cached;
-}
-
 struct CapMask {
   uint64_t bits = 0;
   void set(const std::vector<int>& caps) {
@@ -57,10 +47,15 @@ Status drop_bounding_set(const oci::Process& p) {
   if (!p.capabilities) return {};
   CapMask keep;
   keep.set(p.capabilities->bounding);
-  for (int c = 0; c <= last_cap(); ++c) {
+  // Up to the first number the kernel calls invalid (EINVAL): that is cap_last_cap + 1,
+  // found without reading /proc/sys/kernel/cap_last_cap, and it covers capabilities
+  // newer than this binary's headers too.
+  for (int c = 0; c < 64; ++c) {
     if (keep.has(c)) continue;
-    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+      if (errno == EINVAL) return {};
       return sys_failf("drop capability {} from the bounding set", c);
+    }
   }
   return {};
 }

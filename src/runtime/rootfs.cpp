@@ -23,7 +23,7 @@ std::string_view relative(std::string_view p) {
 // Flags a remount must keep: inside a user namespace the kernel refuses to clear
 // nosuid/nodev/noexec/atime flags that the mount was created with (they are locked).
 unsigned long locked_flags(const char* path) {
-  struct statvfs sv{};
+  struct statvfs sv {};
   if (::statvfs(path, &sv) < 0) return 0;
   unsigned long f = 0;
   if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
@@ -54,6 +54,13 @@ std::string host_source(const RootfsPlan& plan, const std::string& source) {
   return plan.bundle + "/" + source;
 }
 
+// mount_setattr(2) (5.12), spelled out: <linux/mount.h> clashes with <sys/mount.h>.
+struct MountAttr {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+constexpr uint64_t kAttrRdonly = 0x1, kAttrNosuid = 0x2, kAttrNodev = 0x4, kAttrNoexec = 0x8;
+constexpr unsigned kAtRecursive = 0x8000;
+
 // Binds the container's own cgroup of every hierarchy under dest: a tmpfs with one bind
 // per v1 hierarchy (and the hybrid unified tree), or the one cgroup2 dir on v2 hosts.
 Status mount_cgroups(int rootfd, const oci::Mount& m) {
@@ -82,23 +89,25 @@ Status mount_cgroups(int rootfd, const oci::Mount& m) {
   };
   const unsigned long ro = m.flags & MS_RDONLY;
   const unsigned long bind_flags = (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | ro;
-
-  auto bind_one = [&](const MountInfo& mi, std::string_view ctl, std::string_view sub) -> Status {
+  auto source_of = [&](const MountInfo& mi, std::string_view ctl) -> std::string {
     std::string path = own_path(ctl);
     if (path.empty()) return {};
     // The mount may show a subtree (nested containers): strip its root.
     if (mi.root != "/" && path.starts_with(mi.root)) path = path.substr(mi.root.size());
-    std::string src = mi.mount_point + (path == "/" ? "" : path);
-    auto target = HULL_TRY(ensure_target(rootfd, m.destination + std::string(sub), true));
-    std::string t = fd_path(target.get());
-    if (::mount(src.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-      return sys_failf("bind cgroup {} on {}{}", src, m.destination, sub);
-    auto top = HULL_TRY(open_in_root(rootfd, m.destination + std::string(sub)));
-    return bind_remount(fd_path(top.get()), bind_flags, 0, m.destination);
+    return mi.mount_point + (path == "/" ? "" : path);
   };
 
   for (const auto& mi : mounts) {
-    if (mi.fstype == "cgroup2" && mi.mount_point == "/sys/fs/cgroup") return bind_one(mi, "", "");
+    if (mi.fstype == "cgroup2" && mi.mount_point == "/sys/fs/cgroup") {
+      std::string src = source_of(mi, "");
+      if (src.empty()) return {};
+      auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+      if (::mount(src.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) <
+          0)
+        return sys_failf("bind cgroup {} on {}", src, m.destination);
+      auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+      return bind_remount(fd_path(top.get()), bind_flags, 0, m.destination);
+    }
   }
   {
     auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
@@ -106,29 +115,52 @@ Status mount_cgroups(int rootfd, const oci::Mount& m) {
     if (::mount("tmpfs", t.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
       return sys_failf("mount tmpfs on {}", m.destination);
   }
+  // The tmpfs was made just now and no process of the container runs yet: nothing in it
+  // can be a planted symlink, so its subdirectories are made and mounted on by name.
+  auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+  const std::string top_path = fd_path(top.get());
+  std::vector<std::string> binds;
   for (const auto& mi : mounts) {
     if (!mi.mount_point.starts_with("/sys/fs/cgroup/")) continue;
-    std::string_view sub = std::string_view(mi.mount_point).substr(strlen("/sys/fs/cgroup"));
-    if (sub.find('/', 1) != std::string_view::npos) continue;  // only top-level hierarchies
-    if (mi.fstype == "cgroup") {
-      HULL_CHECK(bind_one(mi, v1_controllers(mi), sub));
-    } else if (mi.fstype == "cgroup2") {
-      HULL_CHECK(bind_one(mi, "", sub));
-    }
+    std::string_view sub = std::string_view(mi.mount_point).substr(strlen("/sys/fs/cgroup/"));
+    if (sub.empty() || sub.find('/') != std::string_view::npos) continue;  // top level only
+    std::string src;
+    if (mi.fstype == "cgroup")
+      src = source_of(mi, v1_controllers(mi));
+    else if (mi.fstype == "cgroup2")
+      src = source_of(mi, "");
+    if (src.empty()) continue;
+    std::string name(sub);
+    if (::mkdirat(top.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+      return sys_failf("create {}/{}", m.destination, name);
+    std::string t = top_path + "/" + name;
+    if (::mount(src.c_str(), t.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      return sys_failf("bind cgroup {} on {}/{}", src, m.destination, name);
+    binds.push_back(std::move(t));
   }
-  if (ro) {
-    auto top = HULL_TRY(open_in_root(rootfd, m.destination));
-    std::string t = fd_path(top.get());
-    if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=755") < 0)
-      return sys_failf("remount {} read-only", m.destination);
-  }
+  // One recursive mount_setattr gives every bind (and, if read-only, the tmpfs) the
+  // mount's flags; it only adds flags, so locked ones (user namespaces) stay as they are.
+  MountAttr attr{};
+  if (bind_flags & MS_RDONLY) attr.attr_set |= kAttrRdonly;
+  if (bind_flags & MS_NOSUID) attr.attr_set |= kAttrNosuid;
+  if (bind_flags & MS_NODEV) attr.attr_set |= kAttrNodev;
+  if (bind_flags & MS_NOEXEC) attr.attr_set |= kAttrNoexec;
+  if (attr.attr_set == 0) return {};
+  if (::syscall(SYS_mount_setattr, top.get(), "", AT_EMPTY_PATH | kAtRecursive, &attr,
+                sizeof attr) == 0)
+    return {};
+  if (errno != ENOSYS) return sys_failf("set the flags of {} (mount_setattr)", m.destination);
+  // Before 5.12: remount each bind, then the tmpfs.
+  for (const auto& t : binds) HULL_CHECK(bind_remount(t, bind_flags, 0, m.destination));
+  if (ro && ::mount(nullptr, top_path.c_str(), nullptr,
+                    MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+    return sys_failf("remount {} read-only", m.destination);
   return {};
 }
 
 Status mount_bind(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
   std::string src = host_source(plan, m.source);
-  struct stat st{};
+  struct stat st {};
   if (::stat(src.c_str(), &st) < 0) return sys_failf("mount source {} for {}", src, m.destination);
   auto target = HULL_TRY(ensure_target(rootfd, m.destination, S_ISDIR(st.st_mode)));
   std::string t = fd_path(target.get());
@@ -145,7 +177,7 @@ Status mount_bind(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
 
 Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
   auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(target.get(), &st) < 0) return sys_failf("stat {}", m.destination);
   if (!S_ISDIR(st.st_mode))
     return failf("mount {} on {}: destination is not a directory", m.type, m.destination);
@@ -164,7 +196,8 @@ Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
     b.clear_flags = 0;
     return mount_bind(plan, rootfd, b);
   }
-  if (plan.in_user_ns && err == EINVAL && m.type == "devpts" && m.data.find("gid=") != std::string::npos) {
+  if (plan.in_user_ns && err == EINVAL && m.type == "devpts" &&
+      m.data.find("gid=") != std::string::npos) {
     // gid=5 is not mapped in this user namespace: mount without it.
     std::string d;
     for (auto o : split(m.data, ',')) {
@@ -180,7 +213,9 @@ Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
 
 }  // namespace
 
-std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+std::string fd_path(int fd) {
+  return fmt::format("/proc/self/fd/{}", fd);
+}
 
 Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
   open_how how{};
@@ -235,11 +270,12 @@ Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir) {
 Result<UniqueFd> prepare_rootfs(const RootfsPlan& plan) {
   const std::string& prop = plan.spec->linux.rootfs_propagation;
   unsigned long root_flag = MS_SLAVE | MS_REC;
-  if (prop == "private" || prop == "rprivate") root_flag = MS_PRIVATE | MS_REC;
-  else if (prop == "unbindable" || prop == "runbindable") root_flag = MS_UNBINDABLE | MS_REC;
+  if (prop == "private" || prop == "rprivate")
+    root_flag = MS_PRIVATE | MS_REC;
+  else if (prop == "unbindable" || prop == "runbindable")
+    root_flag = MS_UNBINDABLE | MS_REC;
   // shared is applied after pivot_root, which refuses a shared parent.
-  if (::mount(nullptr, "/", nullptr, root_flag, nullptr) < 0)
-    return sys_fail("make / rslave");
+  if (::mount(nullptr, "/", nullptr, root_flag, nullptr) < 0) return sys_fail("make / rslave");
   if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
     return sys_failf("bind rootfs {} on itself", plan.rootfs);
   UniqueFd fd(::open(plan.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -252,9 +288,14 @@ Status mount_all(const RootfsPlan& plan, int rootfd) {
   for (size_t i = 0; i < mounts.size(); ++i) {
     const auto& m = mounts[i];
     Status r;
-    if (m.type == "cgroup" || m.type == "cgroup2") r = mount_cgroups(rootfd, m);
-    else if (m.bind || m.type == "bind") r = mount_bind(plan, rootfd, m);
-    else r = mount_fs(plan, rootfd, m);
+    if (m.type == "cgroup" || m.type == "cgroup2") {
+      if (plan.await_join) HULL_CHECK((*plan.await_join)());
+      r = mount_cgroups(rootfd, m);
+    } else if (m.bind || m.type == "bind") {
+      r = mount_bind(plan, rootfd, m);
+    } else {
+      r = mount_fs(plan, rootfd, m);
+    }
     if (!r) return std::unexpected(r.error().wrap(fmt::format("mounts[{}]", i)));
     if (m.propagation) {
       auto top = HULL_TRY(open_in_root(rootfd, m.destination));
@@ -267,8 +308,8 @@ Status mount_all(const RootfsPlan& plan, int rootfd) {
 
 Status mount_console(int rootfd, int slave_fd) {
   auto target = HULL_TRY(ensure_target(rootfd, "/dev/console", false));
-  if (::mount(fd_path(slave_fd).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND,
-              nullptr) < 0)
+  if (::mount(fd_path(slave_fd).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) <
+      0)
     return sys_fail("bind the console pty on /dev/console");
   return {};
 }
@@ -315,15 +356,14 @@ Status finalize_rootfs(const RootfsPlan& plan) {
     HULL_CHECK(bind_remount(p, MS_RDONLY, 0, p));
   }
   for (const auto& p : lx.masked_paths) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) < 0) {
       if (errno == ENOENT) continue;
       return sys_failf("masked path {}", p);
     }
-    int r = S_ISDIR(st.st_mode)
-                ? ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          nullptr)
-                : ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
+    int r = S_ISDIR(st.st_mode) ? ::mount("tmpfs", p.c_str(), "tmpfs",
+                                          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
+                                : ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
     if (r < 0) return sys_failf("mask {}", p);
   }
   if (plan.spec->root.readonly) HULL_CHECK(bind_remount("/", MS_RDONLY, 0, "/"));

@@ -5,6 +5,7 @@
 // CVE-2021-30465) cannot redirect a mount outside it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ struct RootfsPlan {
   std::string rootfs;
   std::string bundle;
   bool in_user_ns = false;
+  // Called before a cgroup mount, which binds the cgroups this process is in: returns
+  // once the parent has joined it to the container's (nullptr: already there).
+  const std::function<Status()>* await_join = nullptr;
 };
 
 // Opens path (relative to, and confined in, rootfd) with O_PATH unless flags say otherwise.

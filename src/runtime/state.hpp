@@ -1,6 +1,6 @@
-// Container state on disk: <root>/<id>/state.json, written atomically (temp, fsync,
-// rename). The pid is stored with its start time (field 22 of /proc/PID/stat) so that a
-// reused pid is never mistaken for the container's init.
+// Container state on disk: <root>/<id>/state.json, written atomically (temp, rename; no
+// fsync, see write_state_file). The pid is stored with its start time (field 22 of
+// /proc/PID/stat) so that a reused pid is never mistaken for the container's init.
 #pragma once
 
 #include <sys/types.h>
@@ -24,13 +24,18 @@ struct State {
   std::string id;
   pid_t pid = 0;
   uint64_t pid_start_time = 0;
-  std::string bundle;  // absolute
-  std::string rootfs;  // absolute
+  std::string bundle;   // absolute
+  std::string rootfs;   // absolute
   std::string created;  // RFC3339
   std::map<std::string, std::string> annotations;
   Json cgroup;  // cgroups::Manager::to_json(), null when none
+  // linux.resources as last applied (create, then each `update`), OCI JSON; null if none.
+  Json resources;
   oci::Hooks hooks;  // poststart and poststop are run by later verbs
   bool created_user_ns = false;
+  // Init is pid 1 of a pid namespace of its own: once it is gone, so is every other
+  // process of the container (the kernel kills them before init's exit is reported).
+  bool own_pid_ns = false;
   std::string owner;
   // Paths of the namespaces init lives in, for exec (/proc/<pid>/ns/* when alive).
   Json to_json() const;
@@ -53,6 +58,8 @@ class StateStore {
   // Makes <root>/<id> exclusively: "container with id X already exists" if present.
   Result<UniqueFd> create_dir(const std::string& id) const;
   Status save(const State& s) const;
+  // The same into the open <root>/<id> directory.
+  Status save_at(int dirfd, const State& s) const;
   Result<State> load(const std::string& id) const;
   Status remove(const std::string& id) const;
   Result<std::vector<std::string>> list() const;
@@ -63,6 +70,10 @@ class StateStore {
  private:
   std::string root_;
 };
+
+// Writes name in dirfd through "<name>.tmp" and a rename, without fsync: for files that
+// describe live processes (state.json, seccomp.bpf), which a crash ends anyway.
+Status write_state_file(int dirfd, const std::string& name, std::string_view data);
 
 // Container ids: [A-Za-z0-9_.-]+, at most 1024 bytes, not "." or "..".
 Status validate_id(const std::string& id);

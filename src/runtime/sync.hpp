@@ -3,9 +3,15 @@
 //
 //   parent (hull-runtime create)                     child (container init)
 //   ----------------------------                     ----------------------
-//   clone3(CLONE_NEW*, CLONE_PIDFD) ---------------> starts, waits
-//   uid_map/gid_map, cgroup.procs (v1)
-//   kGo --------------------------------------------> joins/unshares the rest, mounts
+//   clone3(CLONE_NEW*, CLONE_PIDFD[, INTO_CGROUP]) -> starts, waits
+//   uid_map/gid_map
+//   kGo {join pending?} ----------------------------> writes "0" to its v1 cgroups'
+//                                                    `tasks` (host root only), joins/
+//                                                    unshares the rest, mounts
+//   cgroup.procs (only where clone3 and the child's
+//   own `tasks` writes could not place it)
+//   kJoined (if pending) ---------------------------> awaited before the cgroup mount,
+//                                                    hooks, the cgroup namespace, kReady
 //                   <------------------------------- kConsole + pty master fd (terminal)
 //   sends the fd to --console-socket
 //                   <------------------------------- kHooks (before pivot_root)
@@ -46,6 +52,7 @@ enum class SyncType : uint32_t {
   kAck,
   kError,
   kSeccompFd,  // child -> parent: the seccomp notify listener fd
+  kJoined,     // parent -> child: the child is in its cgroups now (after kGo's flag)
 };
 
 struct SyncMessage {
@@ -57,6 +64,8 @@ struct SyncMessage {
 };
 
 inline constexpr uint32_t kAckStartNow = 1;
+// kGo's flag: the parent joins the child to its cgroup after kGo and then sends kJoined.
+inline constexpr uint32_t kGoJoinPending = 1;
 
 class SyncSocket {
  public:

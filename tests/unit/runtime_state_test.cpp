@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/fs.hpp"
+#include "runtime/control.hpp"
 #include "runtime/state.hpp"
 
 namespace hull::runtime {
@@ -34,6 +35,8 @@ TEST_F(StateStoreTest, RoundTripKeepsEveryField) {
   s.cgroup = Json{{"kind", "v1"}};
   s.hooks.poststop.push_back({"/bin/true", {"true", "x"}, {"A=1"}, 5});
   s.created_user_ns = true;
+  s.own_pid_ns = true;
+  s.resources = Json{{"pids", {{"limit", 7}}}};
   s.owner = "root";
   ASSERT_TRUE(store.save(s));
   auto back = store.load("c1");
@@ -47,7 +50,46 @@ TEST_F(StateStoreTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->hooks.poststop[0].args[1], "x");
   EXPECT_EQ(back->hooks.poststop[0].timeout, 5);
   EXPECT_TRUE(back->created_user_ns);
+  EXPECT_TRUE(back->own_pid_ns);
+  EXPECT_EQ(back->resources["pids"]["limit"], 7);
   EXPECT_FALSE(fs::exists(store.dir("c1") + "/state.json.tmp"));
+}
+
+TEST_F(StateStoreTest, RemoveTakesTheWholeDirectory) {
+  StateStore store(root_);
+  ASSERT_TRUE(store.create_dir("gone"));
+  State s;
+  s.id = "gone";
+  ASSERT_TRUE(store.save(s));
+  // A file besides state.json (exec.fifo, seccomp.bpf...): the fast path falls back.
+  ASSERT_TRUE(fs::write_file(store.dir("gone") + "/seccomp.bpf", "x"));
+  ASSERT_TRUE(store.remove("gone"));
+  EXPECT_FALSE(fs::exists(store.dir("gone")));
+  ASSERT_TRUE(store.create_dir("gone"));
+  ASSERT_TRUE(store.remove("gone"));  // no state.json at all
+  EXPECT_FALSE(fs::exists(store.dir("gone")));
+}
+
+TEST(MergeResources, UpdateOverridesOnlyWhatItSets) {
+  oci::Resources base;
+  base.memory = oci::MemoryResources{};
+  base.memory->limit = 64 << 20;
+  base.memory->swap = 128 << 20;
+  base.pids_limit = 64;
+  base.devices.push_back({false, "a", std::nullopt, std::nullopt, "rwm"});
+  oci::Resources upd;
+  upd.memory = oci::MemoryResources{};
+  upd.memory->limit = 32 << 20;
+  upd.cpu = oci::CpuResources{};
+  upd.cpu->shares = 256;
+  auto m = merge_resources(base, upd);
+  ASSERT_TRUE(m.memory);
+  EXPECT_EQ(m.memory->limit, 32 << 20);
+  EXPECT_EQ(m.memory->swap, 128 << 20);  // kept
+  EXPECT_EQ(m.pids_limit, 64);
+  ASSERT_TRUE(m.cpu);
+  EXPECT_EQ(m.cpu->shares, 256u);
+  EXPECT_EQ(m.devices.size(), 1u);  // an update without devices keeps them
 }
 
 TEST_F(StateStoreTest, DuplicateIdIsRefused) {

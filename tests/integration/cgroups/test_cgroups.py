@@ -246,3 +246,34 @@ def test_v2_backend_live_on_unified_tree(runtime):
     assert read(d + "/cgroup.procs") == ""
     runtime("delete", cid)
     assert not os.path.exists(d)
+
+
+def test_update_persists_resources(runtime):
+    """`update` keeps the merged resources in state.json: a later update of one field keeps
+    the others at their updated values (the whole merged set is re-applied, as runc does),
+    and `events --stats` shows them."""
+    cid = runtime.run_detached(["sleep", "100"],
+                               {"memory": {"limit": 64 * MiB}, "pids": {"limit": 64}})
+    state_file = runtime.root / cid / "state.json"
+    saved = json.loads(state_file.read_text())["resources"]
+    assert saved["memory"]["limit"] == 64 * MiB and saved["pids"]["limit"] == 64
+
+    runtime("update", "--memory", "32m", cid)
+    saved = json.loads(state_file.read_text())["resources"]
+    assert saved["memory"]["limit"] == 32 * MiB and saved["pids"]["limit"] == 64
+
+    # Without the saved 32m, re-applying the config's resources would undo it.
+    runtime("update", "--pids-limit", "10", "--cpu-shares", "256", cid)
+    saved = json.loads(state_file.read_text())["resources"]
+    assert saved["memory"]["limit"] == 32 * MiB
+    assert saved["pids"]["limit"] == 10 and saved["cpu"]["shares"] == 256
+    assert read(controller_dir("memory", cid) + "/memory.limit_in_bytes") == str(32 * MiB)
+    assert read(controller_dir("pids", cid) + "/pids.max") == "10"
+    assert read(controller_dir("cpu", cid) + "/cpu.shares") == "256"
+    d = runtime.stats(cid)["data"]
+    assert d["memory"]["usage"]["limit"] == 32 * MiB and d["pids"]["limit"] == 10
+
+    # A failed update changes neither the cgroup nor state.json.
+    bad = runtime("update", "--blkio-weight", "5", cid, check=False)
+    assert bad.returncode != 0
+    assert json.loads(state_file.read_text())["resources"] == saved
