@@ -3,14 +3,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "common/json.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "image/reference.hpp"
 #include "image/registry.hpp"
+#include "image/unpack.hpp"
 #include "image/wrap.hpp"
 
 namespace hull::image {
@@ -105,9 +109,120 @@ Result<Descriptor> pick_platform(const Json& index, const std::string& want_s, b
                have.empty() ? "none" : have);
 }
 
+// Per-phase timestamps for `hull --debug pull` (bench/pull prints them): milliseconds
+// since the pull began.
+struct Phases {
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  void mark(std::string_view what) const {
+    if (!log::debug_enabled()) return;
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0);
+    log::debug("pull +{:.1f} ms: {}", ms.count(), what);
+  }
+};
+
+// A blob on its way into ROOT/tmp, read by the unpacker as it grows: the download
+// appends and announces each chunk, the reader waits for bytes beyond its offset.
+struct GrowingFile {
+  int fd = -1;
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t written = 0;
+  bool done = false, failed = false;
+
+  void grew(int64_t have) {
+    {
+      std::lock_guard lk(mu);
+      written = have;
+    }
+    cv.notify_one();
+  }
+  void finish(bool ok) {
+    {
+      std::lock_guard lk(mu);
+      done = true;
+      failed = !ok;
+    }
+    cv.notify_one();
+  }
+  ReadFn reader() {
+    return [this, off = int64_t(0)](char* buf, size_t len) mutable -> Result<size_t> {
+      int64_t avail;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return written > off || done; });
+        if (failed) return fail("download failed", ECANCELED);
+        avail = written - off;
+      }
+      if (avail <= 0) return size_t(0);
+      for (;;) {
+        ssize_t n = ::pread(fd, buf, size_t(std::min<int64_t>(avail, int64_t(len))), off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return sys_fail("read downloading blob");
+        off += n;
+        return size_t(n);
+      }
+    };
+  }
+};
+
+// Downloads one layer blob while unpacking it: the bytes go through sha256 into a temp
+// file, and a second thread unpacks that file as it grows (gunzip, tar, diff id). The
+// blob is renamed into the store and the layer committed only when both digests match;
+// on any failure both temp files go. A failed unpack lets the download finish first, so
+// a corrupted blob is reported as the digest mismatch it is.
+Status download_and_unpack(Store& store, Registry& reg, const Reference& ref, const Descriptor& d,
+                           const std::string& diff_id, std::atomic<bool>& cancel,
+                           const std::function<void(Progress)>& emit, const Phases& phases) {
+  auto [tmp, fd] = HULL_TRY(store.temp_file());
+  struct Unlink {
+    std::string path;
+    ~Unlink() {
+      if (!path.empty()) ::unlink(path.c_str());
+    }
+  } tmp_guard{tmp};
+  GrowingFile file;
+  file.fd = fd.get();
+  std::optional<Result<StagedLayer>> staged;
+  std::thread unpacker([&] {
+    staged = store.stage_layer(file.reader(), diff_id, d.digest);
+    phases.mark(fmt::format("layer {} unpacked", d.digest.substr(7, 12)));
+  });
+
+  Sha256 hash;
+  emit({d.digest, Progress::Phase::downloading, 0, d.size, "Downloading"});
+  auto got = reg.blob(
+      d.digest, d.size, fd.get(), hash,
+      [&](int64_t have) {
+        file.grew(have);
+        emit({d.digest, Progress::Phase::downloading, have, d.size, "Downloading"});
+      },
+      cancel);
+  std::string digest = got ? "sha256:" + hash.hex_final() : "";
+  phases.mark(fmt::format("layer {} downloaded ({} bytes)", d.digest.substr(7, 12), d.size));
+  file.finish(got && digest == d.digest);
+  emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
+  unpacker.join();
+  if (!got) return std::unexpected(got.error());
+  if (digest != d.digest)
+    return failf("blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
+                 d.digest, ref.name(), digest);
+  if (!*staged) return std::unexpected(staged->error());
+  fd.reset();
+  HULL_CHECK(store.commit_blob(tmp, d.digest));
+  tmp_guard.path.clear();
+  auto committed = store.commit_layer(std::move(**staged));
+  if (!committed) {
+    ::unlink(store.blob_path(d.digest).c_str());
+    return std::unexpected(committed.error());
+  }
+  phases.mark(fmt::format("layer {} committed", d.digest.substr(7, 12)));
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptions& opts) {
+  Phases phases;
   auto ref = HULL_TRY(parse_reference(ref_str));
   std::mutex progress_mu;
   auto emit = [&](Progress p) {
@@ -120,7 +235,9 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
                     ref.familiar_name() == ref.name() ? ref.repository : ref.familiar_name())});
   RegistryOptions ro{opts.insecure_registries, opts.auth_file, std::nullopt};
   auto reg = HULL_TRY(Registry::connect(ref, ro));
+  phases.mark("registry pinged");
   Manifest top = HULL_TRY(reg.manifest(ref.reference()));
+  phases.mark("manifest");
   auto top_json = HULL_TRY(parse_json(top.body, fmt::format("manifest of {}", ref.str())));
   std::string kind = kind_of(top, top_json);
   Manifest man = top;
@@ -168,6 +285,7 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
   } else {
     cfg_text = HULL_TRY(reg.small_blob(cfg_desc.digest, cfg_desc.size));
   }
+  phases.mark("config");
   auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
   std::vector<std::string> diff_ids;
   if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
@@ -218,38 +336,17 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
       if (j >= jobs.size() || cancel.load()) return;
       auto& d = layer_descs[jobs[j].idx];
       auto st = [&]() -> Status {
-        if (jobs[j].download) {
-          auto [tmp, fd] = HULL_TRY(store.temp_file());
-          Sha256 hash;
-          emit({d.digest, Progress::Phase::downloading, 0, d.size, "Downloading"});
-          auto got = reg.blob(
-              d.digest, d.size, fd.get(), hash,
-              [&](int64_t have) {
-                emit({d.digest, Progress::Phase::downloading, have, d.size, "Downloading"});
-              },
-              cancel);
-          if (!got) {
-            ::unlink(tmp.c_str());
-            return std::unexpected(got.error());
-          }
-          emit({d.digest, Progress::Phase::verifying, d.size, d.size, "Verifying Checksum"});
-          std::string digest = "sha256:" + hash.hex_final();
-          if (digest != d.digest) {
-            ::unlink(tmp.c_str());
-            return failf(
-                "blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
-                d.digest, ref.name(), digest);
-          }
-          fd.reset();
-          HULL_CHECK(store.commit_blob(tmp, d.digest));
-          std::lock_guard lk(added_mu);
-          added_blobs.push_back(d.digest);
+        const std::string& diff_id = diff_ids[jobs[j].idx];
+        if (!jobs[j].download) {
+          emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
+          HULL_TRY(store.unpack_layer(d.digest, diff_id));
+        } else {
+          HULL_CHECK(download_and_unpack(store, reg, ref, d, diff_id, cancel, emit, phases));
         }
-        emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
-        HULL_TRY(store.unpack_layer(d.digest, diff_ids[jobs[j].idx]));
         {
           std::lock_guard lk(added_mu);
-          added_layers.push_back(diff_ids[jobs[j].idx]);
+          if (jobs[j].download) added_blobs.push_back(d.digest);
+          added_layers.push_back(diff_id);
         }
         emit({d.digest, Progress::Phase::done, d.size, d.size, "Pull complete"});
         return {};
@@ -294,6 +391,7 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
       return std::unexpected(st.error());
     }
   }
+  phases.mark("image recorded");
   emit({"", Progress::Phase::done, 0, 0, "Digest: " + top.digest});
   return cfg_desc.digest;
 }

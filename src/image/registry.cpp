@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -76,12 +77,16 @@ size_t on_body(char* data, size_t size, size_t n, void* ud) {
 }
 
 // One HTTP request. headers are full "Name: value" lines.
-Response perform(CURL* c, const std::string& url, const std::vector<std::string>& headers,
+// share: the registry's connection cache, so requests after the first reuse a kept-alive
+// connection (and a TLS session) instead of connecting again.
+Response perform(CURL* c, CURLSH* share, const std::string& url,
+                 const std::vector<std::string>& headers,
                  std::function<bool(const char*, size_t)> sink, int64_t range_from = -1,
                  size_t max_body = 4 << 20) {
   Response resp;
   Transfer t{&resp, c, std::move(sink), max_body};
   curl_easy_reset(c);
+  if (share) curl_easy_setopt(c, CURLOPT_SHARE, share);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -203,6 +208,34 @@ void backoff(int attempt, const Response& r) {
 }  // namespace
 
 struct Registry::Shared {
+  // Connections, TLS sessions and DNS answers shared by every request of this pull,
+  // from any thread: curl calls lock/unlock around each use.
+  CURLSH* share = nullptr;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> share_mu;
+
+  Shared() {
+    share = curl_share_init();
+    if (!share) return;
+    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, lock_cb);
+    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, unlock_cb);
+    curl_share_setopt(share, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  }
+  ~Shared() {
+    if (share) curl_share_cleanup(share);
+  }
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
+
+  static void lock_cb(CURL*, curl_lock_data d, curl_lock_access, void* ud) {
+    static_cast<Shared*>(ud)->share_mu[size_t(d) % CURL_LOCK_DATA_LAST].lock();
+  }
+  static void unlock_cb(CURL*, curl_lock_data d, void* ud) {
+    static_cast<Shared*>(ud)->share_mu[size_t(d) % CURL_LOCK_DATA_LAST].unlock();
+  }
+
   std::mutex mu;
   std::string authorization;  // "Authorization: ..." or empty
   std::optional<Credentials> creds;
@@ -239,7 +272,7 @@ struct Registry::Shared {
     Response r;
     for (int attempt = 0;; ++attempt) {
       body.clear();
-      r = perform(c, url, hdrs, [&](const char* d, size_t n) {
+      r = perform(c, share, url, hdrs, [&](const char* d, size_t n) {
         if (body.size() + n > (1 << 20)) return false;
         body.append(d, n);
         return true;
@@ -290,7 +323,7 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   if (!c) return fail("curl_easy_init failed", ENOMEM);
   Response r;
   for (int attempt = 0;; ++attempt) {
-    r = perform(c.get(), reg.base_ + "/v2/", {}, nullptr);
+    r = perform(c.get(), reg.s_->share, reg.base_ + "/v2/", {}, nullptr);
     if (!transient(r) || attempt + 1 >= kAttempts) break;
     backoff(attempt, r);
   }
@@ -348,7 +381,7 @@ Error http_error(const Response& r, const Reference& ref, const std::string& wha
 Status Registry::check() {
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);
-  Response r = perform(c.get(), base_ + "/v2/", s_->headers(), nullptr);
+  Response r = perform(c.get(), s_->share, base_ + "/v2/", s_->headers(), nullptr);
   if (r.curl != CURLE_OK) return failf("registry {}: {}", ref_.registry, r.curl_error);
   if (r.status == 401 || r.status == 403)
     return std::unexpected(Error{EACCES, fmt::format("login to {} failed: unauthorized: wrong "
@@ -369,7 +402,7 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
   bool refreshed = false;
   for (int attempt = 0;; ++attempt) {
     body.clear();
-    r = perform(c.get(), url, s_->headers(accept), [&](const char* d, size_t n) {
+    r = perform(c.get(), s_->share, url, s_->headers(accept), [&](const char* d, size_t n) {
       if (body.size() + n > (4 << 20)) return false;  // manifests are small; refuse floods
       body.append(d, n);
       return true;
@@ -415,7 +448,7 @@ Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_
   bool refreshed = false;
   for (int attempt = 0;; ++attempt) {
     data.clear();
-    r = perform(c.get(), url, s_->headers(), [&](const char* d, size_t n) {
+    r = perform(c.get(), s_->share, url, s_->headers(), [&](const char* d, size_t n) {
       if (int64_t(data.size() + n) > max_size) return false;
       data.append(d, n);
       return true;
@@ -451,22 +484,28 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
   std::string write_error;
   for (int attempt = 0;; ++attempt) {
     int64_t start = have;
-    bool restarted = false;
+    bool first = true;
+    int64_t skip = 0;
     r = perform(
-        c.get(), url, s_->headers(),
+        c.get(), s_->share, url, s_->headers(),
         [&](const char* d, size_t n) {
           if (cancel.load(std::memory_order_relaxed)) return false;
-          if (!restarted && start > 0) {
-            // Asked for a range but got the whole blob: start over.
+          if (first && start > 0) {
+            // Asked for a range but got the whole blob: skip what the file already has.
+            // The file only grows (pull's unpacker reads it as it does); should the
+            // server's bytes differ from the first answer's, the digest check fails.
             long code = 0;
             curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
-            if (code == 200) {
-              if (::ftruncate(fd, 0) < 0 || ::lseek(fd, 0, SEEK_SET) < 0) return false;
-              hash = Sha256();
-              have = 0;
-            }
+            if (code == 200) skip = start;
           }
-          restarted = true;
+          first = false;
+          if (skip > 0) {
+            size_t k = size_t(std::min<int64_t>(skip, int64_t(n)));
+            skip -= int64_t(k);
+            d += k;
+            n -= k;
+            if (n == 0) return true;
+          }
           if (size > 0 && have + int64_t(n) > size) {
             write_error = fmt::format("more than the {} bytes its descriptor says", size);
             return false;

@@ -22,9 +22,11 @@
 namespace hull::image {
 namespace {
 
-constexpr const char* kSchema = R"(
+constexpr const char* kPragmas = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+)";
+constexpr const char* kTables = R"(
 CREATE TABLE IF NOT EXISTS images(
   id TEXT PRIMARY KEY, manifest_digest TEXT, manifest_media_type TEXT,
   created INTEGER, size INTEGER, added INTEGER);
@@ -100,6 +102,47 @@ bool is_hex(std::string_view s) {
   });
 }
 
+// A new store's index is built off to the side with syncs off, synced once and moved in
+// place: switching a fresh database to WAL and creating the tables costs six fsyncs
+// otherwise, which on a busy disk is most of a cold pull's local time. A crash before
+// the rename leaves only a temp file; the name never shows a half-made database.
+Status create_db(const std::string& root, const std::string& db) {
+  std::string tmp = fmt::format("{}/tmp/images-{}.db", root, random_name(12));
+  sqlite3* h = nullptr;
+  int rc = sqlite3_open_v2(tmp.c_str(), &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Status st;
+  if (rc != SQLITE_OK) {
+    st = failf("create image index {}: {}", tmp, h ? sqlite3_errmsg(h) : "out of memory");
+  } else {
+    st = sql::exec(h, "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;");
+    if (st) st = sql::exec(h, kTables);
+    if (st) st = sql::exec(h, "PRAGMA wal_checkpoint(TRUNCATE);");
+    st = with_context(std::move(st), fmt::format("create {}", tmp));
+  }
+  // The last connection's close folds the WAL into the file and deletes it.
+  if (h) sqlite3_close(h);
+  auto cleanup = [&] {
+    for (const char* sfx : {"", "-wal", "-shm", "-journal"}) ::unlink((tmp + sfx).c_str());
+  };
+  if (!st) {
+    cleanup();
+    return st;
+  }
+  UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd || ::fdatasync(fd.get()) < 0) {
+    auto e = sys_failf("sync {}", tmp);
+    cleanup();
+    return e;
+  }
+  // No replace: a concurrent first command may have created it meanwhile; theirs stays.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, db.c_str(), RENAME_NOREPLACE) < 0) {
+    int err = errno;
+    cleanup();
+    if (err != EEXIST) return sys_fail(fmt::format("rename {} to {}", tmp, db), err);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ImageConfig> parse_image_config(const Json& doc) {
@@ -131,6 +174,7 @@ Result<Store> Store::open(const std::string& root) {
   for (const char* sub : {"", "/blobs/sha256", "/layers", "/l", "/tmp"})
     HULL_CHECK(fs::mkdir_p(root + sub, 0700));
   std::string db = root + "/images.db";
+  if (::access(db.c_str(), F_OK) < 0 && errno == ENOENT) HULL_CHECK(create_db(root, db));
   // FULLMUTEX: pull's download threads record unpacked layers through this connection.
   if (sqlite3_open_v2(db.c_str(), &s.db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -142,7 +186,8 @@ Result<Store> Store::open(const std::string& root) {
   // Closing would checkpoint the WAL with two fsyncs on every hull command; SQLite's
   // automatic checkpoints (every 1000 pages) keep the WAL small instead.
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  HULL_CHECK(with_context(sql::exec(s.db_, kSchema), fmt::format("open {}", db)));
+  HULL_CHECK(with_context(sql::exec(s.db_, kPragmas), fmt::format("open {}", db)));
+  HULL_CHECK(with_context(sql::exec(s.db_, kTables), fmt::format("open {}", db)));
   return s;
 }
 
@@ -384,6 +429,79 @@ bool Store::has_layer(std::string_view diff_id) const {
   return st.step();
 }
 
+StagedLayer::StagedLayer(StagedLayer&& o) noexcept
+    : tmp_(std::exchange(o.tmp_, {})), diff_id_(std::move(o.diff_id_)), size_(o.size_) {}
+StagedLayer& StagedLayer::operator=(StagedLayer&& o) noexcept {
+  if (this != &o) {
+    if (!tmp_.empty()) (void)fs::remove_all(tmp_);
+    tmp_ = std::exchange(o.tmp_, {});
+    diff_id_ = std::move(o.diff_id_);
+    size_ = o.size_;
+  }
+  return *this;
+}
+StagedLayer::~StagedLayer() {
+  if (!tmp_.empty()) (void)fs::remove_all(tmp_);
+}
+
+Result<StagedLayer> Store::stage_layer(const ReadFn& read, std::string_view expected_diff_id,
+                                       std::string_view what) const {
+  if (!expected_diff_id.empty() && !valid_digest(expected_diff_id))
+    return failf("invalid diff id {:?}", expected_diff_id);
+  // Unpack into ROOT/tmp and rename into ROOT/layers only when complete and verified.
+  std::string tmp = fmt::format("{}/tmp/layer-{}", root_, random_name(16));
+  if (::mkdir(tmp.c_str(), 0700) < 0) return sys_failf("mkdir {}", tmp);
+  StagedLayer staged(tmp, "", 0);  // removes tmp on every early return
+  std::string diff = tmp + "/diff";
+  if (::mkdir(diff.c_str(), 0755) < 0) return sys_failf("mkdir {}", diff);
+  auto dfd = HULL_TRY(fs::open_dir(diff));
+  auto r = unpack_stream(read, dfd.get());
+  if (!r) return std::unexpected(std::move(r).error().wrap(fmt::format("layer {}", what)));
+  if (!expected_diff_id.empty() && r->diff_id != expected_diff_id)
+    return failf("layer {}: diff id mismatch: config says {}, content is {}", what,
+                 expected_diff_id, r->diff_id);
+  staged.diff_id_ = r->diff_id;
+  staged.size_ = r->size;
+  return staged;
+}
+
+Result<std::string> Store::commit_layer(StagedLayer layer) {
+  const std::string& tmp = layer.tmp_;
+  std::string diff_id = layer.diff_id_;
+  if (tmp.empty() || !valid_digest(diff_id)) return fail("commit_layer: no staged layer");
+  std::string short_name = random_name(20);
+  HULL_CHECK(fs::write_file(tmp + "/link", short_name, 0644));
+  std::string dst = fmt::format("{}/layers/{}", root_, hex_of(diff_id));
+  if (::rename(tmp.c_str(), dst.c_str()) < 0) {
+    int err = errno;
+    // Another pull unpacked the same layer first: use theirs (ours goes with `layer`).
+    if ((err == EEXIST || err == ENOTEMPTY) && fs::exists(dst + "/diff")) {
+      if (!has_layer(diff_id)) {
+        auto link = fs::read_file(dst + "/link");
+        sql::Stmt st(db_, "INSERT OR IGNORE INTO layers(diff_id, size, short) VALUES(?1,?2,?3)");
+        st.bind(1, diff_id)
+            .bind(2, layer.size_)
+            .bind(3, link ? std::string(trim(*link)) : std::string());
+        HULL_CHECK(st.run());
+      }
+      return diff_id;
+    }
+    return sys_fail(fmt::format("rename {} to {}", tmp, dst), err);
+  }
+  layer.tmp_.clear();  // moved into place: no longer ours to remove
+  std::string link_path = fmt::format("{}/l/{}", root_, short_name);
+  std::string target = fmt::format("../layers/{}/diff", hex_of(diff_id));
+  if (::symlink(target.c_str(), link_path.c_str()) < 0) {
+    int err = errno;
+    (void)fs::remove_all(dst);
+    return sys_fail(fmt::format("symlink {}", link_path), err);
+  }
+  sql::Stmt st(db_, "INSERT OR REPLACE INTO layers(diff_id, size, short) VALUES(?1, ?2, ?3)");
+  st.bind(1, diff_id).bind(2, layer.size_).bind(3, short_name);
+  HULL_CHECK(st.run());
+  return diff_id;
+}
+
 Result<std::string> Store::unpack_layer(std::string_view blob_digest,
                                         std::string_view expected_diff_id) {
   if (!expected_diff_id.empty() && !valid_digest(expected_diff_id))
@@ -393,68 +511,15 @@ Result<std::string> Store::unpack_layer(std::string_view blob_digest,
   std::string blob = blob_path(blob_digest);
   UniqueFd in(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) return sys_failf("open {}", blob);
-  // Unpack into ROOT/tmp and rename into ROOT/layers only when complete and verified.
-  std::string tmp = fmt::format("{}/tmp/layer-{}", root_, random_name(16));
-  if (::mkdir(tmp.c_str(), 0700) < 0) return sys_failf("mkdir {}", tmp);
-  auto cleanup = [&] { (void)fs::remove_all(tmp); };
-  std::string diff = tmp + "/diff";
-  if (::mkdir(diff.c_str(), 0755) < 0) {
-    cleanup();
-    return sys_failf("mkdir {}", diff);
-  }
-  UnpackResult res;
-  {
-    auto dfd = fs::open_dir(diff);
-    if (!dfd) {
-      cleanup();
-      return std::unexpected(dfd.error());
+  ReadFn read = [fd = in.get()](char* buf, size_t len) -> Result<size_t> {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, len);
+      if (n >= 0) return size_t(n);
+      if (errno != EINTR) return sys_fail("read layer");
     }
-    auto r = unpack_tar(in.get(), dfd->get());
-    if (!r) {
-      cleanup();
-      return std::unexpected(std::move(r).error().wrap(fmt::format("layer {}", blob_digest)));
-    }
-    res = std::move(*r);
-  }
-  if (!expected_diff_id.empty() && res.diff_id != expected_diff_id) {
-    cleanup();
-    return failf("layer {}: diff id mismatch: config says {}, content is {}", blob_digest,
-                 expected_diff_id, res.diff_id);
-  }
-  std::string short_name = random_name(20);
-  if (auto st = fs::write_file(tmp + "/link", short_name, 0644); !st) {
-    cleanup();
-    return std::unexpected(st.error());
-  }
-  std::string dst = fmt::format("{}/layers/{}", root_, hex_of(res.diff_id));
-  if (::rename(tmp.c_str(), dst.c_str()) < 0) {
-    int err = errno;
-    cleanup();
-    // Another pull unpacked the same layer first: use theirs.
-    if ((err == EEXIST || err == ENOTEMPTY) && fs::exists(dst + "/diff")) {
-      if (!has_layer(res.diff_id)) {
-        auto link = fs::read_file(dst + "/link");
-        sql::Stmt st(db_, "INSERT OR IGNORE INTO layers(diff_id, size, short) VALUES(?1,?2,?3)");
-        st.bind(1, res.diff_id)
-            .bind(2, res.size)
-            .bind(3, link ? std::string(trim(*link)) : std::string());
-        HULL_CHECK(st.run());
-      }
-      return res.diff_id;
-    }
-    return sys_fail(fmt::format("rename {} to {}", tmp, dst), err);
-  }
-  std::string link_path = fmt::format("{}/l/{}", root_, short_name);
-  std::string target = fmt::format("../layers/{}/diff", hex_of(res.diff_id));
-  if (::symlink(target.c_str(), link_path.c_str()) < 0) {
-    int err = errno;
-    (void)fs::remove_all(dst);
-    return sys_fail(fmt::format("symlink {}", link_path), err);
-  }
-  sql::Stmt st(db_, "INSERT OR REPLACE INTO layers(diff_id, size, short) VALUES(?1, ?2, ?3)");
-  st.bind(1, res.diff_id).bind(2, res.size).bind(3, short_name);
-  HULL_CHECK(st.run());
-  return res.diff_id;
+  };
+  auto staged = HULL_TRY(stage_layer(read, expected_diff_id, blob_digest));
+  return commit_layer(std::move(staged));
 }
 
 Status Store::add_image(const NewImage& img) {

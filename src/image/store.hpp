@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/unique_fd.hpp"
+#include "image/unpack.hpp"
 
 struct sqlite3;
 
@@ -47,6 +48,24 @@ struct LayerRecord {
   std::string media_type;
   std::string diff_id;  // sha256 of the uncompressed tar
   int64_t blob_size = 0;
+};
+
+// A layer unpacked into ROOT/tmp with its diff id verified, not yet in the store:
+// Store::commit_layer moves it in; dropped uncommitted, its directory is removed.
+class StagedLayer {
+ public:
+  StagedLayer() = default;
+  StagedLayer(std::string tmp, std::string diff_id, int64_t size)
+      : tmp_(std::move(tmp)), diff_id_(std::move(diff_id)), size_(size) {}
+  StagedLayer(StagedLayer&& o) noexcept;
+  StagedLayer& operator=(StagedLayer&& o) noexcept;
+  ~StagedLayer();
+  const std::string& diff_id() const { return diff_id_; }
+
+ private:
+  friend class Store;
+  std::string tmp_, diff_id_;
+  int64_t size_ = 0;
 };
 
 // What pull, import and load hand to the store once every blob is verified and stored.
@@ -110,6 +129,14 @@ class Store {
   // Unpacks a stored blob into a new layer dir; verifies the diff id when expected is
   // non-empty and returns the diff id. Nothing is left behind on failure.
   Result<std::string> unpack_layer(std::string_view blob_digest, std::string_view expected_diff_id);
+  // Unpacks a stream (what names it in errors) into ROOT/tmp and verifies the diff id when
+  // expected is non-empty: pull stages a layer while its blob downloads and commits it
+  // only once the blob's digest has been checked too.
+  Result<StagedLayer> stage_layer(const ReadFn& read, std::string_view expected_diff_id,
+                                  std::string_view what) const;
+  // Moves a staged layer into ROOT/layers and records it; returns its diff id. A layer
+  // another pull committed first is used instead.
+  Result<std::string> commit_layer(StagedLayer layer);
   // Removes these blobs and layers unless an image references them: a failed pull's
   // leftovers.
   Status collect_garbage(const std::vector<std::string>& blobs,

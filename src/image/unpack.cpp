@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -13,6 +14,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -24,29 +26,184 @@ namespace {
 
 using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
-// The outer archive decompresses ("raw" format, any filter); the inner one parses tar
-// from the outer's output. The bytes pass through sha256 in between: that is the diff id.
+constexpr size_t kChunk = 1 << 17;
+constexpr size_t kMaxCachedDirs = 1024;  // open directory fds an unpack keeps
+
+// Produces the uncompressed tar stream, chunk by chunk: 0 at its end.
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  virtual Result<size_t> read(char* out, size_t len) = 0;
+};
+
+// The first bytes, sniffed for the compression, are handed out again before the rest.
+struct Input {
+  const ReadFn* read;
+  std::string head;
+  size_t head_off = 0;
+
+  Result<size_t> next(char* buf, size_t len) {
+    if (head_off < head.size()) {
+      size_t n = std::min(len, head.size() - head_off);
+      memcpy(buf, head.data() + head_off, n);
+      head_off += n;
+      return n;
+    }
+    return (*read)(buf, len);
+  }
+};
+
+class PlainDecoder : public Decoder {
+ public:
+  explicit PlainDecoder(Input& in) : in_(in) {}
+  Result<size_t> read(char* out, size_t len) override { return in_.next(out, len); }
+
+ private:
+  Input& in_;
+};
+
+// gzip through ISA-L's inflate. Concatenated members are read as one stream, as gzip(1)
+// and Go's reader do; bytes after the last member that do not start another are ignored,
+// as libarchive does (the blob digest still covers them).
+class GzipDecoder : public Decoder {
+ public:
+  explicit GzipDecoder(Input& in) : in_(in), st_(std::make_unique<inflate_state>()) {
+    isal_inflate_init(st_.get());
+    st_->crc_flag = ISAL_GZIP;
+  }
+
+  Result<size_t> read(char* out, size_t len) override {
+    for (;;) {
+      if (st_->block_state == ISAL_BLOCK_FINISH) {
+        if (st_->avail_in < 2 && !eof_) HULL_CHECK(refill());
+        if (st_->avail_in < 2 || st_->next_in[0] != 0x1f || st_->next_in[1] != 0x8b) return 0;
+        // Another member: inflate_reset keeps the input.
+        isal_inflate_reset(st_.get());
+        st_->crc_flag = ISAL_GZIP;
+      }
+      if (st_->avail_in == 0 && !eof_) HULL_CHECK(refill());
+      st_->next_out = reinterpret_cast<uint8_t*>(out);
+      st_->avail_out = uint32_t(std::min<size_t>(len, UINT32_MAX));
+      int r = isal_inflate(st_.get());
+      if (r < 0) return failf("gzip: {}", isal_error(r));
+      size_t produced = size_t(len - st_->avail_out);
+      if (produced > 0) return produced;
+      if (st_->block_state != ISAL_BLOCK_FINISH && st_->avail_in == 0 && eof_)
+        return fail("gzip: unexpected end of data");
+    }
+  }
+
+ private:
+  static const char* isal_error(int r) {
+    switch (r) {
+      case ISAL_INVALID_BLOCK:
+        return "invalid deflate block";
+      case ISAL_INVALID_SYMBOL:
+        return "invalid deflate symbol";
+      case ISAL_INVALID_LOOKBACK:
+        return "invalid lookback distance";
+      case ISAL_INVALID_WRAPPER:
+        return "invalid gzip header";
+      case ISAL_UNSUPPORTED_METHOD:
+        return "unsupported compression method";
+      case ISAL_INCORRECT_CHECKSUM:
+        return "CRC mismatch";
+      default:
+        return "corrupt data";
+    }
+  }
+
+  // Moves what is left of the input to the front and reads more behind it.
+  Status refill() {
+    size_t left = st_->avail_in;
+    if (left > 0 && st_->next_in != reinterpret_cast<uint8_t*>(buf_.data()))
+      memmove(buf_.data(), st_->next_in, left);
+    size_t n = HULL_TRY(in_.next(buf_.data() + left, buf_.size() - left));
+    if (n == 0) eof_ = true;
+    st_->next_in = reinterpret_cast<uint8_t*>(buf_.data());
+    st_->avail_in = uint32_t(left + n);
+    return {};
+  }
+
+  Input& in_;
+  std::unique_ptr<inflate_state> st_;  // ~50 KiB: not on the stack
+  std::vector<char> buf_ = std::vector<char>(kChunk);
+  bool eof_ = false;
+};
+
+// zstd (and anything else libarchive's filters know) through a libarchive "raw" reader.
+class ArchiveDecoder : public Decoder {
+ public:
+  explicit ArchiveDecoder(Input& in) : in_(in), a_(archive_read_new(), archive_read_free) {}
+
+  Status open() {
+    if (!a_) return fail("archive_read_new: out of memory", ENOMEM);
+    archive_read_support_filter_zstd(a_.get());
+    archive_read_support_format_raw(a_.get());
+    if (archive_read_open(a_.get(), this, nullptr, on_read, nullptr) != ARCHIVE_OK)
+      return failf("open layer: {}", message());
+    struct archive_entry* raw;
+    int r = archive_read_next_header(a_.get(), &raw);
+    if (r == ARCHIVE_EOF) return fail("layer is empty");
+    if (r != ARCHIVE_OK) return failf("read layer: {}", message());
+    return {};
+  }
+
+  Result<size_t> read(char* out, size_t len) override {
+    la_ssize_t n = archive_read_data(a_.get(), out, len);
+    if (n < 0) return failf("read layer: {}", message());
+    return size_t(n);
+  }
+
+ private:
+  std::string message() const {
+    if (!error_.empty()) return error_;
+    const char* m = archive_error_string(a_.get());
+    return m ? m : "read error";
+  }
+
+  static la_ssize_t on_read(struct archive* a, void* data, const void** out) {
+    auto* self = static_cast<ArchiveDecoder*>(data);
+    auto n = self->in_.next(self->buf_.data(), self->buf_.size());
+    if (!n) {
+      self->error_ = n.error().message;
+      archive_set_error(a, n.error().code ? n.error().code : EIO, "%s", self->error_.c_str());
+      return -1;
+    }
+    *out = self->buf_.data();
+    return la_ssize_t(*n);
+  }
+
+  Input& in_;
+  ArchivePtr a_;
+  std::vector<char> buf_ = std::vector<char>(kChunk);
+  std::string error_;
+};
+
+// Feeds the tar reader from a decoder; the bytes pass through sha256 on the way: that is
+// the diff id.
 struct Chain {
-  struct archive* outer = nullptr;
+  Decoder* decoder = nullptr;
   Sha256 hash;
-  std::vector<char> buf = std::vector<char>(1 << 17);
-  std::string error;
+  std::vector<char> buf = std::vector<char>(kChunk);
+  std::optional<Error> error;
   bool eof = false;
 };
 
 la_ssize_t chain_read(struct archive* inner, void* data, const void** out) {
   auto* c = static_cast<Chain*>(data);
   if (c->eof) return 0;
-  la_ssize_t n = archive_read_data(c->outer, c->buf.data(), c->buf.size());
-  if (n < 0) {
-    c->error = archive_error_string(c->outer) ? archive_error_string(c->outer) : "read error";
-    archive_set_error(inner, EIO, "%s", c->error.c_str());
+  auto n = c->decoder->read(c->buf.data(), c->buf.size());
+  if (!n) {
+    c->error = n.error();
+    archive_set_error(inner, n.error().code ? n.error().code : EIO, "%s",
+                      n.error().message.c_str());
     return -1;
   }
-  if (n == 0) c->eof = true;
-  c->hash.update(c->buf.data(), size_t(n));
+  if (*n == 0) c->eof = true;
+  c->hash.update(c->buf.data(), *n);
   *out = c->buf.data();
-  return n;
+  return la_ssize_t(*n);
 }
 
 bool is_root() {
@@ -129,13 +286,32 @@ class Extractor {
     uid_t uid = uid_t(archive_entry_uid(e));
     gid_t gid = gid_t(archive_entry_gid(e));
 
-    struct stat st {};
-    bool exists = ::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     const char* hardlink = archive_entry_hardlink(e);
-    if (exists && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink)) {
+    // Most names are new: create first, and only when the name is taken look at what is
+    // there. A directory over a directory is kept (its metadata updated); anything else
+    // replaces what was there.
+    bool kept_dir = false;
+    auto make_room = [&]() -> Status {
+      struct stat st {};
+      if (::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) return {};
+        return sys_failf("stat {}", path);
+      }
+      if (S_ISDIR(st.st_mode) && type == AE_IFDIR && !hardlink) {
+        kept_dir = true;
+        return {};
+      }
       if (S_ISDIR(st.st_mode)) parent = HULL_TRY(forget_cache(parent));
-      HULL_CHECK(remove_at(parent, base.c_str()));
-    }
+      return remove_at(parent, base.c_str());
+    };
+    // Runs a creating syscall; on EEXIST clears the name and runs it once more.
+    auto create = [&](auto&& make) -> Result<bool> {
+      if (make() == 0) return true;
+      if (errno != EEXIST) return false;
+      HULL_CHECK(make_room());
+      if (kept_dir) return true;
+      return make() == 0;
+    };
 
     if (hardlink) {
       auto src = HULL_TRY(components(hardlink, "hardlink target"));
@@ -146,15 +322,16 @@ class Extractor {
       if (::fstatat(sp, src.back().c_str(), &sst, AT_SYMLINK_NOFOLLOW) < 0)
         return sys_failf("hardlink {} to {}", path, hardlink);
       if (S_ISDIR(sst.st_mode)) return failf("refusing hardlink {:?} to a directory", path);
-      if (::linkat(sp, src.back().c_str(), parent, base.c_str(), 0) < 0)
-        return sys_failf("link {} to {}", path, hardlink);
+      bool ok = HULL_TRY(
+          create([&] { return ::linkat(sp, src.back().c_str(), parent, base.c_str(), 0); }));
+      if (!ok) return sys_failf("link {} to {}", path, hardlink);
       return {};
     }
 
     switch (type) {
       case AE_IFDIR: {
-        if (!exists && ::mkdirat(parent, base.c_str(), 0700) < 0)
-          return sys_failf("mkdir {}", path);
+        bool ok = HULL_TRY(create([&] { return ::mkdirat(parent, base.c_str(), perm & 0777); }));
+        if (!ok) return sys_failf("mkdir {}", path);
         UniqueFd fd(
             ::openat(parent, base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return sys_failf("open {}", path);
@@ -162,12 +339,21 @@ class Extractor {
         timespec ts[2];
         times(e, ts);
         dirs_.push_back({comps, {ts[0], ts[1]}});
+        // Its children come next: keep the fd for them.
+        if (dir_cache_.size() <= kMaxCachedDirs) dir_cache_.try_emplace(path, std::move(fd));
         return {};
       }
       case AE_IFREG: {
-        UniqueFd fd(::openat(parent, base.c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!fd) return sys_failf("create {}", path);
+        // Created with its final permission bits where the umask allows (set-id bits
+        // only after chown), so metadata() usually has nothing to change.
+        int raw = -1;
+        bool ok = HULL_TRY(create([&] {
+          raw = ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         perm & 0777);
+          return raw < 0 ? -1 : 0;
+        }));
+        if (!ok) return sys_failf("create {}", path);
+        UniqueFd fd(raw);
         const void* buf;
         size_t size;
         la_int64_t offset;
@@ -203,7 +389,8 @@ class Extractor {
         if (!target) return failf("symlink {:?} has no target", path);
         // The target is stored as is: nothing here ever follows it, and inside the
         // container it resolves against the container's root.
-        if (::symlinkat(target, parent, base.c_str()) < 0) return sys_failf("symlink {}", path);
+        bool ok = HULL_TRY(create([&] { return ::symlinkat(target, parent, base.c_str()); }));
+        if (!ok) return sys_failf("symlink {}", path);
         if (::fchownat(parent, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && is_root())
           return sys_failf("chown {}", path);
         timespec ts[2];
@@ -215,8 +402,9 @@ class Extractor {
       case AE_IFBLK:
       case AE_IFIFO: {
         dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
-        if (::mknodat(parent, base.c_str(), type | perm, dev) < 0)
-          return sys_failf("mknod {}", path);
+        bool ok =
+            HULL_TRY(create([&] { return ::mknodat(parent, base.c_str(), type | perm, dev); }));
+        if (!ok) return sys_failf("mknod {}", path);
         UniqueFd fd(::openat(parent, base.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return sys_failf("open {}", path);
         if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) < 0 && is_root())
@@ -229,20 +417,22 @@ class Extractor {
         return {};
       }
       case AE_IFSOCK:
-        return {};  // sockets are not content; docker skips them too
+        // Sockets are not content (docker skips them too), but the name still replaces
+        // what a lower entry of this layer put there.
+        return make_room();
       default:
         return failf("entry {:?}: unsupported file type {:o}", path, unsigned(type));
     }
   }
 
   // Directory times last: writing their children changed them.
+  // The parents come from the cache (nothing is removed any more), never created anew.
   Status finish() {
-    dir_cache_.clear();
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-      int parent = HULL_TRY(open_parent_uncached(it->comps));
-      UniqueFd holder(parent);
+      int parent = HULL_TRY(open_prefix(it->comps, it->comps.size() - 1, false));
       ::utimensat(parent, it->comps.back().c_str(), it->ts.data(), AT_SYMLINK_NOFOLLOW);
     }
+    dir_cache_.clear();
     return {};
   }
 
@@ -263,9 +453,18 @@ class Extractor {
 
   Status metadata(int fd, struct archive_entry* e, const std::string& path, uid_t uid, gid_t gid,
                   mode_t perm) {
-    if (::fchown(fd, uid, gid) < 0 && is_root()) return sys_failf("chown {}", path);
+    // Look first: a file root creates is root's already, and its mode is usually right;
+    // an fstat is cheaper than a chown and a chmod that change nothing.
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return sys_failf("stat {}", path);
+    bool chowned = false;
+    if (st.st_uid != uid || st.st_gid != gid) {
+      if (::fchown(fd, uid, gid) < 0 && is_root()) return sys_failf("chown {}", path);
+      chowned = true;
+    }
     // After chown: it clears set-id bits.
-    if (::fchmod(fd, perm) < 0) return sys_failf("chmod {}", path);
+    if ((chowned || (st.st_mode & 07777) != perm) && ::fchmod(fd, perm) < 0)
+      return sys_failf("chmod {}", path);
     archive_entry_xattr_reset(e);
     const char* name;
     const void* value;
@@ -285,8 +484,8 @@ class Extractor {
   // the cache, so a cached fd never points into a deleted tree.
   Result<int> open_parent(const std::vector<std::string>& comps, bool create) {
     if (create) {
-      if (dir_cache_.size() > 1024) dir_cache_.clear();
-      return open_prefix(comps, comps.size() - 1);
+      if (dir_cache_.size() > kMaxCachedDirs) dir_cache_.clear();
+      return open_prefix(comps, comps.size() - 1, true);
     }
     UniqueFd cur(::fcntl(root_, F_DUPFD_CLOEXEC, 0));
     if (!cur) return sys_fail("dup layer root");
@@ -300,15 +499,15 @@ class Extractor {
   }
 
   // The directory made of the first n components, from the cache or opened below the
-  // nearest cached ancestor.
-  Result<int> open_prefix(const std::vector<std::string>& comps, size_t n) {
+  // nearest cached ancestor; missing ones are made when create is set.
+  Result<int> open_prefix(const std::vector<std::string>& comps, size_t n, bool create) {
     if (n == 0) return root_;
     std::string key = joined(comps, n);
     if (auto it = dir_cache_.find(key); it != dir_cache_.end()) return it->second.get();
-    int parent = HULL_TRY(open_prefix(comps, n - 1));
+    int parent = HULL_TRY(open_prefix(comps, n - 1, create));
     const char* c = comps[n - 1].c_str();
     int fd = ::openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
+    if (fd < 0 && errno == ENOENT && create) {
       if (::mkdirat(parent, c, 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", key);
       fd = ::openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
@@ -358,44 +557,70 @@ std::string detect_compression(std::string_view head) {
   return "";
 }
 
-Result<UnpackResult> unpack_tar(int fd, int target_dirfd) {
-  ArchivePtr outer(archive_read_new(), archive_read_free);
-  ArchivePtr inner(archive_read_new(), archive_read_free);
-  if (!outer || !inner) return fail("archive_read_new: out of memory", ENOMEM);
-  archive_read_support_filter_gzip(outer.get());
-  archive_read_support_filter_zstd(outer.get());
-  archive_read_support_format_raw(outer.get());
-  if (archive_read_open_fd(outer.get(), fd, 1 << 17) != ARCHIVE_OK)
-    return failf("open layer: {}", archive_error_string(outer.get()));
-  struct archive_entry* raw;
-  int r = archive_read_next_header(outer.get(), &raw);
-  if (r == ARCHIVE_EOF) return fail("layer is empty");
-  if (r != ARCHIVE_OK) return failf("read layer: {}", archive_error_string(outer.get()));
+Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
+  Input in{&read, std::string(4, '\0')};
+  size_t have = 0;
+  while (have < in.head.size()) {
+    size_t n = HULL_TRY(read(in.head.data() + have, in.head.size() - have));
+    if (n == 0) break;
+    have += n;
+  }
+  in.head.resize(have);
+  if (have == 0) return fail("layer is empty");
+  std::string comp = detect_compression(in.head);
+  std::unique_ptr<Decoder> dec;
+  if (comp == "gzip") {
+    dec = std::make_unique<GzipDecoder>(in);
+  } else if (comp == "zstd") {
+    auto a = std::make_unique<ArchiveDecoder>(in);
+    HULL_CHECK(a->open());
+    dec = std::move(a);
+  } else {
+    dec = std::make_unique<PlainDecoder>(in);
+  }
 
   Chain chain;
-  chain.outer = outer.get();
+  chain.decoder = dec.get();
+  ArchivePtr inner(archive_read_new(), archive_read_free);
+  if (!inner) return fail("archive_read_new: out of memory", ENOMEM);
   archive_read_support_format_tar(inner.get());
   archive_read_support_filter_none(inner.get());
+  auto tar_error = [&](const char* what) {
+    if (chain.error) return std::unexpected(chain.error->wrap(what));
+    const char* m = archive_error_string(inner.get());
+    return fail(fmt::format("{}: {}", what, m ? m : "read error"));
+  };
   if (archive_read_open(inner.get(), &chain, nullptr, chain_read, nullptr) != ARCHIVE_OK)
-    return failf("read layer tar: {}",
-                 chain.error.empty() ? archive_error_string(inner.get()) : chain.error);
+    return tar_error("read layer tar");
   Extractor x(target_dirfd);
   for (;;) {
     struct archive_entry* e;
-    r = archive_read_next_header(inner.get(), &e);
+    int r = archive_read_next_header(inner.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN)
-      return failf("read layer tar: {}",
-                   chain.error.empty() ? archive_error_string(inner.get()) : chain.error);
-    HULL_CHECK(x.entry(inner.get(), e));
+    if (r < ARCHIVE_WARN) return tar_error("read layer tar");
+    // A failed read of the stream underneath (network, decompression) is the cause, not
+    // the entry it cut short.
+    if (auto st = x.entry(inner.get(), e); !st)
+      return std::unexpected(chain.error ? chain.error->wrap("read layer") : st.error());
   }
   HULL_CHECK(x.finish());
   // The tar ends before the stream does (padding): the diff id covers every byte.
   const void* p;
   while (chain_read(inner.get(), &chain, &p) > 0) {
   }
-  if (!chain.error.empty()) return failf("read layer: {}", chain.error);
+  if (chain.error) return std::unexpected(chain.error->wrap("read layer"));
   return UnpackResult{"sha256:" + chain.hash.hex_final(), x.size()};
+}
+
+Result<UnpackResult> unpack_tar(int fd, int target_dirfd) {
+  ReadFn read = [fd](char* buf, size_t len) -> Result<size_t> {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, len);
+      if (n >= 0) return size_t(n);
+      if (errno != EINTR) return sys_fail("read layer");
+    }
+  };
+  return unpack_stream(read, target_dirfd);
 }
 
 }  // namespace hull::image

@@ -4,7 +4,9 @@
 // O_NOFOLLOW and a symlink anywhere but the last component is refused.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.hpp"
@@ -16,7 +18,16 @@ struct UnpackResult {
   int64_t size = 0;     // bytes of regular file content
 };
 
-// Reads the archive from fd (to its end) and writes it beneath target_dirfd.
+// Where a layer's bytes come from: fills up to len bytes of buf, returns how many, 0 at
+// the end. pull hands one that follows a blob while it downloads.
+using ReadFn = std::function<Result<size_t>(char* buf, size_t len)>;
+
+// Reads the archive (to its end) and writes it beneath target_dirfd. gzip is inflated
+// with ISA-L (about twice zlib's speed), zstd through libarchive, anything else is
+// taken as a plain tar.
+Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd);
+
+// The same from an fd, read to its end.
 Result<UnpackResult> unpack_tar(int fd, int target_dirfd);
 
 // "gzip", "zstd" or "" (plain) from the first bytes of a blob.

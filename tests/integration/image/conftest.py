@@ -297,6 +297,8 @@ class FakeRegistry:
     def __init__(self):
         self.images = {}  # repo -> {ref: Image}
         self.corrupt = set()
+        self.corrupt_at = {}      # digest -> offset of the byte flipped (corrupt: byte 0)
+        self.ignore_range = set() # blobs answered 200 with every byte whatever Range asks
         self.flaky = set()       # blobs whose first GET drops the connection halfway
         self.status_once = {}    # path suffix -> status answered once (then normal)
         self.always_status = {}  # path suffix -> status answered every time
@@ -383,11 +385,13 @@ class FakeRegistry:
                     for img in imgs.values():
                         if ref in img.blobs:
                             data = img.blobs[ref]
-                            if ref in reg.corrupt:
-                                data = bytes([data[0] ^ 0xFF]) + data[1:]
+                            if ref in reg.corrupt or ref in reg.corrupt_at:
+                                off = reg.corrupt_at.get(ref, 0)
+                                data = data[:off] + bytes([data[off] ^ 0xFF]) + data[off + 1:]
                             rng = self.headers.get("Range")
                             if rng:
                                 reg.ranges.append(rng)
+                            if rng and ref not in reg.ignore_range:
                                 start = int(rng.split("=")[1].split("-")[0])
                                 return self.send(206, data[start:], {
                                     "Content-Range": f"bytes {start}-{len(data)-1}/{len(data)}"})

@@ -1,0 +1,321 @@
+// image/ layer unpack from a stream: ISA-L gzip (multi-member, corrupt, truncated, odd read
+// sizes), zstd, plain; create-first entry handling (names replaced within a layer, modes
+// and owners); staged layers that leave nothing behind.
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fs.hpp"
+#include "common/sha256.hpp"
+#include "image/store.hpp"
+#include "image/unpack.hpp"
+
+namespace hull::image {
+namespace {
+
+class Tmp {
+ public:
+  Tmp() {
+    char tmpl[] = "/tmp/hull-unpack-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~Tmp() { (void)fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string dir(const std::string& name) const {
+    std::string p = path_ + "/" + name;
+    ::mkdir(p.c_str(), 0755);
+    return p;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct File {
+  std::string name;
+  mode_t type = AE_IFREG;
+  std::string data;
+  mode_t perm = 0644;
+};
+
+// A tar in memory.
+std::string make_tar(const std::vector<File>& files) {
+  std::vector<char> buf(1 << 22);
+  size_t used = 0;
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  for (auto& f : files) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, f.name.c_str());
+    archive_entry_set_filetype(e, f.type);
+    archive_entry_set_perm(e, f.perm);
+    archive_entry_set_mtime(e, 1000, 0);
+    if (f.type == AE_IFLNK) archive_entry_set_symlink(e, f.data.c_str());
+    if (f.type == AE_IFREG) archive_entry_set_size(e, la_int64_t(f.data.size()));
+    archive_write_header(a, e);
+    if (f.type == AE_IFREG) archive_write_data(a, f.data.data(), f.data.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return std::string(buf.data(), used);
+}
+
+// bytes compressed as one gzip member or one zstd frame.
+std::string compress(const std::string& bytes, bool zstd = false) {
+  std::vector<char> buf(bytes.size() + (1 << 16));
+  size_t used = 0;
+  struct archive* a = archive_write_new();
+  if (zstd)
+    archive_write_add_filter_zstd(a);
+  else
+    archive_write_add_filter_gzip(a);
+  archive_write_set_format_raw(a);
+  archive_write_set_bytes_in_last_block(a, 1);
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  struct archive_entry* e = archive_entry_new();
+  archive_entry_set_pathname(e, "x");
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_size(e, la_int64_t(bytes.size()));
+  archive_write_header(a, e);
+  archive_write_data(a, bytes.data(), bytes.size());
+  archive_entry_free(e);
+  archive_write_close(a);
+  archive_write_free(a);
+  return std::string(buf.data(), used);
+}
+
+// Hands out data in pieces of at most `piece` bytes, as a network would.
+ReadFn reader_of(const std::string& data, size_t piece) {
+  return [&data, piece, off = size_t(0)](char* buf, size_t len) mutable -> Result<size_t> {
+    size_t n = std::min({len, piece, data.size() - off});
+    memcpy(buf, data.data() + off, n);
+    off += n;
+    return n;
+  };
+}
+
+Result<UnpackResult> unpack(const std::string& data, const std::string& dir,
+                            size_t piece = 1 << 20) {
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return unpack_stream(reader_of(data, piece), d.get());
+}
+
+std::string big_text(size_t n) {
+  std::string s;
+  uint32_t x = 12345;
+  while (s.size() < n) {
+    x = x * 1103515245 + 12345;
+    s += char('a' + (x >> 16) % 26);
+    if ((x >> 8) % 61 == 0) s += '\n';
+  }
+  return s;
+}
+
+std::vector<File> sample() {
+  return {{"etc/", AE_IFDIR, ""},
+          {"etc/a", AE_IFREG, big_text(300000)},
+          {"etc/b", AE_IFREG, "bee\n"},
+          {"bin/", AE_IFDIR, ""},
+          {"bin/sh", AE_IFREG, big_text(70000), 0755}};
+}
+
+TEST(UnpackStream, GzipInOddPiecesIsTheTar) {
+  std::string tar = make_tar(sample());
+  std::string gz = compress(tar);
+  for (size_t piece : {size_t(1), size_t(7), size_t(4096), size_t(1) << 20}) {
+    Tmp t;
+    auto out = t.dir("out");
+    auto r = unpack(gz, out, piece);
+    ASSERT_TRUE(r) << piece << ": " << r.error().message;
+    EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
+    EXPECT_EQ(*fs::read_file(out + "/etc/a"), big_text(300000));
+    EXPECT_EQ(*fs::read_file(out + "/etc/b"), "bee\n");
+    struct stat st {};
+    ASSERT_EQ(::stat((out + "/bin/sh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    EXPECT_EQ(st.st_mtim.tv_sec, 1000);
+    ASSERT_EQ(::stat((out + "/etc").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 1000);  // set after its children were written
+  }
+}
+
+TEST(UnpackStream, GzipMembersAreOneStream) {
+  std::string tar = make_tar(sample());
+  size_t half = tar.size() / 2 + 123;
+  std::string gz = compress(tar.substr(0, half)) + compress(tar.substr(half));
+  Tmp t;
+  auto out = t.dir("out");
+  auto r = unpack(gz, out, 1000);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
+  EXPECT_EQ(*fs::read_file(out + "/bin/sh"), big_text(70000));
+}
+
+TEST(UnpackStream, GzipTrailingZerosIgnored) {
+  std::string tar = make_tar(sample());
+  Tmp t;
+  auto r = unpack(compress(tar) + std::string(512, '\0'), t.dir("out"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
+}
+
+TEST(UnpackStream, CorruptGzipFails) {
+  std::string gz = compress(make_tar(sample()));
+  std::string bad = gz;
+  bad[bad.size() / 2] = char(bad[bad.size() / 2] ^ 0x55);
+  Tmp t;
+  auto r = unpack(bad, t.dir("out"));
+  // Bad deflate data, a CRC mismatch, or the garbage tar it inflates to: refused.
+  ASSERT_FALSE(r);
+}
+
+TEST(UnpackStream, TruncatedGzipFails) {
+  std::string gz = compress(make_tar(sample()));
+  Tmp t;
+  auto r = unpack(gz.substr(0, gz.size() * 2 / 3), t.dir("out"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("gzip"), std::string::npos) << r.error().message;
+}
+
+TEST(UnpackStream, ZstdAndPlain) {
+  std::string tar = make_tar(sample());
+  for (auto& data : {compress(tar, true), tar}) {
+    Tmp t;
+    auto out = t.dir("out");
+    auto r = unpack(data, out, 5000);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
+    EXPECT_EQ(*fs::read_file(out + "/etc/b"), "bee\n");
+  }
+}
+
+TEST(UnpackStream, ReadErrorsPassThrough) {
+  Tmp t;
+  UniqueFd d(::open(t.dir("out").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  std::string gz = compress(make_tar(sample()));
+  size_t off = 0;
+  ReadFn flaky = [&](char* buf, size_t len) -> Result<size_t> {
+    if (off > 10000) return fail("connection reset", ECONNRESET);
+    size_t n = std::min(len, size_t(4096));
+    memcpy(buf, gz.data() + off, n);
+    off += n;
+    return n;
+  };
+  auto r = unpack_stream(flaky, d.get());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ECONNRESET);
+  EXPECT_NE(r.error().message.find("connection reset"), std::string::npos) << r.error().message;
+}
+
+TEST(UnpackStream, NamesReplacedWithinALayer) {
+  // A file becomes a directory, a directory a file, a symlink a file; a directory
+  // declared twice keeps its content and takes the second declaration's mode.
+  std::string tar = make_tar({{"x", AE_IFREG, "file"},
+                              {"x/", AE_IFDIR, ""},
+                              {"x/in", AE_IFREG, "in"},
+                              {"d/", AE_IFDIR, ""},
+                              {"d/c", AE_IFREG, "c"},
+                              {"d", AE_IFREG, "now a file"},
+                              {"l", AE_IFLNK, "/etc/passwd"},
+                              {"l", AE_IFREG, "plain"},
+                              {"k/", AE_IFDIR, ""},
+                              {"k/keep", AE_IFREG, "kept"},
+                              {"k/", AE_IFDIR, "", 0700},
+                              {"f", AE_IFREG, "one"},
+                              {"f", AE_IFREG, "two", 0600}});
+  Tmp t;
+  auto out = t.dir("out");
+  auto r = unpack(tar, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*fs::read_file(out + "/x/in"), "in");
+  EXPECT_EQ(*fs::read_file(out + "/d"), "now a file");
+  struct stat st {};
+  ASSERT_EQ(::lstat((out + "/l").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(*fs::read_file(out + "/k/keep"), "kept");
+  ASSERT_EQ(::stat((out + "/k").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(*fs::read_file(out + "/f"), "two");
+  ASSERT_EQ(::stat((out + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(UnpackStream, ModesBeyondTheUmask) {
+  mode_t old = ::umask(022);
+  std::string tar = make_tar({{"w", AE_IFREG, "w", 0666},
+                              {"s", AE_IFREG, "s", 04755},
+                              {"dir/", AE_IFDIR, "", 01777},
+                              {"dir/f", AE_IFREG, "f", 0640}});
+  Tmp t;
+  auto out = t.dir("out");
+  auto r = unpack(tar, out);
+  ::umask(old);
+  ASSERT_TRUE(r) << r.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat((out + "/w").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0666u);
+  ASSERT_EQ(::stat((out + "/s").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  ASSERT_EQ(::stat((out + "/dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  ASSERT_EQ(::stat((out + "/dir/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename());
+  return out;
+}
+
+TEST(StagedLayer, CommittedOrGone) {
+  Tmp t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store) << store.error().message;
+  std::string tar = make_tar(sample());
+  std::string gz = compress(tar);
+  std::string diff = "sha256:" + Sha256::hex(tar);
+
+  // A wrong diff id: refused, nothing in ROOT/tmp.
+  auto bad = store->stage_layer(reader_of(gz, 1 << 16), "sha256:" + std::string(64, 'a'), "l1");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("diff id mismatch"), std::string::npos);
+  EXPECT_TRUE(entries(t.path() + "/root/tmp").empty());
+
+  // Staged, then dropped: gone.
+  {
+    auto s = store->stage_layer(reader_of(gz, 1 << 16), diff, "l1");
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(entries(t.path() + "/root/tmp").size(), 1u);
+  }
+  EXPECT_TRUE(entries(t.path() + "/root/tmp").empty());
+  EXPECT_FALSE(store->has_layer(diff));
+
+  // Staged and committed: in ROOT/layers, recorded, ROOT/tmp empty.
+  auto s = store->stage_layer(reader_of(gz, 1 << 16), diff, "l1");
+  ASSERT_TRUE(s) << s.error().message;
+  auto c = store->commit_layer(std::move(*s));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(*c, diff);
+  EXPECT_TRUE(store->has_layer(diff));
+  EXPECT_EQ(*fs::read_file(store->layer_dir(diff) + "/etc/b"), "bee\n");
+  EXPECT_TRUE(entries(t.path() + "/root/tmp").empty());
+
+  // The same layer staged again (a concurrent pull): commit uses the one in place.
+  auto again = store->stage_layer(reader_of(gz, 1 << 16), diff, "l1");
+  ASSERT_TRUE(again);
+  auto c2 = store->commit_layer(std::move(*again));
+  ASSERT_TRUE(c2) << c2.error().message;
+  EXPECT_TRUE(entries(t.path() + "/root/tmp").empty());
+}
+
+}  // namespace
+}  // namespace hull::image
