@@ -166,11 +166,6 @@ struct GrowingFile {
   }
 };
 
-// Downloads one layer blob while unpacking it: the bytes go through sha256 into a temp
-// file, and a second thread unpacks that file as it grows (gunzip, tar, diff id). The
-// blob is renamed into the store and the layer committed only when both digests match;
-// on any failure both temp files go. A failed unpack lets the download finish first, so
-// a corrupted blob is reported as the digest mismatch it is.
 // What the config says about each layer once it has arrived: the diff id to verify, or
 // that the store has the layer already.
 struct Expect {
@@ -179,7 +174,12 @@ struct Expect {
 };
 using Plan = std::shared_future<Result<std::vector<Expect>>>;
 
-// Returns whether it added the layer (false: the store had it, only the blob was new).
+// Downloads one layer blob while unpacking it: the bytes go through sha256 into a temp
+// file, and a second thread unpacks that file as it grows (gunzip, tar, diff id). The
+// blob is renamed into the store and the layer committed only when both digests match;
+// on any failure both temp files go. A failed unpack lets the download finish first, so
+// a corrupted blob is reported as the digest mismatch it is. Returns whether it added the
+// layer (false: the config showed the store had it, and only the blob was new).
 Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& ref,
                                  const Descriptor& d, const Plan& plan, size_t idx,
                                  std::atomic<bool>& cancel,
@@ -193,21 +193,11 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
   } tmp_guard{tmp};
   GrowingFile file;
   file.fd = fd.get();
+  // The download may start before the config is in: the unpack does not wait for it,
+  // its diff id is checked against the config's once both are done.
   std::optional<Result<StagedLayer>> staged;
-  bool have = false;
-  // The download may start before the config is in: the unpacker waits for it, then
-  // reads the file from its start.
   std::thread unpacker([&] {
-    const auto& expect = plan.get();
-    if (!expect) {
-      staged = std::unexpected(Error{ECANCELED, "no config"});
-      return;
-    }
-    if ((*expect)[idx].have) {
-      have = true;
-      return;
-    }
-    staged = store.stage_layer(file.reader(), (*expect)[idx].diff_id, d.digest);
+    staged = store.stage_layer(file.reader(), "", d.digest);
     phases.mark(fmt::format("layer {} unpacked", d.digest.substr(7, 12)));
   });
 
@@ -229,11 +219,19 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
   if (digest != d.digest)
     return failf("blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
                  d.digest, ref.name(), digest);
-  if (!have && !*staged) return std::unexpected(staged->error());
+  const auto& expect = plan.get();
+  if (!expect) return std::unexpected(Error{ECANCELED, "no config"});
+  const Expect& want = (*expect)[idx];
+  if (!want.have) {
+    if (!*staged) return std::unexpected(staged->error());
+    if ((*staged)->diff_id() != want.diff_id)
+      return failf("layer {}: diff id mismatch: config says {}, content is {}", d.digest,
+                   want.diff_id, (*staged)->diff_id());
+  }
   fd.reset();
   HULL_CHECK(store.commit_blob(tmp, d.digest));
   tmp_guard.path.clear();
-  if (have) return false;
+  if (want.have) return false;  // the store had the layer: only the blob is new
   auto committed = store.commit_layer(std::move(**staged));
   if (!committed) {
     ::unlink(store.blob_path(d.digest).c_str());
