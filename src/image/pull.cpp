@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -165,14 +166,24 @@ struct GrowingFile {
   }
 };
 
+// What the config says about each layer once it has arrived: the diff id to verify, or
+// that the store has the layer already.
+struct Expect {
+  std::string diff_id;
+  bool have = false;
+};
+using Plan = std::shared_future<Result<std::vector<Expect>>>;
+
 // Downloads one layer blob while unpacking it: the bytes go through sha256 into a temp
 // file, and a second thread unpacks that file as it grows (gunzip, tar, diff id). The
 // blob is renamed into the store and the layer committed only when both digests match;
 // on any failure both temp files go. A failed unpack lets the download finish first, so
-// a corrupted blob is reported as the digest mismatch it is.
-Status download_and_unpack(Store& store, Registry& reg, const Reference& ref, const Descriptor& d,
-                           const std::string& diff_id, std::atomic<bool>& cancel,
-                           const std::function<void(Progress)>& emit, const Phases& phases) {
+// a corrupted blob is reported as the digest mismatch it is. Returns whether it added the
+// layer (false: the config showed the store had it, and only the blob was new).
+Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& ref,
+                                 const Descriptor& d, const Plan& plan, size_t idx,
+                                 std::atomic<bool>& cancel,
+                                 const std::function<void(Progress)>& emit, const Phases& phases) {
   auto [tmp, fd] = HULL_TRY(store.temp_file());
   struct Unlink {
     std::string path;
@@ -182,9 +193,11 @@ Status download_and_unpack(Store& store, Registry& reg, const Reference& ref, co
   } tmp_guard{tmp};
   GrowingFile file;
   file.fd = fd.get();
+  // The download may start before the config is in: the unpack does not wait for it,
+  // its diff id is checked against the config's once both are done.
   std::optional<Result<StagedLayer>> staged;
   std::thread unpacker([&] {
-    staged = store.stage_layer(file.reader(), diff_id, d.digest);
+    staged = store.stage_layer(file.reader(), "", d.digest);
     phases.mark(fmt::format("layer {} unpacked", d.digest.substr(7, 12)));
   });
 
@@ -206,17 +219,26 @@ Status download_and_unpack(Store& store, Registry& reg, const Reference& ref, co
   if (digest != d.digest)
     return failf("blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
                  d.digest, ref.name(), digest);
-  if (!*staged) return std::unexpected(staged->error());
+  const auto& expect = plan.get();
+  if (!expect) return std::unexpected(Error{ECANCELED, "no config"});
+  const Expect& want = (*expect)[idx];
+  if (!want.have) {
+    if (!*staged) return std::unexpected(staged->error());
+    if ((*staged)->diff_id() != want.diff_id)
+      return failf("layer {}: diff id mismatch: config says {}, content is {}", d.digest,
+                   want.diff_id, (*staged)->diff_id());
+  }
   fd.reset();
   HULL_CHECK(store.commit_blob(tmp, d.digest));
   tmp_guard.path.clear();
+  if (want.have) return false;  // the store had the layer: only the blob is new
   auto committed = store.commit_layer(std::move(**staged));
   if (!committed) {
     ::unlink(store.blob_path(d.digest).c_str());
     return std::unexpected(committed.error());
   }
   phases.mark(fmt::format("layer {} committed", d.digest.substr(7, 12)));
-  return {};
+  return true;
 }
 
 }  // namespace
@@ -278,26 +300,6 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
     return failf("{}: config {} is {} bytes, over the {} byte limit", ref.str(), cfg_desc.digest,
                  cfg_desc.size, kMaxConfig);
 
-  // The config: small, fetched first, its diff ids tell which layers are already here.
-  std::string cfg_text;
-  if (store.has_blob(cfg_desc.digest)) {
-    cfg_text = HULL_TRY(store.read_blob(cfg_desc.digest));
-  } else {
-    cfg_text = HULL_TRY(reg.small_blob(cfg_desc.digest, cfg_desc.size));
-  }
-  phases.mark("config");
-  auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
-  std::vector<std::string> diff_ids;
-  if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
-      cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
-    for (auto& d : cfg["rootfs"]["diff_ids"])
-      diff_ids.push_back(d.is_string() ? d.get<std::string>() : "");
-  if (diff_ids.size() != layer_descs.size())
-    return failf("{}: config lists {} diff ids for {} layers", ref.str(), diff_ids.size(),
-                 layer_descs.size());
-  for (auto& d : diff_ids)
-    if (!valid_digest(d)) return failf("{}: config has an invalid diff id {:?}", ref.str(), d);
-
   // Blobs and layers this pull adds, removed again if it fails.
   std::mutex added_mu;
   std::vector<std::string> added_blobs, added_layers;
@@ -305,10 +307,42 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
     std::lock_guard lk(added_mu);
     (void)store.collect_garbage(added_blobs, added_layers);
   };
-  if (!store.has_blob(cfg_desc.digest)) {
-    HULL_TRY(store.put_blob(cfg_text));
-    added_blobs.push_back(cfg_desc.digest);
-  }
+
+  // The config's diff ids tell which layers the store has. A config already stored is
+  // read first; otherwise the layer downloads start at once and the config is fetched
+  // alongside (one round trip less), the unpackers waiting for it.
+  std::string cfg_text;
+  std::vector<std::string> diff_ids;
+  auto read_config = [&](bool fetch) -> Result<std::vector<Expect>> {
+    if (fetch)
+      cfg_text = HULL_TRY(reg.small_blob(cfg_desc.digest, cfg_desc.size));
+    else
+      cfg_text = HULL_TRY(store.read_blob(cfg_desc.digest));
+    phases.mark("config");
+    auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
+    if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
+        cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
+      for (auto& d : cfg["rootfs"]["diff_ids"])
+        diff_ids.push_back(d.is_string() ? d.get<std::string>() : "");
+    if (diff_ids.size() != layer_descs.size())
+      return failf("{}: config lists {} diff ids for {} layers", ref.str(), diff_ids.size(),
+                   layer_descs.size());
+    for (auto& d : diff_ids)
+      if (!valid_digest(d)) return failf("{}: config has an invalid diff id {:?}", ref.str(), d);
+    if (fetch) {
+      HULL_TRY(store.put_blob(cfg_text));
+      std::lock_guard lk(added_mu);
+      added_blobs.push_back(cfg_desc.digest);
+    }
+    std::vector<Expect> out;
+    for (auto& d : diff_ids) out.push_back({d, store.has_layer(d)});
+    return out;
+  };
+  std::promise<Result<std::vector<Expect>>> plan_promise;
+  Plan plan = plan_promise.get_future().share();
+  bool early = !store.has_blob(cfg_desc.digest);
+  if (!early) plan_promise.set_value(read_config(false));
+  if (!early && !plan.get()) return std::unexpected(plan.get().error());
 
   struct Job {
     size_t idx;
@@ -317,52 +351,71 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
   std::vector<Job> jobs;
   for (size_t i = 0; i < layer_descs.size(); ++i) {
     auto& d = layer_descs[i];
-    if (store.has_layer(diff_ids[i])) {
+    if (!early && (*plan.get())[i].have) {
       emit({d.digest, Progress::Phase::exists, d.size, d.size, "Already exists"});
       continue;
     }
     bool dl = !store.has_blob(d.digest);
     jobs.push_back({i, dl});
-    emit({d.digest, Progress::Phase::waiting, 0, d.size, dl ? "Waiting" : "Extracting"});
+    emit({d.digest, Progress::Phase::waiting, 0, d.size, dl || early ? "Waiting" : "Extracting"});
   }
 
   std::atomic<size_t> next{0};
   std::atomic<bool> cancel{false};
   std::mutex err_mu;
   std::optional<Error> first_error;
+  auto failed = [&](const Error& e) {
+    std::lock_guard lk(err_mu);
+    if (!first_error && e.code != ECANCELED) first_error = e;
+    cancel = true;
+  };
   auto worker = [&] {
     for (;;) {
       size_t j = next.fetch_add(1);
       if (j >= jobs.size() || cancel.load()) return;
-      auto& d = layer_descs[jobs[j].idx];
+      size_t idx = jobs[j].idx;
+      auto& d = layer_descs[idx];
       auto st = [&]() -> Status {
-        const std::string& diff_id = diff_ids[jobs[j].idx];
-        if (!jobs[j].download) {
-          emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
-          HULL_TRY(store.unpack_layer(d.digest, diff_id));
-        } else {
-          HULL_CHECK(download_and_unpack(store, reg, ref, d, diff_id, cancel, emit, phases));
-        }
-        {
+        bool added = false;
+        if (jobs[j].download) {
+          added =
+              HULL_TRY(download_and_unpack(store, reg, ref, d, plan, idx, cancel, emit, phases));
           std::lock_guard lk(added_mu);
-          if (jobs[j].download) added_blobs.push_back(d.digest);
-          added_layers.push_back(diff_id);
+          added_blobs.push_back(d.digest);
+        } else {
+          const auto& expect = plan.get();
+          if (!expect) return std::unexpected(Error{ECANCELED, "no config"});
+          if (!(*expect)[idx].have) {
+            emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
+            HULL_TRY(store.unpack_layer(d.digest, (*expect)[idx].diff_id));
+            added = true;
+          }
         }
-        emit({d.digest, Progress::Phase::done, d.size, d.size, "Pull complete"});
+        if (added) {
+          std::lock_guard lk(added_mu);
+          added_layers.push_back((*plan.get())[idx].diff_id);
+        }
+        emit({d.digest, added ? Progress::Phase::done : Progress::Phase::exists, d.size, d.size,
+              added ? "Pull complete" : "Already exists"});
         return {};
       }();
       if (!st) {
-        std::lock_guard lk(err_mu);
-        if (!first_error && st.error().code != ECANCELED) first_error = st.error();
-        cancel = true;
+        failed(st.error());
         return;
       }
     }
   };
   size_t nthreads = std::min<size_t>(size_t(std::max(1, opts.parallel)), jobs.size());
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < nthreads; ++i) threads.emplace_back(worker);
-  if (nthreads > 0) worker();
+  // Early: every worker on its own thread while this one fetches the config.
+  for (size_t i = early ? 0 : 1; i < nthreads; ++i) threads.emplace_back(worker);
+  if (early) {
+    auto expect = read_config(true);
+    if (!expect) failed(expect.error());
+    plan_promise.set_value(std::move(expect));
+  } else if (nthreads > 0) {
+    worker();
+  }
   for (auto& t : threads) t.join();
   if (first_error || cancel) {
     undo();

@@ -1,8 +1,10 @@
 #include "image/store.hpp"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,6 +145,21 @@ Status create_db(const std::string& root, const std::string& db) {
   return {};
 }
 
+// Marks ROOT/tmp, where layers are unpacked, as a top of independent trees for ext4's
+// Orlov allocator: each new layer directory (and the files in it) then goes to its own
+// block group instead of the parent's. Parallel unpacks stop contending for one group,
+// and new files stop landing among the inodes a recent rmi or rm freed, which ext4
+// skips one by one (recently_deleted) on every allocation: 400 ms of CPU against 125 ms
+// for a 300-file pull right after a delete, measured with perf. Other filesystems
+// ignore it, so failures are too.
+void mark_topdir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  int flags = 0;
+  if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL)) return;
+  flags |= FS_TOPDIR_FL;
+  (void)::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags);
+}
+
 }  // namespace
 
 Result<ImageConfig> parse_image_config(const Json& doc) {
@@ -173,6 +190,7 @@ Result<Store> Store::open(const std::string& root) {
   s.root_ = root;
   for (const char* sub : {"", "/blobs/sha256", "/layers", "/l", "/tmp"})
     HULL_CHECK(fs::mkdir_p(root + sub, 0700));
+  mark_topdir(root + "/tmp");
   std::string db = root + "/images.db";
   if (::access(db.c_str(), F_OK) < 0 && errno == ENOENT) HULL_CHECK(create_db(root, db));
   // FULLMUTEX: pull's download threads record unpacked layers through this connection.

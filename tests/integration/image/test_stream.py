@@ -148,3 +148,30 @@ def test_big_layers_from_a_real_registry(hull, registry, tmp_path):
     for b in hull.blobs():
         data = (hull.root / "blobs/sha256" / b).read_bytes()
         assert hashlib.sha256(data).hexdigest() == b
+
+
+def test_corrupt_config_while_layers_download(hull, fake_registry):
+    # Layer downloads start before the config is in; a bad config stops them all.
+    img = Image([BASE, big_entries(seed=6, files=10)])
+    fake_registry.add("bad/config", "v1", img)
+    fake_registry.corrupt.add(img.id)
+    p = hull.run("pull", f"{fake_registry.host}/bad/config:v1", check=False)
+    assert p.returncode == 125
+    assert b"digest mismatch" in p.stderr and img.id.encode() in p.stderr, p.stderr
+    assert_nothing_stored(hull)
+
+
+def test_new_config_over_stored_layers(hull, fake_registry):
+    # Same layers, another config: only the config is fetched, no layer blob again.
+    a = Image([BASE, [("f", "1")]])
+    b = Image([BASE, [("f", "1")]], cmd=("other",))
+    assert a.id != b.id and a.diff_ids == b.diff_ids
+    fake_registry.add("same/layers", "a", a)
+    fake_registry.add("same/layers", "b", b)
+    hull.run("pull", f"{fake_registry.host}/same/layers:a")
+    fake_registry.requests.clear()
+    out = hull.out("pull", f"{fake_registry.host}/same/layers:b")
+    assert fake_registry.blob_gets() == [f"/v2/same/layers/blobs/{b.id}"]
+    assert out.count("Already exists") == 2, out
+    assert inspect(hull, f"{fake_registry.host}/same/layers:b")["Config"]["Cmd"] == ["other"]
+    assert len(hull.layers()) == 2 and hull.tmp_entries() == []
