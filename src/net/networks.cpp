@@ -376,11 +376,11 @@ struct Networks::Impl {
                         [&](const sql::Row& r) { last = r.s(0); }));
     if (force || !last || *last != text) {
       // A container with -p coming or going changes only the ports chain.
-      if (!force && last && !model.bridges.empty() &&
-          nft::without_ports(*last) == nft::without_ports(text))
-        HULL_CHECK(nft::apply_ports(model));
-      else
-        HULL_CHECK(nft::apply(model));
+      // Should the table have gone from the kernel meanwhile (someone flushed the
+      // ruleset), the ports-only update fails as a whole and the table is made afresh.
+      bool ports_only = !force && last && !model.bridges.empty() &&
+                        nft::without_ports(*last) == nft::without_ports(text);
+      if (!ports_only || !nft::apply_ports(model)) HULL_CHECK(nft::apply(model));
       HULL_CHECK(db.run("INSERT OR REPLACE INTO meta(key, value) VALUES('nft', ?)", {text}));
     }
     return set_forwarding(!model.bridges.empty());

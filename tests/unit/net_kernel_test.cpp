@@ -210,6 +210,32 @@ TEST_F(NetKernel, DISABLED_SetupTimingForBench) {
   EXPECT_FALSE(nft_table());
 }
 
+// A -p coming or going refills only the ports chain; a table that vanished meanwhile (a
+// flushed ruleset, in this test's own netns) is made afresh instead.
+TEST_F(NetKernel, PortsOnlyUpdateAndAVanishedTable) {
+  auto nets = open_networks();
+  ASSERT_TRUE(nets.attach("p1", "p1", netns("p1"), "bridge", {{"", 18090, 80, "tcp"}}, {}));
+  ASSERT_TRUE(nets.attach("p2", "p2", netns("p2"), "bridge", {{"", 18091, 80, "tcp"}}, {}));
+  std::string rules = *nft::run("list table ip hull");
+  EXPECT_NE(rules.find("dport 18090"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("dport 18091"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("masquerade"), std::string::npos) << rules;
+  ASSERT_TRUE(nets.detach("p2"));
+  rules = *nft::run("list table ip hull");
+  EXPECT_EQ(rules.find("dport 18091"), std::string::npos) << rules;
+  ASSERT_EQ(system("nft flush ruleset"), 0);
+  auto p3 = nets.attach("p3", "p3", netns("p3"), "bridge", {{"", 18092, 80, "tcp"}}, {});
+  ASSERT_TRUE(p3) << p3.error().message;
+  rules = *nft::run("list table ip hull");
+  EXPECT_NE(rules.find("dport 18090"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("dport 18092"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("masquerade"), std::string::npos) << rules;
+  ASSERT_TRUE(nets.detach("p1"));
+  ASSERT_TRUE(nets.detach("p3"));
+  EXPECT_FALSE(nft_table());
+  EXPECT_TRUE(hull_links().empty());
+}
+
 TEST_F(NetKernel, PublishedPortAnswersOnLocalhost) {
   auto nets = open_networks();
   std::string ns = netns("web");
