@@ -214,8 +214,9 @@ struct PastaRequest {
   std::string pid_file;  // where pasta writes its pid
 };
 // Starts pasta in the background, configured to copy the host's addresses and routes
-// into the netns, with -t/-u forwards for ports. Returns pasta's pid; it exits by itself
-// when the netns goes away.
+// into the netns, with -t/-u forwards for ports. Returns pasta's pid: the caller stops it
+// (SIGTERM) when the container goes, as pasta does not notice a /proc/PID/ns/net netns
+// going away. A failure carries pasta's own last line of stderr.
 Result<pid_t> start_pasta(const PastaRequest& request);
 
 }  // namespace hull::net

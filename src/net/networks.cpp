@@ -375,7 +375,12 @@ struct Networks::Impl {
     HULL_CHECK(db.query("SELECT value FROM meta WHERE key = 'nft'", {},
                         [&](const sql::Row& r) { last = r.s(0); }));
     if (force || !last || *last != text) {
-      HULL_CHECK(nft::apply(model));
+      // A container with -p coming or going changes only the ports chain.
+      // Should the table have gone from the kernel meanwhile (someone flushed the
+      // ruleset), the ports-only update fails as a whole and the table is made afresh.
+      bool ports_only = !force && last && !model.bridges.empty() &&
+                        nft::without_ports(*last) == nft::without_ports(text);
+      if (!ports_only || !nft::apply_ports(model)) HULL_CHECK(nft::apply(model));
       HULL_CHECK(db.run("INSERT OR REPLACE INTO meta(key, value) VALUES('nft', ?)", {text}));
     }
     return set_forwarding(!model.bridges.empty());

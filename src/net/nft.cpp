@@ -13,6 +13,14 @@ struct CtxDel {
 
 }  // namespace
 
+std::string port_rule(const Port& p) {
+  std::string out;
+  if (!p.host_ip.empty()) out += fmt::format("ip daddr {} ", p.host_ip);
+  out += fmt::format("{} dport {} dnat to {}:{}", p.proto, p.host_port, p.container_ip,
+                     p.container_port);
+  return out;
+}
+
 std::string render(const Model& m) {
   // "add" then "delete" makes the delete succeed whether or not the table exists; both
   // and the new table are one transaction.
@@ -31,12 +39,7 @@ std::string render(const Model& m) {
       "    fib daddr type local jump ports\n"
       "  }\n"
       "  chain ports {\n";
-  for (const auto& p : m.ports) {
-    out += "    ";
-    if (!p.host_ip.empty()) out += fmt::format("ip daddr {} ", p.host_ip);
-    out += fmt::format("{} dport {} dnat to {}:{}\n", p.proto, p.host_port, p.container_ip,
-                       p.container_port);
-  }
+  for (const auto& p : m.ports) out += "    " + port_rule(p) + "\n";
   out +=
       "  }\n"
       "  chain postrouting {\n"
@@ -79,6 +82,29 @@ Result<std::string> run(const std::string& command) {
     return fail(fmt::format("nft: {}", err.empty() ? std::string("command failed") : err), EINVAL);
   }
   return std::string(nft_ctx_get_output_buffer(ctx.get()));
+}
+
+std::string render_ports(const Model& m) {
+  std::string out = fmt::format("flush chain ip {} ports\n", kTable);
+  for (const auto& p : m.ports)
+    out += fmt::format("add rule ip {} ports {}\n", kTable, port_rule(p));
+  return out;
+}
+
+std::string without_ports(std::string_view text) {
+  constexpr std::string_view kOpen = "  chain ports {\n", kClose = "  }\n";
+  size_t open = text.find(kOpen);
+  if (open == std::string_view::npos) return std::string(text);
+  size_t close = text.find(kClose, open + kOpen.size());
+  if (close == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, open + kOpen.size())) + std::string(text.substr(close));
+}
+
+Status apply_ports(const Model& m) {
+  auto r = run(render_ports(m));
+  if (!r)
+    return std::unexpected(r.error().wrap(fmt::format("update nft chain ip {} ports", kTable)));
+  return {};
 }
 
 Status apply(const Model& m) {

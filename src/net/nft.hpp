@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -37,6 +38,15 @@ struct Model {
 // no bridges). Deterministic: equal models give equal text.
 std::string render(const Model& model);
 Status apply(const Model& model);
+// Only the published ports changed (the bridges are those of the table in the kernel):
+// the ports chain is flushed and refilled in one transaction. The base chains stay, so
+// no netfilter hook is unregistered and re-registered, each of which waits for an RCU
+// grace period in the kernel: most of a whole-table replacement's time.
+std::string render_ports(const Model& model);
+Status apply_ports(const Model& model);
+// render()'s text with the ports chain's rules taken out: equal for two models whose
+// tables differ only in published ports.
+std::string without_ports(std::string_view text);
 // Runs one nft command and returns its output ("list table ip hull").
 Result<std::string> run(const std::string& command);
 Result<bool> table_exists();

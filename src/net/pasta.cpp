@@ -1,6 +1,7 @@
 // Rootless networking: pasta (Debian's passt) gives an unprivileged user's netns a tap
 // interface with the host's addresses and routes and forwards published ports into it,
 // with no privilege beyond the user namespace that owns the netns.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,15 +38,35 @@ Result<pid_t> start_pasta(const PastaRequest& rq) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t child = 0;
+  // pasta's stderr goes to a file beside the pid file, not a pipe: the daemon it forks
+  // would hold a pipe open. Read back on failure so the error says what pasta said.
+  const std::string err_path = rq.pid_file + ".err";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   // posix_spawnp: pasta daemonises itself; the foreground process exits once the netns
   // is configured, so its status is the set-up's result.
-  if (int err = posix_spawnp(&child, "pasta", nullptr, nullptr, argv.data(), environ); err != 0)
+  int err = posix_spawnp(&child, "pasta", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) {
+    ::unlink(err_path.c_str());
     return sys_fail("spawn pasta (is the passt package installed?)", err);
+  }
   int status = 0;
   while (waitpid(child, &status, 0) < 0)
     if (errno != EINTR) return sys_fail("waitpid pasta");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return failf("pasta for netns \"{}\" failed (status {})", rq.netns_path, status);
+  auto said = fs::read_file(err_path);
+  ::unlink(err_path.c_str());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // Its last line is the reason ("Failed to open tun socket in namespace", ...).
+    std::string why;
+    if (said)
+      for (auto line : split(*said, '\n'))
+        if (!trim(line).empty()) why = std::string(trim(line));
+    return failf("pasta for netns \"{}\" failed (exit status {}){}{}", rq.netns_path,
+                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                 why.empty() ? "" : ": ", why);
+  }
   auto text = HULL_TRY(fs::read_file(rq.pid_file));
   auto pid = parse_int<pid_t>(trim(text));
   if (!pid || *pid <= 0) return failf("pasta pid file \"{}\": no pid", rq.pid_file);

@@ -210,6 +210,32 @@ TEST_F(NetKernel, DISABLED_SetupTimingForBench) {
   EXPECT_FALSE(nft_table());
 }
 
+// A -p coming or going refills only the ports chain; a table that vanished meanwhile (a
+// flushed ruleset, in this test's own netns) is made afresh instead.
+TEST_F(NetKernel, PortsOnlyUpdateAndAVanishedTable) {
+  auto nets = open_networks();
+  ASSERT_TRUE(nets.attach("p1", "p1", netns("p1"), "bridge", {{"", 18090, 80, "tcp"}}, {}));
+  ASSERT_TRUE(nets.attach("p2", "p2", netns("p2"), "bridge", {{"", 18091, 80, "tcp"}}, {}));
+  std::string rules = *nft::run("list table ip hull");
+  EXPECT_NE(rules.find("dport 18090"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("dport 18091"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("masquerade"), std::string::npos) << rules;
+  ASSERT_TRUE(nets.detach("p2"));
+  rules = *nft::run("list table ip hull");
+  EXPECT_EQ(rules.find("dport 18091"), std::string::npos) << rules;
+  ASSERT_EQ(system("nft flush ruleset"), 0);
+  auto p3 = nets.attach("p3", "p3", netns("p3"), "bridge", {{"", 18092, 80, "tcp"}}, {});
+  ASSERT_TRUE(p3) << p3.error().message;
+  rules = *nft::run("list table ip hull");
+  EXPECT_NE(rules.find("dport 18090"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("dport 18092"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("masquerade"), std::string::npos) << rules;
+  ASSERT_TRUE(nets.detach("p1"));
+  ASSERT_TRUE(nets.detach("p3"));
+  EXPECT_FALSE(nft_table());
+  EXPECT_TRUE(hull_links().empty());
+}
+
 TEST_F(NetKernel, PublishedPortAnswersOnLocalhost) {
   auto nets = open_networks();
   std::string ns = netns("web");
@@ -520,6 +546,8 @@ TEST_F(NetKernel, RootlessPastaForwardsAPublishedPortAsAnUnprivilegedUser) {
   char r = 0;
   ASSERT_EQ(read(ready_r.get(), &r, 1), 1) << "server exited: " << wait_exit(server);
 
+  // The user must reach its pid file: the test's root dir is 0700 (mkdtemp).
+  ASSERT_EQ(chmod(root_.c_str(), 0711), 0);
   std::string dir = root_ + "/rootless";
   ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
   ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
@@ -570,10 +598,12 @@ TEST_F(NetKernel, RootlessPastaForwardsAPublishedPortAsAnUnprivilegedUser) {
   }
   EXPECT_EQ(got, "hello-rootless");
   EXPECT_EQ(wait_exit(server), 0);
-  // pasta exits by itself once the netns is gone; a bounded wait, then a kill (it is ours).
+  // pasta does not notice a /proc/PID/ns/net netns going away: whoever started it stops
+  // it by pid (it is ours), and it goes at SIGTERM.
+  ASSERT_EQ(kill(pasta, SIGTERM), 0);
   for (int i = 0; i < 50 && kill(pasta, 0) == 0; ++i) usleep(100000);
   if (kill(pasta, 0) == 0) {
-    ADD_FAILURE() << "pasta " << pasta << " outlived its netns";
+    ADD_FAILURE() << "pasta " << pasta << " ignored SIGTERM";
     kill(pasta, SIGKILL);
   }
   (void)system("ip link del rlv0 2>/dev/null");

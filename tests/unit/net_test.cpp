@@ -95,7 +95,8 @@ TEST(NetPublish, EveryMalformedFormNamesTheProblem) {
       {"http", "container port \"http\""},
       {"80:65536", "container port \"65536\""},
       {"65536:80", "host port \"65536\""},
-      {"a:b", "host port \"a\""},
+      {"a:b", "container port \"b\""},
+      {"a:80", "host port \"a\""},
       {"80-:80", "host port \"80-\" is not a port range"},
       {"80:-80", "container port \"-80\" is not a port range"},
       {"80-81-82", "container port \"80-81-82\""},
@@ -274,6 +275,26 @@ TEST(NetNft, RendersOnlyHullTable) {
     pos += 6;
   }
   EXPECT_EQ(nft::render(m), t);  // deterministic
+}
+
+// A port coming or going changes only the ports chain: it is refilled in place, the base
+// chains (and their netfilter hooks) stay.
+TEST(NetNft, PortsOnlyChangeRefillsThePortsChain) {
+  nft::Model a;
+  a.bridges = {{"hull0", "10.88.0.0/16"}};
+  a.ports = {{"", 8080, "tcp", "10.88.0.2", 80}};
+  nft::Model b = a;
+  b.ports.push_back({"127.0.0.1", 9000, "udp", "10.88.0.3", 90});
+  EXPECT_NE(nft::render(a), nft::render(b));
+  EXPECT_EQ(nft::without_ports(nft::render(a)), nft::without_ports(nft::render(b)));
+  EXPECT_EQ(nft::without_ports(nft::render(a)).find("dnat to"), std::string::npos);
+  EXPECT_EQ(nft::render_ports(b),
+            "flush chain ip hull ports\n"
+            "add rule ip hull ports tcp dport 8080 dnat to 10.88.0.2:80\n"
+            "add rule ip hull ports ip daddr 127.0.0.1 udp dport 9000 dnat to 10.88.0.3:90\n");
+  nft::Model c = b;
+  c.bridges.push_back({"hull-abc", "10.89.0.0/24"});
+  EXPECT_NE(nft::without_ports(nft::render(b)), nft::without_ports(nft::render(c)));
 }
 
 }  // namespace

@@ -86,17 +86,17 @@ def test_host_range_for_one_port_picks_the_first_free(hull, testns):
                           "time.sleep(60)", stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ok"
-        hull.run("-d", "--name", "a", "-p", "127.0.0.1:18095-18097:80", "--",
+        hull.run("-d", "--name", "ra", "-p", "127.0.0.1:18095-18097:80", "--",
                  "sh", "-c", HTTPD_80)
-        out = hull("port", "a", "80").stdout.strip()
+        out = hull("port", "ra", "80").stdout.strip()
         assert out == "127.0.0.1:18096", out  # 18095 is held by a process
         assert wait_http(testns, "http://127.0.0.1:18096/") == "ranged\n"
         # The next container gets the next port; then the range is exhausted.
-        hull.run("-d", "--name", "b", "-p", "127.0.0.1:18095-18097:80", "--", "sleep", "1000")
-        assert hull("port", "b", "80").stdout.strip() == "127.0.0.1:18097"
-        p = hull.run("-d", "--name", "c", "-p", "127.0.0.1:18095-18097:80", "--",
+        hull.run("-d", "--name", "rb", "-p", "127.0.0.1:18095-18097:80", "--", "sleep", "1000")
+        assert hull("port", "rb", "80").stdout.strip() == "127.0.0.1:18097"
+        p = hull.run("-d", "--name", "rc", "-p", "127.0.0.1:18095-18097:80", "--",
                      "sleep", "1000", check=False)
-        hull.started.append("c")
+        hull.started.append("rc")
         assert p.returncode == 125, p
         assert "18095-18097" in p.stderr and "in use" in p.stderr, p.stderr
     finally:

@@ -8,8 +8,10 @@ This file checks the two things the machine and the engine decide, and says why 
 they stop the end-to-end run: whether an unprivileged user can open /dev/net/tun (pasta
 needs it) and whether `hull run` works for an unprivileged user at all."""
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 
 import pytest
 
@@ -43,13 +45,21 @@ def test_unprivileged_user_namespaces_work():
     assert p.stdout.split() == ["0", str(NOBODY), "1"], p.stdout
 
 
-def test_hull_run_network_as_an_unprivileged_user(testns, rootfs_dir, tmp_path):
-    tun = tun_error_for_users()
-    home = tmp_path / "home"
-    home.mkdir()
+@pytest.fixture
+def user_home():
+    # Outside pytest's tmp_path, whose parents are root-only (0700).
+    home = tempfile.mkdtemp(prefix="hull-rootless-")
+    os.chmod(home, 0o755)
     os.chown(home, NOBODY, NOBODY)
-    env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(home),
-               HULL_ROOT=str(home / "root"), HULL_RUN_ROOT=str(home / "run"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_hull_run_network_as_an_unprivileged_user(testns, rootfs_dir, user_home):
+    tun = tun_error_for_users()
+    env = dict(os.environ, HOME=user_home, XDG_RUNTIME_DIR=user_home,
+               HULL_ROOT=os.path.join(user_home, "root"),
+               HULL_RUN_ROOT=os.path.join(user_home, "run"))
     p = subprocess.run(["nsenter", f"--net={testns.path}", "setpriv", f"--reuid={NOBODY}",
                         f"--regid={NOBODY}", "--clear-groups", HULL, "run", "--rm",
                         "-p", "18090:80", "--rootfs", rootfs_dir, "true"],
