@@ -76,11 +76,12 @@ def test_network_namespace_has_only_lo(ctr):
 def test_lo_is_usable(ctr):
     # loopback only inside the container's own network namespace
     ctr.sh("ip link set lo up 2>/dev/null || ifconfig lo up; "
-           "(nc -l -p 5555 > /got &); "
-           # retried: under load the listener may not be up yet
-           "for i in $(seq 50); do echo ping | nc 127.0.0.1 5555 2>/dev/null && break; "
-           "sleep 0.1; done; "
-           "for i in $(seq 50); do [ -s /got ] && break; sleep 0.1; done; cat /got")
+           "(sleep 30 | nc -l -p 5555 > /got &); "
+           # the listener keeps a stdin open (at EOF busybox nc may quit before reading);
+           # the connect is retried: under load the listener may not be up yet
+           "i=0; until echo ping | nc 127.0.0.1 5555 2>/dev/null || [ $i -ge 50 ]; do "
+           "sleep 0.1; i=$((i+1)); done; "
+           "i=0; until [ -s /got ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; cat /got")
     ctr.process["capabilities"]["bounding"].append("CAP_NET_ADMIN")
     ctr.process["capabilities"]["effective"].append("CAP_NET_ADMIN")
     ctr.process["capabilities"]["permitted"].append("CAP_NET_ADMIN")
