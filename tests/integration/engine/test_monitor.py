@@ -129,10 +129,10 @@ def test_wait_on_auto_removed_container(hull):
     assert wait_for(lambda: hull.ids() == [])
     assert out(hull("wait", cid)) == "3"
     # Killed: 128 + 9.
-    hull.run("-d", "--rm", "--name", "k", "--", "sleep", "1000")
-    waiter = hull.popen("wait", "k", stdout=subprocess.PIPE, text=True)
+    hull.run("-d", "--rm", "--name", "kw", "--", "sleep", "1000")
+    waiter = hull.popen("wait", "kw", stdout=subprocess.PIPE, text=True)
     time.sleep(0.2)
-    hull("kill", "k")
+    hull("kill", "kw")
     assert waiter.communicate(timeout=10)[0].strip() == "137"
     assert hull("wait", "no-such-container", check=False).returncode != 0
 
