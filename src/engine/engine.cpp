@@ -353,8 +353,10 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
         h.run_root = run_root_;
         h.id = c.config.id;
         h.status = code;
+        h.leave_rootfs = true;
         (void)finish_exit(h);
-        (void)!::write(ctl_w.get(), "d", 1);
+        // "r": the record is gone, hull-monitor unmounts and removes the directory.
+        (void)!::write(ctl_w.get(), c.config.auto_remove ? "r" : "d", 1);
         res.exit_code = code;
         return res;
       }

@@ -390,9 +390,11 @@ int finish_exit(const MonitorHandover& h) {
   }
   const Container c = std::move(*found);
   const std::string dir = h.root + "/containers/" + h.id;
+  const bool auto_remove = c.config.auto_remove;
+  const bool leave_rootfs = h.leave_rootfs && auto_remove;
   (void)runtime::destroy(store, h.id, true);
   teardown_network(c.config, h.root, h.run_root);
-  (void)release_rootfs(c.config, h.root, dir);
+  if (!leave_rootfs) (void)release_rootfs(c.config, h.root, dir);
   const int64_t finished = now_ns();
   ContainerState st;
   save(&*db, h.id, [&](ContainerState& s) {
@@ -402,7 +404,6 @@ int finish_exit(const MonitorHandover& h) {
     s.pid = 0;
     st = s;
   });
-  const bool auto_remove = c.config.auto_remove;
   // `run --rm` returns once the container is gone; others as soon as it exited.
   if (!auto_remove && h.report_fd >= 0) report(h.status);
 
@@ -445,8 +446,12 @@ int finish_exit(const MonitorHandover& h) {
     s.monitor_start = 0;
   });
   if (auto_remove) {
-    (void)remove_rootfs(c.config, h.root, dir);
-    (void)fs::remove_all(dir);
+    if (leave_rootfs) {
+      (void)release_image(c.config, h.root);
+    } else {
+      (void)remove_rootfs(c.config, h.root, dir);
+      (void)fs::remove_all(dir);
+    }
     (void)db->remove_with_exit(h.id, h.status);
     if (h.report_fd >= 0) report(h.status);
   }

@@ -25,8 +25,9 @@
 //                            when the program ended, then "exit <status>\n" once recorded
 //   control (CLI -> monitor, attached only): "w" on SIGWINCH; after "exited": "d" when
 //            the CLI recorded the exit and cleaned up itself (finish_exit: no restart
-//            policy, or --rm), "x" when the monitor must (hull __exited); EOF when the
-//            CLI is gone (the monitor then does it all)
+//            policy), "r" the same for --rm but for the overlay and the directory, which
+//            hull-monitor removes once the CLI returned, "x" when the monitor must do it
+//            all (hull __exited); EOF when the CLI is gone (the monitor does it all)
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,10 @@ struct MonitorHandover {
   int64_t backoff_ms = 100;  // the next restart's delay
   int report_fd = -1;        // __exited: the attached CLI's report pipe
   bool stop = false;         // __relaunch: SIGTERM came during the back-off
+  // finish_exit from an attached `run --rm`: leaves the overlay unmount (a sync of the
+  // upper filesystem, tens of ms on a busy disk) and the directory's removal to
+  // hull-monitor after the CLI returned; the record and the image hold go at once.
+  bool leave_rootfs = false;
 };
 
 // `hull __exited`: records the exit, cleans up, restarts by policy. Returns the process

@@ -28,12 +28,14 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h> /* rename(2) only: no stdio stream is used */
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -427,10 +429,39 @@ static int back_off(void) {
   return term_seen;
 }
 
+static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* f) {
+  (void)st;
+  (void)f;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+/* After `run --rm`'s CLI removed the record: the overlay (its unmount syncs the upper
+ * filesystem) and the container's directory, the log's. FTW_MOUNT: an overlay that would
+ * not unmount is not walked into; `hull system prune` removes what is left then. */
+static void remove_container_dir(void) {
+  static char dir[4096 + 16];
+  const char* slash = lg.path ? strrchr(lg.path, '/') : NULL;
+  if (!slash || (size_t)(slash - lg.path) >= 4096 || slash == lg.path) return;
+  size_t n = (size_t)(slash - lg.path);
+  memcpy(dir, lg.path, n);
+  memcpy(dir + n, "/merged", 8);
+  if (umount2(dir, UMOUNT_NOFOLLOW) < 0 && errno == EBUSY)
+    umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+  dir[n] = 0;
+  if (lg.fd >= 0) close(lg.fd);
+  lg.fd = -1;
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 /* An attached CLI already has hull loaded: it is asked to record the exit and clean up
  * itself ("exited N"), which spares `run --rm` a second start of hull. It answers "d"
- * (done: nothing left here) or "x" (restart policy: hull __exited must do it, and report
- * to it). Returns 1 when the CLI did it all. */
+ * (done: nothing left here), "r" (done but for --rm's overlay and directory, removed
+ * here once the CLI returned) or "x" (restart policy: hull __exited must do it, and
+ * report to it). Returns 1 when the CLI did its part. */
 static int hand_to_cli(int status) {
   if (!m.attached || m.report < 0 || m.control < 0) return 0;
   char line[32] = "exited ";
@@ -447,6 +478,10 @@ static int hand_to_cli(int status) {
     if (r < 0 && errno == EINTR) continue;
     if (r == 1 && c == 'w') continue; /* a window size change that came late */
     if (r == 1 && c == 'd') return 1;
+    if (r == 1 && c == 'r') {
+      remove_container_dir();
+      return 1;
+    }
     if (r == 1 && c == 'x') return 0;
     detach(); /* the CLI died meanwhile: hull __exited does it all */
     return 0;

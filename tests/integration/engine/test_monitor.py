@@ -65,6 +65,20 @@ def test_logs_attach_and_rotation_through_the_monitor(hull):
     hull("rm", "rot")
 
 
+def test_run_rm_leaves_nothing(hull):
+    # The record goes before `run --rm` returns; hull-monitor unmounts the overlay and
+    # removes the directory right after.
+    tar = subprocess.Popen(["tar", "-C", hull.rootfs, "-c", "."], stdout=subprocess.PIPE)
+    hull("import", "-", "rmtest:1", stdin=tar.stdout)
+    tar.wait()
+    p = hull("run", "--rm", "rmtest:1", "sh", "-c", "echo x > /new-file; exit 2", check=False)
+    assert p.returncode == 2 and hull.ids() == []
+    cdir = os.path.join(hull.root, "containers")
+    assert wait_for(lambda: os.listdir(cdir) == [])
+    with open("/proc/self/mountinfo") as f:
+        assert not [l for l in f if hull.root in l]
+
+
 def test_restart_keeps_the_monitor(hull):
     hull.run("-d", "--name", "loop", "--restart", "on-failure:3", "--", "sh", "-c",
              "echo run; sleep 0.3; exit 4")
