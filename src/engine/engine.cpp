@@ -185,6 +185,7 @@ Result<Container> Engine::create(const RunOptions& o) {
     if (auto r = fs::mkdir_p(root_ + "/volumes/" + v + "/_data", 0755); !r) return undo(r.error());
     if (auto r = db_.add_volume(v); !r) return undo(r.error());
   }
+  created_.emplace(c.config.id, std::move(plan.spec));
   return c;
 }
 
@@ -225,8 +226,14 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
       return fail125(Error{0, fmt::format("cannot start a paused container, try unpause instead")});
     return StartResult{c.state.pid, std::nullopt, false};  // docker: already running is fine
   }
-  auto spec = load_spec(c.config.id);
+  // `run` starts what it just created: the spec is still in memory.
+  auto spec = created_ && created_->first == c.config.id
+                  ? Result<oci::Spec>(std::move(created_->second))
+                  : load_spec(c.config.id);
+  created_.reset();
   if (!spec) return fail125(spec.error());
+  auto monitor = find_monitor_binary();
+  if (!monitor) return fail125(monitor.error());
   c.state.manual_stop = false;
   c.state.error.clear();
   if (auto r = db_.save_state(c.config.id, c.state); !r) return fail125(r.error());
@@ -243,6 +250,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   mc.root = root_;
   mc.run_root = run_root_;
   mc.container_dir = container_dir(c.config.id);
+  mc.monitor_path = std::move(*monitor);
   mc.container = c;
   mc.spec = std::move(*spec);
 
@@ -330,6 +338,26 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
       if (!l) break;
       if (*l == "detached") {
         res.detached = true;
+        return res;
+      }
+      if (l->starts_with("exited ")) {
+        // The program ended: this CLI records it and cleans up (it has hull loaded
+        // already) unless the restart policy may run it again, which is the monitor's.
+        int code = parse_int<int>(std::string_view(*l).substr(7)).value_or(kExitEngine);
+        if (!c.config.auto_remove && c.config.restart.kind != RestartPolicy::Kind::no) {
+          (void)!::write(ctl_w.get(), "x", 1);
+          continue;
+        }
+        MonitorHandover h;
+        h.root = root_;
+        h.run_root = run_root_;
+        h.id = c.config.id;
+        h.status = code;
+        h.leave_rootfs = true;
+        (void)finish_exit(h);
+        // "r": the record is gone, hull-monitor unmounts and removes the directory.
+        (void)!::write(ctl_w.get(), c.config.auto_remove ? "r" : "d", 1);
+        res.exit_code = code;
         return res;
       }
       if (l->starts_with("exit ")) {
@@ -447,7 +475,13 @@ Status Engine::remove(const std::string& ref, bool force, bool volumes) {
 }
 
 Result<int> Engine::wait(const std::string& ref) {
-  Container c = HULL_TRY(find(ref));
+  auto found = find(ref);
+  if (!found) {
+    // A --rm container that ended between its start and this wait: by its full id.
+    if (auto code = db_.removed_exit(ref)) return *code;
+    return std::unexpected(found.error());
+  }
+  Container c = std::move(*found);
   const std::string id = c.config.id;
   for (;;) {
     if (c.state.status == ContainerStatus::exited || c.state.status == ContainerStatus::dead)
@@ -458,7 +492,11 @@ Result<int> Engine::wait(const std::string& ref) {
     else
       ::usleep(20000);
     auto next = db_.find(id);
-    if (!next) return c.state.exit_code;  // removed (--rm): its last known status
+    if (!next) {
+      // Removed: --rm keeps the exit code for waiters; else its last known status.
+      if (auto code = db_.removed_exit(id)) return *code;
+      return c.state.exit_code;
+    }
     c = HULL_TRY(refresh(std::move(*next)));
   }
 }

@@ -88,6 +88,7 @@ class Engine {
   std::string root_, run_root_;
   runtime::StateStore store_;
   Db db_;
+  std::optional<std::pair<std::string, oci::Spec>> created_;  // the last create's spec
 };
 
 // The exit status for a failure to launch: 127 not found, 126 cannot invoke, else 125.

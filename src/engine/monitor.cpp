@@ -1,32 +1,31 @@
-// The monitor's loop. It allocates nothing per byte of output: fixed buffers, one log
-// record buffer reused.
+// The monitor's hull parts: the launch before hull-monitor takes over, and the exit
+// hand-over after it (monitor.hpp draws the sequence).
 #include "engine/monitor.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/fs.hpp"
 #include "engine/engine.hpp"
-#include "engine/logs.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/spec_builder.hpp"
 #include "net/network.hpp"
 #include "runtime/container.hpp"
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 namespace hull::engine {
 namespace {
 
-constexpr int kCtrlP = 0x10, kCtrlQ = 0x11;
 constexpr int64_t kBackoffStartMs = 100, kBackoffMaxMs = 60000;
 constexpr int64_t kResetAfterNs = 10'000'000'000;  // docker: a 10 s run resets the back-off
 
@@ -37,15 +36,6 @@ void write_all(int fd, std::string_view s) {
     if (n <= 0) return;
     s.remove_prefix(static_cast<size_t>(n));
   }
-}
-
-void report(int& fd, std::string_view line) {
-  if (fd < 0) return;
-  write_all(fd, line);
-}
-
-void set_nonblock(int fd) {
-  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 // Closes every fd but those listed (the CLI's sqlite and any other leaks).
@@ -60,71 +50,80 @@ void close_other_fds(std::vector<int> keep) {
   ::syscall(SYS_close_range, next, ~0U, 0);
 }
 
-class Monitor {
- public:
-  explicit Monitor(MonitorContext& ctx)
-      : ctx_(ctx),
-        id_(ctx.container.config.id),
-        store_(ctx.run_root + "/runtime"),
-        log_(ctx.container_dir + "/" + ctx.container.config.id + "-json.log",
-             ctx.container.config.log_max_size, ctx.container.config.log_max_file) {}
+// Updates only the fields the monitor owns (`stop` writes manual_stop meanwhile); a
+// record removed under us (rm -f) is left alone.
+void save(Db* db, const std::string& id, const std::function<void(ContainerState&)>& change) {
+  if (!db) return;
+  auto cur = db->find(id);
+  if (!cur) return;
+  change(cur->state);
+  (void)db->save_state(id, cur->state);
+}
 
-  int run();
+std::string self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : p.string();
+}
+
+// --network none and bridge networks have a netns file of our own (and bridges an
+// attachment); host and container:NAME have nothing to undo.
+void teardown_network(const ContainerConfig& cfg, const std::string& root,
+                      const std::string& run_root) {
+  if (cfg.network == "host" || cfg.network.starts_with("container:")) return;
+  if (cfg.network != "none")
+    if (auto nets = net::Networks::open(root)) (void)nets->detach(cfg.id);
+  (void)net::remove_netns(run_root + "/netns/" + cfg.id);
+}
+
+// One launch of the container, by the first start and by every restart.
+class Launch {
+ public:
+  Launch(std::string root, std::string run_root, Container c, oci::Spec spec, Db* db)
+      : root_(std::move(root)),
+        run_root_(std::move(run_root)),
+        dir_(root_ + "/containers/" + c.config.id),
+        c_(std::move(c)),
+        spec_(std::move(spec)),
+        db_(db),
+        store_(run_root_ + "/runtime") {}
+
+  // attach_in: the CLI's stdin when attached (-1 otherwise).
+  std::expected<runtime::Launched, Error> run(int attach_in);
+  // Replaces this process by hull-monitor watching `l`; returns only on failure.
+  Error exec_monitor(const std::string& monitor, runtime::Launched& l, const MonitorContext* att,
+                     int64_t backoff_ms);
+  // Undoes a launch whose monitor could not start.
+  void undo();
+  const std::string& ip() const { return ip_; }
+  const std::vector<PortMapping>& ports() const { return ports_; }
 
  private:
-  // Updates only the fields the monitor owns; `stop` writes manual_stop meanwhile.
-  void save(const std::function<void(ContainerState&)>& change) {
-    if (!db_) return;
-    auto cur = db_->find(id_);
-    if (!cur) return;  // removed under us (rm -f)
-    change(cur->state);
-    state_ = cur->state;
-    (void)db_->save_state(id_, cur->state);
-  }
-  bool manual_stop() {
-    if (!db_) return false;
-    auto cur = db_->find(id_);
-    return !cur || cur->state.manual_stop;
-  }
-  std::expected<runtime::Launched, Error> launch_once();
   Status setup_network();
   void share_network_files(Container owner);
-  void teardown_network();
-  int supervise(runtime::Launched& l);
-  void pump(int fd, std::string_view stream, int& attach_fd);
-  void from_terminal();
-  void detach();
-  bool should_restart(int code);
-
-  MonitorContext& ctx_;
-  std::string id_;
+  std::string root_, run_root_, dir_;
+  Container c_;
+  oci::Spec spec_;
+  Db* db_;
   runtime::StateStore store_;
-  LogWriter log_;
-  std::optional<Db> db_;
-  ContainerState state_;
-  UniqueFd sigfd_;
   UniqueFd out_r_, err_r_, console_, stdin_keep_;
-  bool attached_ = false;
-  std::string netns_path_;
-  bool net_attached_ = false;
   std::string ip_;
   std::vector<PortMapping> ports_;  // as attached: -p 80's host port resolved
-  bool saw_ctrl_p_ = false;
-  char buf_[16384];
 };
 
 // The network namespace lives in a file of its own (so rm can always find and remove
 // it): lo only for --network none, a veth on a bridge through src/net otherwise.
 // container:NAME joins that container's namespace through its pid: nothing to undo.
-Status Monitor::setup_network() {
-  const auto& cfg = ctx_.container.config;
+Status Launch::setup_network() {
+  const auto& cfg = c_.config;
+  const std::string& id = cfg.id;
   if (cfg.network == "host") return {};
   if (cfg.network.starts_with("container:")) {
     const std::string other = cfg.network.substr(std::string_view("container:").size());
     if (!db_) return failf("--network {}: no container database", cfg.network);
     auto peer = db_->find(other);
     if (!peer) return std::unexpected(peer.error().wrap(fmt::format("--network {}", cfg.network)));
-    if (peer->config.id == id_) return failf("--network {}: cannot join itself", cfg.network);
+    if (peer->config.id == id) return failf("--network {}: cannot join itself", cfg.network);
     // The runtime's state has the pid with its start time: a stale pid is not joined.
     auto rs = store_.load(peer->config.id);
     if ((peer->state.status != ContainerStatus::running &&
@@ -132,36 +131,32 @@ Status Monitor::setup_network() {
         !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
       return failf("--network {}: container \"{}\" is not running", cfg.network, other);
     std::string path = fmt::format("/proc/{}/ns/net", rs->pid);
-    for (auto& ns : ctx_.spec.linux.namespaces)
+    for (auto& ns : spec_.linux.namespaces)
       if (ns.type == oci::NamespaceType::network) ns.path = path;
     share_network_files(*peer);
     return {};
   }
-  HULL_CHECK(fs::mkdir_p(ctx_.run_root + "/netns", 0700));
-  netns_path_ = ctx_.run_root + "/netns/" + id_;
-  (void)net::remove_netns(netns_path_);  // left by a killed monitor
-  if (auto r = net::create_netns(netns_path_); !r) {
-    netns_path_.clear();
-    return std::unexpected(r.error());
-  }
-  for (auto& ns : ctx_.spec.linux.namespaces)
-    if (ns.type == oci::NamespaceType::network) ns.path = netns_path_;
-  if (cfg.network == "none") return net::setup_loopback(netns_path_);
-  auto nets = HULL_TRY(net::Networks::open(ctx_.root));
+  HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
+  const std::string netns = run_root_ + "/netns/" + id;
+  (void)net::remove_netns(netns);  // left by a killed monitor
+  HULL_CHECK(net::create_netns(netns));
+  for (auto& ns : spec_.linux.namespaces)
+    if (ns.type == oci::NamespaceType::network) ns.path = netns;
+  if (cfg.network == "none") return net::setup_loopback(netns);
+  auto nets = HULL_TRY(net::Networks::open(root_));
   net::AttachRequest req;
-  req.container_id = id_;
+  req.container_id = id;
   req.container_name = cfg.name;
   req.hostname = cfg.hostname;
-  req.netns_path = netns_path_;
+  req.netns_path = netns;
   req.network = cfg.network;
   for (const auto& p : cfg.ports)
     req.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto, p.host_port_last});
   req.aliases = cfg.network_aliases;
   req.extra_hosts = cfg.extra_hosts;
   req.ip = cfg.ip;
-  req.hosts_path = ctx_.container_dir + "/hosts";
+  req.hosts_path = dir_ + "/hosts";
   auto att = HULL_TRY(nets.attach(req));
-  net_attached_ = true;
   ip_ = att.ip;
   ports_.clear();
   for (const auto& p : att.ports)
@@ -173,58 +168,52 @@ Status Monitor::setup_network() {
 // /etc/hostname and /etc/resolv.conf (the same files, so src/net's in-place rewrites of
 // hosts reach both) and takes its hostname. A target that joined another container
 // itself uses that one's files.
-void Monitor::share_network_files(Container owner) {
+void Launch::share_network_files(Container owner) {
   for (int hops = 0; hops < 8 && owner.config.network.starts_with("container:"); ++hops) {
     auto next = db_->find(owner.config.network.substr(std::string_view("container:").size()));
     if (!next) break;
     owner = std::move(*next);
   }
-  const std::string dir = ctx_.root + "/containers/" + owner.config.id;
-  for (auto& m : ctx_.spec.mounts)
+  const std::string dir = root_ + "/containers/" + owner.config.id;
+  for (auto& m : spec_.mounts)
     for (std::string_view f : {"hosts", "hostname", "resolv.conf"})
       if (m.destination == fmt::format("/etc/{}", f)) m.source = fmt::format("{}/{}", dir, f);
-  oci::Spec& spec = ctx_.spec;
+  oci::Spec& spec = spec_;
   if (spec.hostname.empty() || owner.config.hostname.empty()) return;  // --uts host
   spec.hostname = owner.config.hostname;
   for (auto& e : spec.process->env)
     if (e.starts_with("HOSTNAME=")) e = "HOSTNAME=" + owner.config.hostname;
 }
 
-void Monitor::teardown_network() {
-  if (net_attached_) {
-    if (auto nets = net::Networks::open(ctx_.root)) (void)nets->detach(id_);
-    net_attached_ = false;
-  }
-  if (!netns_path_.empty()) {
-    (void)net::remove_netns(netns_path_);
-    netns_path_.clear();
-  }
+void Launch::undo() {
+  (void)runtime::destroy(store_, c_.config.id, true);
+  teardown_network(c_.config, root_, run_root_);
+  (void)release_rootfs(c_.config, root_, dir_);
 }
 
-std::expected<runtime::Launched, Error> Monitor::launch_once() {
-  const auto& cfg = ctx_.container.config;
-  HULL_CHECK(prepare_rootfs(cfg, ctx_.root, ctx_.container_dir));
-  oci::Spec& spec = ctx_.spec;
+std::expected<runtime::Launched, Error> Launch::run(int attach_in) {
+  const auto& cfg = c_.config;
+  HULL_CHECK(prepare_rootfs(cfg, root_, dir_));
   if (!cfg.user.empty()) {
-    auto u = resolve_user(spec.root.path, cfg.user);
+    auto u = resolve_user(spec_.root.path, cfg.user);
     if (!u) {
-      (void)release_rootfs(cfg, ctx_.root, ctx_.container_dir);
+      (void)release_rootfs(cfg, root_, dir_);
       return std::unexpected(u.error());
     }
-    spec.process->user = *u;
+    spec_.process->user = *u;
   }
   if (auto r = setup_network(); !r) {
-    teardown_network();
-    (void)release_rootfs(cfg, ctx_.root, ctx_.container_dir);
+    teardown_network(cfg, root_, run_root_);
+    (void)release_rootfs(cfg, root_, dir_);
     return std::unexpected(r.error().wrap("network"));
   }
-  // The program's stdio: a pty (the runtime makes it), or pipes to this monitor.
+  // The program's stdio: a pty (the runtime makes it), or pipes to the monitor.
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   UniqueFd in_r, out_w, err_w;
   int fds[2];
-  if (!spec.process->terminal) {
-    if (cfg.interactive && attached_ && ctx_.in_fd >= 0) {
-      in_r.reset(::fcntl(ctx_.in_fd, F_DUPFD_CLOEXEC, 3));
+  if (!spec_.process->terminal) {
+    if (cfg.interactive && attach_in >= 0) {
+      in_r.reset(::fcntl(attach_in, F_DUPFD_CLOEXEC, 3));
     } else if (cfg.interactive) {
       // -di: stdin stays open with nobody writing, as docker keeps it.
       if (::pipe2(fds, O_CLOEXEC) < 0) return sys_fail("pipe");
@@ -242,280 +231,304 @@ std::expected<runtime::Launched, Error> Monitor::launch_once() {
   ::dup2(out_w ? out_w.get() : null.get(), 1);
   ::dup2(err_w ? err_w.get() : null.get(), 2);
   runtime::CreateOptions opts;
-  opts.id = id_;
-  opts.bundle = ctx_.container_dir;
-  auto launched = runtime::launch(store_, opts, runtime::LaunchMode::run, spec);
+  opts.id = cfg.id;
+  opts.bundle = dir_;
+  auto launched = runtime::launch(store_, opts, runtime::LaunchMode::run, spec_);
   // The monitor keeps no write end of the program's output: EOF must mean it closed.
   ::dup2(null.get(), 0);
   ::dup2(null.get(), 1);
   ::dup2(null.get(), 2);
   if (!launched) {
-    (void)runtime::destroy(store_, id_, true);
-    teardown_network();
-    (void)release_rootfs(cfg, ctx_.root, ctx_.container_dir);
+    undo();
     return std::unexpected(launched.error());
   }
   console_ = std::move(launched->console);
-  set_nonblock(out_r_.get());
-  set_nonblock(err_r_.get());
-  set_nonblock(console_.get());
-  if (console_ && attached_ && ctx_.in_fd >= 0) {
+  if (console_ && attach_in >= 0) {
     winsize ws{};
-    if (::ioctl(ctx_.in_fd, TIOCGWINSZ, &ws) == 0) ::ioctl(console_.get(), TIOCSWINSZ, &ws);
+    if (::ioctl(attach_in, TIOCGWINSZ, &ws) == 0) ::ioctl(console_.get(), TIOCSWINSZ, &ws);
   }
   return std::move(*launched);
 }
 
-void Monitor::detach() {
-  if (!attached_) return;
-  attached_ = false;
-  for (int* fd : {&ctx_.in_fd, &ctx_.out_fd, &ctx_.err_fd, &ctx_.control_fd})
-    if (*fd >= 0) {
-      ::close(*fd);
-      *fd = -1;
-    }
+Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l,
+                           const MonitorContext* att, int64_t backoff_ms) {
+  const auto& cfg = c_.config;
+  std::vector<std::string> args = {monitor,
+                                   "--hull",
+                                   self_exe(),
+                                   "--root",
+                                   root_,
+                                   "--run-root",
+                                   run_root_,
+                                   "--id",
+                                   cfg.id,
+                                   "--backoff",
+                                   std::to_string(backoff_ms)};
+  std::vector<int> keep;
+  auto fd_arg = [&](const char* name, int fd) {
+    if (fd < 0) return;
+    args.push_back(name);
+    args.push_back(std::to_string(fd));
+    keep.push_back(fd);
+  };
+  args.insert(args.end(), {"--pid", std::to_string(l.state.pid)});
+  fd_arg("--pidfd", l.pidfd.get());
+  fd_arg("--stdout", out_r_.get());
+  fd_arg("--stderr", err_r_.get());
+  fd_arg("--console", console_.get());
+  fd_arg("--stdin-keep", stdin_keep_.get());
+  args.insert(args.end(), {"--log", dir_ + "/" + cfg.id + "-json.log", "--log-max-size",
+                           std::to_string(cfg.log_max_size), "--log-max-file",
+                           std::to_string(cfg.log_max_file)});
+  if (att && att->out_fd >= 0) {
+    fd_arg("--report", att->report_fd);
+    fd_arg("--control", att->control_fd);
+    fd_arg("--attach-in", att->in_fd);
+    fd_arg("--attach-out", att->out_fd);
+    fd_arg("--attach-err", att->err_fd);
+    if (cfg.interactive) args.push_back("--interactive");
+  }
+  // Only what is named on the command line crosses the exec.
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > next)
+      ::syscall(SYS_close_range, next, fd - 1, CLOSE_RANGE_CLOEXEC);
+    ::fcntl(fd, F_SETFD, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, CLOSE_RANGE_CLOEXEC);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(monitor.c_str(), argv.data());
+  return Error{errno, fmt::format("exec {}: {}", monitor, errno_string(errno))};
 }
 
-// Copies what the program wrote to the log and, when attached, to the CLI's terminal.
-void Monitor::pump(int fd, std::string_view stream, int& attach_fd) {
-  for (;;) {
-    ssize_t n = ::read(fd, buf_, sizeof buf_);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    std::string_view data(buf_, static_cast<size_t>(n));
-    log_.write(stream, data);
-    if (attached_ && attach_fd >= 0) {
-      for (std::string_view s = data; !s.empty();) {
-        ssize_t w = ::write(attach_fd, s.data(), s.size());
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-          attach_fd = -1;  // the CLI went away: keep logging
-          break;
-        }
-        s.remove_prefix(static_cast<size_t>(w));
-      }
-    }
-    if (static_cast<size_t>(n) < sizeof buf_) return;
-  }
+void ignore_terminal_signals() {
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTTOU, SIGTTIN, SIGTSTP, SIGWINCH})
+    ::signal(s, SIG_IGN);
 }
 
-// The CLI's keyboard to the pty, watching for ctrl-p ctrl-q.
-void Monitor::from_terminal() {
-  ssize_t n = ::read(ctx_.in_fd, buf_, sizeof buf_);
-  if (n < 0 && errno == EINTR) return;
-  if (n <= 0) {
-    ::close(ctx_.in_fd);
-    ctx_.in_fd = -1;
-    return;
-  }
-  std::string out;
-  for (ssize_t i = 0; i < n; ++i) {
-    unsigned char ch = static_cast<unsigned char>(buf_[i]);
-    if (saw_ctrl_p_) {
-      saw_ctrl_p_ = false;
-      if (ch == kCtrlQ) {
-        write_all(console_.get(), out);
-        report(ctx_.report_fd, "detached\n");
-        detach();
-        return;
-      }
-      out += static_cast<char>(kCtrlP);
-    }
-    if (ch == kCtrlP) {
-      saw_ctrl_p_ = true;
-      continue;
-    }
-    out += static_cast<char>(ch);
-  }
-  write_all(console_.get(), out);
-}
-
-int Monitor::supervise(runtime::Launched& l) {
-  int pidfd = l.pidfd.get();
-  for (;;) {
-    pollfd p[6] = {
-        {pidfd, POLLIN, 0},
-        {out_r_ ? out_r_.get() : -1, POLLIN, 0},
-        {err_r_ ? err_r_.get() : -1, POLLIN, 0},
-        {console_ ? console_.get() : -1, POLLIN, 0},
-        {attached_ && console_ && ctx_.in_fd >= 0 && ctx_.container.config.interactive ? ctx_.in_fd
-                                                                                       : -1,
-         POLLIN, 0},
-        {attached_ ? ctx_.control_fd : -1, POLLIN, 0},
-    };
-    int r = ::poll(p, 6, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return kExitEngine;
-    if (p[1].revents) {
-      pump(out_r_.get(), "stdout", ctx_.out_fd);
-      if (p[1].revents & (POLLHUP | POLLERR) && !(p[1].revents & POLLIN)) out_r_.reset();
-    }
-    if (p[2].revents) {
-      pump(err_r_.get(), "stderr", ctx_.err_fd);
-      if (p[2].revents & (POLLHUP | POLLERR) && !(p[2].revents & POLLIN)) err_r_.reset();
-    }
-    if (p[3].revents) {
-      pump(console_.get(), "stdout", ctx_.out_fd);
-      // The slave closed by every process: keep the master for the exit drain only.
-      if (p[3].revents & (POLLHUP | POLLERR) && !(p[3].revents & POLLIN)) console_.reset();
-    }
-    if (p[4].revents) from_terminal();
-    if (p[5].revents) {
-      char c[16];
-      ssize_t n = ::read(ctx_.control_fd, c, sizeof c);
-      if (n <= 0) {
-        detach();  // the CLI is gone (killed, or its terminal closed)
-      } else if (console_ && ctx_.in_fd >= 0) {
-        winsize ws{};
-        if (::ioctl(ctx_.in_fd, TIOCGWINSZ, &ws) == 0) ::ioctl(console_.get(), TIOCSWINSZ, &ws);
-      }
-    }
-    if (p[0].revents & POLLIN) {
-      siginfo_t info{};
-      int status = kExitEngine;
-      if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) == 0)
-        status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
-      // What the program wrote last is still in the pipes.
-      if (out_r_) pump(out_r_.get(), "stdout", ctx_.out_fd);
-      if (err_r_) pump(err_r_.get(), "stderr", ctx_.err_fd);
-      if (console_) pump(console_.get(), "stdout", ctx_.out_fd);
-      out_r_.reset();
-      err_r_.reset();
-      console_.reset();
-      stdin_keep_.reset();
-      return status;
-    }
-  }
-}
-
-bool Monitor::should_restart(int code) {
-  const auto& p = ctx_.container.config.restart;
-  if (p.kind == RestartPolicy::Kind::no || ctx_.container.config.auto_remove) return false;
-  if (manual_stop()) return false;
-  if (p.kind == RestartPolicy::Kind::on_failure)
-    return code != 0 && (p.max_retries == 0 || state_.restart_count < p.max_retries);
-  return true;
-}
-
-int Monitor::run() {
-  sigset_t term;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  sigfd_.reset(::signalfd(-1, &term, SFD_CLOEXEC));
-  auto db = Db::open(ctx_.root);
-  if (db) db_.emplace(std::move(*db));
-  (void)log_.open();
-  attached_ = ctx_.out_fd >= 0;
-  {
-    pid_t self = ::getpid();
-    uint64_t start = runtime::process_start_time(self).value_or(0);
-    save([&](ContainerState& s) {
-      s.monitor_pid = self;
-      s.monitor_start = start;
-    });
-  }
-  const bool auto_remove = ctx_.container.config.auto_remove;
-  std::optional<int> pending_exit;
-  int64_t backoff_ms = kBackoffStartMs;
-  bool first = true;
-  for (;;) {
-    auto launched = launch_once();
-    if (!launched) {
-      int code = launch_exit_code(launched.error());
-      std::string msg = launched.error().message;
-      std::replace(msg.begin(), msg.end(), '\n', ' ');
-      save([&](ContainerState& s) {
-        s.status = first ? s.status : ContainerStatus::exited;
-        s.error = msg;
-        s.exit_code = code;
-        s.pid = 0;
-        s.monitor_pid = 0;
-      });
-      report(ctx_.report_fd, fmt::format("err {} {}\n", code, msg));
-      return code;
-    }
-    int64_t started = now_ns();
-    save([&](ContainerState& s) {
-      s.status = ContainerStatus::running;
-      s.pid = launched->state.pid;
-      s.started_at = started;
-      s.error.clear();
-      s.exit_code = 0;
-      s.ip = ip_;
-      s.ports = ports_;
-    });
-    if (first) {
-      report(ctx_.report_fd, fmt::format("ok {}\n", launched->state.pid));
-      first = false;
-      // Everything the launch allocated goes back to the system: a monitor is long-lived.
-      ::malloc_trim(0);
-    }
-    int code = supervise(*launched);
-    (void)runtime::destroy(store_, id_, true);
-    teardown_network();
-    (void)release_rootfs(ctx_.container.config, ctx_.root, ctx_.container_dir);
-    int64_t finished = now_ns();
-    save([&](ContainerState& s) {
-      s.status = ContainerStatus::exited;
-      s.exit_code = code;
-      s.finished_at = finished;
-      s.pid = 0;
-    });
-    if (attached_ && auto_remove) {
-      pending_exit = code;  // `run --rm` returns once the container is gone
-    } else if (attached_) {
-      report(ctx_.report_fd, fmt::format("exit {}\n", code));
-      detach();
-    }
-    if (!should_restart(code)) break;
-    // Docker's back-off: 100 ms doubling to a minute, reset by a run of 10 s or more.
-    if (finished - started >= kResetAfterNs) backoff_ms = kBackoffStartMs;
-    save([&](ContainerState& s) {
-      s.status = ContainerStatus::restarting;
-      s.restart_count += 1;
-    });
-    pollfd p{sigfd_.get(), POLLIN, 0};
-    int r;
-    do r = ::poll(&p, 1, static_cast<int>(backoff_ms));
-    while (r < 0 && errno == EINTR);
-    backoff_ms = std::min(backoff_ms * 2, kBackoffMaxMs);
-    if (r > 0 || manual_stop()) {  // SIGTERM from `hull stop`: no more restarts
-      save([](ContainerState& s) { s.status = ContainerStatus::exited; });
-      break;
-    }
-  }
-  save([](ContainerState& s) {
-    s.monitor_pid = 0;
-    s.monitor_start = 0;
-  });
-  if (auto_remove) {
-    (void)remove_rootfs(ctx_.container.config, ctx_.root, ctx_.container_dir);
-    (void)fs::remove_all(ctx_.container_dir);
-    if (db_) (void)db_->remove(id_);
-  }
-  if (pending_exit) {
-    report(ctx_.report_fd, fmt::format("exit {}\n", *pending_exit));
-    detach();
-  }
-  return 0;
+std::string one_line(std::string msg) {
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return msg;
 }
 
 }  // namespace
 
+Result<std::string> find_monitor_binary() {
+  std::string path;
+  if (const char* env = ::getenv("HULL_MONITOR"); env && *env)
+    path = env;
+  else
+    path = (std::filesystem::path(self_exe()).parent_path() / "hull-monitor").string();
+  if (::access(path.c_str(), X_OK) != 0)
+    return sys_failf("hull-monitor {} (installed next to hull; or set HULL_MONITOR)", path);
+  return path;
+}
+
 [[noreturn]] void monitor_main(MonitorContext& ctx) {
   // The CLI blocked every signal around fork; the monitor takes SIGTERM as "stop
-  // restarting" and ignores the terminal's signals.
+  // restarting" (hull-monitor reads it during the back-off) and ignores the terminal's.
   sigset_t term;
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);
-  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTTOU, SIGTTIN, SIGTSTP, SIGWINCH})
-    ::signal(s, SIG_IGN);
+  ignore_terminal_signals();
   ::sigprocmask(SIG_SETMASK, &term, nullptr);
   close_other_fds({ctx.report_fd, ctx.control_fd, ctx.in_fd, ctx.out_fd, ctx.err_fd});
   if (::chdir("/") < 0) _exit(kExitEngine);
-  Monitor m(ctx);
-  int rc = m.run();
-  ::_exit(rc);
+
+  std::optional<Db> db;
+  if (auto d = Db::open(ctx.root)) db.emplace(std::move(*d));
+  Db* dbp = db ? &*db : nullptr;
+  const std::string id = ctx.container.config.id;
+  {
+    pid_t self = ::getpid();
+    uint64_t start = runtime::process_start_time(self).value_or(0);
+    save(dbp, id, [&](ContainerState& s) {
+      s.monitor_pid = self;
+      s.monitor_start = start;
+    });
+  }
+  const bool attached = ctx.out_fd >= 0;
+  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), dbp);
+  auto launched = launch.run(attached ? ctx.in_fd : -1);
+  if (!launched) {
+    int code = launch_exit_code(launched.error());
+    std::string msg = one_line(launched.error().message);
+    save(dbp, id, [&](ContainerState& s) {
+      s.error = msg;
+      s.exit_code = code;
+      s.pid = 0;
+      s.monitor_pid = 0;
+    });
+    write_all(ctx.report_fd, fmt::format("err {} {}\n", code, msg));
+    ::_exit(code);
+  }
+  save(dbp, id, [&](ContainerState& s) {
+    s.status = ContainerStatus::running;
+    s.pid = launched->state.pid;
+    s.started_at = now_ns();
+    s.error.clear();
+    s.exit_code = 0;
+    s.ip = launch.ip();
+    s.ports = launch.ports();
+  });
+  write_all(ctx.report_fd, fmt::format("ok {}\n", launched->state.pid));
+  db.reset();
+  Error e = launch.exec_monitor(ctx.monitor_path, *launched, &ctx, kBackoffStartMs);
+  // No monitor: the container cannot be watched, so it does not run.
+  launch.undo();
+  if (auto d = Db::open(ctx.root))
+    save(&*d, id, [&](ContainerState& s) {
+      s.status = ContainerStatus::exited;
+      s.error = one_line(e.message);
+      s.exit_code = kExitEngine;
+      s.pid = 0;
+      s.monitor_pid = 0;
+    });
+  write_all(ctx.report_fd, fmt::format("exit {}\n", kExitEngine));
+  ::_exit(kExitEngine);
+}
+
+int monitor_exited(const MonitorHandover& h) {
+  ignore_terminal_signals();
+  return finish_exit(h);
+}
+
+int finish_exit(const MonitorHandover& h) {
+  auto db = Db::open(h.root);
+  runtime::StateStore store(h.run_root + "/runtime");
+  auto report = [&](int code) {
+    write_all(h.report_fd, fmt::format("exit {}\n", code));
+    if (h.report_fd >= 0) ::close(h.report_fd);
+  };
+  auto found = db ? db->find(h.id) : Result<Container>(std::unexpected(db.error()));
+  if (!found) {
+    // Removed under us (rm -f) or no database: what is ours to undo is the runtime's.
+    (void)runtime::destroy(store, h.id, true);
+    report(h.status);
+    return 0;
+  }
+  const Container c = std::move(*found);
+  const std::string dir = h.root + "/containers/" + h.id;
+  const bool auto_remove = c.config.auto_remove;
+  const bool leave_rootfs = h.leave_rootfs && auto_remove;
+  (void)runtime::destroy(store, h.id, true);
+  teardown_network(c.config, h.root, h.run_root);
+  if (!leave_rootfs) (void)release_rootfs(c.config, h.root, dir);
+  const int64_t finished = now_ns();
+  ContainerState st;
+  save(&*db, h.id, [&](ContainerState& s) {
+    s.status = ContainerStatus::exited;
+    s.exit_code = h.status;
+    s.finished_at = finished;
+    s.pid = 0;
+    st = s;
+  });
+  // `run --rm` returns once the container is gone; others as soon as it exited.
+  if (!auto_remove && h.report_fd >= 0) report(h.status);
+
+  const auto& p = c.config.restart;
+  bool restart = p.kind != RestartPolicy::Kind::no && !auto_remove && !st.manual_stop;
+  if (restart && p.kind == RestartPolicy::Kind::on_failure)
+    restart = h.status != 0 && (p.max_retries == 0 || st.restart_count < p.max_retries);
+  if (restart) {
+    // Docker's back-off: 100 ms doubling to a minute, reset by a run of 10 s or more.
+    int64_t backoff = finished - st.started_at >= kResetAfterNs ? kBackoffStartMs : h.backoff_ms;
+    save(&*db, h.id, [](ContainerState& s) {
+      s.status = ContainerStatus::restarting;
+      s.restart_count += 1;
+    });
+    auto monitor = find_monitor_binary();
+    if (monitor) {
+      std::string self = self_exe();
+      std::string sleep_ms = std::to_string(backoff);
+      std::string next = std::to_string(std::min(backoff * 2, kBackoffMaxMs));
+      std::string root = h.root, run_root = h.run_root, id = h.id;
+      char* argv[] = {monitor->data(), const_cast<char*>("--hull"),
+                      self.data(),     const_cast<char*>("--root"),
+                      root.data(),     const_cast<char*>("--run-root"),
+                      run_root.data(), const_cast<char*>("--id"),
+                      id.data(),       const_cast<char*>("--backoff"),
+                      next.data(),     const_cast<char*>("--sleep"),
+                      sleep_ms.data(), nullptr};
+      ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+      ::execv(monitor->c_str(), argv);
+      monitor =
+          std::unexpected(Error{errno, fmt::format("exec {}: {}", *monitor, errno_string(errno))});
+    }
+    save(&*db, h.id, [&](ContainerState& s) {
+      s.status = ContainerStatus::exited;
+      s.error = one_line(monitor.error().message);
+    });
+  }
+  save(&*db, h.id, [](ContainerState& s) {
+    s.monitor_pid = 0;
+    s.monitor_start = 0;
+  });
+  if (auto_remove) {
+    if (leave_rootfs) {
+      (void)release_image(c.config, h.root);
+    } else {
+      (void)remove_rootfs(c.config, h.root, dir);
+      (void)fs::remove_all(dir);
+    }
+    (void)db->remove_with_exit(h.id, h.status);
+    if (h.report_fd >= 0) report(h.status);
+  }
+  return 0;
+}
+
+int monitor_relaunch(const MonitorHandover& h) {
+  ignore_terminal_signals();
+  auto db = Db::open(h.root);
+  if (!db) return kExitEngine;
+  auto found = db->find(h.id);
+  if (!found) return 0;  // removed during the back-off
+  auto stopped = [&](std::string error, int code) {
+    const int rc = error.empty() ? 0 : code;
+    save(&*db, h.id, [&](ContainerState& s) {
+      s.status = ContainerStatus::exited;
+      if (!error.empty()) {
+        s.error = std::move(error);
+        s.exit_code = code;
+      }
+      s.pid = 0;
+      s.monitor_pid = 0;
+      s.monitor_start = 0;
+    });
+    return rc;
+  };
+  // SIGTERM from `hull stop` during the back-off, or its mark in the record: no restart.
+  if (h.stop || found->state.manual_stop) return stopped("", 0);
+  const std::string dir = h.root + "/containers/" + h.id;
+  auto spec = oci::load_spec(dir);
+  if (!spec) return stopped(one_line(spec.error().message), kExitEngine);
+  auto monitor = find_monitor_binary();
+  if (!monitor) return stopped(one_line(monitor.error().message), kExitEngine);
+  Launch launch(h.root, h.run_root, *found, std::move(*spec), &*db);
+  auto launched = launch.run(-1);
+  if (!launched)
+    return stopped(one_line(launched.error().message), launch_exit_code(launched.error()));
+  save(&*db, h.id, [&](ContainerState& s) {
+    s.status = ContainerStatus::running;
+    s.pid = launched->state.pid;
+    s.started_at = now_ns();
+    s.error.clear();
+    s.exit_code = 0;
+    s.ip = launch.ip();
+    s.ports = launch.ports();
+  });
+  db = std::unexpected(Error{});  // closed before exec
+  Error e = launch.exec_monitor(*monitor, *launched, nullptr, h.backoff_ms);
+  launch.undo();
+  if (auto d = Db::open(h.root)) {
+    db = std::move(*d);
+    return stopped(one_line(e.message), kExitEngine);
+  }
+  return kExitEngine;
 }
 
 }  // namespace hull::engine

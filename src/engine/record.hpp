@@ -121,6 +121,10 @@ class Db {
   Status save_state(const std::string& id, const ContainerState& s);
   Status rename(const std::string& id, const std::string& new_name);
   Status remove(const std::string& id);
+  // Removes the record and keeps its exit code for an hour, so that `hull wait` on a
+  // --rm container still learns how it ended (as docker's does).
+  Status remove_with_exit(const std::string& id, int exit_code);
+  std::optional<int> removed_exit(const std::string& id);
   // Named volumes: a row per name, its directory under <root>/volumes.
   Status add_volume(const std::string& name);
   const std::string& root() const { return root_; }

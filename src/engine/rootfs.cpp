@@ -28,6 +28,10 @@ Status release_rootfs(const ContainerConfig& c, const std::string&,
 Status remove_rootfs(const ContainerConfig& c, const std::string& root,
                      const std::string& container_dir) {
   HULL_CHECK(release_rootfs(c, root, container_dir));
+  return release_image(c, root);
+}
+
+Status release_image(const ContainerConfig& c, const std::string& root) {
   if (c.rootfs_dir.empty()) {
     auto store = image::Store::open(root);
     if (store) HULL_CHECK(store->release(c.id));

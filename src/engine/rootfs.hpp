@@ -15,6 +15,8 @@ Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
 // Idempotent: nothing to do when not mounted.
 Status release_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir);
+// Drops the hold on its image only.
+Status release_image(const ContainerConfig& c, const std::string& root);
 // Drops the container's writable layer and the hold on its image (at rm).
 Status remove_rootfs(const ContainerConfig& c, const std::string& root,
                      const std::string& container_dir);

@@ -629,5 +629,27 @@ TEST(EngineRecords, InsertFindRename) {
   EXPECT_EQ(db->list()->size(), 1u);
 }
 
+TEST(EngineRecords, RemovedKeepsItsExitCode) {
+  TempDir d;
+  auto db = Db::open(d.path);
+  ASSERT_TRUE(db) << db.error().message;
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "gone";
+  ASSERT_TRUE(db->insert(c));
+  EXPECT_FALSE(db->removed_exit(c.config.id));
+  ASSERT_TRUE(db->remove_with_exit(c.config.id, 7));
+  EXPECT_FALSE(db->find("gone"));
+  EXPECT_EQ(db->removed_exit(c.config.id), 7);
+  // The name is free again at once; a second removal of the same id overwrites.
+  c.config.id = new_container_id();
+  ASSERT_TRUE(db->insert(c));
+  ASSERT_TRUE(db->remove_with_exit(c.config.id, 137));
+  EXPECT_EQ(db->removed_exit(c.config.id), 137);
+  EXPECT_FALSE(db->removed_exit("unknown"));
+  // A record already gone (an rm -f raced it) is no error.
+  EXPECT_TRUE(db->remove_with_exit("no-such-id", 1));
+}
+
 }  // namespace
 }  // namespace hull::engine

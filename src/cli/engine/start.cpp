@@ -3,6 +3,7 @@
 
 #include "cli/engine/run_flags.hpp"
 #include "cli/engine/terminal.hpp"
+#include "engine/monitor.hpp"
 
 namespace hull::cli {
 
@@ -37,6 +38,46 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
       fmt::print("{}\n", ref);
     }
     return rc;
+  };
+});
+
+}  // namespace hull::cli
+
+// The monitor's hand-overs (engine/monitor.hpp): hull-monitor execs these in the
+// monitor's own process. Hidden: not for people.
+namespace hull::cli {
+namespace {
+
+CLI::App* add_handover(CLI::App& app, const char* name, engine::MonitorHandover& h) {
+  auto* c = app.add_subcommand(name, "");
+  c->group("");  // hidden from --help
+  c->add_option("--id", h.id)->required();
+  c->add_option("--status", h.status);
+  c->add_option("--backoff", h.backoff_ms);
+  c->add_option("--report", h.report_fd);
+  c->add_flag("--stop", h.stop);
+  return c;
+}
+
+}  // namespace
+
+HULL_ENGINE_VERB(__exited, [](CLI::App& app, EngineGlobals& g) {
+  auto h = std::make_shared<engine::MonitorHandover>();
+  add_handover(app, "__exited", *h);
+  return [h, &g]() -> int {
+    h->root = g.root;
+    h->run_root = g.run_root;
+    return engine::monitor_exited(*h);
+  };
+});
+
+HULL_ENGINE_VERB(__relaunch, [](CLI::App& app, EngineGlobals& g) {
+  auto h = std::make_shared<engine::MonitorHandover>();
+  add_handover(app, "__relaunch", *h);
+  return [h, &g]() -> int {
+    h->root = g.root;
+    h->run_root = g.run_root;
+    return engine::monitor_relaunch(*h);
   };
 });
 

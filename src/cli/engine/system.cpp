@@ -1,6 +1,8 @@
-// hull system prune [-f]: stopped containers, and whatever a crash left behind (runtime
-// state, container directories and mounts without a record).
+// hull system prune [-f] [-a]: stopped containers, whatever a crash left behind (runtime
+// state, container directories and mounts without a record), then dangling images, or
+// with -a every image no container uses (docker's).
 #include "cli/engine/run_flags.hpp"
+#include "image/store.hpp"
 
 namespace hull::cli {
 
@@ -11,7 +13,8 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
   auto a = std::make_shared<Args>();
   auto* c = app.add_subcommand("system", "manage hull");
   c->require_subcommand(1);
-  auto* prune = c->add_subcommand("prune", "remove stopped containers and crash leftovers");
+  auto* prune = c->add_subcommand(
+      "prune", "remove stopped containers, crash leftovers and dangling (-a: unused) images");
   prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
   prune->add_flag("-a,--all", a->all, "also unused images");
   return [a, prune, &g]() -> int {
@@ -23,6 +26,16 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
     if (!removed->empty()) {
       fmt::print("Deleted Containers:\n");
       for (const auto& id : *removed) fmt::print("{}\n", id);
+      fmt::print("\n");
+    }
+    // After the containers: a removed container no longer holds its image.
+    auto store = image::Store::open(g.root);
+    if (!store) return engine_report(store.error());
+    auto images = store->prune(a->all);
+    if (!images) return engine_report(images.error());
+    if (!images->empty()) {
+      fmt::print("Deleted Images:\n");
+      for (const auto& line : *images) fmt::print("{}\n", line);
       fmt::print("\n");
     }
     fmt::print("Total reclaimed space: 0B\n");

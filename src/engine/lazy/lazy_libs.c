@@ -1,0 +1,189 @@
+/* Lazy loading of the libraries that only some verbs need: libcurl (pull, login),
+ * libarchive (pull, import, load, save) and libnftables (bridge networks, -p).
+ *
+ * Linked into `hull` itself, these definitions stand in for the libraries' own, so the
+ * linker (--as-needed) records no dependency on them: each is dlopen()ed on the first
+ * call of one of its functions. Loading them with their ~40 dependencies (gnutls,
+ * Kerberos, LDAP, libxml2, ICU...) at every start cost ~10 ms of CPU per `hull` command,
+ * twice per `run`; `hull run` of a local image with --network none now maps none of
+ * them. Each wrapper has the library's own prototype (from its header), so a signature
+ * change fails the build; a library missing at run time is a clear error naming it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define CURL_DISABLE_TYPECHECK 1
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The sonames these headers belong to (Debian 12: libcurl4, libarchive13, libnftables1). */
+enum { kCurl, kArchive, kNftables, kLibs };
+static const char* const kSonames[kLibs] = {"libcurl.so.4", "libarchive.so.13", "libnftables.so.1"};
+static void* handles[kLibs];
+
+static void* lazy_sym(int lib, const char* name) {
+  void* h = __atomic_load_n(&handles[lib], __ATOMIC_ACQUIRE);
+  if (!h) {
+    h = dlopen(kSonames[lib], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      fprintf(stderr, "hull: load %s (for %s): %s\n", kSonames[lib], name, e ? e : "unknown");
+      _exit(125);
+    }
+    __atomic_store_n(&handles[lib], h, __ATOMIC_RELEASE);
+  }
+  void* f = dlsym(h, name);
+  if (!f) {
+    const char* e = dlerror();
+    fprintf(stderr, "hull: %s in %s: %s\n", name, kSonames[lib], e ? e : "not found");
+    _exit(125);
+  }
+  return f;
+}
+
+/* ret name(params) { return real(args); } with the real function looked up once. */
+#define LAZY(lib, ret, name, params, args)                     \
+  ret name params {                                            \
+    static ret(*real) params;                                  \
+    ret(*f) params = __atomic_load_n(&real, __ATOMIC_ACQUIRE); \
+    if (!f) {                                                  \
+      f = (ret(*) params)lazy_sym(lib, #name);                 \
+      __atomic_store_n(&real, f, __ATOMIC_RELEASE);            \
+    }                                                          \
+    return f args;                                             \
+  }
+
+/* ---- libcurl ---------------------------------------------------------------------- */
+LAZY(kCurl, void, curl_easy_cleanup, (CURL * c), (c))
+LAZY(kCurl, char*, curl_easy_escape, (CURL * c, const char* s, int n), (c, s, n))
+LAZY(kCurl, CURL*, curl_easy_init, (void), ())
+LAZY(kCurl, CURLcode, curl_easy_perform, (CURL * c), (c))
+LAZY(kCurl, void, curl_easy_reset, (CURL * c), (c))
+LAZY(kCurl, const char*, curl_easy_strerror, (CURLcode e), (e))
+LAZY(kCurl, void, curl_free, (void* p), (p))
+LAZY(kCurl, CURLcode, curl_global_init, (long flags), (flags))
+LAZY(kCurl, struct curl_slist*, curl_slist_append, (struct curl_slist * l, const char* s), (l, s))
+LAZY(kCurl, void, curl_slist_free_all, (struct curl_slist * l), (l))
+
+/* The two variadic calls take exactly one argument after the option: a long, a
+ * curl_off_t, a pointer or a function pointer, all passed in one integer register
+ * (x86-64 and aarch64 alike), so it is forwarded as such. No option takes a double. */
+CURLcode curl_easy_setopt(CURL* c, CURLoption option, ...) {
+  static CURLcode (*real)(CURL*, CURLoption, ...);
+  CURLcode (*f)(CURL*, CURLoption, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (CURLcode(*)(CURL*, CURLoption, ...))lazy_sym(kCurl, "curl_easy_setopt");
+    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+  }
+  va_list ap;
+  va_start(ap, option);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return f(c, option, arg);
+}
+
+CURLcode curl_easy_getinfo(CURL* c, CURLINFO info, ...) {
+  static CURLcode (*real)(CURL*, CURLINFO, ...);
+  CURLcode (*f)(CURL*, CURLINFO, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (CURLcode(*)(CURL*, CURLINFO, ...))lazy_sym(kCurl, "curl_easy_getinfo");
+    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+  }
+  va_list ap;
+  va_start(ap, info);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return f(c, info, arg);
+}
+
+/* ---- libarchive ------------------------------------------------------------------- */
+typedef struct archive_entry AE;
+typedef struct archive AR;
+LAZY(kArchive, time_t, archive_entry_atime, (AE * e), (e))
+LAZY(kArchive, int, archive_entry_atime_is_set, (AE * e), (e))
+LAZY(kArchive, long, archive_entry_atime_nsec, (AE * e), (e))
+LAZY(kArchive, __LA_MODE_T, archive_entry_filetype, (AE * e), (e))
+LAZY(kArchive, void, archive_entry_free, (AE * e), (e))
+LAZY(kArchive, la_int64_t, archive_entry_gid, (AE * e), (e))
+LAZY(kArchive, const char*, archive_entry_hardlink, (AE * e), (e))
+LAZY(kArchive, time_t, archive_entry_mtime, (AE * e), (e))
+LAZY(kArchive, long, archive_entry_mtime_nsec, (AE * e), (e))
+LAZY(kArchive, AE*, archive_entry_new, (void), ())
+LAZY(kArchive, const char*, archive_entry_pathname, (AE * e), (e))
+LAZY(kArchive, __LA_MODE_T, archive_entry_perm, (AE * e), (e))
+LAZY(kArchive, dev_t, archive_entry_rdev, (AE * e), (e))
+LAZY(kArchive, void, archive_entry_set_filetype, (AE * e, unsigned int t), (e, t))
+LAZY(kArchive, void, archive_entry_set_mtime, (AE * e, time_t t, long ns), (e, t, ns))
+LAZY(kArchive, void, archive_entry_set_pathname, (AE * e, const char* p), (e, p))
+LAZY(kArchive, void, archive_entry_set_perm, (AE * e, __LA_MODE_T m), (e, m))
+LAZY(kArchive, void, archive_entry_set_size, (AE * e, la_int64_t s), (e, s))
+LAZY(kArchive, la_int64_t, archive_entry_size, (AE * e), (e))
+LAZY(kArchive, int, archive_entry_size_is_set, (AE * e), (e))
+LAZY(kArchive, const char*, archive_entry_symlink, (AE * e), (e))
+LAZY(kArchive, la_int64_t, archive_entry_uid, (AE * e), (e))
+LAZY(kArchive, int, archive_entry_xattr_next,
+     (AE * e, const char** name, const void** value, size_t* size), (e, name, value, size))
+LAZY(kArchive, int, archive_entry_xattr_reset, (AE * e), (e))
+LAZY(kArchive, const char*, archive_error_string, (AR * a), (a))
+LAZY(kArchive, la_ssize_t, archive_read_data, (AR * a, void* buf, size_t n), (a, buf, n))
+LAZY(kArchive, int, archive_read_data_block,
+     (AR * a, const void** buf, size_t* size, la_int64_t* offset), (a, buf, size, offset))
+LAZY(kArchive, int, archive_read_free, (AR * a), (a))
+LAZY(kArchive, AR*, archive_read_new, (void), ())
+LAZY(kArchive, int, archive_read_next_header, (AR * a, AE** e), (a, e))
+LAZY(kArchive, int, archive_read_open,
+     (AR * a, void* data, archive_open_callback* o, archive_read_callback* r,
+      archive_close_callback* c),
+     (a, data, o, r, c))
+LAZY(kArchive, int, archive_read_open_fd, (AR * a, int fd, size_t block), (a, fd, block))
+LAZY(kArchive, int, archive_read_open_filename, (AR * a, const char* p, size_t block),
+     (a, p, block))
+LAZY(kArchive, int, archive_read_support_filter_all, (AR * a), (a))
+LAZY(kArchive, int, archive_read_support_filter_gzip, (AR * a), (a))
+LAZY(kArchive, int, archive_read_support_filter_none, (AR * a), (a))
+LAZY(kArchive, int, archive_read_support_filter_zstd, (AR * a), (a))
+LAZY(kArchive, int, archive_read_support_format_raw, (AR * a), (a))
+LAZY(kArchive, int, archive_read_support_format_tar, (AR * a), (a))
+LAZY(kArchive, int, archive_write_close, (AR * a), (a))
+LAZY(kArchive, la_ssize_t, archive_write_data, (AR * a, const void* buf, size_t n), (a, buf, n))
+LAZY(kArchive, int, archive_write_free, (AR * a), (a))
+LAZY(kArchive, int, archive_write_header, (AR * a, AE* e), (a, e))
+LAZY(kArchive, AR*, archive_write_new, (void), ())
+LAZY(kArchive, int, archive_write_open_fd, (AR * a, int fd), (a, fd))
+LAZY(kArchive, int, archive_write_open_filename, (AR * a, const char* p), (a, p))
+LAZY(kArchive, int, archive_write_set_format_pax_restricted, (AR * a), (a))
+
+/* Variadic (printf-like): formatted here, passed on as "%s". */
+void archive_set_error(AR* a, int err, const char* fmt, ...) {
+  static void (*real)(AR*, int, const char*, ...);
+  void (*f)(AR*, int, const char*, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (void (*)(AR*, int, const char*, ...))lazy_sym(kArchive, "archive_set_error");
+    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+  }
+  if (!fmt) {
+    f(a, err, NULL);
+    return;
+  }
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  f(a, err, "%s", msg);
+}
+
+/* ---- libnftables ------------------------------------------------------------------ */
+LAZY(kNftables, struct nft_ctx*, nft_ctx_new, (uint32_t flags), (flags))
+LAZY(kNftables, void, nft_ctx_free, (struct nft_ctx * c), (c))
+LAZY(kNftables, int, nft_ctx_buffer_output, (struct nft_ctx * c), (c))
+LAZY(kNftables, const char*, nft_ctx_get_output_buffer, (struct nft_ctx * c), (c))
+LAZY(kNftables, int, nft_ctx_buffer_error, (struct nft_ctx * c), (c))
+LAZY(kNftables, const char*, nft_ctx_get_error_buffer, (struct nft_ctx * c), (c))
+LAZY(kNftables, int, nft_run_cmd_from_buffer, (struct nft_ctx * c, const char* buf), (c, buf))

@@ -1,0 +1,624 @@
+/* hull-monitor: the long-lived part of a container's monitor, like podman's conmon.
+ *
+ * hull launches the container in-process (so the launching process is the parent of the
+ * container's init), then execve()s this program in the same process: same pid, same
+ * child, fds passed by number. It copies the program's output to the json-file log
+ * (rotated by size) and to an attached CLI, forwards the CLI's keyboard (ctrl-p ctrl-q
+ * detaches) and window size to the pty, and reaps the program. Then it execve()s hull
+ * again (`hull __exited`), which records the exit in SQLite, cleans up, and applies the
+ * restart policy or --rm. A restart's back-off is spent here too (--sleep), so only
+ * this small program stays resident while a container runs or waits to restart.
+ *
+ * Plain C, no stdio, no malloc: static buffers only, so it links statically and a
+ * monitor costs well under 1 MiB of RSS. Protocol with the CLI (engine/monitor.hpp):
+ *   report (-> CLI): "detached\n" on ctrl-p ctrl-q; "exited N\n" when the program ended
+ *                    ("exit N\n" is hull __exited's)
+ *   control (CLI ->): "w" on SIGWINCH; after "exited": "d" (the CLI cleaned up) or "x"
+ *                     (hull __exited must); EOF when the CLI is gone
+ *
+ * Usage (hull builds these command lines; not for people):
+ *   hull-monitor --hull PATH --root DIR --run-root DIR --id ID --backoff MS
+ *                [--pidfd FD] --pid PID [--stdout FD] [--stderr FD] [--console FD]
+ *                [--stdin-keep FD] [--log PATH --log-max-size N --log-max-file N]
+ *                [--report FD --control FD --attach-in FD --attach-out FD
+ *                 --attach-err FD] [--interactive]
+ *   hull-monitor --hull PATH --root DIR --run-root DIR --id ID --backoff MS --sleep MS */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h> /* rename(2) only: no stdio stream is used */
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+enum { kExitEngine = 125, kCtrlP = 0x10, kCtrlQ = 0x11 };
+
+/* ---- small helpers: no stdio ------------------------------------------------------- */
+
+static void write_all(int fd, const char* p, size_t n) {
+  while (fd >= 0 && n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+static void say(const char* a, const char* b) {
+  write_all(2, "hull-monitor: ", 14);
+  write_all(2, a, strlen(a));
+  if (b) write_all(2, b, strlen(b));
+  write_all(2, "\n", 1);
+}
+
+/* Decimal, unsigned; -1 when not a number. */
+static int64_t parse_num(const char* s) {
+  if (!s || !*s) return -1;
+  int64_t v = 0;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v;
+}
+
+/* Writes v in decimal at p; returns the length. */
+static size_t fmt_num(char* p, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  for (size_t i = 0; i < n; ++i) p[i] = tmp[n - 1 - i];
+  return n;
+}
+
+static void fmt_pad(char* p, unsigned v, int width) {
+  for (int i = width - 1; i >= 0; --i, v /= 10) p[i] = (char)('0' + v % 10);
+}
+
+/* ---- the json-file log (docker's format, as src/engine/logs.cpp reads it) ----------- */
+
+static struct {
+  const char* path;
+  int fd;
+  uint64_t size, max_size;
+  int max_file;
+} lg = {NULL, -1, 0, 0, 1};
+
+/* One record: the longest line piece is a whole read buffer, each byte escaped to at
+ * most six ("\u00XX"). */
+static char in_buf[16384];
+static char rec_buf[sizeof in_buf * 6 + 128];
+
+static void log_open(void) {
+  if (!lg.path) return;
+  lg.fd = open(lg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (lg.fd < 0) {
+    say("open log ", lg.path);
+    return;
+  }
+  struct stat st;
+  if (fstat(lg.fd, &st) == 0) lg.size = (uint64_t)st.st_size;
+}
+
+static void log_rotate(void) {
+  if (lg.max_file <= 1) {
+    /* A single file starts over, as docker does with max-file=1. */
+    if (ftruncate(lg.fd, 0) == 0) lg.size = 0;
+    return;
+  }
+  size_t plen = strlen(lg.path);
+  char from[4096 + 16], to[4096 + 16];
+  if (plen > 4096) return;
+  for (int i = lg.max_file - 1; i >= 1; --i) {
+    memcpy(from, lg.path, plen);
+    from[plen] = 0;
+    if (i > 1) {
+      from[plen] = '.';
+      from[plen + 1 + fmt_num(from + plen + 1, (uint64_t)(i - 1))] = 0;
+    }
+    memcpy(to, lg.path, plen);
+    to[plen] = '.';
+    to[plen + 1 + fmt_num(to + plen + 1, (uint64_t)i)] = 0;
+    (void)rename(from, to);
+  }
+  close(lg.fd);
+  lg.fd = open(lg.path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
+  lg.size = 0;
+}
+
+/* UTC by hand: gmtime_r would link glibc's time zone code and, with it, stdio and
+ * scanf (a third of this binary's resident size). Days to civil date: H. Hinnant's
+ * days_from_civil inverse. */
+static size_t append_time(char* p) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t secs = ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  unsigned d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+  unsigned mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+  unsigned year = (unsigned)(yoe + era * 400 + (mon <= 2));
+  /* 2026-01-01T00:00:00.000000000Z */
+  fmt_pad(p, year, 4);
+  p[4] = '-';
+  fmt_pad(p + 5, mon, 2);
+  p[7] = '-';
+  fmt_pad(p + 8, d, 2);
+  p[10] = 'T';
+  fmt_pad(p + 11, (unsigned)(rem / 3600), 2);
+  p[13] = ':';
+  fmt_pad(p + 14, (unsigned)(rem / 60 % 60), 2);
+  p[16] = ':';
+  fmt_pad(p + 17, (unsigned)(rem % 60), 2);
+  p[19] = '.';
+  fmt_pad(p + 20, (unsigned)ts.tv_nsec, 9);
+  p[29] = 'Z';
+  return 30;
+}
+
+static void log_record(const char* stream, const char* line, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  if (lg.fd < 0) return;
+  char* p = rec_buf;
+  memcpy(p, "{\"log\":\"", 8);
+  p += 8;
+  for (size_t i = 0; i < len; ++i) {
+    unsigned char c = (unsigned char)line[i];
+    switch (c) {
+      case '"':
+        *p++ = '\\';
+        *p++ = '"';
+        break;
+      case '\\':
+        *p++ = '\\';
+        *p++ = '\\';
+        break;
+      case '\n':
+        *p++ = '\\';
+        *p++ = 'n';
+        break;
+      case '\r':
+        *p++ = '\\';
+        *p++ = 'r';
+        break;
+      case '\t':
+        *p++ = '\\';
+        *p++ = 't';
+        break;
+      default:
+        if (c < 0x20) {
+          memcpy(p, "\\u00", 4);
+          p[4] = hex[c >> 4];
+          p[5] = hex[c & 15];
+          p += 6;
+        } else {
+          *p++ = (char)c; /* UTF-8 passes through; invalid bytes too (docker) */
+        }
+    }
+  }
+  memcpy(p, "\",\"stream\":\"", 12);
+  p += 12;
+  size_t sl = strlen(stream);
+  memcpy(p, stream, sl);
+  p += sl;
+  memcpy(p, "\",\"time\":\"", 10);
+  p += 10;
+  p += append_time(p);
+  memcpy(p, "\"}\n", 3);
+  p += 3;
+  size_t n = (size_t)(p - rec_buf);
+  if (lg.max_size > 0 && lg.size > 0 && lg.size + n > lg.max_size) log_rotate();
+  if (lg.fd < 0) return;
+  ssize_t w = write(lg.fd, rec_buf, n);
+  if (w > 0) lg.size += (uint64_t)w;
+}
+
+/* One record per line; a partial last line is a record of its own (docker's copier does
+ * the same once its buffer fills). */
+static void log_write(const char* stream, const char* data, size_t len) {
+  while (len > 0) {
+    const char* nl = memchr(data, '\n', len);
+    size_t n = nl ? (size_t)(nl - data) + 1 : len;
+    log_record(stream, data, n);
+    data += n;
+    len -= n;
+  }
+}
+
+/* ---- supervision -------------------------------------------------------------------- */
+
+static struct {
+  const char *hull, *root, *run_root, *id;
+  int64_t backoff, sleep_ms;
+  pid_t pid;
+  int pidfd, out, err, console, stdin_keep;
+  int report, control, attach_in, attach_out, attach_err;
+  int interactive, attached, saw_ctrl_p;
+} m = {NULL, NULL, NULL, NULL, 100, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0};
+
+static void close_fd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static void detach(void) {
+  if (!m.attached) return;
+  m.attached = 0;
+  close_fd(&m.attach_in);
+  close_fd(&m.attach_out);
+  close_fd(&m.attach_err);
+  close_fd(&m.control);
+  close_fd(&m.report);
+}
+
+/* Copies what the program wrote to the log and, when attached, to the CLI. Returns 0 at
+ * EOF or error (the caller then drops fd), 1 otherwise. */
+static int pump(int fd, const char* stream, int* attach_fd) {
+  for (;;) {
+    ssize_t n = read(fd, in_buf, sizeof in_buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 1;
+    if (n <= 0) return 0;
+    log_write(stream, in_buf, (size_t)n);
+    if (m.attached && *attach_fd >= 0) {
+      const char* p = in_buf;
+      size_t left = (size_t)n;
+      while (left > 0) {
+        ssize_t w = write(*attach_fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          *attach_fd = -1; /* the CLI went away: keep logging */
+          break;
+        }
+        p += w;
+        left -= (size_t)w;
+      }
+    }
+    if ((size_t)n < sizeof in_buf) return 1;
+  }
+}
+
+static void set_winsize(void) {
+  struct winsize ws;
+  if (m.console >= 0 && m.attach_in >= 0 && ioctl(m.attach_in, TIOCGWINSZ, &ws) == 0)
+    ioctl(m.console, TIOCSWINSZ, &ws);
+}
+
+/* The CLI's keyboard to the pty, watching for ctrl-p ctrl-q. */
+static void from_terminal(void) {
+  static char out[sizeof in_buf + 1];
+  ssize_t n = read(m.attach_in, in_buf, sizeof in_buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close_fd(&m.attach_in);
+    return;
+  }
+  size_t o = 0;
+  for (ssize_t i = 0; i < n; ++i) {
+    unsigned char ch = (unsigned char)in_buf[i];
+    if (m.saw_ctrl_p) {
+      m.saw_ctrl_p = 0;
+      if (ch == kCtrlQ) {
+        write_all(m.console, out, o);
+        write_all(m.report, "detached\n", 9);
+        detach();
+        return;
+      }
+      out[o++] = kCtrlP;
+    }
+    if (ch == kCtrlP) {
+      m.saw_ctrl_p = 1;
+      continue;
+    }
+    out[o++] = (char)ch;
+  }
+  write_all(m.console, out, o);
+}
+
+static void set_nonblock(int fd) {
+  if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Waits for the program; returns its status as a shell reports it. */
+static int supervise(void) {
+  set_nonblock(m.out);
+  set_nonblock(m.err);
+  set_nonblock(m.console);
+  for (;;) {
+    struct pollfd p[6] = {
+        {m.pidfd, POLLIN, 0},
+        {m.out, POLLIN, 0},
+        {m.err, POLLIN, 0},
+        {m.console, POLLIN, 0},
+        {m.attached && m.console >= 0 && m.interactive ? m.attach_in : -1, POLLIN, 0},
+        {m.attached ? m.control : -1, POLLIN, 0},
+    };
+    int r = poll(p, 6, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return kExitEngine;
+    if (p[1].revents && !pump(m.out, "stdout", &m.attach_out)) close_fd(&m.out);
+    if (p[2].revents && !pump(m.err, "stderr", &m.attach_err)) close_fd(&m.err);
+    /* The pty's slave closed by every process (EIO): keep nothing but the exit to wait. */
+    if (p[3].revents && !pump(m.console, "stdout", &m.attach_out)) close_fd(&m.console);
+    if (p[4].revents) from_terminal();
+    if (p[5].revents) {
+      char c[16];
+      ssize_t n = read(m.control, c, sizeof c);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+        detach(); /* the CLI is gone (killed, or its terminal closed) */
+      else if (n > 0)
+        set_winsize();
+    }
+    if (p[0].revents & POLLIN) {
+      siginfo_t info;
+      memset(&info, 0, sizeof info);
+      int status = kExitEngine;
+      if (waitid((idtype_t)P_PIDFD, (id_t)m.pidfd, &info, WEXITED) == 0)
+        status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+      /* What the program wrote last is still in the pipes. */
+      if (m.out >= 0) pump(m.out, "stdout", &m.attach_out);
+      if (m.err >= 0) pump(m.err, "stderr", &m.attach_err);
+      if (m.console >= 0) pump(m.console, "stdout", &m.attach_out);
+      close_fd(&m.out);
+      close_fd(&m.err);
+      close_fd(&m.console);
+      close_fd(&m.stdin_keep);
+      close_fd(&m.pidfd);
+      return status;
+    }
+  }
+}
+
+/* The back-off before a restart: until it ends or SIGTERM (`hull stop`) comes; 1 if
+ * SIGTERM came. */
+static int back_off(void) {
+  int term_seen = 0;
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, NULL);
+  int sfd = signalfd(-1, &term, SFD_CLOEXEC);
+  struct pollfd p = {sfd, POLLIN, 0};
+  struct timespec end, now;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  end.tv_sec += m.sleep_ms / 1000;
+  end.tv_nsec += (m.sleep_ms % 1000) * 1000000;
+  if (end.tv_nsec >= 1000000000) {
+    end.tv_sec += 1;
+    end.tv_nsec -= 1000000000;
+  }
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t left = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+    if (left <= 0) break;
+    int r = poll(&p, 1, (int)left);
+    if (r > 0) {
+      struct signalfd_siginfo si;
+      term_seen = read(sfd, &si, sizeof si) == (ssize_t)sizeof si;
+      break;
+    }
+    if (r < 0 && errno != EINTR) break;
+  }
+  if (sfd >= 0) close(sfd);
+  return term_seen;
+}
+
+static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* f) {
+  (void)st;
+  (void)f;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+/* After `run --rm`'s CLI removed the record: the overlay (its unmount syncs the upper
+ * filesystem) and the container's directory, the log's. FTW_MOUNT: an overlay that would
+ * not unmount is not walked into; `hull system prune` removes what is left then. */
+static void remove_container_dir(void) {
+  static char dir[4096 + 16];
+  const char* slash = lg.path ? strrchr(lg.path, '/') : NULL;
+  if (!slash || (size_t)(slash - lg.path) >= 4096 || slash == lg.path) return;
+  size_t n = (size_t)(slash - lg.path);
+  memcpy(dir, lg.path, n);
+  memcpy(dir + n, "/merged", 8);
+  if (umount2(dir, UMOUNT_NOFOLLOW) < 0 && errno == EBUSY)
+    umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+  dir[n] = 0;
+  if (lg.fd >= 0) close(lg.fd);
+  lg.fd = -1;
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* An attached CLI already has hull loaded: it is asked to record the exit and clean up
+ * itself ("exited N"), which spares `run --rm` a second start of hull. It answers "d"
+ * (done: nothing left here), "r" (done but for --rm's overlay and directory, removed
+ * here once the CLI returned) or "x" (restart policy: hull __exited must do it, and
+ * report to it). Returns 1 when the CLI did its part. */
+static int hand_to_cli(int status) {
+  if (!m.attached || m.report < 0 || m.control < 0) return 0;
+  char line[32] = "exited ";
+  size_t n = 7 + fmt_num(line + 7, (uint64_t)status);
+  line[n++] = '\n';
+  if (write(m.report, line, n) != (ssize_t)n) {
+    detach();
+    return 0;
+  }
+  fcntl(m.control, F_SETFL, fcntl(m.control, F_GETFL) & ~O_NONBLOCK);
+  for (;;) {
+    char c;
+    ssize_t r = read(m.control, &c, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 1 && c == 'w') continue; /* a window size change that came late */
+    if (r == 1 && c == 'd') return 1;
+    if (r == 1 && c == 'r') {
+      remove_container_dir();
+      return 1;
+    }
+    if (r == 1 && c == 'x') return 0;
+    detach(); /* the CLI died meanwhile: hull __exited does it all */
+    return 0;
+  }
+}
+
+/* Hands over to hull; never returns. */
+static void exec_hull(const char* verb, int status, int stop) {
+  char status_s[24], backoff_s[24], report_s[24];
+  status_s[fmt_num(status_s, (uint64_t)(status < 0 ? 0 : status))] = 0;
+  backoff_s[fmt_num(backoff_s, (uint64_t)m.backoff)] = 0;
+  const char* argv[16];
+  int a = 0;
+  argv[a++] = m.hull;
+  argv[a++] = "--root";
+  argv[a++] = m.root;
+  argv[a++] = "--run-root";
+  argv[a++] = m.run_root;
+  argv[a++] = verb;
+  argv[a++] = "--id";
+  argv[a++] = m.id;
+  argv[a++] = "--backoff";
+  argv[a++] = backoff_s;
+  if (status >= 0) {
+    argv[a++] = "--status";
+    argv[a++] = status_s;
+  }
+  if (stop) argv[a++] = "--stop";
+  if (m.attached && m.report >= 0) {
+    /* Still attached: hull reports the exit (after --rm's clean-up). */
+    report_s[fmt_num(report_s, (uint64_t)m.report)] = 0;
+    fcntl(m.report, F_SETFD, 0);
+    argv[a++] = "--report";
+    argv[a++] = report_s;
+  } else {
+    close_fd(&m.report);
+  }
+  argv[a] = NULL;
+  close_fd(&m.control);
+  close_fd(&m.attach_in);
+  close_fd(&m.attach_out);
+  close_fd(&m.attach_err);
+  if (lg.fd >= 0) close(lg.fd);
+  execv(m.hull, (char* const*)argv);
+  say("exec ", m.hull);
+  _exit(kExitEngine);
+}
+
+static int opt_fd(const char* v) {
+  int64_t n = parse_num(v);
+  if (n < 0 || n > 1 << 20) return -2;
+  /* Not inherited by hull at the exit hand-over unless passed on explicitly. */
+  fcntl((int)n, F_SETFD, FD_CLOEXEC);
+  return (int)n;
+}
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* k = argv[i];
+    if (!strcmp(k, "--interactive")) {
+      m.interactive = 1;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      say("missing value for ", k);
+      return kExitEngine;
+    }
+    const char* v = argv[++i];
+    int bad = 0;
+    if (!strcmp(k, "--hull"))
+      m.hull = v;
+    else if (!strcmp(k, "--root"))
+      m.root = v;
+    else if (!strcmp(k, "--run-root"))
+      m.run_root = v;
+    else if (!strcmp(k, "--id"))
+      m.id = v;
+    else if (!strcmp(k, "--log"))
+      lg.path = v;
+    else if (!strcmp(k, "--log-max-size"))
+      bad = (int64_t)(lg.max_size = (uint64_t)parse_num(v)) < 0;
+    else if (!strcmp(k, "--log-max-file"))
+      bad = (lg.max_file = (int)parse_num(v)) < 0;
+    else if (!strcmp(k, "--backoff"))
+      bad = (m.backoff = parse_num(v)) < 0;
+    else if (!strcmp(k, "--sleep"))
+      bad = (m.sleep_ms = parse_num(v)) < 0;
+    else if (!strcmp(k, "--pid"))
+      bad = (m.pid = (pid_t)parse_num(v)) <= 0;
+    else if (!strcmp(k, "--pidfd"))
+      bad = (m.pidfd = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--stdout"))
+      bad = (m.out = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--stderr"))
+      bad = (m.err = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--console"))
+      bad = (m.console = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--stdin-keep"))
+      bad = (m.stdin_keep = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--report"))
+      bad = (m.report = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--control"))
+      bad = (m.control = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--attach-in"))
+      bad = (m.attach_in = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--attach-out"))
+      bad = (m.attach_out = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--attach-err"))
+      bad = (m.attach_err = opt_fd(v)) < 0;
+    else {
+      say("unknown option ", k);
+      return kExitEngine;
+    }
+    if (bad) {
+      say("bad value for ", k);
+      return kExitEngine;
+    }
+  }
+  if (!m.hull || !m.root || !m.run_root || !m.id) {
+    say("usage: started by hull only (--hull, --root, --run-root and --id are required)", NULL);
+    return kExitEngine;
+  }
+  if (m.sleep_ms >= 0) {
+    int stop = back_off();
+    exec_hull("__relaunch", -1, stop);
+  }
+  if (m.pidfd < 0 && m.pid > 0) m.pidfd = (int)syscall(SYS_pidfd_open, m.pid, 0);
+  if (m.pidfd < 0) {
+    say("no --pidfd or --pid of the program to watch", NULL);
+    return kExitEngine;
+  }
+  m.attached = m.report >= 0 && m.attach_out >= 0;
+  if (!m.attached) close_fd(&m.report);
+  log_open();
+  set_winsize();
+  int status = supervise();
+  if (hand_to_cli(status)) return 0;
+  exec_hull("__exited", status, 0);
+  return kExitEngine;
+}
