@@ -33,9 +33,8 @@ int main(int argc, char** argv) {
       g.root = std::string(xdg) + "/hull-runtime";
   }
   CLI::App app{"hull-runtime: an OCI container runtime", "hull-runtime"};
-  app.set_version_flag("-v,--version",
-                       fmt::format("hull-runtime version {}\nspec: {}", HULL_VERSION,
-                                   oci::kSpecVersion));
+  app.set_version_flag("-v,--version", fmt::format("hull-runtime version {}\nspec: {}",
+                                                   HULL_VERSION, oci::kSpecVersion));
   app.require_subcommand(1);
   app.add_option("--root", g.root, "directory for container state");
   app.add_option("--log", g.log_file, "log file (default stderr)");
