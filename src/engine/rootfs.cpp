@@ -14,7 +14,7 @@ Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir) {
   if (!c.rootfs_dir.empty()) return {};
   auto store = HULL_TRY(image::Store::open(root));
-  auto m = image::mount_rootfs(store, c.image_id, container_dir);
+  auto m = image::mount_rootfs(store, c.image_id, container_dir, c.auto_remove);
   if (!m) return std::unexpected(m.error().wrap(fmt::format("rootfs of image {}", c.image)));
   return {};
 }

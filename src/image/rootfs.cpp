@@ -29,7 +29,8 @@ std::string fs_context_log(int fsfd) {
 
 // Linux >= 6.8: one "lowerdir+" per layer, so the mount options page limit never applies.
 // Returns EINVAL-coded errors when the kernel lacks lowerdir+ so the caller can fall back.
-Status mount_new_api(const std::vector<std::string>& lowers_top_first, const RootfsMount& m) {
+Status mount_new_api(const std::vector<std::string>& lowers_top_first, const RootfsMount& m,
+                     bool volatile_upper) {
   UniqueFd fsfd(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fsfd) return sys_fail("fsopen overlay");
   auto set = [&](const char* key, const std::string& value) -> Status {
@@ -45,6 +46,8 @@ Status mount_new_api(const std::vector<std::string>& lowers_top_first, const Roo
   for (auto& l : lowers_top_first) HULL_CHECK(set("lowerdir+", l));
   HULL_CHECK(set("upperdir", m.upper));
   HULL_CHECK(set("workdir", m.work));
+  if (volatile_upper && ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "volatile", nullptr, 0) < 0)
+    return sys_fail("fsconfig overlay volatile");
   if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
     int err = errno;
     std::string klog = fs_context_log(fsfd.get());
@@ -63,7 +66,7 @@ Status mount_new_api(const std::vector<std::string>& lowers_top_first, const Roo
 // as short relative names ("l/ABC...") from a child whose cwd is the store root, which
 // fits about 170 layers where absolute layer paths would fit 40.
 Status mount_legacy(const std::string& root, const std::vector<std::string>& short_top_first,
-                    const RootfsMount& m) {
+                    const RootfsMount& m, bool volatile_upper) {
   std::string opts = "lowerdir=";
   for (size_t i = 0; i < short_top_first.size(); ++i) {
     if (i) opts += ':';
@@ -71,6 +74,7 @@ Status mount_legacy(const std::string& root, const std::vector<std::string>& sho
     opts += short_top_first[i];
   }
   opts += ",upperdir=" + m.upper + ",workdir=" + m.work;
+  if (volatile_upper) opts += ",volatile";
   long page = ::sysconf(_SC_PAGESIZE);
   if (long(opts.size()) >= page)
     return failf(
@@ -105,7 +109,7 @@ Status mount_legacy(const std::string& root, const std::vector<std::string>& sho
 }  // namespace
 
 Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
-                                 const std::string& container_dir) {
+                                 const std::string& container_dir, bool volatile_upper) {
   auto layers = HULL_TRY(store.layers(image_id));
   RootfsMount m{container_dir + "/merged", container_dir + "/upper", container_dir + "/work"};
   HULL_CHECK(fs::mkdir_p(container_dir, 0700));
@@ -131,11 +135,11 @@ Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
   // HULL_OVERLAY_LEGACY=1 takes the pre-6.8 path on any kernel, so tests cover it.
   const char* legacy = getenv("HULL_OVERLAY_LEGACY");
   Status st = legacy && *legacy == '1' ? Status(std::unexpected(Error{EINVAL, "legacy forced"}))
-                                       : mount_new_api(lowers, m);
+                                       : mount_new_api(lowers, m, volatile_upper);
   if (!st && (st.error().code == EINVAL || st.error().code == ENOSYS) && !layers.empty()) {
     bool have_shorts =
         std::all_of(shorts.begin(), shorts.end(), [](auto& s) { return !s.empty(); });
-    if (have_shorts) st = mount_legacy(store.root(), shorts, m);
+    if (have_shorts) st = mount_legacy(store.root(), shorts, m, volatile_upper);
   }
   if (!st) return std::unexpected(std::move(st).error());
   return m;

@@ -16,8 +16,11 @@ struct RootfsMount {
 };
 
 // Creates container_dir/{upper,work,merged} and mounts the overlay on merged.
+// volatile_upper: overlay's "volatile" (no syncs, so the unmount does not flush the upper
+// dir) for a container whose upper dir is thrown away when it exits (--rm); such an upper
+// dir can never be mounted again after a crash, which --rm never needs.
 Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
-                                 const std::string& container_dir);
+                                 const std::string& container_dir, bool volatile_upper = false);
 // Unmounts container_dir/merged (detached if busy); leaves upper for the caller to remove.
 Status unmount_rootfs(const std::string& container_dir);
 

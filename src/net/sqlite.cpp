@@ -14,7 +14,8 @@ Result<Db> Db::open(const std::string& path) {
   sqlite3_busy_timeout(d, 10000);
   Db db(d, path);
   HULL_CHECK(
-      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+              "PRAGMA wal_autocheckpoint=100;"));
   return db;
 }
 

@@ -182,3 +182,17 @@ def test_system_prune_all_removes_unused_images(hull, tmp_path):
     hull("rm", "-f", "keeper")
     hull("system", "prune", "-a", "-f")
     assert names() == set()
+
+
+def test_rm_overlay_is_volatile(hull):
+    # --rm throws the upper dir away, so its overlay skips syncs (the unmount at exit does
+    # not flush it); a container that is kept must not lose data, so its overlay syncs.
+    tar = subprocess.Popen(["tar", "-C", hull.rootfs, "-c", "."], stdout=subprocess.PIPE)
+    hull("import", "-", "voltest:1", stdin=tar.stdout)
+    tar.wait()
+    show_root = ["grep", " / / ", "/proc/self/mountinfo"]
+    rm = hull("run", "--rm", "voltest:1", *show_root).stdout
+    assert " - overlay " in rm and "volatile" in rm, rm
+    kept = hull("run", "--name", "kept", "voltest:1", *show_root).stdout
+    assert " - overlay " in kept and "volatile" not in kept, kept
+    hull("rm", "kept")
