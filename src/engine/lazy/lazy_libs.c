@@ -70,6 +70,8 @@ LAZY(kCurl, void, curl_free, (void* p), (p))
 LAZY(kCurl, CURLcode, curl_global_init, (long flags), (flags))
 LAZY(kCurl, struct curl_slist*, curl_slist_append, (struct curl_slist * l, const char* s), (l, s))
 LAZY(kCurl, void, curl_slist_free_all, (struct curl_slist * l), (l))
+LAZY(kCurl, CURLSH*, curl_share_init, (void), ())
+LAZY(kCurl, CURLSHcode, curl_share_cleanup, (CURLSH * s), (s))
 
 /* The two variadic calls take exactly one argument after the option: a long, a
  * curl_off_t, a pointer or a function pointer, all passed in one integer register
@@ -100,6 +102,20 @@ CURLcode curl_easy_getinfo(CURL* c, CURLINFO info, ...) {
   void* arg = va_arg(ap, void*);
   va_end(ap);
   return f(c, info, arg);
+}
+
+CURLSHcode curl_share_setopt(CURLSH* s, CURLSHoption option, ...) {
+  static CURLSHcode (*real)(CURLSH*, CURLSHoption, ...);
+  CURLSHcode (*f)(CURLSH*, CURLSHoption, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+  if (!f) {
+    f = (CURLSHcode(*)(CURLSH*, CURLSHoption, ...))lazy_sym(kCurl, "curl_share_setopt");
+    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+  }
+  va_list ap;
+  va_start(ap, option);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return f(s, option, arg);
 }
 
 /* ---- libarchive ------------------------------------------------------------------- */

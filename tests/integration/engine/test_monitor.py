@@ -196,3 +196,16 @@ def test_rm_overlay_is_volatile(hull):
     kept = hull("run", "--name", "kept", "voltest:1", *show_root).stdout
     assert " - overlay " in kept and "volatile" not in kept, kept
     hull("rm", "kept")
+
+
+def test_hull_does_not_load_heavy_libraries_at_start():
+    # libcurl, libarchive and libnftables (with ~40 dependencies) are dlopen()ed by the
+    # verbs that use them (src/engine/lazy): a new call into one of them that has no lazy
+    # wrapper would make the linker record the library again, and every hull command
+    # would map it. (This happened with curl_share_*.)
+    dyn = subprocess.run(["readelf", "-d", HULL], capture_output=True, text=True,
+                         check=True).stdout
+    needed = [l.split("[")[1].rstrip("]") for l in dyn.splitlines() if "(NEEDED)" in l]
+    assert needed, dyn
+    heavy = [n for n in needed if n.startswith(("libcurl", "libarchive", "libnftables"))]
+    assert heavy == [], needed
