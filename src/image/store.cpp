@@ -27,8 +27,8 @@ namespace {
 constexpr const char* kPragmas = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
-PRAGMA wal_autocheckpoint=100;
 )";
+constexpr sql::WalLimit kWalLimit{32, 30000};
 constexpr const char* kTables = R"(
 CREATE TABLE IF NOT EXISTS images(
   id TEXT PRIMARY KEY, manifest_digest TEXT, manifest_media_type TEXT,
@@ -201,12 +201,12 @@ Result<Store> Store::open(const std::string& root) {
     std::string msg = s.db_ ? sqlite3_errmsg(s.db_) : "out of memory";
     return failf("open image index {}: {}", db, msg);
   }
-  sqlite3_busy_timeout(s.db_, 30000);
-  // Closing would checkpoint the WAL with two fsyncs on every hull command; SQLite's
-  // automatic checkpoints keep the WAL small instead: every 100 pages, not SQLite's 1000,
-  // because each process that opens the index first re-reads the whole WAL.
+  sqlite3_busy_timeout(s.db_, kWalLimit.busy_timeout_ms);
+  // Closing would checkpoint the WAL with two fsyncs on every hull command;
+  // keep_wal_short truncates it every 32 frames instead.
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(with_context(sql::exec(s.db_, kPragmas), fmt::format("open {}", db)));
+  sql::keep_wal_short(s.db_, &kWalLimit);
   HULL_CHECK(with_context(sql::exec(s.db_, kTables), fmt::format("open {}", db)));
   return s;
 }
