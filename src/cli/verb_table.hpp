@@ -5,9 +5,11 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,20 @@ class VerbTable {
   static bool add(const char* name, Factory factory) {
     factories().emplace(name, std::move(factory));
     return true;
+  }
+
+  // The verb argv names: its first word that is neither a global flag nor the value of
+  // one of valued_flags ("--root DIR"); empty when there is none.
+  static std::string verb_in(int argc, char** argv,
+                             std::initializer_list<std::string_view> valued_flags) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view a = argv[i];
+      if (a == "--") break;
+      if (!a.starts_with("-")) return std::string(a);
+      for (std::string_view f : valued_flags)
+        if (a == f) ++i;
+    }
+    return {};
   }
 
   // Adds every registered verb's subcommand to app, in name order; only `only`'s when it

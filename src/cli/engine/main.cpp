@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
       ->envname("HULL_RUN_ROOT");
   app.add_flag("-D,--debug", g.debug, "debug logging");
 
-  cli::EngineVerbs verbs(app, g);
+  // Only the chosen verb's options are built (all of them for --help or an unknown verb):
+  // building every verb's was most of what a `hull` start cost after dynamic loading.
+  cli::EngineVerbs verbs(app, g, cli::EngineVerbs::verb_in(argc, argv, {"--root", "--run-root"}));
   // docker's 125 for a usage error, as for any error of hull itself.
   auto done = verbs.parse(
       argc, argv, [&] { log::configure("", log::Format::text, g.debug); }, 125);

@@ -37,17 +37,9 @@ int main(int argc, char** argv) {
   // Only the chosen verb's subcommand is built: each costs heap and code pages, and a
   // container start is measured in RSS too (bench/README.md). Without a known verb (help,
   // typos) every verb is added, so CLI11 lists them or names the error as before.
-  std::string chosen;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--") break;
-    if (a.starts_with("-")) {
-      if (a == "--root" || a == "--log" || a == "--log-format" || a == "--rootless") ++i;
-      continue;
-    }
-    chosen = a == "ls" ? "list" : std::string(a);
-    break;
-  }
+  std::string chosen = cli::VerbTable<cli::Globals>::verb_in(
+      argc, argv, {"--root", "--log", "--log-format", "--rootless"});
+  if (chosen == "ls") chosen = "list";
   cli::VerbTable<cli::Globals> verbs(app, g, chosen);
   // runc exits 1 on any error, a usage error included.
   auto done = verbs.parse(
