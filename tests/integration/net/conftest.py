@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -28,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             item.add_marker(pytest.mark.skip(reason=reason))
 
+
+
+def wait_http(ns, url, tries=50):
+    """GETs url from inside the test netns until it answers (a server may still start)."""
+    p = None
+    for _ in range(tries):
+        p = ns.wget(url, timeout=2)
+        if p.returncode == 0:
+            return p.stdout
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered: {p.stderr}")
 
 @pytest.fixture(scope="session")
 def rootfs_dir():

@@ -8,17 +8,11 @@ import time
 
 import pytest
 
+from .conftest import wait_http
+
 HTTPD = "mkdir -p /tmp/www && echo hello-from-$(hostname) > /tmp/www/index.html && " \
         "exec httpd -f -p 80 -h /tmp/www"
 
-
-def wait_http(ns, url, tries=50):
-    for _ in range(tries):
-        p = ns.wget(url, timeout=2)
-        if p.returncode == 0:
-            return p.stdout
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never answered: {p.stderr}")
 
 
 def test_network_create_ls_inspect_rm(hull, testns):

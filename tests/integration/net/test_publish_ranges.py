@@ -3,26 +3,17 @@ equal ranges pair up (tcp answers on every port of the range; udp datagrams reac
 server in the container's netns), a host range for one container port picks the first
 free port of it, and malformed forms fail with exit 125 naming the input."""
 import json
-import re
 import subprocess
-import time
 
 import pytest
+
+from .conftest import wait_http
 
 # Two httpd in one container, on 90 and 91, each saying which port it is.
 TWO_HTTPD = ("for p in 90 91; do mkdir -p /tmp/w$p && echo port-$p > /tmp/w$p/index.html && "
              "httpd -p $p -h /tmp/w$p; done; exec sleep 1000")
 HTTPD_80 = "mkdir -p /tmp/w && echo ranged > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w"
 
-
-def wait_http(ns, url, tries=50):
-    p = None
-    for _ in range(tries):
-        p = ns.wget(url, timeout=2)
-        if p.returncode == 0:
-            return p.stdout
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never answered: {p.stderr}")
 
 
 def container_pid(hull, name):
