@@ -12,8 +12,8 @@
 #include <cctype>
 
 #include "common/fs.hpp"
+#include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
-#include "image/sqlite.hpp"
 
 namespace hull::engine {
 namespace {
@@ -272,14 +272,14 @@ Result<Db> Db::open(const std::string& root) {
                       nullptr) != SQLITE_OK)
     return failf("open {}: {}", path, d.db_ ? sqlite3_errmsg(d.db_) : "out of memory");
   // Many CLIs and monitors write at once (20 parallel runs): wait rather than fail.
-  static constexpr image::sql::WalLimit kWalLimit{32, 10000};
+  static constexpr sqlite::WalLimit kWalLimit{32, 10000};
   sqlite3_busy_timeout(d.db_, kWalLimit.busy_timeout_ms);
   // Every CLI and monitor closes its connection within milliseconds: a checkpoint (two
   // fdatasyncs) at each close would cost more than the container start. keep_wal_short
   // truncates the WAL every 32 frames instead (each first opener re-reads all of it).
   sqlite3_db_config(d.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
-  image::sql::keep_wal_short(d.db_, &kWalLimit);
+  sqlite::keep_wal_short(d.db_, &kWalLimit);
   HULL_CHECK(
       d.exec("CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE "
              "NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);"

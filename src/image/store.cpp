@@ -15,6 +15,7 @@
 
 #include "common/fs.hpp"
 #include "common/sha256.hpp"
+#include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
 #include "image/reference.hpp"
 #include "image/sqlite.hpp"
@@ -28,7 +29,7 @@ constexpr const char* kPragmas = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 )";
-constexpr sql::WalLimit kWalLimit{32, 30000};
+constexpr sqlite::WalLimit kWalLimit{32, 30000};
 constexpr const char* kTables = R"(
 CREATE TABLE IF NOT EXISTS images(
   id TEXT PRIMARY KEY, manifest_digest TEXT, manifest_media_type TEXT,
@@ -206,7 +207,7 @@ Result<Store> Store::open(const std::string& root) {
   // keep_wal_short truncates it every 32 frames instead.
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(with_context(sql::exec(s.db_, kPragmas), fmt::format("open {}", db)));
-  sql::keep_wal_short(s.db_, &kWalLimit);
+  sqlite::keep_wal_short(s.db_, &kWalLimit);
   HULL_CHECK(with_context(sql::exec(s.db_, kTables), fmt::format("open {}", db)));
   return s;
 }

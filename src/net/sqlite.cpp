@@ -1,5 +1,7 @@
 #include "net/sqlite.hpp"
 
+#include "common/sqlite_wal.hpp"
+
 namespace hull::net::sql {
 
 Result<Db> Db::open(const std::string& path) {
@@ -11,11 +13,12 @@ Result<Db> Db::open(const std::string& path) {
     if (d) sqlite3_close_v2(d);
     return fail(fmt::format("open database \"{}\": {}", path, msg), EIO);
   }
-  sqlite3_busy_timeout(d, 10000);
+  static constexpr sqlite::WalLimit kWalLimit{32, 10000};
+  sqlite3_busy_timeout(d, kWalLimit.busy_timeout_ms);
   Db db(d, path);
   HULL_CHECK(
-      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-              "PRAGMA wal_autocheckpoint=100;"));
+      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  sqlite::keep_wal_short(d, &kWalLimit);
   return db;
 }
 

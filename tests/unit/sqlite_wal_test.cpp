@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "image/sqlite.hpp"
+#include "common/sqlite_wal.hpp"
 
 namespace {
 
@@ -24,7 +24,7 @@ struct TempDir {
 
 // Makes `commits` single-row commits through one connection, as many hull commands do
 // through theirs, and returns the WAL's size in frames afterwards.
-uintmax_t wal_frames_after(const std::string& db_path, const hull::image::sql::WalLimit* limit,
+uintmax_t wal_frames_after(const std::string& db_path, const hull::sqlite::WalLimit* limit,
                            int commits) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
@@ -32,7 +32,7 @@ uintmax_t wal_frames_after(const std::string& db_path, const hull::image::sql::W
   EXPECT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(v TEXT);", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);
-  if (limit) hull::image::sql::keep_wal_short(db, limit);
+  if (limit) hull::sqlite::keep_wal_short(db, limit);
   for (int i = 0; i < commits; ++i)
     EXPECT_EQ(
         sqlite3_exec(db, "INSERT INTO t VALUES(hex(randomblob(3000)));", nullptr, nullptr, nullptr),
@@ -45,7 +45,7 @@ uintmax_t wal_frames_after(const std::string& db_path, const hull::image::sql::W
 
 TEST(SqliteWal, KeepWalShortTruncatesPastTheLimit) {
   TempDir d;
-  static constexpr hull::image::sql::WalLimit kLimit{8, 1000};
+  static constexpr hull::sqlite::WalLimit kLimit{8, 1000};
   // Each commit adds about 2-3 frames: without the hook the WAL holds them all.
   EXPECT_GT(wal_frames_after(d.path + "/plain.db", nullptr, 60), 60u);
   EXPECT_LT(wal_frames_after(d.path + "/short.db", &kLimit, 60), 8u + 4u);
