@@ -95,6 +95,18 @@ class Launch {
                      int64_t backoff_ms);
   // Undoes a launch whose monitor could not start.
   void undo();
+  // Records in the container's state that this launch runs.
+  void save_running(const runtime::Launched& l) {
+    save(db_, c_.config.id, [&](ContainerState& s) {
+      s.status = ContainerStatus::running;
+      s.pid = l.state.pid;
+      s.started_at = now_ns();
+      s.error.clear();
+      s.exit_code = 0;
+      s.ip = ip_;
+      s.ports = ports_;
+    });
+  }
   const std::string& ip() const { return ip_; }
   const std::vector<PortMapping>& ports() const { return ports_; }
 
@@ -366,15 +378,7 @@ Result<std::string> find_monitor_binary() {
     write_all(ctx.report_fd, fmt::format("err {} {}\n", code, msg));
     ::_exit(code);
   }
-  save(dbp, id, [&](ContainerState& s) {
-    s.status = ContainerStatus::running;
-    s.pid = launched->state.pid;
-    s.started_at = now_ns();
-    s.error.clear();
-    s.exit_code = 0;
-    s.ip = launch.ip();
-    s.ports = launch.ports();
-  });
+  launch.save_running(*launched);
   write_all(ctx.report_fd, fmt::format("ok {}\n", launched->state.pid));
   db.reset();
   Error e = launch.exec_monitor(ctx.monitor_path, *launched, &ctx, kBackoffStartMs);
@@ -512,15 +516,7 @@ int monitor_relaunch(const MonitorHandover& h) {
   auto launched = launch.run(-1);
   if (!launched)
     return stopped(one_line(launched.error().message), launch_exit_code(launched.error()));
-  save(&*db, h.id, [&](ContainerState& s) {
-    s.status = ContainerStatus::running;
-    s.pid = launched->state.pid;
-    s.started_at = now_ns();
-    s.error.clear();
-    s.exit_code = 0;
-    s.ip = launch.ip();
-    s.ports = launch.ports();
-  });
+  launch.save_running(*launched);
   db = std::unexpected(Error{});  // closed before exec
   Error e = launch.exec_monitor(*monitor, *launched, nullptr, h.backoff_ms);
   launch.undo();
