@@ -73,50 +73,27 @@ LAZY(kCurl, void, curl_slist_free_all, (struct curl_slist * l), (l))
 LAZY(kCurl, CURLSH*, curl_share_init, (void), ())
 LAZY(kCurl, CURLSHcode, curl_share_cleanup, (CURLSH * s), (s))
 
-/* The two variadic calls take exactly one argument after the option: a long, a
+/* The variadic calls take exactly one argument after the option: a long, an int, a
  * curl_off_t, a pointer or a function pointer, all passed in one integer register
  * (x86-64 and aarch64 alike), so it is forwarded as such. No option takes a double. */
-CURLcode curl_easy_setopt(CURL* c, CURLoption option, ...) {
-  static CURLcode (*real)(CURL*, CURLoption, ...);
-  CURLcode (*f)(CURL*, CURLoption, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = (CURLcode(*)(CURL*, CURLoption, ...))lazy_sym(kCurl, "curl_easy_setopt");
-    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+#define LAZY_ONE_VARARG(lib, ret, name, handle_t, option_t)                       \
+  ret name(handle_t h, option_t option, ...) {                                    \
+    static ret (*real)(handle_t, option_t, ...);                                  \
+    ret (*f)(handle_t, option_t, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE); \
+    if (!f) {                                                                     \
+      f = (ret(*)(handle_t, option_t, ...))lazy_sym(lib, #name);                  \
+      __atomic_store_n(&real, f, __ATOMIC_RELEASE);                               \
+    }                                                                             \
+    va_list ap;                                                                   \
+    va_start(ap, option);                                                         \
+    void* arg = va_arg(ap, void*);                                                \
+    va_end(ap);                                                                   \
+    return f(h, option, arg);                                                     \
   }
-  va_list ap;
-  va_start(ap, option);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return f(c, option, arg);
-}
 
-CURLcode curl_easy_getinfo(CURL* c, CURLINFO info, ...) {
-  static CURLcode (*real)(CURL*, CURLINFO, ...);
-  CURLcode (*f)(CURL*, CURLINFO, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = (CURLcode(*)(CURL*, CURLINFO, ...))lazy_sym(kCurl, "curl_easy_getinfo");
-    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
-  }
-  va_list ap;
-  va_start(ap, info);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return f(c, info, arg);
-}
-
-CURLSHcode curl_share_setopt(CURLSH* s, CURLSHoption option, ...) {
-  static CURLSHcode (*real)(CURLSH*, CURLSHoption, ...);
-  CURLSHcode (*f)(CURLSH*, CURLSHoption, ...) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = (CURLSHcode(*)(CURLSH*, CURLSHoption, ...))lazy_sym(kCurl, "curl_share_setopt");
-    __atomic_store_n(&real, f, __ATOMIC_RELEASE);
-  }
-  va_list ap;
-  va_start(ap, option);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return f(s, option, arg);
-}
+LAZY_ONE_VARARG(kCurl, CURLcode, curl_easy_setopt, CURL*, CURLoption)
+LAZY_ONE_VARARG(kCurl, CURLcode, curl_easy_getinfo, CURL*, CURLINFO)
+LAZY_ONE_VARARG(kCurl, CURLSHcode, curl_share_setopt, CURLSH*, CURLSHoption)
 
 /* ---- libarchive ------------------------------------------------------------------- */
 typedef struct archive_entry AE;
