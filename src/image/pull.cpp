@@ -243,7 +243,12 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
 
 }  // namespace
 
-Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptions& opts) {
+Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts) {
+  return pull([&]() -> Result<Store*> { return &store; }, ref, opts);
+}
+
+Result<std::string> pull(const StoreSource& store_source, std::string_view ref_str,
+                         const PullOptions& opts) {
   Phases phases;
   auto ref = HULL_TRY(parse_reference(ref_str));
   std::mutex progress_mu;
@@ -257,7 +262,6 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
                     ref.familiar_name() == ref.name() ? ref.repository : ref.familiar_name())});
   RegistryOptions ro{opts.insecure_registries, opts.auth_file, std::nullopt};
   auto reg = HULL_TRY(Registry::connect(ref, ro));
-  phases.mark("registry pinged");
   Manifest top = HULL_TRY(reg.manifest(ref.reference()));
   phases.mark("manifest");
   auto top_json = HULL_TRY(parse_json(top.body, fmt::format("manifest of {}", ref.str())));
@@ -299,6 +303,8 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
   if (cfg_desc.size > kMaxConfig)
     return failf("{}: config {} is {} bytes, over the {} byte limit", ref.str(), cfg_desc.digest,
                  cfg_desc.size, kMaxConfig);
+  Store& store = *HULL_TRY(store_source());
+  phases.mark("store ready");
 
   // Blobs and layers this pull adds, removed again if it fails.
   std::mutex added_mu;
@@ -447,6 +453,32 @@ Result<std::string> pull(Store& store, std::string_view ref_str, const PullOptio
   phases.mark("image recorded");
   emit({"", Progress::Phase::done, 0, 0, "Digest: " + top.digest});
   return cfg_desc.digest;
+}
+
+StoreOpener::StoreOpener(std::string root)
+    : thread_([this, root = std::move(root)] {
+        Phases phases;
+        auto opened = Store::open(root);
+        phases.mark("store open");
+        {
+          std::lock_guard lk(mu_);
+          store_ = std::move(opened);
+        }
+        cv_.notify_all();
+        // Not waited for: the first unpack would otherwise load it.
+        if (*store_) preload_unpacker();
+        phases.mark("libarchive loaded");
+      }) {}
+
+StoreOpener::~StoreOpener() {
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<Store*> StoreOpener::get() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return store_.has_value(); });
+  if (!*store_) return std::unexpected(store_->error());
+  return &**store_;
 }
 
 Status check_login(std::string_view registry, const std::string& username,

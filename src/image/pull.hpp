@@ -3,10 +3,14 @@
 // matches; layers are then unpacked (once per diff id) and the image recorded.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
@@ -33,6 +37,30 @@ struct PullOptions {
 
 // Returns the image id (config digest).
 Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts);
+
+// The same with a store that may still be opening (a new store's SQLite index and its
+// sync): the pull loads libcurl and fetches the manifest meanwhile, and calls
+// store() once, when it first needs the store.
+using StoreSource = std::function<Result<Store*>()>;
+Result<std::string> pull(const StoreSource& store, std::string_view ref, const PullOptions& opts);
+
+// Opens the Store at root on a thread of its own, then loads libarchive there for the
+// unpacks to come; get() waits for the store only. For `hull pull`, whose network
+// start-up (libcurl, the manifest) runs meanwhile.
+class StoreOpener {
+ public:
+  explicit StoreOpener(std::string root);
+  ~StoreOpener();
+  StoreOpener(const StoreOpener&) = delete;
+  StoreOpener& operator=(const StoreOpener&) = delete;
+  Result<Store*> get();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Result<Store>> store_;  // set once, under mu_
+  std::thread thread_;
+};
 
 // Checks username/password against a registry (`hull login`); does not store them.
 Status check_login(std::string_view registry, const std::string& username,

@@ -243,6 +243,30 @@ struct Registry::Shared {
   std::map<std::string, std::string> challenge;
   std::string registry;
 
+  // Answers a 401: the challenge it carries sets the scheme (a pull makes no /v2/ ping
+  // first: its first request, the manifest, learns the scheme from its 401, as
+  // containerd's resolver does), then the credentials or a fresh Bearer token are
+  // fetched. False when nothing can be done (no challenge and no scheme known): the
+  // 401 then stands and is reported as such.
+  Result<bool> answer(CURL* c, const Response& r, const std::string& scope) {
+    {
+      std::lock_guard lk(mu);
+      if (auto it = r.headers.find("www-authenticate"); it != r.headers.end()) {
+        auto [sch, params] = parse_challenge(it->second);
+        if (sch != "bearer" && sch != "basic")
+          return failf("registry {}: unsupported auth scheme {:?}", registry, sch);
+        scheme = sch;
+        challenge = params;
+      }
+      if (scheme.empty()) return false;
+      if (scheme == "basic" && !creds)
+        return failf("unauthorized: registry {} requires authentication; run hull login {}",
+                     registry, registry);
+    }
+    HULL_CHECK(refresh(c, scope));
+    return true;
+  }
+
   // Fetches a Bearer token for the pull scope; Basic credentials go to the token server.
   Status refresh(CURL* c, const std::string& scope) {
     std::lock_guard lk(mu);
@@ -319,35 +343,6 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
     if (!creds) return std::unexpected(creds.error());
     reg.s_->creds = *creds;
   }
-  CurlPtr c(curl_easy_init());
-  if (!c) return fail("curl_easy_init failed", ENOMEM);
-  Response r;
-  for (int attempt = 0;; ++attempt) {
-    r = perform(c.get(), reg.s_->share, reg.base_ + "/v2/", {}, nullptr);
-    if (!transient(r) || attempt + 1 >= kAttempts) break;
-    backoff(attempt, r);
-  }
-  if (r.curl != CURLE_OK)
-    return failf("registry {}: ping {}/v2/: {}{}", ref.registry, reg.base_, r.curl_error,
-                 plain ? "" : " (for a plain-HTTP registry use --insecure-registry)");
-  if (r.status == 401) {
-    auto it = r.headers.find("www-authenticate");
-    if (it == r.headers.end())
-      return failf("registry {}: 401 without a WWW-Authenticate challenge", ref.registry);
-    auto [scheme, params] = parse_challenge(it->second);
-    if (scheme != "bearer" && scheme != "basic")
-      return failf("registry {}: unsupported auth scheme {:?}", ref.registry, scheme);
-    reg.s_->scheme = scheme;
-    reg.s_->challenge = params;
-    if (scheme == "basic" && !reg.s_->creds)
-      return failf("unauthorized: registry {} requires authentication; run hull login {}",
-                   ref.registry, ref.registry);
-    HULL_CHECK(reg.s_->refresh(
-        c.get(), ref.repository.empty() ? "" : "repository:" + ref.repository + ":pull"));
-  } else if (r.status != 200) {
-    return failf("registry {}: ping {}/v2/: HTTP {}{}", ref.registry, reg.base_, r.status,
-                 r.status == 404 ? " (not a v2 registry?)" : "");
-  }
   return reg;
 }
 
@@ -381,13 +376,29 @@ Error http_error(const Response& r, const Reference& ref, const std::string& wha
 Status Registry::check() {
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);
-  Response r = perform(c.get(), s_->share, base_ + "/v2/", s_->headers(), nullptr);
-  if (r.curl != CURLE_OK) return failf("registry {}: {}", ref_.registry, r.curl_error);
+  Response r;
+  bool answered = false;
+  for (int attempt = 0;; ++attempt) {
+    r = perform(c.get(), s_->share, base_ + "/v2/", s_->headers(), nullptr);
+    if (r.status == 401 && !answered) {
+      answered = true;
+      if (HULL_TRY(s_->answer(c.get(), r, ""))) continue;
+    }
+    if (!transient(r) || attempt + 1 >= kAttempts) break;
+    backoff(attempt, r);
+  }
+  if (r.curl != CURLE_OK)
+    return failf("registry {}: {}/v2/: {}{}", ref_.registry, base_, r.curl_error,
+                 base_.starts_with("https://")
+                     ? " (for a plain-HTTP registry use --insecure-registry)"
+                     : "");
   if (r.status == 401 || r.status == 403)
     return std::unexpected(Error{EACCES, fmt::format("login to {} failed: unauthorized: wrong "
                                                      "username or password",
                                                      ref_.registry)});
-  if (r.status != 200) return failf("registry {}: HTTP {}", ref_.registry, r.status);
+  if (r.status != 200)
+    return failf("registry {}: {}/v2/: HTTP {}{}", ref_.registry, base_, r.status,
+                 r.status == 404 ? " (not a v2 registry?)" : "");
   return {};
 }
 
@@ -407,10 +418,9 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
       body.append(d, n);
       return true;
     });
-    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+    if (r.status == 401 && !refreshed) {
       refreshed = true;
-      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
-      continue;
+      if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
     }
     if (!transient(r) || attempt + 1 >= kAttempts) break;
     backoff(attempt, r);
@@ -418,7 +428,10 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
   if (r.curl == CURLE_WRITE_ERROR)
     return failf("manifest {} of {}: larger than 4 MiB", reference, ref_.name());
   if (r.curl != CURLE_OK)
-    return failf("manifest {} of {}: {}", reference, ref_.name(), r.curl_error);
+    return failf("manifest {} of {}: {}{}", reference, ref_.name(), r.curl_error,
+                 base_.starts_with("https://")
+                     ? " (for a plain-HTTP registry use --insecure-registry)"
+                     : "");
   if (r.status != 200)
     return std::unexpected(http_error(r, ref_, fmt::format("manifest {}", reference)));
   Manifest m;
@@ -453,10 +466,9 @@ Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_
       data.append(d, n);
       return true;
     });
-    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+    if (r.status == 401 && !refreshed) {
       refreshed = true;
-      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
-      continue;
+      if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
     }
     if (!transient(r) || attempt + 1 >= kAttempts) break;
     backoff(attempt, r);
@@ -527,10 +539,9 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
         have);
     if (cancel.load()) return fail("canceled", ECANCELED);
     if (!write_error.empty()) return failf("blob {} of {}: {}", digest, ref_.name(), write_error);
-    if (r.status == 401 && !refreshed && !s_->scheme.empty()) {
+    if (r.status == 401 && !refreshed) {
       refreshed = true;
-      HULL_CHECK(s_->refresh(c.get(), "repository:" + ref_.repository + ":pull"));
-      continue;
+      if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
     }
     if (r.status == 416 && have == size) break;  // already complete
     if (r.curl == CURLE_OK && (r.status == 200 || r.status == 206)) break;

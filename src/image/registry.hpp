@@ -1,4 +1,4 @@
-// Distribution-spec v2 client (internal to image/): ping, auth (anonymous, Basic, and the
+// Distribution-spec v2 client (internal to image/): auth (anonymous, Basic, and the
 // Bearer token flow from WWW-Authenticate), manifests, and blobs streamed to a file.
 #pragma once
 
@@ -36,7 +36,8 @@ inline constexpr const char* kDockerManifest =
 
 class Registry {
  public:
-  // Pings /v2/ and sets up auth for pulling ref's repository.
+  // Sets up a client for pulling ref's repository. No request is made: there is no /v2/
+  // ping, the first request's 401 (if any) tells which auth the registry wants.
   static Result<Registry> connect(const Reference& ref, const RegistryOptions& opts);
   Registry(Registry&&) noexcept;
   ~Registry();
@@ -50,7 +51,7 @@ class Registry {
   Status blob(const std::string& digest, int64_t size, int fd, Sha256& hash,
               const std::function<void(int64_t)>& on_bytes, const std::atomic<bool>& cancel);
 
-  // GET /v2/ with the credentials: what `hull login` checks.
+  // GET /v2/ with the credentials (answering its challenge): what `hull login` checks.
   Status check();
 
   const std::string& base_url() const { return base_; }

@@ -12,9 +12,13 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -180,30 +184,152 @@ class ArchiveDecoder : public Decoder {
   std::string error_;
 };
 
-// Feeds the tar reader from a decoder; the bytes pass through sha256 on the way: that is
-// the diff id.
+// The decoded tar stream, passed from the decode thread to the tar reader in a few
+// fixed buffers that go back and forth (nothing is copied). Decompressing and hashing
+// (ISA-L, sha256) and writing the files (libarchive's parser, the kernel) then run on
+// two cores: a layer's unpack is no longer one thread's work, which set the pace of the
+// last layer of a pull.
+class Pipe {
+ public:
+  struct Buf {
+    std::vector<char> data = std::vector<char>(kChunk);
+    size_t len = 0;
+  };
+
+  Pipe() {
+    for (auto& b : bufs_) free_.push_back(&b);
+  }
+
+  // Producer: an empty buffer, or nullptr once the reader has stopped.
+  Buf* take_free() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !free_.empty() || stopped_; });
+    if (stopped_) return nullptr;
+    Buf* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  void put(Buf* b) {
+    {
+      std::lock_guard lk(mu_);
+      full_.push_back(b);
+    }
+    cv_.notify_all();
+  }
+  // The end of the stream (error unset) or why it broke off.
+  void close(std::optional<Error> error) {
+    {
+      std::lock_guard lk(mu_);
+      closed_ = true;
+      error_ = std::move(error);
+    }
+    cv_.notify_all();
+  }
+
+  // Reader: the next full buffer, or nullptr at the end (error() tells whether it broke).
+  Buf* take_full() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return nullptr;
+    Buf* b = full_.front();
+    full_.pop_front();
+    return b;
+  }
+  void give_back(Buf* b) {
+    {
+      std::lock_guard lk(mu_);
+      free_.push_back(b);
+    }
+    cv_.notify_all();
+  }
+  // The reader is done (finished or failed): the producer stops at its next buffer.
+  void stop() {
+    {
+      std::lock_guard lk(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::array<Buf, 6> bufs_;
+  std::vector<Buf*> free_;
+  std::deque<Buf*> full_;
+  bool closed_ = false, stopped_ = false;
+  std::optional<Error> error_;  // written before closed_, read after the end was seen
+};
+
+// Runs the decoder on a thread of its own, hashing what it produces (the diff id) and
+// handing it to the tar reader through the pipe. Joined on destruction: the reader
+// stops the pipe first, so a failed unpack does not wait for the rest of the stream.
+class DecodeThread {
+ public:
+  explicit DecodeThread(Decoder& dec) : thread_([this, &dec] { run(dec); }) {}
+  ~DecodeThread() {
+    pipe.stop();
+    thread_.join();
+  }
+  std::string diff_id() const { return "sha256:" + diff_id_; }
+
+  Pipe pipe;
+
+ private:
+  void run(Decoder& dec) {
+    Sha256 hash;
+    for (;;) {
+      Pipe::Buf* b = pipe.take_free();
+      if (!b) return;
+      auto n = dec.read(b->data.data(), b->data.size());
+      if (!n) {
+        pipe.give_back(b);
+        pipe.close(n.error());
+        return;
+      }
+      if (*n == 0) {
+        pipe.give_back(b);
+        diff_id_ = hash.hex_final();
+        pipe.close(std::nullopt);
+        return;
+      }
+      hash.update(b->data.data(), *n);
+      b->len = *n;
+      pipe.put(b);
+    }
+  }
+
+  std::string diff_id_;  // set before the pipe closes
+  std::thread thread_;
+};
+
+// Feeds the tar reader from the pipe. libarchive keeps a block until its next read, so
+// each buffer goes back only then.
 struct Chain {
-  Decoder* decoder = nullptr;
-  Sha256 hash;
-  std::vector<char> buf = std::vector<char>(kChunk);
+  Pipe* pipe = nullptr;
+  Pipe::Buf* held = nullptr;
   std::optional<Error> error;
   bool eof = false;
 };
 
 la_ssize_t chain_read(struct archive* inner, void* data, const void** out) {
   auto* c = static_cast<Chain*>(data);
+  if (c->held) c->pipe->give_back(std::exchange(c->held, nullptr));
   if (c->eof) return 0;
-  auto n = c->decoder->read(c->buf.data(), c->buf.size());
-  if (!n) {
-    c->error = n.error();
-    archive_set_error(inner, n.error().code ? n.error().code : EIO, "%s",
-                      n.error().message.c_str());
-    return -1;
+  Pipe::Buf* b = c->pipe->take_full();
+  if (!b) {
+    c->eof = true;
+    if (const auto& e = c->pipe->error()) {
+      c->error = *e;
+      archive_set_error(inner, e->code ? e->code : EIO, "%s", e->message.c_str());
+      return -1;
+    }
+    return 0;
   }
-  if (*n == 0) c->eof = true;
-  c->hash.update(c->buf.data(), *n);
-  *out = c->buf.data();
-  return la_ssize_t(*n);
+  c->held = b;
+  *out = b->data.data();
+  return la_ssize_t(b->len);
 }
 
 bool is_root() {
@@ -549,6 +675,10 @@ class Extractor {
 
 }  // namespace
 
+void preload_unpacker() {
+  archive_read_free(archive_read_new());
+}
+
 std::string detect_compression(std::string_view head) {
   if (head.size() >= 2 && uint8_t(head[0]) == 0x1f && uint8_t(head[1]) == 0x8b) return "gzip";
   if (head.size() >= 4 && uint8_t(head[0]) == 0x28 && uint8_t(head[1]) == 0xb5 &&
@@ -579,8 +709,11 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
     dec = std::make_unique<PlainDecoder>(in);
   }
 
+  // Declared before the reader that takes its buffers, so it outlives it; its
+  // destructor stops and joins the decode thread on every return.
+  DecodeThread decode(*dec);
   Chain chain;
-  chain.decoder = dec.get();
+  chain.pipe = &decode.pipe;
   ArchivePtr inner(archive_read_new(), archive_read_free);
   if (!inner) return fail("archive_read_new: out of memory", ENOMEM);
   archive_read_support_format_tar(inner.get());
@@ -609,7 +742,7 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
   while (chain_read(inner.get(), &chain, &p) > 0) {
   }
   if (chain.error) return std::unexpected(chain.error->wrap("read layer"));
-  return UnpackResult{"sha256:" + chain.hash.hex_final(), x.size()};
+  return UnpackResult{decode.diff_id(), x.size()};
 }
 
 Result<UnpackResult> unpack_tar(int fd, int target_dirfd) {

@@ -30,6 +30,10 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd);
 // The same from an fd, read to its end.
 Result<UnpackResult> unpack_tar(int fd, int target_dirfd);
 
+// Loads libarchive (dlopen()ed on its first use, ~2.5 ms with its dependencies) ahead
+// of the first unpack, from a thread that would otherwise wait.
+void preload_unpacker();
+
 // "gzip", "zstd" or "" (plain) from the first bytes of a blob.
 std::string detect_compression(std::string_view head);
 

@@ -74,8 +74,6 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   sub->add_option("--insecure-registry", o->insecure, "speak plain HTTP to this registry");
   sub->add_option("--authfile", o->auth_file, "docker config.json with credentials");
   return [o, &g] {
-    auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
     auto ref = image::parse_reference(o->ref);
     if (!ref) return engine_report(ref.error());
     image::PullOptions po;
@@ -89,7 +87,12 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
         std::cout << "Using default tag: latest\n";
       po.progress = [view](const image::Progress& p) { view->on(p); };
     }
-    auto id = image::pull(*store, o->ref, po);
+    // The store opens (a new one creates and syncs its index) and libarchive loads on
+    // another thread while the pull loads libcurl and asks for the manifest.
+    image::StoreOpener store(g.root);
+    auto id = image::pull([&] { return store.get(); }, o->ref, po);
+    // A store that cannot open is the error to report, whatever the network said.
+    if (auto s = store.get(); !s) return engine_report(s.error());
     if (!id) return engine_report(id.error());
     std::string shown =
         ref->familiar_name() + (ref->digest.empty() ? ":" + ref->tag : "@" + ref->digest);
