@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <set>
@@ -121,49 +123,138 @@ struct Phases {
   }
 };
 
-// A blob on its way into ROOT/tmp, read by the unpacker as it grows: the download
-// appends and announces each chunk, the reader waits for bytes beyond its offset.
-struct GrowingFile {
-  int fd = -1;
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t written = 0;
-  bool done = false, failed = false;
+// A blob on its way into ROOT/tmp and, from memory, to its unpacker. curl hands the
+// body over in 16 KiB pieces; they are gathered into 256 KiB chunks, each written to the
+// temp file with one write() and then queued for the unpacker, so the unpacker never
+// reads the file back and the download makes 16 times fewer syscalls and wake-ups.
+// At most kQueued chunks wait: a download that runs ahead of its unpack waits for it.
+// Once the unpacker has stopped (done or failed), chunks only go to the file: a
+// failed unpack still lets the download finish, to report a corrupt blob as such.
+class BlobStream {
+ public:
+  static constexpr size_t kChunk = 256 << 10;
+  static constexpr size_t kQueued = 8;
 
-  void grew(int64_t have) {
-    {
-      std::lock_guard lk(mu);
-      written = have;
+  explicit BlobStream(int fd) : fd_(fd) {}
+
+  // The download's sink.
+  Status append(const char* data, size_t n) {
+    while (n > 0) {
+      if (!cur_) cur_ = take_free();
+      size_t k = std::min(n, kChunk - cur_->size());
+      cur_->insert(cur_->end(), data, data + k);
+      data += k, n -= k;
+      if (cur_->size() == kChunk) HULL_CHECK(flush());
     }
-    cv.notify_one();
+    return {};
   }
-  void finish(bool ok) {
+
+  // The end of the download: what is left goes to the file, and the unpacker sees the
+  // end (ok) or an error.
+  Status finish(bool ok) {
+    Status st = cur_ && !cur_->empty() ? flush() : Status{};
     {
-      std::lock_guard lk(mu);
-      done = true;
-      failed = !ok;
+      std::lock_guard lk(mu_);
+      done_ = true;
+      failed_ = !ok || !st;
     }
-    cv.notify_one();
+    cv_.notify_all();
+    return st;
   }
+
+  // The unpacker's source: the chunks in order, waiting for the next.
   ReadFn reader() {
-    return [this, off = int64_t(0)](char* buf, size_t len) mutable -> Result<size_t> {
-      int64_t avail;
-      {
-        std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return written > off || done; });
-        if (failed) return fail("download failed", ECANCELED);
-        avail = written - off;
-      }
-      if (avail <= 0) return size_t(0);
+    return [this](char* buf, size_t len) -> Result<size_t> {
+      std::unique_lock lk(mu_);
       for (;;) {
-        ssize_t n = ::pread(fd, buf, size_t(std::min<int64_t>(avail, int64_t(len))), off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return sys_fail("read downloading blob");
-        off += n;
-        return size_t(n);
+        if (failed_) return fail("download failed", ECANCELED);
+        if (!queue_.empty()) break;
+        if (done_) return size_t(0);
+        ++waiting_;
+        cv_.wait(lk);
+        --waiting_;
       }
+      std::vector<char>& front = *queue_.front();
+      size_t k = std::min(len, front.size() - read_off_);
+      memcpy(buf, front.data() + read_off_, k);
+      read_off_ += k;
+      if (read_off_ == front.size()) {
+        read_off_ = 0;
+        recycle(std::move(queue_.front()));
+        queue_.pop_front();
+        if (waiting_) cv_.notify_all();  // a download waiting for room
+      }
+      return k;
     };
   }
+
+  // The unpacker is done with the stream, whatever its outcome: nothing is queued any
+  // more and a download waiting for room goes on.
+  void reader_gone() {
+    {
+      std::lock_guard lk(mu_);
+      reader_gone_ = true;
+      queue_.clear();
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  using Chunk = std::unique_ptr<std::vector<char>>;
+
+  Chunk take_free() {
+    std::lock_guard lk(mu_);
+    if (!free_.empty()) {
+      Chunk c = std::move(free_.back());
+      free_.pop_back();
+      return c;
+    }
+    auto c = std::make_unique<std::vector<char>>();
+    c->reserve(kChunk);
+    return c;
+  }
+  void recycle(Chunk c) {  // under mu_
+    c->clear();
+    free_.push_back(std::move(c));
+  }
+
+  Status flush() {
+    for (size_t off = 0; off < cur_->size();) {
+      ssize_t w = ::write(fd_, cur_->data() + off, cur_->size() - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return sys_fail("write downloading blob");
+      off += size_t(w);
+    }
+    std::unique_lock lk(mu_);
+    if (reader_gone_) {
+      recycle(std::move(cur_));
+      return {};
+    }
+    while (queue_.size() >= kQueued && !reader_gone_) {
+      ++waiting_;
+      cv_.wait(lk);
+      --waiting_;
+    }
+    if (reader_gone_) {
+      recycle(std::move(cur_));
+      return {};
+    }
+    queue_.push_back(std::move(cur_));
+    bool sleeper = waiting_ > 0;  // the unpacker waiting for bytes
+    lk.unlock();
+    if (sleeper) cv_.notify_all();
+    return {};
+  }
+
+  int fd_;
+  Chunk cur_;  // being filled by the download thread (not under mu_)
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Chunk> queue_;
+  std::vector<Chunk> free_;
+  size_t read_off_ = 0;  // into queue_.front()
+  int waiting_ = 0;      // threads in cv_.wait
+  bool done_ = false, failed_ = false, reader_gone_ = false;
 };
 
 // What the config says about each layer once it has arrived: the diff id to verify, or
@@ -191,31 +282,31 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
       if (!path.empty()) ::unlink(path.c_str());
     }
   } tmp_guard{tmp};
-  GrowingFile file;
-  file.fd = fd.get();
+  BlobStream stream(fd.get());
   // The download may start before the config is in: the unpack does not wait for it,
   // its diff id is checked against the config's once both are done.
   std::optional<Result<StagedLayer>> staged;
   std::thread unpacker([&] {
-    staged = store.stage_layer(file.reader(), "", d.digest);
+    staged = store.stage_layer(stream.reader(), "", d.digest);
+    stream.reader_gone();
     phases.mark(fmt::format("layer {} unpacked", d.digest.substr(7, 12)));
   });
 
   Sha256 hash;
   emit({d.digest, Progress::Phase::downloading, 0, d.size, "Downloading"});
   auto got = reg.blob(
-      d.digest, d.size, fd.get(), hash,
+      d.digest, d.size, [&](const char* p, size_t n) { return stream.append(p, n); }, hash,
       [&](int64_t have) {
-        file.grew(have);
         emit({d.digest, Progress::Phase::downloading, have, d.size, "Downloading"});
       },
       cancel);
   std::string digest = got ? "sha256:" + hash.hex_final() : "";
   phases.mark(fmt::format("layer {} downloaded ({} bytes)", d.digest.substr(7, 12), d.size));
-  file.finish(got && digest == d.digest);
+  auto flushed = stream.finish(got && digest == d.digest);
   emit({d.digest, Progress::Phase::extracting, d.size, d.size, "Extracting"});
   unpacker.join();
   if (!got) return std::unexpected(got.error());
+  if (!flushed) return std::unexpected(flushed.error());
   if (digest != d.digest)
     return failf("blob {} of {}: digest mismatch: downloaded content is {} (nothing stored)",
                  d.digest, ref.name(), digest);

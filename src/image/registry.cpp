@@ -484,7 +484,7 @@ Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_
   return data;
 }
 
-Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& hash,
+Status Registry::blob(const std::string& digest, int64_t size, const BlobSink& sink, Sha256& hash,
                       const std::function<void(int64_t)>& on_bytes,
                       const std::atomic<bool>& cancel) {
   CurlPtr c(curl_easy_init());
@@ -494,6 +494,7 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
   bool refreshed = false;
   Response r;
   std::string write_error;
+  std::optional<Error> sink_error;
   for (int attempt = 0;; ++attempt) {
     int64_t start = have;
     bool first = true;
@@ -503,8 +504,8 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
         [&](const char* d, size_t n) {
           if (cancel.load(std::memory_order_relaxed)) return false;
           if (first && start > 0) {
-            // Asked for a range but got the whole blob: skip what the file already has.
-            // The file only grows (pull's unpacker reads it as it does); should the
+            // Asked for a range but got the whole blob: skip what the sink already has.
+            // The stream only grows (pull's unpacker reads it as it does); should the
             // server's bytes differ from the first answer's, the digest check fails.
             long code = 0;
             curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
@@ -522,14 +523,9 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
             write_error = fmt::format("more than the {} bytes its descriptor says", size);
             return false;
           }
-          for (size_t off = 0; off < n;) {
-            ssize_t w = ::write(fd, d + off, n - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-              write_error = fmt::format("write: {}", errno_string(errno));
-              return false;
-            }
-            off += size_t(w);
+          if (auto st = sink(d, n); !st) {
+            sink_error = st.error();
+            return false;
           }
           hash.update(d, n);
           have += int64_t(n);
@@ -538,6 +534,8 @@ Status Registry::blob(const std::string& digest, int64_t size, int fd, Sha256& h
         },
         have);
     if (cancel.load()) return fail("canceled", ECANCELED);
+    if (sink_error)
+      return std::unexpected(sink_error->wrap(fmt::format("blob {} of {}", digest, ref_.name())));
     if (!write_error.empty()) return failf("blob {} of {}: {}", digest, ref_.name(), write_error);
     if (r.status == 401 && !refreshed) {
       refreshed = true;

@@ -45,10 +45,12 @@ class Registry {
   Result<Manifest> manifest(std::string_view reference);
   // A small blob (config) into memory, digest checked.
   Result<std::string> small_blob(const std::string& digest, int64_t max_size);
-  // Streams a blob into fd (appending from its current size when resuming), hashing it;
-  // retries with backoff and resumes with Range. The caller checks the final digest.
-  // cancel: set by another download's failure.
-  Status blob(const std::string& digest, int64_t size, int fd, Sha256& hash,
+  // Streams a blob to sink, hashing it: each byte once and in order, also across
+  // retries, which resume with Range (backoff on 5xx and dropped connections). The caller
+  // checks the final digest. A failed sink ends the download with its error. cancel:
+  // set by another download's failure.
+  using BlobSink = std::function<Status(const char*, size_t)>;
+  Status blob(const std::string& digest, int64_t size, const BlobSink& sink, Sha256& hash,
               const std::function<void(int64_t)>& on_bytes, const std::atomic<bool>& cancel);
 
   // GET /v2/ with the credentials (answering its challenge): what `hull login` checks.

@@ -203,61 +203,71 @@ class Pipe {
   // Producer: an empty buffer, or nullptr once the reader has stopped.
   Buf* take_free() {
     std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !free_.empty() || stopped_; });
+    wait(lk, [&] { return !free_.empty() || stopped_; });
     if (stopped_) return nullptr;
     Buf* b = free_.back();
     free_.pop_back();
     return b;
   }
   void put(Buf* b) {
-    {
-      std::lock_guard lk(mu_);
-      full_.push_back(b);
-    }
-    cv_.notify_all();
+    std::unique_lock lk(mu_);
+    full_.push_back(b);
+    wake(lk);
   }
   // The end of the stream (error unset) or why it broke off.
   void close(std::optional<Error> error) {
-    {
-      std::lock_guard lk(mu_);
-      closed_ = true;
-      error_ = std::move(error);
-    }
-    cv_.notify_all();
+    std::unique_lock lk(mu_);
+    closed_ = true;
+    error_ = std::move(error);
+    wake(lk);
   }
 
   // Reader: the next full buffer, or nullptr at the end (error() tells whether it broke).
   Buf* take_full() {
     std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !full_.empty() || closed_; });
+    wait(lk, [&] { return !full_.empty() || closed_; });
     if (full_.empty()) return nullptr;
     Buf* b = full_.front();
     full_.pop_front();
     return b;
   }
   void give_back(Buf* b) {
-    {
-      std::lock_guard lk(mu_);
-      free_.push_back(b);
-    }
-    cv_.notify_all();
+    std::unique_lock lk(mu_);
+    free_.push_back(b);
+    wake(lk);
   }
   // The reader is done (finished or failed): the producer stops at its next buffer.
   void stop() {
-    {
-      std::lock_guard lk(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
+    std::unique_lock lk(mu_);
+    stopped_ = true;
+    wake(lk);
   }
   const std::optional<Error>& error() const { return error_; }
 
  private:
+  // Waits counted, so that a change wakes the other side (a futex call) only when it
+  // sleeps: most buffers pass while both run.
+  template <class Pred>
+  void wait(std::unique_lock<std::mutex>& lk, Pred ready) {
+    while (!ready()) {
+      ++waiting_;
+      cv_.wait(lk);
+      --waiting_;
+    }
+  }
+  // Unlocks first: a woken thread does not then block on the mutex at once.
+  void wake(std::unique_lock<std::mutex>& lk) {
+    bool sleeper = waiting_ > 0;
+    lk.unlock();
+    if (sleeper) cv_.notify_all();
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::array<Buf, 6> bufs_;
   std::vector<Buf*> free_;
   std::deque<Buf*> full_;
+  int waiting_ = 0;
   bool closed_ = false, stopped_ = false;
   std::optional<Error> error_;  // written before closed_, read after the end was seen
 };
