@@ -193,6 +193,30 @@ def test_bearer_token_flow(hull, fake_registry):
     assert any(p.startswith("/token?") and "service=fake" in p for _, p in fake_registry.requests)
 
 
+def test_no_ping_first_request_is_the_manifest(hull, fake_registry):
+    # No GET /v2/ before the pull: the manifest request comes first, and with a token
+    # registry its 401 brings the challenge (one round trip less, as containerd does).
+    img = Image([BASE])
+    fake_registry.add("x", "v1", img)
+    fake_registry.requests.clear()
+    hull.run("pull", f"{fake_registry.host}/x:v1")
+    paths = [p for _, p in fake_registry.requests]
+    assert "/v2/" not in paths and paths[0] == "/v2/x/manifests/v1", paths
+    hull.run("rmi", f"{fake_registry.host}/x:v1")
+    fake_registry.token_required = True
+    fake_registry.requests.clear()
+    hull.run("pull", f"{fake_registry.host}/x:v1")
+    paths = [p for _, p in fake_registry.requests]
+    assert "/v2/" not in paths, paths
+    assert paths[0] == "/v2/x/manifests/v1" and paths[1].startswith("/token?"), paths
+    assert paths[2] == "/v2/x/manifests/v1", paths
+    # hull login still checks /v2/ (answering its challenge).
+    fake_registry.creds = ("alice", "pw")
+    p = hull.run("login", "-u", "alice", "-p", "wrong", fake_registry.host, check=False)
+    assert p.returncode == 125 and b"unauthorized" in p.stderr, p.stderr
+    assert "Login Succeeded" in hull.out("login", "-u", "alice", "-p", "pw", fake_registry.host)
+
+
 def test_bearer_token_with_credentials(hull, fake_registry, tmp_path):
     img = Image([BASE])
     fake_registry.add("x", "v1", img)

@@ -64,6 +64,22 @@ def test_corrupt_byte_deep_in_gzip_layer(hull, fake_registry):
     assert_nothing_stored(hull)
 
 
+def test_corrupt_gzip_early_in_a_large_layer(hull, fake_registry):
+    # The unpack fails within the first chunks of a layer several MB long: the download,
+    # which hands its bytes to the unpacker from memory, must not wait for it any more
+    # and still runs to the end (digest mismatch, nothing stored).
+    img = Image([BASE, big_entries(seed=5, files=60, size=100000)])
+    d = img.layer_descs[1]
+    assert d["size"] > 3_000_000, d["size"]
+    fake_registry.add("bad/early", "v1", img)
+    fake_registry.corrupt_at[d["digest"]] = 100_000
+    p = hull.run("pull", f"{fake_registry.host}/bad/early:v1", check=False)
+    assert p.returncode == 125
+    err = p.stderr.decode()
+    assert "digest mismatch" in err and d["digest"] in err, err
+    assert_nothing_stored(hull)
+
+
 def test_wrong_diff_id_stores_nothing(hull, fake_registry):
     img = Image([BASE, [("f", "x" * 5000)]])
     cfg = json.loads(img.config)
