@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -456,6 +457,11 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
     jobs.push_back({i, dl});
     emit({d.digest, Progress::Phase::waiting, 0, d.size, dl || early ? "Waiting" : "Extracting"});
   }
+  // Biggest first: the pull ends when the last unpack does, and the biggest layer has
+  // the longest one; with more layers than workers, small ones fill in behind it.
+  std::stable_sort(jobs.begin(), jobs.end(), [&](const Job& a, const Job& b) {
+    return layer_descs[a.idx].size > layer_descs[b.idx].size;
+  });
 
   std::atomic<size_t> next{0};
   std::atomic<bool> cancel{false};
