@@ -133,8 +133,8 @@ struct Phases {
 // failed unpack still lets the download finish, to report a corrupt blob as such.
 class BlobStream {
  public:
-  static constexpr size_t kChunk = 256 << 10;
-  static constexpr size_t kQueued = 8;
+  static constexpr size_t kChunk = 128 << 10;
+  static constexpr size_t kQueued = 4;
 
   explicit BlobStream(int fd) : fd_(fd) {}
 
@@ -297,7 +297,10 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
   emit({d.digest, Progress::Phase::downloading, 0, d.size, "Downloading"});
   auto got = reg.blob(
       d.digest, d.size, [&](const char* p, size_t n) { return stream.append(p, n); }, hash,
-      [&](int64_t have) {
+      [&, shown = int64_t(0)](int64_t have) mutable {
+        // curl hands over 16 KiB at a time: a progress line per 256 KiB is plenty.
+        if (have - shown < (256 << 10) && have != d.size) return;
+        shown = have;
         emit({d.digest, Progress::Phase::downloading, have, d.size, "Downloading"});
       },
       cancel);

@@ -264,7 +264,7 @@ class Pipe {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::array<Buf, 6> bufs_;
+  std::array<Buf, 4> bufs_;
   std::vector<Buf*> free_;
   std::deque<Buf*> full_;
   int waiting_ = 0;
