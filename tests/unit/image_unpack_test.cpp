@@ -119,6 +119,17 @@ std::string big_text(size_t n) {
   return s;
 }
 
+// Incompressible bytes: a long stream once gzipped.
+std::string noise(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& c : s) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = char(x >> 24);
+  }
+  return s;
+}
+
 std::vector<File> sample() {
   return {{"etc/", AE_IFDIR, ""},
           {"etc/a", AE_IFREG, big_text(300000)},
@@ -213,6 +224,56 @@ TEST(UnpackStream, ReadErrorsPassThrough) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ECONNRESET);
   EXPECT_NE(r.error().message.find("connection reset"), std::string::npos) << r.error().message;
+}
+
+// The decode thread (inflate + diff id) runs ahead of the tar writer through a few
+// buffers: a layer refused at its first entry stops it at once, without reading the
+// rest of a long stream, and nothing is written.
+TEST(UnpackStream, RefusedEarlyStopsTheDecoder) {
+  std::vector<File> files = {{"../escape", AE_IFREG, "x"}};
+  // 3 MB (make_tar's buffer holds 4).
+  for (int i = 0; i < 15; ++i)
+    files.push_back({fmt::format("f{}", i), AE_IFREG, noise(200000, uint32_t(i))});
+  std::string gz = compress(make_tar(files));
+  for (bool zstd : {false, true}) {
+    std::string data = zstd ? compress(make_tar(files), true) : gz;
+    size_t read = 0;
+    ReadFn counted = [&, inner = reader_of(data, 16384)](char* buf, size_t len) mutable {
+      auto n = inner(buf, len);
+      if (n) read += *n;
+      return n;
+    };
+    Tmp t;
+    auto out = t.dir("out");
+    UniqueFd d(::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto r = unpack_stream(counted, d.get());
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("refusing"), std::string::npos) << r.error().message;
+    EXPECT_LT(read, data.size() / 2) << "the decoder went on reading";
+    EXPECT_GT(data.size(), size_t(2900000));
+    EXPECT_TRUE(std::filesystem::is_empty(out));
+    EXPECT_FALSE(std::filesystem::exists(t.path() + "/escape"));
+  }
+}
+
+// Decoded bytes cross threads in buffers handed back and forth: many small entries
+// and entries larger than a buffer come out whole, with the same diff id.
+TEST(UnpackStream, ManyEntriesThroughTheDecodePipe) {
+  std::vector<File> files = {{"d/", AE_IFDIR, ""}};
+  for (int i = 0; i < 500; ++i)
+    files.push_back(
+        {"d/s" + std::to_string(i), AE_IFREG, std::string(size_t(i % 7) * 100, 'a' + i % 26)});
+  files.push_back({"d/big", AE_IFREG, big_text(3 << 20)});
+  std::string tar = make_tar(files);
+  for (size_t piece : {size_t(100), size_t(1) << 20}) {
+    Tmp t;
+    auto out = t.dir("out");
+    auto r = unpack(compress(tar), out, piece);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
+    EXPECT_EQ(*fs::read_file(out + "/d/big"), big_text(3 << 20));
+    EXPECT_EQ(*fs::read_file(out + "/d/s499"), std::string(size_t(499 % 7) * 100, 'a' + 499 % 26));
+  }
 }
 
 TEST(UnpackStream, NamesReplacedWithinALayer) {
