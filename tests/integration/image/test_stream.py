@@ -166,6 +166,31 @@ def test_big_layers_from_a_real_registry(hull, registry, tmp_path):
         assert hashlib.sha256(data).hexdigest() == b
 
 
+def test_more_layers_than_workers(hull, fake_registry):
+    # Seven layers of mixed sizes for four workers (biggest first, the rest behind): every
+    # layer's files whole, the blobs stored once each and hashing to their names.
+    layers = [BASE] + [[(f"l{i}/", None)] + [(n.replace("data/", f"l{i}/"), c) for n, c in
+                        big_entries(seed=10 + i, files=5 + 10 * (i % 3), size=20000 * (1 + i % 4))
+                        if not isinstance(c, tuple)] for i in range(6)]
+    img = Image(layers)
+    fake_registry.add("many/layers", "v1", img)
+    hull.run("pull", f"{fake_registry.host}/many/layers:v1")
+    j = inspect(hull, f"{fake_registry.host}/many/layers:v1")
+    assert j["RootFS"]["Layers"] == img.diff_ids
+    dirs = [Path(p) for p in j["GraphDriver"]["Data"]["LowerDir"].split(":")][::-1]
+    assert len(dirs) == 7
+    for layer, d in zip(layers, dirs):
+        for name, content in layer:
+            if content is None:
+                assert (d / name).is_dir(), (d, name)
+            elif not content.startswith("->"):
+                assert (d / name).read_text() == content, (d, name)
+    assert hull.tmp_entries() == []
+    for b in hull.blobs():
+        data = (hull.root / "blobs/sha256" / b).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == b
+
+
 def test_corrupt_config_while_layers_download(hull, fake_registry):
     # Layer downloads start before the config is in; a bad config stops them all.
     img = Image([BASE, big_entries(seed=6, files=10)])
