@@ -125,9 +125,9 @@ struct Phases {
 };
 
 // A blob on its way into ROOT/tmp and, from memory, to its unpacker. curl hands the
-// body over in 16 KiB pieces; they are gathered into 256 KiB chunks, each written to the
+// body over in 16 KiB pieces; they are gathered into 128 KiB chunks, each written to the
 // temp file with one write() and then queued for the unpacker, so the unpacker never
-// reads the file back and the download makes 16 times fewer syscalls and wake-ups.
+// reads the file back and the download makes 8 times fewer syscalls and wake-ups.
 // At most kQueued chunks wait: a download that runs ahead of its unpack waits for it.
 // Once the unpacker has stopped (done or failed), chunks only go to the file: a
 // failed unpack still lets the download finish, to report a corrupt blob as such.

@@ -448,12 +448,7 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
 }
 
 Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_size) {
-  std::string data;
-  int fd = -1;
-  (void)fd;
-  Sha256 h;
-  std::atomic<bool> cancel{false};
-  // Through a memfd-free path: collect in memory via a pipe-less sink.
+  std::string data;  // collected in memory, at most max_size bytes
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);
   std::string url = fmt::format("{}/v2/{}/blobs/{}", base_, ref_.repository, digest);
