@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -461,8 +462,13 @@ void stop_network(const std::string& run_root, const std::string& id) {
   if (auto rec = read_record(path); rec && runtime::process_alive(rec->pid, rec->start)) {
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
     // The pidfd pins the process: the start time checked above is still its own.
-    if (fd && runtime::process_alive(rec->pid, rec->start))
-      ::syscall(SYS_pidfd_send_signal, fd.get(), SIGTERM, nullptr, 0);
+    if (fd && runtime::process_alive(rec->pid, rec->start) &&
+        ::syscall(SYS_pidfd_send_signal, fd.get(), SIGTERM, nullptr, 0) == 0) {
+      // Gone when rm returns (it is not our child: the pidfd polls readable at its exit).
+      pollfd p{fd.get(), POLLIN, 0};
+      while (::poll(&p, 1, 2000) < 0 && errno == EINTR) {
+      }
+    }
   }
   ::unlink(path.c_str());
 }
