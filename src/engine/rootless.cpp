@@ -436,7 +436,9 @@ Result<std::vector<PortMapping>> start_network(const std::string& run_root, cons
   std::vector<PortMapping> mapped;
   net::PastaRequest rq;
   rq.netns_path = netns;
-  rq.pid_file = run_root + "/netns/" + id + ".pasta.pid";
+  // Beside, not in, netns/: prune takes every name there for a container's netns file.
+  HULL_CHECK(fs::mkdir_p(run_root + "/pasta", 0700));
+  rq.pid_file = run_root + "/pasta/" + id + ".pid";
   for (auto p : ports) {
     if (p.host_port == 0 || p.host_port_last > p.host_port) {
       uint16_t first = p.host_port ? p.host_port : 0;
@@ -450,7 +452,7 @@ Result<std::vector<PortMapping>> start_network(const std::string& run_root, cons
   // hull is root of the user namespace that owns the netns: pasta needs no --userns.
   pid_t pid = HULL_TRY(net::start_pasta(rq));
   ::unlink(rq.pid_file.c_str());
-  if (auto r = write_record(run_root + "/netns/" + id + ".pasta", pid); !r) {
+  if (auto r = write_record(run_root + "/pasta/" + id, pid); !r) {
     ::kill(pid, SIGTERM);
     return std::unexpected(r.error());
   }
@@ -458,7 +460,7 @@ Result<std::vector<PortMapping>> start_network(const std::string& run_root, cons
 }
 
 void stop_network(const std::string& run_root, const std::string& id) {
-  const std::string path = run_root + "/netns/" + id + ".pasta";
+  const std::string path = run_root + "/pasta/" + id;
   if (auto rec = read_record(path); rec && runtime::process_alive(rec->pid, rec->start)) {
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
     // The pidfd pins the process: the start time checked above is still its own.

@@ -8,7 +8,7 @@
 //
 //   RUN_ROOT/pause.lock   flock: two first invocations end up in one pause process
 //   RUN_ROOT/pause.pid    "<pid> <start time>" of the pause process
-//   RUN_ROOT/netns/<id>.pasta  "<pid> <start time>" of the container's pasta
+//   RUN_ROOT/pasta/<id>   "<pid> <start time>" of the container's pasta
 #pragma once
 
 #include <sys/types.h>
@@ -75,7 +75,7 @@ Result<std::string> create_netns(const std::string& path);
 
 // --network pasta: starts pasta for the container's netns with a forward per port (a port
 // without a host port gets a free one); returns the ports as mapped. Records pasta's pid
-// in RUN_ROOT/netns/<id>.pasta.
+// in RUN_ROOT/pasta/<id>.
 Result<std::vector<PortMapping>> start_network(const std::string& run_root, const std::string& id,
                                                const std::string& netns,
                                                const std::vector<PortMapping>& ports);

@@ -28,7 +28,7 @@ def names(user):
 def assert_nothing_left(user, cid=None):
     """No runtime state, netns file, pasta record or container dir; no mount of the
     user's store in the pause process's mount namespace (cid: that container's)."""
-    for d in ("runtime", "netns"):
+    for d in ("runtime", "netns", "pasta"):
         p = user.run_root / d
         # .cache: the runtime's compiled seccomp filters, kept on purpose.
         left = [e.name for e in p.iterdir() if e.name != ".cache"] if p.exists() else []
