@@ -11,30 +11,23 @@
 namespace {
 using namespace hull;
 
-// An unprivileged user's --root and --run-root defaults (engine/rootless.hpp).
-bool rootless_defaults(cli::EngineGlobals& g) {
+// An unprivileged user's --root and --run-root defaults (engine/rootless.hpp). Without
+// $HOME there is none for --root: empty, an error after parsing unless --root gave one.
+void rootless_defaults(cli::EngineGlobals& g) {
   auto p = engine::rootless::default_paths(::geteuid(), [](const char* n) {
     const char* v = ::getenv(n);
     return v ? std::optional<std::string>(v) : std::nullopt;
   });
-  if (!p) {
-    // Only fatal when nothing overrides them.
-    const char* r = ::getenv("HULL_ROOT");
-    if (!(r && *r)) {
-      log::error("{}", p.error().message);
-      return false;
-    }
-    g.root = r;
-    g.run_root = fmt::format("/tmp/hull-{}", ::geteuid());
-    return true;
-  }
-  g.root = p->root;
-  g.run_root = p->run_root;
-  return true;
+  g.root = p ? p->root : std::string();
+  g.run_root = p ? p->run_root : fmt::format("/tmp/hull-{}", ::geteuid());
 }
 
 // Joins the user's pause process, before any thread starts.
 bool enter_user_ns(const cli::EngineGlobals& g) {
+  if (g.root.empty()) {
+    log::error("rootless hull: neither $XDG_DATA_HOME nor $HOME is set: use --root DIR");
+    return false;
+  }
   if (auto r = engine::rootless::enter(g.run_root); !r) {
     log::error("rootless: {}", r.error().message);
     return false;
@@ -56,7 +49,7 @@ int main(int argc, char** argv) {
   // Rootless: per-user stores, and (once the flags are parsed) the user's namespaces.
   const bool rootless = ::geteuid() != 0;
   if (rootless) {
-    if (!rootless_defaults(g)) return 125;
+    rootless_defaults(g);
   } else {
     mark_in_user_ns();
   }
