@@ -394,7 +394,7 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (!o.network_aliases.empty())
       return failf("--network-alias: not supported with --network {}", network);
     if (!o.ip.empty()) return failf("--ip: not supported with --network {}", network);
-    if (o.publish_all)
+    if (o.publish_all && !pasta_net)
       return failf("--publish-all: ports can only be published on a bridge network, not {}",
                    network);
   }

@@ -380,3 +380,27 @@ def test_pull_from_a_local_registry_with_an_opaque_directory(user, busybox_tar, 
     p = user.hull("run", "--rm", "--network", "none", ref, "ls", "/etc/sub", check=True)
     assert p.stdout.split() == ["new"]
     user.hull("rmi", ref, check=True)
+
+
+def test_publish_all_picks_free_host_ports(user, busybox_tar, testns):
+    user.hull("import", "-c", "EXPOSE 80", str(busybox_tar), "rl-web:1", check=True)
+    name = f"rl-P-{user.kind}"
+    user.hull("run", "-d", "--name", name, "-P", "rl-web:1", "httpd", "-f", "-p", "80", "-h",
+              "/www", check=True)
+    try:
+        out = user.hull("port", name, check=True).stdout
+        assert out.startswith("80/tcp -> "), out
+        port = int(out.split()[-1].rsplit(":", 1)[1])
+        assert port > 0
+        body = None
+        for _ in range(50):
+            r = testns.wget(f"http://127.0.0.1:{port}/index.html")
+            if r.returncode == 0:
+                body = r.stdout
+                break
+            time.sleep(0.1)
+        assert body == "hello from rootless\n"
+    finally:
+        user.hull("rm", "-f", name, check=True)
+        user.hull("rmi", "rl-web:1")
+    assert_nothing_left(user)
