@@ -188,5 +188,37 @@ TEST(RootlessCheck, LimitsWithoutACgroupNameTheFlag) {
   EXPECT_TRUE(check_run(RunOptions{}, "pasta", false));
 }
 
+TEST(RootlessSpec, PastaNetworkPublishesPortsButHasNoBridgeFeatures) {
+  TempDir d;
+  BuildContext c;
+  c.id = std::string(64, 'b');
+  c.root = d.path;
+  c.container_dir = d.path + "/containers/" + c.id;
+  c.host_resolv_conf = d.path + "/resolv.conf";
+  c.default_network = "pasta";
+  c.getenv = [](const std::string&) { return std::optional<std::string>(); };
+  RunOptions o;
+  o.image = "busybox";
+  o.command = {"true"};
+  o.publish = {"18090:80", "53/udp"};
+  o.add_hosts = {"db:10.0.0.5"};
+  auto plan = build_spec(o, {}, c);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->config.network, "pasta");
+  ASSERT_EQ(plan->config.ports.size(), 2u);
+  EXPECT_EQ(plan->config.ports[0].host_port, 18090);
+  EXPECT_EQ(plan->config.ports[0].container_port, 80);
+  EXPECT_EQ(plan->config.ports[1].host_port, 0);  // picked when pasta starts
+  EXPECT_EQ(plan->config.ports[1].proto, "udp");
+  // No bridge: --add-host goes in the hosts file made here, not to src/net.
+  EXPECT_NE(plan->hosts.find("10.0.0.5\tdb"), std::string::npos) << plan->hosts;
+  EXPECT_TRUE(plan->config.extra_hosts.empty());
+  // -P is allowed (free host ports); bridge-only flags are not.
+  o.publish_all = true;
+  EXPECT_TRUE(build_spec(o, {}, c));
+  o.network_aliases = {"web"};
+  EXPECT_FALSE(build_spec(o, {}, c));
+}
+
 }  // namespace
 }  // namespace hull::engine::rootless
