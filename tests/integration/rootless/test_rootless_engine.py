@@ -366,8 +366,9 @@ def test_pull_from_a_local_registry_with_an_opaque_directory(user, busybox_tar, 
     host, tmp = registry
     layout = tmp / f"layout-{user.kind}"
     base = busybox_tar.read_bytes()
-    lower = _layer([("etc/sub", None), ("etc/sub/old", b"old\n")])
-    upper = _layer([("etc/sub", None), ("etc/sub/.wh..wh..opq", b""), ("etc/sub/new", b"new\n")])
+    lower = _layer([("etc/sub", None), ("etc/sub/old", b"old\n"), ("etc/gone", b"x\n")])
+    upper = _layer([("etc/sub", None), ("etc/sub/.wh..wh..opq", b""), ("etc/sub/new", b"new\n"),
+                    ("etc/.wh.gone", b"")])
     _oci_layout(layout, [base, lower, upper])
     ref = f"{host}/rl/opaque:{user.kind}"
     p = subprocess.run(["nsenter", f"--net={testns.path}", "skopeo", "copy", "--quiet",
@@ -381,6 +382,9 @@ def test_pull_from_a_local_registry_with_an_opaque_directory(user, busybox_tar, 
     # user.overlay.opaque: the lower layer's file is hidden.
     p = user.hull("run", "--rm", "--network", "none", ref, "ls", "/etc/sub", check=True)
     assert p.stdout.split() == ["new"]
+    # A whiteout (a 0:0 character device, which a user namespace may make) hides a file.
+    p = user.hull("run", "--rm", "--network", "none", ref, "ls", "/etc/gone")
+    assert p.returncode != 0 and "No such file" in p.stderr, (p.stdout, p.stderr)
     user.hull("rmi", ref, check=True)
 
 
