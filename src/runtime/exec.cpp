@@ -14,6 +14,7 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
@@ -138,7 +139,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     joins.child.emplace_back(std::move(fd), flag);
   }
   bool setgroups_allowed = true;
-  if (joins.user) {
+  // Joined now or already in (the rootless engine's): a single mapping denies setgroups.
+  if (joins.user || userns::running_in_user_ns()) {
     auto sg = fs::read_file(fmt::format("/proc/{}/setgroups", s.pid));
     setgroups_allowed = !sg || sg->find("deny") == std::string::npos;
   }
