@@ -20,8 +20,10 @@
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "common/strings.hpp"
+#include "common/userns.hpp"
 #include "engine/monitor.hpp"
 #include "engine/rootfs.hpp"
+#include "engine/rootless.hpp"
 #include "image/pull.hpp"
 #include "image/store.hpp"
 #include "net/network.hpp"
@@ -100,10 +102,16 @@ Result<Container> Engine::create(const RunOptions& o) {
   ctx.container_dir = container_dir(ctx.id);
   // docker's default is the bridge network; HULL_DEFAULT_NETWORK changes it (tests that
   // must not touch the host's network set it to none).
+  // Rootless (uid 0 of hull's user namespace): pasta is the default, as podman's.
+  const bool rootless = userns::running_in_user_ns();
   if (const char* n = ::getenv("HULL_DEFAULT_NETWORK"); n && *n)
     ctx.default_network = n;
   else
-    ctx.default_network = "bridge";
+    ctx.default_network = rootless ? "pasta" : "bridge";
+  if (rootless)
+    HULL_CHECK(rootless::check_run(
+        o, o.network.empty() || o.network == "default" ? ctx.default_network : o.network,
+        rootless::cgroup_delegated()));
   ctx.getenv = [](const std::string& n) -> std::optional<std::string> {
     if (const char* v = ::getenv(n.c_str())) return std::string(v);
     return std::nullopt;
@@ -445,7 +453,9 @@ Status Engine::cleanup(const Container& c, bool volumes) {
     log::warn("container {}: {}", c.config.name, r.error().message);
   // host and container:NAME have no netns file nor attachment of their own.
   if (c.config.network != "host" && !c.config.network.starts_with("container:")) {
-    if (c.config.network != "none")
+    if (c.config.network == "pasta")
+      rootless::stop_network(run_root_, c.config.id);
+    else if (c.config.network != "none")
       if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->detach(c.config.id));
     HULL_CHECK(net::remove_netns(run_root_ + "/netns/" + c.config.id));
   }

@@ -13,8 +13,10 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "engine/rootfs.hpp"
+#include "engine/rootless.hpp"
 #include "engine/spec_builder.hpp"
 #include "net/network.hpp"
 #include "runtime/container.hpp"
@@ -71,7 +73,9 @@ std::string self_exe() {
 void teardown_network(const ContainerConfig& cfg, const std::string& root,
                       const std::string& run_root) {
   if (cfg.network == "host" || cfg.network.starts_with("container:")) return;
-  if (cfg.network != "none")
+  if (cfg.network == "pasta")
+    rootless::stop_network(run_root, cfg.id);
+  else if (cfg.network != "none")
     if (auto nets = net::Networks::open(root)) (void)nets->detach(cfg.id);
   (void)net::remove_netns(run_root + "/netns/" + cfg.id);
 }
@@ -129,6 +133,19 @@ class Launch {
 Status Launch::setup_network() {
   const auto& cfg = c_.config;
   const std::string& id = cfg.id;
+  // Rootless (rootless.hpp): the netns file is made (lo up) by a child, as this process
+  // could not setns back to the host's netns; pasta connects it for --network pasta.
+  if ((cfg.network == "none" || cfg.network == "pasta") && userns::running_in_user_ns()) {
+    HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
+    const std::string netns = run_root_ + "/netns/" + id;
+    (void)net::remove_netns(netns);  // left by a killed monitor
+    HULL_CHECK(rootless::create_netns(netns));
+    for (auto& ns : spec_.linux.namespaces)
+      if (ns.type == oci::NamespaceType::network) ns.path = netns;
+    if (cfg.network == "pasta")
+      ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
+    return {};
+  }
   if (cfg.network == "host") return {};
   if (cfg.network.starts_with("container:")) {
     const std::string other = cfg.network.substr(std::string_view("container:").size());

@@ -387,12 +387,14 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   const bool shared_net = network.starts_with("container:");
   if (shared_net && network.size() == std::string_view("container:").size())
     return failf("invalid --network \"{}\": use container:NAME", network);
-  const bool bridge_net = network != "none" && !host_net && !shared_net;
+  // pasta (rootless): ports are forwarded, but there is no bridge, address or peer.
+  const bool pasta_net = network == "pasta";
+  const bool bridge_net = network != "none" && !host_net && !shared_net && !pasta_net;
   if (!bridge_net) {
     if (!o.network_aliases.empty())
       return failf("--network-alias: not supported with --network {}", network);
     if (!o.ip.empty()) return failf("--ip: not supported with --network {}", network);
-    if (o.publish_all)
+    if (o.publish_all && !pasta_net)
       return failf("--publish-all: ports can only be published on a bridge network, not {}",
                    network);
   }
@@ -514,8 +516,8 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   }
   for (const auto& [k, v] : image.labels) c.labels.try_emplace(k, v);
   for (const auto& pub : o.publish) {
-    if (!bridge_net)
-      return failf("--publish {}: ports can only be published on a bridge network", pub);
+    if (!bridge_net && !pasta_net)
+      return failf("--publish {}: ports can only be published on a bridge or pasta network", pub);
     // src/net's parser, the one -p parser: ranges expand to one mapping per port.
     for (const auto& p : HULL_TRY(net::parse_publish(pub)))
       c.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto, p.host_port_last});

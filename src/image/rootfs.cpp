@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "common/strings.hpp"
 #include "image/wrap.hpp"
 
@@ -48,6 +49,11 @@ Status mount_new_api(const std::vector<std::string>& lowers_top_first, const Roo
   HULL_CHECK(set("workdir", m.work));
   if (volatile_upper && ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "volatile", nullptr, 0) < 0)
     return sys_fail("fsconfig overlay volatile");
+  // In a user namespace overlay keeps its attributes as user.overlay.* (trusted.* needs
+  // the initial namespace's CAP_SYS_ADMIN); unpack wrote the layers' opaque dirs so.
+  if (userns::running_in_user_ns() &&
+      ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) < 0)
+    return sys_fail("fsconfig overlay userxattr");
   if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
     int err = errno;
     std::string klog = fs_context_log(fsfd.get());
@@ -75,6 +81,7 @@ Status mount_legacy(const std::string& root, const std::vector<std::string>& sho
   }
   opts += ",upperdir=" + m.upper + ",workdir=" + m.work;
   if (volatile_upper) opts += ",volatile";
+  if (userns::running_in_user_ns()) opts += ",userxattr";
   long page = ::sysconf(_SC_PAGESIZE);
   if (long(opts.size()) >= page)
     return failf(

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/sha256.hpp"
+#include "common/userns.hpp"
 #include "common/unique_fd.hpp"
 
 namespace hull::image {
@@ -346,6 +347,20 @@ bool is_root() {
   return ::geteuid() == 0;
 }
 
+// A failed chown as root is an error; in a user namespace EINVAL means the id is not
+// mapped there (a rootless store without a wide enough /etc/subuid range).
+Status chown_error(const std::string& path, uid_t uid, gid_t gid) {
+  const int err = errno;
+  if (!is_root()) return {};
+  if (err == EINVAL && userns::running_in_user_ns())
+    return failf(
+        "layer file {:?} is owned by uid {} gid {}, which the user namespace does not map: "
+        "potentially insufficient UIDs or GIDs available in user namespace (give the user "
+        "a range in /etc/subuid and /etc/subgid)",
+        path, uid, gid);
+  return sys_fail(fmt::format("chown {}", path), err);
+}
+
 Status remove_at(int dirfd, const char* name) {
   if (::unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return {};
   if (errno != EISDIR) return sys_failf("unlink {}", name);
@@ -399,9 +414,11 @@ class Extractor {
 
     if (base.starts_with(".wh.")) {
       if (base == ".wh..wh..opq") {
-        if (::fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0 && is_root())
-          return sys_failf("setxattr trusted.overlay.opaque on {}",
-                           joined(comps, comps.size() - 1));
+        // A user namespace's overlay (userxattr) reads user.overlay.*, the only kind it may set.
+        const char* opq =
+            userns::running_in_user_ns() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+        if (::fsetxattr(parent, opq, "y", 1, 0) < 0 && is_root())
+          return sys_failf("setxattr {} on {}", opq, joined(comps, comps.size() - 1));
         return {};
       }
       if (base.starts_with(".wh..wh.")) return {};  // aufs metadata (plnk, aufs): not content
@@ -527,8 +544,8 @@ class Extractor {
         // container it resolves against the container's root.
         bool ok = HULL_TRY(create([&] { return ::symlinkat(target, parent, base.c_str()); }));
         if (!ok) return sys_failf("symlink {}", path);
-        if (::fchownat(parent, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && is_root())
-          return sys_failf("chown {}", path);
+        if (::fchownat(parent, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+          HULL_CHECK(chown_error(path, uid, gid));
         timespec ts[2];
         times(e, ts);
         ::utimensat(parent, base.c_str(), ts, AT_SYMLINK_NOFOLLOW);
@@ -543,8 +560,8 @@ class Extractor {
         if (!ok) return sys_failf("mknod {}", path);
         UniqueFd fd(::openat(parent, base.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return sys_failf("open {}", path);
-        if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) < 0 && is_root())
-          return sys_failf("chown {}", path);
+        if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) < 0)
+          HULL_CHECK(chown_error(path, uid, gid));
         std::string proc = fmt::format("/proc/self/fd/{}", fd.get());
         if (::chmod(proc.c_str(), perm) < 0) return sys_failf("chmod {}", path);
         timespec ts[2];
@@ -595,7 +612,7 @@ class Extractor {
     if (::fstat(fd, &st) < 0) return sys_failf("stat {}", path);
     bool chowned = false;
     if (st.st_uid != uid || st.st_gid != gid) {
-      if (::fchown(fd, uid, gid) < 0 && is_root()) return sys_failf("chown {}", path);
+      if (::fchown(fd, uid, gid) < 0) HULL_CHECK(chown_error(path, uid, gid));
       chowned = true;
     }
     // After chown: it clears set-id bits.
@@ -607,7 +624,9 @@ class Extractor {
     size_t size;
     while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
       // overlay's own attributes from a layer could redirect lookups: never take them.
-      if (!name || std::string_view(name).starts_with("trusted.overlay.")) continue;
+      if (!name || std::string_view(name).starts_with("trusted.overlay.") ||
+          std::string_view(name).starts_with("user.overlay."))
+        continue;
       if (::fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP && is_root())
         return sys_failf("setxattr {} on {}", name, path);
     }

@@ -11,9 +11,11 @@
 #include <netlink/route/route.h>
 #include <sched.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 
 namespace hull::net::nl {
@@ -105,9 +107,9 @@ Result<Socket> Socket::open_in(int netns_fd) {
   // Return to our own namespace whatever happened: everything after this point must run
   // in the caller's netns.
   if (setns(self.get(), CLONE_NEWNET) < 0) {
-    int err = errno;
-    if (sk) nl_socket_free(*sk);
-    return sys_fail("setns back to the caller's netns", err);
+    // As in create_netns: the callers' next steps would configure the wrong namespace.
+    log::error("setns back to the caller's netns: {}", errno_string(errno));
+    abort();
   }
   if (!sk) return std::unexpected(sk.error());
   return Socket(*sk);

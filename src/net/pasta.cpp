@@ -2,6 +2,7 @@
 // interface with the host's addresses and routes and forwards published ports into it,
 // with no privilege beyond the user namespace that owns the netns.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,9 +45,20 @@ Result<pid_t> start_pasta(const PastaRequest& rq) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  // Default dispositions and no blocked signal: a caller's ignored SIGPIPE (the engine's
+  // monitor ignores it) makes pasta fail with "Couldn't install signal handlers".
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   // posix_spawnp: pasta daemonises itself; the foreground process exits once the netns
   // is configured, so its status is the set-up's result.
-  int err = posix_spawnp(&child, "pasta", &fa, nullptr, argv.data(), environ);
+  int err = posix_spawnp(&child, "pasta", &fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0) {
     ::unlink(err_path.c_str());

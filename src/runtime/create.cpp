@@ -16,6 +16,7 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
@@ -228,7 +229,9 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   HULL_CHECK(validate_id(opts.id));
   HULL_CHECK(validate(spec, opts, mode));
   const auto& lx = spec.linux;
-  const bool rootless = ::geteuid() != 0;
+  // Uid 0 of a user namespace (the rootless engine's) is rootless too: no cgroup without
+  // delegation, no mknod.
+  const bool rootless = ::geteuid() != 0 || userns::running_in_user_ns();
   // CVE-2019-5736: until it execs, init is this binary; in a pid namespace shared with
   // other processes that may hold CAP_SYS_PTRACE, run from a sealed copy.
   if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid);
@@ -279,7 +282,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   uint64_t clone_flags = 0;
   bool new_user = false;
   RestoreNamespaces restore;
-  UniqueFd mount_ns, user_ns;
+  UniqueFd mount_ns, user_ns, net_ns;
   std::vector<UniqueFd> join;
   for (const auto& ns : lx.namespaces) {
     if (ns.path.empty()) {
@@ -294,6 +297,10 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
       mount_ns = std::move(fd);
     else if (ns.type == oci::NamespaceType::user)
       user_ns = std::move(fd);
+    else if (ns.type == oci::NamespaceType::network && rootless && userns::running_in_user_ns())
+      // In a user namespace this process could not setns back to the host's netns (the
+      // initial namespace owns it): the child joins it instead.
+      net_ns = std::move(fd);
     else {
       // The engine launches in-process and lives on (its monitor tears down the network
       // after the container): remember where this process was, to come back after clone.
@@ -328,15 +335,22 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.sync = &child_sock;
   ctx.fifo_fd = fifo ? fifo.get() : -1;
   ctx.mount_ns_fd = mount_ns ? mount_ns.get() : -1;
+  ctx.net_ns_fd = net_ns ? net_ns.get() : -1;
   ctx.new_user_ns = new_user;
+  ctx.in_user_ns = new_user || rootless;
   ctx.new_mount_ns = !mount_ns;
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
   ctx.preserve_fds = opts.preserve_fds;
   ctx.setgroups_allowed = !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
+  // Joined, not made: the namespace we are in may have setgroups denied (a single mapping).
+  if (!new_user && rootless)
+    if (auto sg = fs::read_file("/proc/self/setgroups"); sg && sg->find("deny") != std::string::npos)
+      ctx.setgroups_allowed = false;
   ctx.keep_fds = {child_sock.get()};
   if (fifo) ctx.keep_fds.push_back(fifo.get());
   if (mount_ns) ctx.keep_fds.push_back(mount_ns.get());
+  if (net_ns) ctx.keep_fds.push_back(net_ns.get());
 
   // Signals that arrive before run's wait loop stay pending and are forwarded then.
   if (mode == LaunchMode::run) block_forwarded_signals();

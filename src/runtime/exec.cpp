@@ -14,6 +14,7 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "common/log.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
@@ -41,6 +42,7 @@ constexpr std::array<NsEntry, 6> kJoinOrder = {{{"cgroup", CLONE_NEWCGROUP},
 struct Joins {
   std::vector<std::pair<UniqueFd, int>> child;  // joined by the child, in order
   bool user = false;
+  std::vector<std::string> tasks;  // v1 `tasks` files the child writes 0 to (cgroups::SelfJoin)
 };
 
 bool same_ns(pid_t pid, const char* name) {
@@ -68,6 +70,10 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     HULL_TRY(sync.expect(SyncType::kGo));
+    // Into the container's v1 cgroups while still the host's root, before any setns.
+    for (const auto& t : joins.tasks)
+      if (auto r = fs::write_existing(t, "0"); !r)
+        return std::unexpected(r.error().wrap("join the container's cgroup"));
     for (auto& [fd, flag] : joins.child) {
       if (::setns(fd.get(), flag) < 0) return sys_failf("join namespace (flag {:#x})", flag);
       fd.reset();
@@ -133,7 +139,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     joins.child.emplace_back(std::move(fd), flag);
   }
   bool setgroups_allowed = true;
-  if (joins.user) {
+  // Joined now or already in (the rootless engine's): a single mapping denies setgroups.
+  if (joins.user || userns::running_in_user_ns()) {
     auto sg = fs::read_file(fmt::format("/proc/{}/setgroups", s.pid));
     setgroups_allowed = !sg || sg->find("deny") == std::string::npos;
   }
@@ -154,7 +161,16 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   }
   auto [parent_sock, child_sock] = HULL_TRY(SyncSocket::make_pair());
   if (!opts.detach) block_forwarded_signals();
+  // Into the cgroup, fastest first: clone3 into it (v2); on v1 the child moves itself
+  // through the `tasks` files (no RCU grace period, unlike a cgroup.procs write from here)
+  // and clone3 puts it in the hybrid cgroup2 dir; else cgroup.procs below.
   UniqueFd cg_fd = cgroup ? cgroup->clone_into_fd() : UniqueFd();
+  if (cgroup) {
+    auto sj = cgroup->self_join();
+    joins.tasks = std::move(sj.tasks);
+    if (!joins.tasks.empty() && !sj.clone_into.empty())
+      cg_fd.reset(::open(sj.clone_into.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
   Child child = HULL_TRY(clone_child(0, cg_fd.get()));
   if (child.pid == 0) {
     parent_sock.close();
@@ -174,7 +190,10 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     }
   } reaper{&child};
 
-  if (cgroup && !child.in_cgroup) HULL_CHECK(cgroup->add_pid(child.pid));
+  if (cgroup && !joins.tasks.empty())
+    HULL_CHECK(cgroup->add_pid_after_self_join(child.pid, child.in_cgroup));
+  else if (cgroup && !child.in_cgroup)
+    HULL_CHECK(cgroup->add_pid(child.pid));
   HULL_CHECK(apply_oom_score_adj(child.pid, opts.process));
   HULL_CHECK(parent_sock.send(SyncType::kGo));
   UniqueFd console;

@@ -97,6 +97,8 @@ Status setup(InitContext& ctx) {
     if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresgid 0");
     if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresuid 0");
   }
+  if (ctx.net_ns_fd >= 0 && ::setns(ctx.net_ns_fd, CLONE_NEWNET) < 0)
+    return sys_fail("join network namespace");
   if (ctx.mount_ns_fd >= 0 && ::setns(ctx.mount_ns_fd, CLONE_NEWNS) < 0)
     return sys_fail("join mount namespace");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
@@ -105,7 +107,7 @@ Status setup(InitContext& ctx) {
       ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
     return sys_failf("setdomainname {}", spec.domainname);
 
-  RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.new_user_ns, &await_join};
+  RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.in_user_ns, &await_join};
   UniqueFd rootfd = HULL_TRY(prepare_rootfs(plan));
   HULL_CHECK(mount_all(plan, rootfd.get()));
   // A missing cwd is created, as runc and crun do; resolved inside the root, so a cwd

@@ -21,7 +21,11 @@ struct InitContext {
   SyncSocket* sync = nullptr;
   int fifo_fd = -1;      // O_PATH fd of exec.fifo; -1 when run starts at once
   int mount_ns_fd = -1;  // a mount namespace to join by path
+  int net_ns_fd = -1;    // a network namespace to join by path (rootless engine)
   bool new_user_ns = false;
+  // In a user namespace (a new one, or the rootless engine's): no mknod, sysfs and mqueue
+  // may need a bind instead.
+  bool in_user_ns = false;
   bool new_mount_ns = false;
   bool unshare_cgroup_ns = false;  // after joining the cgroup (not done by clone3)
   bool no_pivot = false;

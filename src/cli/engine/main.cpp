@@ -1,12 +1,58 @@
 // hull: the container engine a person types. Global flags and verbs follow docker's.
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "cli/engine/verb.hpp"
 #include "common/log.hpp"
+#include "common/userns.hpp"
+#include "engine/rootless.hpp"
+
+namespace {
+using namespace hull;
+
+// An unprivileged user's --root and --run-root defaults (engine/rootless.hpp). Without
+// $HOME there is none for --root: empty, an error after parsing unless --root gave one.
+void rootless_defaults(cli::EngineGlobals& g) {
+  auto p = engine::rootless::default_paths(::geteuid(), [](const char* n) {
+    const char* v = ::getenv(n);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  });
+  g.root = p ? p->root : std::string();
+  g.run_root = p ? p->run_root : fmt::format("/tmp/hull-{}", ::geteuid());
+}
+
+// Joins the user's pause process, before any thread starts.
+bool enter_user_ns(const cli::EngineGlobals& g) {
+  if (g.root.empty()) {
+    log::error("rootless hull: neither $XDG_DATA_HOME nor $HOME is set: use --root DIR");
+    return false;
+  }
+  if (auto r = engine::rootless::enter(g.run_root); !r) {
+    log::error("rootless: {}", r.error().message);
+    return false;
+  }
+  return true;
+}
+
+// As uid 0, from the environment alone (no file read for the host's root): hull's own
+// processes inside the rootless user namespace (the monitor's `hull __exited`) carry it.
+void mark_in_user_ns() {
+  const char* v = ::getenv(engine::rootless::kInUserNsEnv);
+  userns::assume(v && *v == '1');
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hull;
   cli::EngineGlobals g;
+  // Rootless: per-user stores, and (once the flags are parsed) the user's namespaces.
+  const bool rootless = ::geteuid() != 0;
+  if (rootless) {
+    rootless_defaults(g);
+  } else {
+    mark_in_user_ns();
+  }
   if (const char* r = getenv("HULL_ROOT"); r && *r) g.root = r;
   if (const char* r = getenv("HULL_RUN_ROOT"); r && *r) g.run_root = r;
   CLI::App app{"hull: run containers", "hull"};
@@ -25,5 +71,6 @@ int main(int argc, char** argv) {
   auto done = verbs.parse(
       argc, argv, [&] { log::configure("", log::Format::text, g.debug); }, 125);
   if (done) return *done;
+  if (rootless && !enter_user_ns(g)) return 125;
   return verbs.run(125);
 }

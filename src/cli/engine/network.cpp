@@ -6,6 +6,7 @@
 #include "cli/engine/verb.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "net/network.hpp"
 
@@ -13,6 +14,12 @@ namespace hull::cli {
 namespace {
 
 Result<net::Networks> open_networks(const EngineGlobals& g) {
+  // Rootless hull (uid 0 of its user namespace) has no bridge networks: say so rather
+  // than fail on the first netlink call.
+  if (userns::running_in_user_ns())
+    return fail(
+        "hull network: bridge and user-defined networks need root; rootless hull uses pasta "
+        "(run --network pasta, the default), none, host or container:NAME");
   return net::Networks::open(g.root);
 }
 

@@ -24,10 +24,19 @@ HULL_ENGINE_VERB(port, [](CLI::App& app, EngineGlobals& g) {
     if (!eng) return engine_report(eng.error());
     auto ctr = eng->find(a->container);
     if (!ctr) return engine_report(ctr.error());
-    auto nets = net::Networks::open(g.root);
-    if (!nets) return engine_report(nets.error());
-    auto atts = nets->attachments(ctr->config.id);
-    if (!atts) return engine_report(atts.error());
+    std::vector<net::PortSpec> published;
+    if (ctr->config.network == "pasta") {
+      // Rootless: pasta forwards them, no network attachment; the state has them resolved.
+      for (const auto& p : ctr->state.ports)
+        published.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
+    } else {
+      auto nets = net::Networks::open(g.root);
+      if (!nets) return engine_report(nets.error());
+      auto atts = nets->attachments(ctr->config.id);
+      if (!atts) return engine_report(atts.error());
+      for (const auto& at : *atts)
+        published.insert(published.end(), at.ports.begin(), at.ports.end());
+    }
     std::optional<net::PortSpec> want;
     if (!a->filter.empty()) {
       auto w = net::parse_exposed(a->filter);
@@ -35,10 +44,9 @@ HULL_ENGINE_VERB(port, [](CLI::App& app, EngineGlobals& g) {
       want = *w;
     }
     std::vector<net::PortSpec> ports;
-    for (const auto& at : *atts)
-      for (const auto& p : at.ports)
-        if (!want || (p.container_port == want->container_port && p.proto == want->proto))
-          ports.push_back(p);
+    for (const auto& p : published)
+      if (!want || (p.container_port == want->container_port && p.proto == want->proto))
+        ports.push_back(p);
     if (want && ports.empty()) {
       log::error("no public port '{}/{}' published for {}", want->container_port, want->proto,
                  a->container);

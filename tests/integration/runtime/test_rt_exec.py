@@ -108,6 +108,21 @@ def test_exec_detach_and_pid_file(running, tmp_path):
     assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{running.pid()}/ns/pid")
 
 
+def test_exec_joins_container_cgroups(running, tmp_path):
+    # Every hierarchy (v1 controllers and the cgroup2 dir): exec'd processes are counted
+    # and limited with the container's.
+    pf = tmp_path / "exec.pid"
+    r = running.detached("exec", "--detach", "--pid-file", pf, running.id, "sleep", "1000")
+    assert r.returncode == 0, r
+    pid = int(pf.read_text())
+    with open(f"/proc/{running.pid()}/cgroup") as f:
+        want = sorted(f.read().splitlines())
+    with open(f"/proc/{pid}/cgroup") as f:
+        got = sorted(f.read().splitlines())
+    assert got == want
+    assert any(line.split(":", 2)[2] != "/" for line in want), want  # really a cgroup of its own
+
+
 def test_exec_missing_program(running):
     r = running.exec("no-such-program-xyz")
     assert r.returncode != 0, r

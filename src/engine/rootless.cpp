@@ -1,0 +1,478 @@
+// Rootless hull: the pause process that holds the user's namespaces, the checks a
+// rootless run needs, and pasta for its network (rootless.hpp describes the design).
+#include "engine/rootless.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "common/userns.hpp"
+#include "net/network.hpp"
+#include "runtime/state.hpp"
+
+namespace hull::engine::rootless {
+namespace {
+
+// "<pid> <start time>" files: the pause process and each container's pasta.
+struct PidRecord {
+  pid_t pid = 0;
+  uint64_t start = 0;
+};
+
+std::optional<PidRecord> read_record(const std::string& path) {
+  auto text = fs::read_file(path);
+  if (!text) return std::nullopt;
+  auto parts = split(trim(*text), ' ');
+  if (parts.size() != 2) return std::nullopt;
+  auto pid = parse_int<pid_t>(parts[0]);
+  auto start = parse_int<uint64_t>(parts[1]);
+  if (!pid || *pid <= 0 || !start) return std::nullopt;
+  return PidRecord{*pid, *start};
+}
+
+Status write_record(const std::string& path, pid_t pid) {
+  auto start = HULL_TRY(runtime::process_start_time(pid));
+  std::string tmp = path + ".tmp";
+  HULL_CHECK(fs::write_file(tmp, fmt::format("{} {}\n", pid, start), 0600));
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return sys_failf("rename {}", tmp);
+  return {};
+}
+
+std::optional<std::string> find_program(const char* name) {
+  for (const char* dir : {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"}) {
+    std::string p = fmt::format("{}/{}", dir, name);
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return std::nullopt;
+}
+
+// Runs argv (an absolute path first) and waits; stderr's last line goes in the error.
+Status run_helper(const std::vector<std::string>& args) {
+  int pfd[2];
+  if (::pipe2(pfd, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd rd(pfd[0]), wr(pfd[1]);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_fail("fork");
+  if (pid == 0) {
+    ::dup2(wr.get(), 2);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 1);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  wr.reset();
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return sys_failf("waitpid {}", args[0]);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  return failf("{} failed (status {}): {}", fmt::join(args, " "), status, trim(out));
+}
+
+// Writes the pause process's id maps from outside its namespace: the user's /etc/subuid
+// and /etc/subgid ranges through newuidmap/newgidmap when there are any, else the single
+// mapping an unprivileged process may write itself (uid and gid to 0, setgroups denied).
+Status write_maps(pid_t pid) {
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
+  std::string user;
+  if (passwd* pw = ::getpwuid(uid)) user = pw->pw_name;
+  auto sub_u = fs::read_file("/etc/subuid");
+  auto sub_g = fs::read_file("/etc/subgid");
+  auto ranges_u = sub_u ? parse_subid(*sub_u, user, uid) : std::vector<IdRange>{};
+  auto ranges_g = sub_g ? parse_subid(*sub_g, user, uid) : std::vector<IdRange>{};
+  auto newuidmap = find_program("newuidmap"), newgidmap = find_program("newgidmap");
+  const std::string p = std::to_string(pid);
+  if (!ranges_u.empty() && !ranges_g.empty() && newuidmap && newgidmap) {
+    std::vector<std::string> u = {*newuidmap, p}, g = {*newgidmap, p};
+    for (auto& a : id_map_args(uid, ranges_u)) u.push_back(a);
+    for (auto& a : id_map_args(gid, ranges_g)) g.push_back(a);
+    auto r = run_helper(u);
+    if (r) r = run_helper(g);
+    if (r) return {};
+    // A uid map may be written once: with it written there is no falling back.
+    auto map = fs::read_file(fmt::format("/proc/{}/uid_map", pid));
+    if (map && !trim(*map).empty()) return r;
+    log::warn("{}; using a single mapping (uid {} as root only)", r.error().message, uid);
+  }
+  const std::string base = fmt::format("/proc/{}/", pid);
+  HULL_CHECK(fs::write_existing(base + "uid_map", fmt::format("0 {} 1\n", uid)));
+  HULL_CHECK(fs::write_existing(base + "setgroups", "deny"));
+  HULL_CHECK(fs::write_existing(base + "gid_map", fmt::format("0 {} 1\n", gid)));
+  return {};
+}
+
+bool read_byte(int fd, char* c) {
+  for (;;) {
+    ssize_t n = ::read(fd, c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    return n == 1;
+  }
+}
+
+// Forks the pause process (double fork: it belongs to no hull, and init reaps it). It
+// unshares a user and a mount namespace, waits until the maps are written, then sleeps.
+Result<pid_t> start_pause() {
+  int up[2], down[2];
+  if (::pipe2(up, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd up_r(up[0]), up_w(up[1]);
+  if (::pipe2(down, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd down_r(down[0]), down_w(down[1]);
+  pid_t mid = ::fork();
+  if (mid < 0) return sys_fail("fork pause process");
+  if (mid == 0) {
+    ::setsid();
+    pid_t pause = ::fork();
+    if (pause != 0) ::_exit(pause < 0 ? 1 : 0);
+    // The pause process: nothing here may depend on the maps until they are written.
+    int err = ::unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? errno : 0;
+    struct {
+      pid_t pid;
+      int err;
+    } msg{::getpid(), err};
+    (void)!::write(up_w.get(), &msg, sizeof msg);
+    if (err) ::_exit(1);
+    char c;
+    if (!read_byte(down_r.get(), &c) || c != 'k') ::_exit(1);
+    ::prctl(PR_SET_NAME, "hull-pause", 0, 0, 0);
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    // Every other fd (the lock among them, whose flock it must not keep) goes.
+    ::syscall(SYS_close_range, 3U, ~0U, 0);
+    if (::chdir("/") < 0) ::_exit(1);
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGTERM);
+    sigdelset(&all, SIGKILL);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::signal(SIGTERM, SIG_DFL);
+    for (;;) ::pause();
+  }
+  up_w.reset();
+  down_r.reset();
+  int status = 0;
+  while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
+  }
+  struct {
+    pid_t pid;
+    int err;
+  } msg{0, 0};
+  ssize_t n;
+  do n = ::read(up_r.get(), &msg, sizeof msg);
+  while (n < 0 && errno == EINTR);
+  if (n != sizeof msg || msg.pid <= 0) return fail("pause process: exited before it started");
+  if (msg.err)
+    return sys_fail(
+        "pause process: unshare user and mount namespaces (are unprivileged user "
+        "namespaces disabled? see kernel.unprivileged_userns_clone / "
+        "user.max_user_namespaces)",
+        msg.err);
+  if (auto r = write_maps(msg.pid); !r) {
+    ::kill(msg.pid, SIGKILL);
+    return std::unexpected(r.error().wrap("pause process: id maps"));
+  }
+  if (::write(down_w.get(), "k", 1) != 1) {
+    ::kill(msg.pid, SIGKILL);
+    return sys_fail("pause process: go");
+  }
+  return msg.pid;
+}
+
+// In the calling process's netns; an ioctl, as the child of create_netns cannot go back to
+// a netns of the engine's for netlink and may not allocate.
+bool loopback_up() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  bool ok = ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+  if (ok) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    ok = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+  }
+  int err = errno;
+  ::close(s);
+  errno = err;
+  return ok;
+}
+
+Result<uint16_t> free_port(const std::string& proto, const std::string& ip, uint16_t first,
+                           uint16_t last) {
+  const int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+  for (uint32_t p = first; p <= last; ++p) {
+    UniqueFd s(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+    if (!s) return sys_fail("socket");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(p));
+    if (!ip.empty() && ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1)
+      return failf("--publish: invalid host address \"{}\"", ip);
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) continue;
+    socklen_t len = sizeof a;
+    if (::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0)
+      return sys_fail("getsockname");
+    return ntohs(a.sin_port);
+  }
+  return failf("--publish: no free host port in {}-{}/{}", first, last, proto);
+}
+
+}  // namespace
+
+Result<Paths> default_paths(uid_t uid, const Getenv& getenv) {
+  Paths p;
+  auto set = [&](const char* name) -> std::optional<std::string> {
+    auto v = getenv(name);
+    // The XDG spec: relative paths are invalid and to be ignored.
+    if (v && !v->empty() && v->front() == '/') return v;
+    return std::nullopt;
+  };
+  if (auto d = set("XDG_DATA_HOME"))
+    p.root = *d + "/hull";
+  else if (auto h = set("HOME"))
+    p.root = *h + "/.local/share/hull";
+  else
+    return fail("rootless hull: neither $XDG_DATA_HOME nor $HOME is set: use --root DIR");
+  if (auto r = set("XDG_RUNTIME_DIR"))
+    p.run_root = *r + "/hull";
+  else
+    p.run_root = fmt::format("/tmp/hull-{}", uid);
+  return p;
+}
+
+std::vector<IdRange> parse_subid(std::string_view text, std::string_view user, uid_t uid) {
+  std::vector<IdRange> out;
+  const std::string uid_s = std::to_string(uid);
+  for (auto line : split(text, '\n')) {
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    auto f = split(line, ':');
+    if (f.size() != 3) continue;
+    if (!(f[0] == uid_s || (!user.empty() && f[0] == user))) continue;
+    auto start = parse_int<uint32_t>(trim(f[1]));
+    auto count = parse_int<uint32_t>(trim(f[2]));
+    if (!start || !count || *count == 0) continue;
+    out.push_back({*start, *count});
+  }
+  return out;
+}
+
+std::vector<std::string> id_map_args(uint32_t own, const std::vector<IdRange>& ranges) {
+  std::vector<std::string> a = {"0", std::to_string(own), "1"};
+  uint64_t inside = 1;
+  for (const auto& r : ranges) {
+    if (inside + r.count > 0xffffffffULL) break;
+    a.insert(a.end(), {std::to_string(inside), std::to_string(r.start), std::to_string(r.count)});
+    inside += r.count;
+  }
+  return a;
+}
+
+Status ensure_private_dir(const std::string& path, uid_t uid) {
+  if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) {
+    if (errno != ENOENT) return sys_failf("mkdir {}", path);
+    HULL_CHECK(fs::mkdir_p(path, 0700));
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0) return sys_failf("stat {}", path);
+  if (!S_ISDIR(st.st_mode)) return failf("run root {}: not a directory", path);
+  if (st.st_uid != uid)
+    return failf("run root {}: owned by uid {}, not {}: refusing it (use --run-root DIR)", path,
+                 st.st_uid, uid);
+  if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) < 0)
+    return sys_failf("chmod 0700 {}", path);
+  return {};
+}
+
+std::optional<pid_t> pause_pid(const std::string& run_root) {
+  auto rec = read_record(run_root + "/pause.pid");
+  if (rec && runtime::process_alive(rec->pid, rec->start)) return rec->pid;
+  return std::nullopt;
+}
+
+Status enter(const std::string& run_root) {
+  HULL_CHECK(ensure_private_dir(run_root, ::geteuid()));
+  const std::string lock_path = run_root + "/pause.lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock) return sys_failf("open {}", lock_path);
+  while (::flock(lock.get(), LOCK_EX) < 0)
+    if (errno != EINTR) return sys_failf("flock {}", lock_path);
+
+  pid_t pid = 0;
+  if (auto p = pause_pid(run_root)) {
+    pid = *p;
+  } else {
+    pid = HULL_TRY(start_pause());
+    if (auto r = write_record(run_root + "/pause.pid", pid); !r) {
+      ::kill(pid, SIGKILL);
+      return r;
+    }
+  }
+  UniqueFd user(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd mnt(::open(fmt::format("/proc/{}/ns/mnt", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!user || !mnt) return sys_failf("open the namespaces of pause process {}", pid);
+  // The mount namespace's root becomes the cwd: come back to where the user was.
+  UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (::setns(user.get(), CLONE_NEWUSER) < 0)
+    return sys_failf("join the user namespace of pause process {}", pid);
+  if (::setns(mnt.get(), CLONE_NEWNS) < 0)
+    return sys_failf("join the mount namespace of pause process {}", pid);
+  if (cwd && ::fchdir(cwd.get()) < 0) (void)::chdir("/");
+  userns::assume(true);
+  ::setenv(kInUserNsEnv, "1", 1);
+  return {};
+}
+
+Status check_run(const RunOptions& o, const std::string& network, bool delegated) {
+  if (network != "pasta" && network != "none" && network != "host" &&
+      !network.starts_with("container:"))
+    return failf(
+        "--network {}: bridge and user-defined networks need root; rootless hull uses pasta "
+        "(the default: --network pasta), or none, host, container:NAME",
+        network);
+  if (delegated) return {};
+  for (const auto& [given, flag] : {std::pair{!o.memory.empty(), "-m/--memory"},
+                                    {!o.memory_swap.empty(), "--memory-swap"},
+                                    {!o.cpus.empty(), "--cpus"},
+                                    {!o.cpuset_cpus.empty(), "--cpuset-cpus"},
+                                    {o.cpu_shares.has_value(), "--cpu-shares"},
+                                    {o.pids_limit.has_value(), "--pids-limit"}})
+    if (given)
+      return failf(
+          "{}: resource limits need a cgroup, and rootless hull has none on this host (it "
+          "needs cgroup v2 with a cgroup delegated to the user, e.g. systemd's "
+          "Delegate=yes)",
+          flag);
+  return {};
+}
+
+bool cgroup_delegated() {
+  auto m = cgroups::make_manager({"hull-probe", "", true, {}});
+  return m && (*m)->kind() != cgroups::Kind::disabled;
+}
+
+Result<std::string> create_netns(const std::string& path) {
+  {
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!f) return sys_failf("create netns file \"{}\"", path);
+  }
+  int pfd[2];
+  if (::pipe2(pfd, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd rd(pfd[0]), wr(pfd[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::unlink(path.c_str());
+    return sys_fail("fork");
+  }
+  if (pid == 0) {
+    // Only syscalls here: the parent may have threads.
+    struct {
+      int err;
+      int step;
+    } r{0, 0};
+    if (::unshare(CLONE_NEWNET) < 0)
+      r = {errno, 1};
+    else if (!loopback_up())
+      r = {errno, 3};
+    else if (::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
+      r = {errno, 2};
+    (void)!::write(wr.get(), &r, sizeof r);
+    ::_exit(r.err ? 1 : 0);
+  }
+  wr.reset();
+  struct {
+    int err;
+    int step;
+  } r{EIO, 0};
+  ssize_t n;
+  do n = ::read(rd.get(), &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof r) r = {EIO, 0};
+  if (r.err) {
+    ::unlink(path.c_str());
+    return sys_fail(r.step == 2   ? fmt::format("bind mount netns on \"{}\"", path)
+                    : r.step == 3 ? std::string("bring lo up in the new netns")
+                                  : std::string("unshare CLONE_NEWNET"),
+                    r.err);
+  }
+  return path;
+}
+
+Result<std::vector<PortMapping>> start_network(const std::string& run_root, const std::string& id,
+                                               const std::string& netns,
+                                               const std::vector<PortMapping>& ports) {
+  std::vector<PortMapping> mapped;
+  net::PastaRequest rq;
+  rq.netns_path = netns;
+  // Beside, not in, netns/: prune takes every name there for a container's netns file.
+  HULL_CHECK(fs::mkdir_p(run_root + "/pasta", 0700));
+  rq.pid_file = run_root + "/pasta/" + id + ".pid";
+  for (auto p : ports) {
+    if (p.host_port == 0 || p.host_port_last > p.host_port) {
+      uint16_t first = p.host_port ? p.host_port : 0;
+      uint16_t last = p.host_port_last > p.host_port ? p.host_port_last : first;
+      p.host_port = HULL_TRY(free_port(p.proto, p.host_ip, first, last));
+    }
+    p.host_port_last = 0;
+    rq.ports.push_back({p.host_ip, p.host_port, p.container_port, p.proto, 0});
+    mapped.push_back(p);
+  }
+  // hull is root of the user namespace that owns the netns: pasta needs no --userns.
+  pid_t pid = HULL_TRY(net::start_pasta(rq));
+  ::unlink(rq.pid_file.c_str());
+  if (auto r = write_record(run_root + "/pasta/" + id, pid); !r) {
+    ::kill(pid, SIGTERM);
+    return std::unexpected(r.error());
+  }
+  return mapped;
+}
+
+void stop_network(const std::string& run_root, const std::string& id) {
+  const std::string path = run_root + "/pasta/" + id;
+  if (auto rec = read_record(path); rec && runtime::process_alive(rec->pid, rec->start)) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
+    // The pidfd pins the process: the start time checked above is still its own.
+    if (fd && runtime::process_alive(rec->pid, rec->start) &&
+        ::syscall(SYS_pidfd_send_signal, fd.get(), SIGTERM, nullptr, 0) == 0) {
+      // Gone when rm returns (it is not our child: the pidfd polls readable at its exit).
+      pollfd p{fd.get(), POLLIN, 0};
+      while (::poll(&p, 1, 2000) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  ::unlink(path.c_str());
+}
+
+}  // namespace hull::engine::rootless
