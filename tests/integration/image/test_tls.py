@@ -65,6 +65,8 @@ def pki():
 
 
 def _tls_registry(pki, prefix, client_certs=False, htpasswd=False):
+    """A TLS docker-registry (client_certs: it wants one signed by the CA), until the
+    module ends."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     tls = {"certificate": str(pki.d / "server.crt"), "key": str(pki.d / "server.key")}
     if client_certs:
@@ -75,31 +77,26 @@ def _tls_registry(pki, prefix, client_certs=False, htpasswd=False):
         ht = write_htpasswd(tmp / "htpasswd", user, password)
     port, proc = start_registry(tmp, htpasswd=ht, tls=tls)
     certs = pki.cert_dir(tmp / "push-certs", **(CLIENT if client_certs else CA))
-    return Registry(port, proc, tmp, user, password, cert_dir=certs)
+    try:
+        yield Registry(port, proc, tmp, user, password, cert_dir=certs)
+    finally:
+        stop_registry(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def tls_registry(pki):
-    r = _tls_registry(pki, "hull-reg-tls-")
-    yield r
-    stop_registry(r.proc)
-    shutil.rmtree(r.tmp, ignore_errors=True)
+    yield from _tls_registry(pki, "hull-reg-tls-")
 
 
 @pytest.fixture(scope="module")
 def mtls_registry(pki):
-    r = _tls_registry(pki, "hull-reg-mtls-", client_certs=True)
-    yield r
-    stop_registry(r.proc)
-    shutil.rmtree(r.tmp, ignore_errors=True)
+    yield from _tls_registry(pki, "hull-reg-mtls-", client_certs=True)
 
 
 @pytest.fixture(scope="module")
 def tls_auth_registry(pki):
-    r = _tls_registry(pki, "hull-reg-tls-auth-", htpasswd=True)
-    yield r
-    stop_registry(r.proc)
-    shutil.rmtree(r.tmp, ignore_errors=True)
+    yield from _tls_registry(pki, "hull-reg-tls-auth-", htpasswd=True)
 
 
 @pytest.fixture
@@ -126,6 +123,10 @@ def push(registry, tmp_path, name, img=None):
     return registry.push(layout, "t", name), img
 
 
+def pulled(hull, img):
+    return hull.out("images", "-q").strip() == img.id[7:19]
+
+
 def stored_nothing(hull):
     return hull.blobs() == [] and hull.layers() == [] and hull.tmp_entries() == []
 
@@ -141,18 +142,22 @@ def test_pull_with_the_ca_in_cert_dir(hull, tls_registry, pki, tmp_path):
     certs = pki.cert_dir(tmp_path / "certs", **CA)
     out = hull.out("pull", "--cert-dir", str(certs), ref)
     assert "Pull complete" in out, out
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
     assert hull.tmp_entries() == []
 
 
-def test_pull_with_the_ca_in_etc_hull_certs_d(hull, tls_registry, pki, tmp_path, etc_certs_d):
-    ref, img = push(tls_registry, tmp_path, "tls/etc:v1")
-    d = Path("/etc/hull/certs.d") / tls_registry.host
+@pytest.mark.parametrize("which,files", [("tls_registry", CA), ("mtls_registry", CLIENT)])
+def test_pull_with_certs_in_etc_hull_certs_d(hull, request, which, files, pki, tmp_path,
+                                             etc_certs_d):
+    reg = request.getfixturevalue(which)
+    ref, img = push(reg, tmp_path, f"certsd/{which.split('_')[0]}:v1")
+    d = Path("/etc/hull/certs.d") / reg.host
     etc_certs_d.append(d)
-    pki.cert_dir(d, **CA)
-    # A loopback registry with a certs.d entry is spoken to in TLS (as podman does).
+    pki.cert_dir(d, **files)
+    # A loopback registry with a certs.d entry is spoken to in TLS (as podman does), and
+    # a client certificate there is sent.
     hull.run("pull", "-q", ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
 
 
 def test_untrusted_certificate_is_a_clear_error_and_stores_nothing(hull, tls_registry, pki,
@@ -185,10 +190,10 @@ def test_tls_verify_false_and_insecure_registry_skip_verification(hull, tls_regi
                                                                    tmp_path):
     ref, img = push(tls_registry, tmp_path, "tls/noverify:v1")
     hull.run("pull", "-q", "--tls-verify=false", ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
     hull.run("rmi", ref)
     hull.run("pull", "-q", "--insecure-registry", tls_registry.host, ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
 
 
 def test_plain_http_to_a_tls_registry_says_so(hull, tls_registry, tmp_path):
@@ -213,7 +218,7 @@ def test_tls_to_a_plain_registry_says_so_and_tls_verify_false_falls_back(hull, r
     # Unverified: https first, then plain HTTP when the registry answers in it (docker's
     # and podman's way with insecure registries).
     hull.run("pull", "-q", "--tls-verify=false", ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
 
 
 def test_client_certificate(hull, mtls_registry, pki, tmp_path):
@@ -241,16 +246,7 @@ def test_client_certificate(hull, mtls_registry, pki, tmp_path):
     # With it: the pull works.
     both = pki.cert_dir(tmp_path / "client", **CLIENT)
     hull.run("pull", "-q", "--cert-dir", str(both), ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
-
-
-def test_client_certificate_from_certs_d(hull, mtls_registry, pki, tmp_path, etc_certs_d):
-    ref, img = push(mtls_registry, tmp_path, "mtls/etc:v1")
-    d = Path("/etc/hull/certs.d") / mtls_registry.host
-    etc_certs_d.append(d)
-    pki.cert_dir(d, **CLIENT)
-    hull.run("pull", "-q", ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
 
 
 def test_login_to_a_tls_registry(hull, tls_auth_registry, pki, tmp_path):
@@ -267,4 +263,4 @@ def test_login_to_a_tls_registry(hull, tls_auth_registry, pki, tmp_path):
                                          r.password, r.host)
     # The stored credentials over TLS.
     hull.run("pull", "-q", "--cert-dir", str(certs), ref)
-    assert hull.out("images", "-q").strip() == img.id[7:19]
+    assert pulled(hull, img)
