@@ -357,12 +357,14 @@ struct Registry::Shared {
         registry, certs_hint);
   }
 
-  // On the first contact only (may_fall_back is then cleared).
+  // On the first contact only (may_fall_back is then cleared). Also when nothing listens
+  // for https: a registry named without a port is then tried on port 80, as docker does.
   bool fall_back(const Response& r) {
-    if (!may_fall_back || !answered_in_plain_http(r)) return false;
+    if (!may_fall_back || !(answered_in_plain_http(r) || r.curl == CURLE_COULDNT_CONNECT))
+      return false;
     may_fall_back = false;
-    log::debug("registry {}: answered https in plain HTTP; unverified, so using plain HTTP",
-               registry);
+    log::debug("registry {}: https failed ({}); unverified, so trying plain HTTP", registry,
+               r.curl_error);
     return true;
   }
 

@@ -2,6 +2,8 @@
 127.0.0.1 from a CA made here (openssl), one that also wants a client certificate
 (http.tls.clientcas), one behind htpasswd. The certificates reach hull through --cert-dir
 or the certs.d layout (/etc/hull/certs.d/HOST:PORT/), as docker's and podman's do."""
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -264,3 +266,44 @@ def test_login_to_a_tls_registry(hull, tls_auth_registry, pki, tmp_path):
     # The stored credentials over TLS.
     hull.run("pull", "-q", "--cert-dir", str(certs), ref)
     assert pulled(hull, img)
+
+
+def test_insecure_registry_without_a_port_falls_back_to_port_80(hull, tmp_path):
+    """--insecure-registry HOST without a port: nothing answers https on 443, so hull
+    speaks plain HTTP on port 80, as docker does. Port 80 is that of a network namespace
+    made here, with only its loopback up."""
+    ns = f"hulltls-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    nsenter = ["nsenter", f"--net=/run/netns/{ns}"]
+    proc = None
+    try:
+        subprocess.run(nsenter + ["ip", "link", "set", "lo", "up"], check=True)
+        (tmp_path / "storage").mkdir()
+        (tmp_path / "config.yml").write_text(json.dumps({
+            "version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(tmp_path / "storage")}},
+            "http": {"addr": "127.0.0.1:80"}}))
+        proc = subprocess.Popen(nsenter + ["docker-registry", "serve",
+                                           str(tmp_path / "config.yml")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if subprocess.run(nsenter + ["curl", "-sf", "http://127.0.0.1/v2/"],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        img = Image([BASE])
+        layout = write_layout(tmp_path / "layout", {"t": img})
+        subprocess.run(nsenter + ["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+                                  f"oci:{layout}:t", "docker://127.0.0.1/port80/img:v1"],
+                       check=True, capture_output=True, timeout=120)
+        p = subprocess.run(nsenter + [hull.binary, "--root", str(hull.root), "pull", "-q",
+                                      "--insecure-registry", "127.0.0.1",
+                                      "127.0.0.1/port80/img:v1"],
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, HOME=str(hull.home)))
+        assert p.returncode == 0, p.stderr
+        assert pulled(hull, img)
+    finally:
+        if proc:
+            stop_registry(proc)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
