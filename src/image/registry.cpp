@@ -357,15 +357,16 @@ struct Registry::Shared {
         registry, certs_hint);
   }
 
-  // On the first contact only (may_fall_back is then cleared). Also when nothing listens
-  // for https: a registry named without a port is then tried on port 80, as docker does.
+  // Decided by the first contact's answer (may_fall_back is then cleared): plain HTTP
+  // also when nothing listens for https, so a registry named without a port is tried on
+  // port 80 after 443, as docker does.
   bool fall_back(const Response& r) {
-    if (!may_fall_back || !(answered_in_plain_http(r) || r.curl == CURLE_COULDNT_CONNECT))
-      return false;
+    bool go = may_fall_back && (answered_in_plain_http(r) || r.curl == CURLE_COULDNT_CONNECT);
     may_fall_back = false;
-    log::debug("registry {}: https failed ({}); unverified, so trying plain HTTP", registry,
-               r.curl_error);
-    return true;
+    if (go)
+      log::debug("registry {}: https failed ({}); unverified, so trying plain HTTP", registry,
+                 r.curl_error);
+    return go;
   }
 
   // Answers a 401: the challenge it carries sets the scheme (a pull makes no /v2/ ping
