@@ -355,7 +355,10 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
   emit({"", Progress::Phase::resolving, 0, 0,
         fmt::format("{}: Pulling from {}", ref.digest.empty() ? ref.tag : ref.digest,
                     ref.familiar_name() == ref.name() ? ref.repository : ref.familiar_name())});
-  RegistryOptions ro{opts.insecure_registries, opts.auth_file, std::nullopt};
+  RegistryOptions ro{.insecure = opts.access.insecure_registries,
+                     .auth_file = opts.auth_file,
+                     .tls_verify = opts.access.tls_verify,
+                     .cert_dir = opts.access.cert_dir};
   auto reg = HULL_TRY(Registry::connect(ref, ro));
   Manifest top = HULL_TRY(reg.manifest(ref.reference()));
   phases.mark("manifest");
@@ -582,10 +585,13 @@ Result<Store*> StoreOpener::get() {
 }
 
 Status check_login(std::string_view registry, const std::string& username,
-                   const std::string& password, const std::vector<std::string>& insecure) {
+                   const std::string& password, const RegistryAccess& access) {
   Reference ref;
   ref.registry = std::string(registry);
-  RegistryOptions ro{insecure, "", Credentials{username, password}};
+  RegistryOptions ro{.insecure = access.insecure_registries,
+                     .credentials = Credentials{username, password},
+                     .tls_verify = access.tls_verify,
+                     .cert_dir = access.cert_dir};
   auto reg = HULL_TRY(Registry::connect(ref, ro));
   return reg.check();
 }

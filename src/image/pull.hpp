@@ -26,10 +26,18 @@ struct Progress {
   std::string message;  // "Pulling from library/busybox", "Digest: sha256:..."
 };
 
+// How pull and login reach a registry: TLS verification and certificates (registry.hpp).
+struct RegistryAccess {
+  // Unverified https for these hosts, or plain HTTP if they answer in it.
+  std::vector<std::string> insecure_registries;
+  std::optional<bool> tls_verify;  // --tls-verify
+  std::string cert_dir;            // --cert-dir: *.crt, *.cert + *.key; empty: certs.d
+};
+
 struct PullOptions {
   std::string platform;  // "os/arch[/variant]"; empty: the host's
   bool quiet = false;
-  std::vector<std::string> insecure_registries;  // plain HTTP for these hosts
+  RegistryAccess access;
   std::function<void(const Progress&)> progress;
   std::string auth_file;  // docker config.json; empty: $DOCKER_CONFIG or ~/.docker
   int parallel = 4;
@@ -64,7 +72,7 @@ class StoreOpener {
 
 // Checks username/password against a registry (`hull login`); does not store them.
 Status check_login(std::string_view registry, const std::string& username,
-                   const std::string& password, const std::vector<std::string>& insecure);
+                   const std::string& password, const RegistryAccess& access);
 
 // "linux/amd64" and friends for the running host.
 std::string host_platform();

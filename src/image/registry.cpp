@@ -4,14 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
 #include <thread>
 
+#include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "image/certs.hpp"
+#include "image/wrap.hpp"
 
 namespace hull::image {
 namespace {
@@ -27,6 +31,14 @@ void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
+
+// TLS settings for every request to one registry, its token server's too (as podman's
+// one HTTP client per registry). The defaults set nothing: plain HTTP pays nothing.
+struct Tls {
+  bool verify = true;
+  std::string ca_pem;     // the system's CA bundle and certs.d's *.crt; empty: curl's default
+  std::string cert, key;  // a client certificate and its key (files)
+};
 
 struct Response {
   long status = 0;
@@ -79,7 +91,7 @@ size_t on_body(char* data, size_t size, size_t n, void* ud) {
 // One HTTP request. headers are full "Name: value" lines.
 // share: the registry's connection cache, so requests after the first reuse a kept-alive
 // connection (and a TLS session) instead of connecting again.
-Response perform(CURL* c, CURLSH* share, const std::string& url,
+Response perform(CURL* c, CURLSH* share, const Tls& tls, const std::string& url,
                  const std::vector<std::string>& headers,
                  std::function<bool(const char*, size_t)> sink, int64_t range_from = -1,
                  size_t max_body = 4 << 20) {
@@ -105,6 +117,19 @@ Response perform(CURL* c, CURLSH* share, const std::string& url,
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+  if (!tls.verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!tls.ca_pem.empty()) {
+    // curl copies the struct; the bytes stay the registry's for its whole life.
+    curl_blob ca{const_cast<char*>(tls.ca_pem.data()), tls.ca_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+  }
+  if (!tls.cert.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls.cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, tls.key.c_str());
+  }
   std::string range;
   if (range_from > 0) {
     range = fmt::format("{}-", range_from);
@@ -179,7 +204,39 @@ std::string url_escape(CURL* c, const std::string& s) {
   return out;
 }
 
+// A TLS alert from the server, such as OpenSSL's "sslv3 alert bad certificate" for a
+// client certificate it wants or refuses: it comes as a receive error, but asking again
+// only gets the same answer.
+bool tls_alert(const Response& r) {
+  return r.curl != CURLE_OK && r.curl_error.find(" alert ") != std::string::npos;
+}
+
+// An https request answered in plain HTTP (OpenSSL reads "HTTP/1.1 400" as a record).
+bool answered_in_plain_http(const Response& r) {
+  return r.curl == CURLE_SSL_CONNECT_ERROR &&
+         (r.curl_error.find("wrong version number") != std::string::npos ||
+          r.curl_error.find("packet length too long") != std::string::npos);
+}
+
+// A plain-HTTP request answered by a TLS server: Go's (docker-registry's) words, nginx's.
+bool tls_server_got_plain_http(const Response& r) {
+  return r.status == 400 &&
+         (r.body.find("HTTP request to an HTTPS server") != std::string::npos ||
+          r.body.find("plain HTTP request was sent to HTTPS port") != std::string::npos);
+}
+
+// curl's own CA bundle (the system's), to add certs.d's CAs to: CURLOPT_CAINFO_BLOB
+// replaces the bundle, and no option adds to it. Empty when there is none.
+std::string system_ca_bundle() {
+  CurlPtr c(curl_easy_init());
+  char* path = nullptr;
+  if (!c || curl_easy_getinfo(c.get(), CURLINFO_CAINFO, &path) != CURLE_OK || !path) return "";
+  auto pem = fs::read_file(path);
+  return pem ? *pem : "";
+}
+
 bool transient(const Response& r) {
+  if (tls_alert(r)) return false;
   if (r.curl != CURLE_OK) {
     switch (r.curl) {
       case CURLE_COULDNT_CONNECT:
@@ -243,6 +300,75 @@ struct Registry::Shared {
   std::map<std::string, std::string> challenge;
   std::string registry;
 
+  Tls tls;
+  std::string certs_found;     // the certs.d (or --cert-dir) directory in use, or ""
+  std::string certs_hint;      // where this registry's certificates go, for error messages
+  bool may_fall_back = false;  // unverified: an https request answered in plain HTTP ->
+                               // plain HTTP, as docker and podman do for insecure registries
+
+  // curl's complaint, with what to do about it for the TLS failures a user can fix.
+  std::string transport_error(const Response& r, bool https) const {
+    const std::string& e = r.curl_error;
+    switch (r.curl) {
+      case CURLE_PEER_FAILED_VERIFICATION:
+        if (tls.ca_pem.empty())
+          return fmt::format(
+              "TLS certificate of registry {} is not trusted ({}): put the CA certificate that "
+              "signed it in {}/ca.crt, or pass --tls-verify=false to skip verification",
+              registry, e, certs_hint);
+        return fmt::format(
+            "TLS certificate of registry {} is not trusted ({}) by the system's CA certificates "
+            "nor by those in {} (*.crt): put the CA certificate that signed it there, or pass "
+            "--tls-verify=false to skip verification",
+            registry, e, certs_found);
+      case CURLE_SSL_CERTPROBLEM:
+        return fmt::format("client certificate {} (key {}): {}", tls.cert, tls.key, e);
+      case CURLE_SSL_CACERT_BADFILE:
+        return fmt::format("CA certificates in {} (*.crt): {}", certs_found, e);
+      default:
+        break;
+    }
+    if (tls_alert(r)) {
+      if (tls.cert.empty())
+        return fmt::format(
+            "registry {} wants a TLS client certificate ({}): put it in {} as NAME.cert with "
+            "its key as NAME.key",
+            registry, e, certs_hint);
+      return fmt::format("registry {} refused the TLS client certificate {} ({})", registry,
+                         tls.cert, e);
+    }
+    if (answered_in_plain_http(r))
+      return fmt::format(
+          "registry {} does not speak TLS: it answered an https request in plain HTTP ({}){}; "
+          "for a plain-HTTP registry pass --tls-verify=false or --insecure-registry {}",
+          registry, e,
+          certs_found.empty() ? "" : fmt::format(" (hull used https because of {})", certs_found),
+          registry);
+    // Unverified, hull already speaks plain HTTP to a registry that answers in it.
+    return e + (https && tls.verify ? " (for a plain-HTTP registry use --insecure-registry)" : "");
+  }
+
+  // The server's answer to a plain-HTTP request it wanted in TLS.
+  std::string wants_tls_error() const {
+    return fmt::format(
+        "registry {} speaks TLS but hull spoke plain HTTP to it, as to any loopback registry "
+        "without certificates: put the CA certificate that signed its certificate in {}/ca.crt "
+        "(hull then uses https), or pass --tls-verify=false to use https without verification",
+        registry, certs_hint);
+  }
+
+  // Decided by the first contact's answer (may_fall_back is then cleared): plain HTTP
+  // also when nothing listens for https, so a registry named without a port is tried on
+  // port 80 after 443, as docker does.
+  bool fall_back(const Response& r) {
+    bool go = may_fall_back && (answered_in_plain_http(r) || r.curl == CURLE_COULDNT_CONNECT);
+    may_fall_back = false;
+    if (go)
+      log::debug("registry {}: https failed ({}); unverified, so trying plain HTTP", registry,
+                 r.curl_error);
+    return go;
+  }
+
   // Answers a 401: the challenge it carries sets the scheme (a pull makes no /v2/ ping
   // first: its first request, the manifest, learns the scheme from its 401, as
   // containerd's resolver does), then the credentials or a fresh Bearer token are
@@ -296,7 +422,7 @@ struct Registry::Shared {
     Response r;
     for (int attempt = 0;; ++attempt) {
       body.clear();
-      r = perform(c, share, url, hdrs, [&](const char* d, size_t n) {
+      r = perform(c, share, tls, url, hdrs, [&](const char* d, size_t n) {
         if (body.size() + n > (1 << 20)) return false;
         body.append(d, n);
         return true;
@@ -304,7 +430,7 @@ struct Registry::Shared {
       if (!transient(r) || attempt + 1 >= kAttempts) break;
       backoff(attempt, r);
     }
-    if (r.curl != CURLE_OK) return failf("token server {}: {}", realm, r.curl_error);
+    if (r.curl != CURLE_OK) return failf("token server {}: {}", realm, transport_error(r, false));
     if (r.status == 401 || r.status == 403)
       return failf("unauthorized: token server {} refused {} (HTTP {}){}", realm,
                    creds ? "the credentials" : "anonymous access", r.status,
@@ -333,9 +459,33 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   reg.ref_ = ref;
   reg.s_ = std::make_unique<Shared>();
   reg.s_->registry = ref.registry;
-  bool plain = is_loopback_registry(ref.registry);
-  for (auto& h : opts.insecure) plain |= (h == ref.registry);
+  auto roots = opts.cert_roots.empty() ? default_cert_roots() : opts.cert_roots;
+  auto certs = HULL_TRY(with_context(find_certs(ref.registry, opts.cert_dir, roots),
+                                     fmt::format("registry {}", ref.registry)));
+  bool insecure = std::ranges::find(opts.insecure, ref.registry) != opts.insecure.end();
+  if (opts.tls_verify) insecure = !*opts.tls_verify;
+  // Loopback registries are plain HTTP unless something asks for TLS: a certs.d entry (as
+  // podman), --tls-verify, or --insecure-registry (https first, then plain HTTP).
+  bool plain = is_loopback_registry(ref.registry) && !certs && !insecure && !opts.tls_verify;
   reg.base_ = (plain ? "http://" : "https://") + registry_endpoint_host(ref.registry);
+  Shared& s = *reg.s_;
+  s.tls.verify = !insecure;
+  s.may_fall_back = insecure && !plain;
+  s.certs_hint = !opts.cert_dir.empty() ? opts.cert_dir : roots.front() + "/" + ref.registry;
+  if (certs) {
+    s.certs_found = certs->dir;
+    s.certs_hint = certs->dir;
+    s.tls.cert = certs->cert;
+    s.tls.key = certs->key;
+    if (!certs->ca_files.empty()) {
+      s.tls.ca_pem = system_ca_bundle();
+      for (auto& f : certs->ca_files) {
+        auto pem =
+            HULL_TRY(with_context(fs::read_file(f), fmt::format("registry {}", ref.registry)));
+        s.tls.ca_pem += "\n" + pem;
+      }
+    }
+  }
   if (opts.credentials) {
     reg.s_->creds = opts.credentials;
   } else {
@@ -379,7 +529,11 @@ Status Registry::check() {
   Response r;
   bool answered = false;
   for (int attempt = 0;; ++attempt) {
-    r = perform(c.get(), s_->share, base_ + "/v2/", s_->headers(), nullptr);
+    r = perform(c.get(), s_->share, s_->tls, base_ + "/v2/", s_->headers(), nullptr);
+    if (s_->fall_back(r)) {
+      base_ = "http://" + registry_endpoint_host(ref_.registry);
+      continue;
+    }
     if (r.status == 401 && !answered) {
       answered = true;
       if (HULL_TRY(s_->answer(c.get(), r, ""))) continue;
@@ -388,10 +542,9 @@ Status Registry::check() {
     backoff(attempt, r);
   }
   if (r.curl != CURLE_OK)
-    return failf("registry {}: {}/v2/: {}{}", ref_.registry, base_, r.curl_error,
-                 base_.starts_with("https://")
-                     ? " (for a plain-HTTP registry use --insecure-registry)"
-                     : "");
+    return failf("registry {}: {}/v2/: {}", ref_.registry, base_,
+                 s_->transport_error(r, base_.starts_with("https://")));
+  if (tls_server_got_plain_http(r)) return fail(s_->wants_tls_error());
   if (r.status == 401 || r.status == 403)
     return std::unexpected(Error{EACCES, fmt::format("login to {} failed: unauthorized: wrong "
                                                      "username or password",
@@ -405,7 +558,6 @@ Status Registry::check() {
 Result<Manifest> Registry::manifest(std::string_view reference) {
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);
-  std::string url = fmt::format("{}/v2/{}/manifests/{}", base_, ref_.repository, reference);
   std::vector<std::string> accept = {
       fmt::format("Accept: {}, {}, {}, {}", kOciIndex, kDockerList, kOciManifest, kDockerManifest)};
   Response r;
@@ -413,11 +565,17 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
   bool refreshed = false;
   for (int attempt = 0;; ++attempt) {
     body.clear();
-    r = perform(c.get(), s_->share, url, s_->headers(accept), [&](const char* d, size_t n) {
-      if (body.size() + n > (4 << 20)) return false;  // manifests are small; refuse floods
-      body.append(d, n);
-      return true;
-    });
+    std::string url = fmt::format("{}/v2/{}/manifests/{}", base_, ref_.repository, reference);
+    r = perform(c.get(), s_->share, s_->tls, url, s_->headers(accept),
+                [&](const char* d, size_t n) {
+                  if (body.size() + n > (4 << 20)) return false;  // small; refuse floods
+                  body.append(d, n);
+                  return true;
+                });
+    if (s_->fall_back(r)) {
+      base_ = "http://" + registry_endpoint_host(ref_.registry);
+      continue;
+    }
     if (r.status == 401 && !refreshed) {
       refreshed = true;
       if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
@@ -428,10 +586,9 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
   if (r.curl == CURLE_WRITE_ERROR)
     return failf("manifest {} of {}: larger than 4 MiB", reference, ref_.name());
   if (r.curl != CURLE_OK)
-    return failf("manifest {} of {}: {}{}", reference, ref_.name(), r.curl_error,
-                 base_.starts_with("https://")
-                     ? " (for a plain-HTTP registry use --insecure-registry)"
-                     : "");
+    return failf("manifest {} of {}: {}", reference, ref_.name(),
+                 s_->transport_error(r, base_.starts_with("https://")));
+  if (tls_server_got_plain_http(r)) return fail(s_->wants_tls_error());
   if (r.status != 200)
     return std::unexpected(http_error(r, ref_, fmt::format("manifest {}", reference)));
   Manifest m;
@@ -456,7 +613,7 @@ Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_
   bool refreshed = false;
   for (int attempt = 0;; ++attempt) {
     data.clear();
-    r = perform(c.get(), s_->share, url, s_->headers(), [&](const char* d, size_t n) {
+    r = perform(c.get(), s_->share, s_->tls, url, s_->headers(), [&](const char* d, size_t n) {
       if (int64_t(data.size() + n) > max_size) return false;
       data.append(d, n);
       return true;
@@ -471,7 +628,8 @@ Result<std::string> Registry::small_blob(const std::string& digest, int64_t max_
   if (r.curl == CURLE_WRITE_ERROR)
     return failf("blob {} of {}: larger than its descriptor's {} bytes", digest, ref_.name(),
                  max_size);
-  if (r.curl != CURLE_OK) return failf("blob {} of {}: {}", digest, ref_.name(), r.curl_error);
+  if (r.curl != CURLE_OK)
+    return failf("blob {} of {}: {}", digest, ref_.name(), s_->transport_error(r, false));
   if (r.status != 200) return std::unexpected(http_error(r, ref_, fmt::format("blob {}", digest)));
   std::string got = "sha256:" + Sha256::hex(data);
   if (got != digest)
@@ -495,7 +653,7 @@ Status Registry::blob(const std::string& digest, int64_t size, const BlobSink& s
     bool first = true;
     int64_t skip = 0;
     r = perform(
-        c.get(), s_->share, url, s_->headers(),
+        c.get(), s_->share, s_->tls, url, s_->headers(),
         [&](const char* d, size_t n) {
           if (cancel.load(std::memory_order_relaxed)) return false;
           if (first && start > 0) {
@@ -544,7 +702,8 @@ Status Registry::blob(const std::string& digest, int64_t size, const BlobSink& s
     backoff(attempt, r);
   }
   if (r.curl != CURLE_OK)
-    return failf("blob {} of {}: {} after {} bytes", digest, ref_.name(), r.curl_error, have);
+    return failf("blob {} of {}: {} after {} bytes", digest, ref_.name(),
+                 s_->transport_error(r, false), have);
   if (r.status != 200 && r.status != 206 && !(r.status == 416 && have == size))
     return std::unexpected(http_error(r, ref_, fmt::format("blob {}", digest)));
   if (size > 0 && have != size)

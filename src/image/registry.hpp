@@ -17,9 +17,17 @@
 namespace hull::image {
 
 struct RegistryOptions {
-  std::vector<std::string> insecure;  // hosts spoken to over plain HTTP
+  // Hosts whose certificates are not verified; one that answers https in plain HTTP is
+  // then spoken to in plain HTTP (as docker's insecure-registries).
+  std::vector<std::string> insecure;
   std::string auth_file;
   std::optional<Credentials> credentials;  // overrides the auth file (login)
+  // --tls-verify: false is `insecure` for every registry; true asks for verified https
+  // even from a loopback registry. Unset: https, verified, except on loopback without a
+  // certs.d entry (plain HTTP).
+  std::optional<bool> tls_verify;
+  std::string cert_dir;                 // --cert-dir (certs.hpp); empty: the certs.d roots
+  std::vector<std::string> cert_roots;  // empty: default_cert_roots()
 };
 
 struct Manifest {

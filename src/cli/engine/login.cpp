@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cli/engine/registry_flags.hpp"
 #include "cli/engine/verb.hpp"
 #include "common/strings.hpp"
 #include "image/auth.hpp"
@@ -15,7 +16,7 @@ HULL_ENGINE_VERB(login, [](CLI::App& app, EngineGlobals&) {
   struct Opts {
     std::string server = "docker.io", user, password, auth_file;
     bool password_stdin = false;
-    std::vector<std::string> insecure;
+    RegistryFlags registry;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("login", "log in to a registry");
@@ -24,7 +25,7 @@ HULL_ENGINE_VERB(login, [](CLI::App& app, EngineGlobals&) {
   sub->add_option("-p,--password", o->password, "password");
   sub->add_flag("--password-stdin", o->password_stdin, "read the password from stdin");
   sub->add_option("--authfile", o->auth_file, "config.json to write (default ~/.docker)");
-  sub->add_option("--insecure-registry", o->insecure, "speak plain HTTP to this registry");
+  o->registry.add(sub);
   return [o] {
     std::string server = o->server;
     for (const char* p : {"https://", "http://"})
@@ -45,7 +46,7 @@ HULL_ENGINE_VERB(login, [](CLI::App& app, EngineGlobals&) {
     }
     if (o->user.empty() || o->password.empty())
       return engine_report(Error{0, "login: username and password are required"});
-    if (auto st = image::check_login(server, o->user, o->password, o->insecure); !st)
+    if (auto st = image::check_login(server, o->user, o->password, o->registry.get()); !st)
       return engine_report(st.error());
     if (auto st = image::store_credentials(server, {o->user, o->password}, o->auth_file); !st)
       return engine_report(st.error());

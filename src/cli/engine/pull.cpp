@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/engine/registry_flags.hpp"
 #include "cli/engine/verb.hpp"
 #include "image/format.hpp"
 #include "image/pull.hpp"
@@ -64,14 +65,14 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   struct Opts {
     std::string ref, platform, auth_file;
     bool quiet = false;
-    std::vector<std::string> insecure;
+    RegistryFlags registry;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("pull", "download an image from a registry");
   sub->add_option("image", o->ref, "NAME[:TAG|@DIGEST]")->required();
   sub->add_option("--platform", o->platform, "os/arch[/variant] (default: this host's)");
   sub->add_flag("-q,--quiet", o->quiet, "print only the image name");
-  sub->add_option("--insecure-registry", o->insecure, "speak plain HTTP to this registry");
+  o->registry.add(sub);
   sub->add_option("--authfile", o->auth_file, "docker config.json with credentials");
   return [o, &g] {
     auto ref = image::parse_reference(o->ref);
@@ -79,7 +80,7 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
     image::PullOptions po;
     po.platform = o->platform;
     po.quiet = o->quiet;
-    po.insecure_registries = o->insecure;
+    po.access = o->registry.get();
     po.auth_file = o->auth_file;
     auto view = std::make_shared<ProgressView>(::isatty(STDOUT_FILENO));
     if (!o->quiet) {

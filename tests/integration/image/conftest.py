@@ -107,15 +107,29 @@ def wait_http(url, timeout=20):
     raise RuntimeError(f"{url} did not come up")
 
 
+def wait_tcp(port, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"127.0.0.1:{port} did not come up")
+
+
 class Registry:
-    def __init__(self, port, proc, tmp, user=None, password=None):
+    def __init__(self, port, proc, tmp, user=None, password=None, cert_dir=None):
         self.port, self.proc, self.tmp = port, proc, tmp
         self.host = f"127.0.0.1:{port}"
         self.user, self.password = user, password
+        self.cert_dir = cert_dir  # TLS: skopeo's --dest-cert-dir (CA, client certificate)
 
     def push(self, layout, tag, dest, fmt=None, all_platforms=False):
         """skopeo copy oci:LAYOUT:TAG docker://HOST/DEST."""
-        cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false"]
+        cmd = ["skopeo", "copy", "--quiet"]
+        cmd += ["--dest-cert-dir", str(self.cert_dir)] if self.cert_dir else \
+            ["--dest-tls-verify=false"]
         if self.user:
             cmd += ["--dest-creds", f"{self.user}:{self.password}"]
         if fmt:
@@ -128,7 +142,9 @@ class Registry:
         return f"{self.host}/{dest}"
 
 
-def _start_registry(tmp, htpasswd=None):
+def start_registry(tmp, htpasswd=None, tls=None):
+    """docker-registry on 127.0.0.1; tls: its http.tls section (certificate, key,
+    clientcas)."""
     port = free_port()
     storage = Path(tmp) / "storage"
     storage.mkdir()
@@ -138,6 +154,8 @@ def _start_registry(tmp, htpasswd=None):
         "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
         "http": {"addr": f"127.0.0.1:{port}"},
     }
+    if tls:
+        cfg["http"]["tls"] = tls
     if htpasswd:
         cfg["auth"] = {"htpasswd": {"realm": "hull-test", "path": str(htpasswd)}}
     cfg_path = Path(tmp) / "config.yml"
@@ -145,7 +163,8 @@ def _start_registry(tmp, htpasswd=None):
     proc = subprocess.Popen(["docker-registry", "serve", str(cfg_path)],
                             stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "log", "w"))
     try:
-        wait_http(f"http://127.0.0.1:{port}/v2/")
+        # A TLS registry may want a client certificate: only its port is awaited.
+        wait_tcp(port) if tls else wait_http(f"http://127.0.0.1:{port}/v2/")
     except Exception:
         proc.kill()
         proc.wait()
@@ -153,7 +172,7 @@ def _start_registry(tmp, htpasswd=None):
     return port, proc
 
 
-def _stop(proc):
+def stop_registry(proc):
     proc.terminate()
     try:
         proc.wait(10)
@@ -165,21 +184,25 @@ def _stop(proc):
 @pytest.fixture(scope="session")
 def registry():
     tmp = tempfile.mkdtemp(prefix="hull-reg-")
-    port, proc = _start_registry(tmp)
+    port, proc = start_registry(tmp)
     yield Registry(port, proc, tmp)
-    _stop(proc)
+    stop_registry(proc)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_htpasswd(path, user, password):
+    path.write_text(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
+    return path
 
 
 @pytest.fixture(scope="session")
 def auth_registry():
     tmp = tempfile.mkdtemp(prefix="hull-reg-auth-")
     user, password = "hulluser", "s3cret-pass"
-    ht = Path(tmp) / "htpasswd"
-    ht.write_text(f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
-    port, proc = _start_registry(tmp, htpasswd=ht)
+    ht = write_htpasswd(Path(tmp) / "htpasswd", user, password)
+    port, proc = start_registry(tmp, htpasswd=ht)
     yield Registry(port, proc, tmp, user, password)
-    _stop(proc)
+    stop_registry(proc)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -334,24 +334,30 @@ def _oci_layout(path, tars):
          "size": len(man), "annotations": {"org.opencontainers.image.ref.name": "1"}}]}))
 
 
-@pytest.fixture(scope="module")
-def registry(testns):
-    """docker-registry on 127.0.0.1 of the test netns (where hull runs)."""
+def _registry_in(testns, prefix, tls=None):
+    """docker-registry on 127.0.0.1 of the test netns (where hull runs); tls(tmp): its
+    http.tls section, given the registry's directory."""
     if not (shutil.which("docker-registry") and shutil.which("skopeo")):
         pytest.skip("docker-registry and skopeo are needed for the pull test")
-    tmp = Path(tempfile.mkdtemp(prefix="hull-rl-reg-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     port = 5000 + int.from_bytes(os.urandom(2), "little") % 1000  # the netns is ours alone
     (tmp / "storage").mkdir()
+    http = {"addr": f"127.0.0.1:{port}"}
+    if tls:
+        http["tls"] = tls(tmp)
     (tmp / "config.yml").write_text(json.dumps({
         "version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
-        "storage": {"filesystem": {"rootdirectory": str(tmp / "storage")}},
-        "http": {"addr": f"127.0.0.1:{port}"}}))
+        "storage": {"filesystem": {"rootdirectory": str(tmp / "storage")}}, "http": http}))
     proc = subprocess.Popen(["nsenter", f"--net={testns.path}", "docker-registry", "serve",
                              str(tmp / "config.yml")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
-            if testns.wget(f"http://127.0.0.1:{port}/v2/", timeout=1).returncode == 0:
+            if tls:  # busybox wget speaks no TLS
+                up = testns.sh(f"curl -sk https://127.0.0.1:{port}/v2/").returncode == 0
+            else:
+                up = testns.wget(f"http://127.0.0.1:{port}/v2/", timeout=1).returncode == 0
+            if up:
                 break
             time.sleep(0.1)
         yield f"127.0.0.1:{port}", tmp
@@ -359,6 +365,34 @@ def registry(testns):
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def registry(testns):
+    yield from _registry_in(testns, "hull-rl-reg-")
+
+
+def _make_server_cert(tmp):
+    """A CA (tmp/push/ca.crt, also skopeo's --dest-cert-dir) and a certificate for
+    127.0.0.1 from it."""
+    def ossl(*args):
+        subprocess.run(["openssl", *args], cwd=tmp, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj",
+         "/CN=hull rootless test ca", "-addext", "basicConstraints=critical,CA:TRUE")
+    ossl("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    (tmp / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-out", "srv.crt", "-days", "2", "-extfile", "ext")
+    (tmp / "push").mkdir()
+    shutil.copy(tmp / "ca.crt", tmp / "push" / "ca.crt")
+    return {"certificate": str(tmp / "srv.crt"), "key": str(tmp / "srv.key")}
+
+
+@pytest.fixture(scope="module")
+def tls_registry(testns):
+    yield from _registry_in(testns, "hull-rl-tls-", tls=_make_server_cert)
 
 
 def test_pull_from_a_local_registry_with_an_opaque_directory(user, busybox_tar, registry,
@@ -410,3 +444,31 @@ def test_publish_all_picks_free_host_ports(user, busybox_tar, testns):
         user.hull("rm", "-f", name, check=True)
         user.hull("rmi", "rl-web:1")
     assert_nothing_left(user)
+
+
+def test_pull_from_a_tls_registry_with_the_users_certs_d(user, tls_registry, testns):
+    """Rootless hull finds a registry's CA in ~/.config/hull/certs.d/HOST:PORT/ (as rootless
+    podman in ~/.config/containers/certs.d), and names that place when it is missing."""
+    host, tmp = tls_registry
+    layout = tmp / f"layout-{user.kind}"
+    _oci_layout(layout, [_layer([("etc", None), ("etc/tls", b"yes\n")])])
+    ref = f"{host}/rl/tls:{user.kind}"
+    p = subprocess.run(["nsenter", f"--net={testns.path}", "skopeo", "copy", "--quiet",
+                        "--dest-cert-dir", str(tmp / "push"),
+                        f"oci:{layout}:1", f"docker://{ref}"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    certs = user.home / ".config" / "hull" / "certs.d" / host
+    p = user.hull("pull", ref)
+    assert p.returncode == 125 and "speaks TLS" in p.stderr, p.stderr
+    assert f"{certs}/ca.crt" in p.stderr, p.stderr
+    certs.mkdir(parents=True)
+    shutil.copy(tmp / "ca.crt", certs / "ca.crt")
+    for d in (user.home / ".config", user.home / ".config" / "hull", certs.parent, certs,
+              certs / "ca.crt"):
+        os.chown(d, user.uid, user.gid)
+    try:
+        user.hull("pull", ref, check=True)
+        user.hull("rmi", ref, check=True)
+    finally:
+        shutil.rmtree(user.home / ".config", ignore_errors=True)
