@@ -128,10 +128,10 @@ Result<Container> Engine::create(const RunOptions& o) {
   }
   ImageDefaults image;
   std::string image_id = "rootfs:" + o.rootfs;
-  std::optional<image::Store> store;
+  image::Store* store = nullptr;
   if (o.rootfs.empty()) {
     if (o.image.empty()) return fail("an image name (or --rootfs DIR) is required");
-    store.emplace(HULL_TRY(image::Store::open(root_)));
+    store = HULL_TRY(image_store());
     auto id =
         o.pull == "always" ? Result<std::string>(fail("pull always")) : store->resolve(o.image);
     if (!id) {
@@ -197,6 +197,11 @@ Result<Container> Engine::create(const RunOptions& o) {
   return c;
 }
 
+Result<image::Store*> Engine::image_store() {
+  if (!images_) images_.emplace(HULL_TRY(image::Store::open(root_)));
+  return &*images_;
+}
+
 Result<Container> Engine::find(const std::string& ref) {
   return refresh(HULL_TRY(db_.find(ref)));
 }
@@ -242,18 +247,23 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   if (!spec) return fail125(spec.error());
   auto monitor = find_monitor_binary();
   if (!monitor) return fail125(monitor.error());
-  c.state.manual_stop = false;
-  c.state.error.clear();
-  if (auto r = db_.save_state(c.config.id, c.state); !r) return fail125(r.error());
-
-  int rep[2], ctl[2] = {-1, -1};
-  if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-  UniqueFd rep_r(rep[0]), rep_w(rep[1]), ctl_r, ctl_w;
-  if (o.attach) {
-    if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-    ctl_r.reset(ctl[0]);
-    ctl_w.reset(ctl[1]);
+  if (c.state.manual_stop || !c.state.error.empty()) {
+    c.state.manual_stop = false;
+    c.state.error.clear();
+    if (auto r = db_.save_state(c.config.id, c.state); !r) return fail125(r.error());
   }
+  image::Store* images = nullptr;
+  if (c.config.rootfs_dir.empty()) {
+    auto s = image_store();
+    if (!s) return fail125(s.error());
+    images = *s;
+  }
+
+  int rep[2], ctl[2];
+  if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+  UniqueFd rep_r(rep[0]), rep_w(rep[1]);
+  if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+  UniqueFd ctl_r(ctl[0]), ctl_w(ctl[1]);
   MonitorContext mc;
   mc.root = root_;
   mc.run_root = run_root_;
@@ -261,61 +271,43 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   mc.monitor_path = std::move(*monitor);
   mc.container = c;
   mc.spec = std::move(*spec);
-
-  sigset_t all, old;
-  sigfillset(&all);
-  ::sigprocmask(SIG_BLOCK, &all, &old);
-  // SQLite must not cross fork with an open connection (its per-process lock and -shm
-  // bookkeeping would be shared with the monitor's own): closed here, reopened after.
-  { Db closing = std::move(db_); }
-  pid_t mid = ::fork();
-  if (mid != 0) {
-    int err = errno;
-    if (auto d = Db::open(root_))
-      db_ = std::move(*d);
-    else
-      log::warn("reopen containers.db: {}", d.error().message);
-    if (mid < 0) {
-      ::sigprocmask(SIG_SETMASK, &old, nullptr);
-      return fail125(Error{err, "fork monitor: " + errno_string(err)});
-    }
-  }
-  if (mid == 0) {
-    // Its own session, then a second fork so the monitor is no session leader and can
-    // never acquire a controlling terminal; the CLI reaps the middle process at once.
-    ::setsid();
-    pid_t m = ::fork();
-    if (m != 0) ::_exit(m < 0 ? 1 : 0);
-    mc.report_fd = rep_w.release();
-    if (o.attach) {
-      mc.control_fd = ctl_r.release();
-      mc.in_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
-      mc.out_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
-      mc.err_fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
-    }
-    int null = ::open("/dev/null", O_RDWR);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
-    if (null > 2) ::close(null);
-    monitor_main(mc);
-  }
-  ::waitpid(mid, nullptr, 0);
-  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  mc.report_fd = rep_w.get();
+  mc.control_fd = ctl_r.get();
+  mc.attach = o.attach;
+  auto mid = spawn_monitor(mc, db_, images);
+  if (!mid) return fail125(mid.error());
   rep_w.reset();
   ctl_r.reset();
 
   auto line = read_line(rep_r.get());
-  if (!line)
-    return fail125(Error{
-        0, fmt::format("container {}: its monitor exited before starting it", c.config.name)});
-  if (line->starts_with("err ")) {
-    std::string rest = line->substr(4);
+  if (!line || !line->starts_with("ok ")) {
+    // The monitor undid its launch ("err") or died: what the CLI prepared goes too.
+    (void)release_rootfs(c.config, root_, mc.container_dir);
+    std::string rest = line ? line->substr(std::min<size_t>(line->size(), 4)) : "";
     auto sp = rest.find(' ');
     int code = parse_int<int>(rest.substr(0, sp)).value_or(kExitEngine);
-    return std::unexpected(
-        RunError{code, Error{0, sp == std::string::npos ? rest : rest.substr(sp + 1)}});
+    std::string msg =
+        !line ? fmt::format("container {}: its monitor exited before starting it", c.config.name)
+        : sp == std::string::npos ? rest
+                                  : rest.substr(sp + 1);
+    c.state.error = msg;
+    c.state.exit_code = code;
+    (void)db_.save_state(c.config.id, c.state);
+    return std::unexpected(RunError{code, Error{0, msg}});
   }
+  // "ok <pid> <state>": recorded here, with the monitor's pid, before the monitor goes on.
+  std::string_view ok = std::string_view(*line).substr(3);
+  auto sp = ok.find(' ');
+  if (sp != std::string_view::npos)
+    if (auto j = parse_json(ok.substr(sp + 1), "monitor report"))
+      if (auto st = ContainerState::from_json(*j)) c.state = std::move(*st);
+  c.state.monitor_pid = *mid;
+  c.state.monitor_start = runtime::process_start_time(*mid).value_or(0);
+  if (auto r = db_.save_state(c.config.id, c.state); !r)
+    log::warn("container {}: {}", c.config.name, r.error().message);
+  (void)!::write(ctl_w.get(), "g", 1);
   StartResult res;
-  res.pid = parse_int<pid_t>(std::string_view(*line).substr(3)).value_or(0);
+  res.pid = c.state.pid;
   if (!o.attach) return res;
 
   // Attached: forward signals to the program and window sizes to its pty until the
@@ -356,15 +348,18 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
           (void)!::write(ctl_w.get(), "x", 1);
           continue;
         }
-        MonitorHandover h;
-        h.root = root_;
-        h.run_root = run_root_;
-        h.id = c.config.id;
-        h.status = code;
-        h.leave_rootfs = true;
-        (void)finish_exit(h);
-        // "r": the record is gone, hull-monitor unmounts and removes the directory.
-        (void)!::write(ctl_w.get(), c.config.auto_remove ? "r" : "d", 1);
+        if (c.config.auto_remove) {
+          remove_exited(c.config, root_, run_root_, code, db_, images);
+          (void)!::write(ctl_w.get(), "c", 1);
+        } else {
+          MonitorHandover h;
+          h.root = root_;
+          h.run_root = run_root_;
+          h.id = c.config.id;
+          h.status = code;
+          (void)finish_exit(h, db_, images);
+          (void)!::write(ctl_w.get(), "d", 1);
+        }
         res.exit_code = code;
         return res;
       }
@@ -459,7 +454,9 @@ Status Engine::cleanup(const Container& c, bool volumes) {
       if (auto nets = net::Networks::open(root_)) HULL_CHECK(nets->detach(c.config.id));
     HULL_CHECK(net::remove_netns(run_root_ + "/netns/" + c.config.id));
   }
-  HULL_CHECK(remove_rootfs(c.config, root_, dir));
+  image::Store* images = nullptr;
+  if (c.config.rootfs_dir.empty()) images = HULL_TRY(image_store());
+  HULL_CHECK(remove_rootfs(c.config, root_, dir, images));
   HULL_CHECK(fs::remove_all(dir));
   if (volumes)
     for (const auto& m : c.config.mounts)

@@ -17,6 +17,7 @@
 #include "engine/logs.hpp"
 #include "engine/record.hpp"
 #include "engine/spec_builder.hpp"
+#include "image/store.hpp"
 #include "runtime/state.hpp"
 
 namespace hull::engine {
@@ -83,11 +84,14 @@ class Engine {
         run_root_(std::move(run_root)),
         store_(run_root_ + "/runtime"),
         db_(std::move(db)) {}
+  // The image store, opened on first use and kept: one connection per process.
+  Result<image::Store*> image_store();
   Status cleanup(const Container& c, bool volumes);
   Result<Container> refresh(Container c);
   std::string root_, run_root_;
   runtime::StateStore store_;
   Db db_;
+  std::optional<image::Store> images_;
   std::optional<std::pair<std::string, oci::Spec>> created_;  // the last create's spec
 };
 

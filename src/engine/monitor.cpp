@@ -3,6 +3,7 @@
 #include "engine/monitor.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -56,10 +57,10 @@ void close_other_fds(std::vector<int> keep) {
 // record removed under us (rm -f) is left alone.
 void save(Db* db, const std::string& id, const std::function<void(ContainerState&)>& change) {
   if (!db) return;
-  auto cur = db->find(id);
+  auto cur = db->find_state(id);
   if (!cur) return;
-  change(cur->state);
-  (void)db->save_state(id, cur->state);
+  change(*cur);
+  (void)db->save_state(id, *cur);
 }
 
 std::string self_exe() {
@@ -68,8 +69,9 @@ std::string self_exe() {
   return ec ? std::string("/proc/self/exe") : p.string();
 }
 
-// --network none and bridge networks have a netns file of our own (and bridges an
-// attachment); host and container:NAME have nothing to undo.
+// Bridge networks have a netns file of our own and an attachment (as --network none had
+// before it used the monitor's own netns: removing a file that is not there is cheap);
+// host and container:NAME have nothing to undo.
 void teardown_network(const ContainerConfig& cfg, const std::string& root,
                       const std::string& run_root) {
   if (cfg.network == "host" || cfg.network.starts_with("container:")) return;
@@ -80,59 +82,97 @@ void teardown_network(const ContainerConfig& cfg, const std::string& root,
   (void)net::remove_netns(run_root + "/netns/" + cfg.id);
 }
 
-// One launch of the container, by the first start and by every restart.
+// The pipes to an attached CLI and its stdio, as the monitor holds them.
+struct AttachFds {
+  int report = -1, control = -1, in = -1, out = -1, err = -1;
+};
+
+// One launch of the container, by the first start and by every restart: prepare() with
+// the databases (in the CLI before the monitor's fork, or in `hull __relaunch`), then
+// run() (in the monitor).
 class Launch {
  public:
-  Launch(std::string root, std::string run_root, Container c, oci::Spec spec, Db* db)
+  Launch(std::string root, std::string run_root, Container c, oci::Spec spec, Db* db,
+         image::Store* images)
       : root_(std::move(root)),
         run_root_(std::move(run_root)),
         dir_(root_ + "/containers/" + c.config.id),
         c_(std::move(c)),
         spec_(std::move(spec)),
         db_(db),
+        images_(images),
         store_(run_root_ + "/runtime") {}
 
-  // attach_in: the CLI's stdin when attached (-1 otherwise).
+  // The rootfs mount, the user, a container:NAME peer; undone on error.
+  Status prepare();
+  // The monitor's side (after fork it may not use the CLI's databases): the network,
+  // then the launch. attach_in: the CLI's stdin when attached (-1 otherwise).
   std::expected<runtime::Launched, Error> run(int attach_in);
+  void forget_databases() {
+    db_ = nullptr;
+    images_ = nullptr;
+  }
   // Replaces this process by hull-monitor watching `l`; returns only on failure.
-  Error exec_monitor(const std::string& monitor, runtime::Launched& l, const MonitorContext* att,
+  Error exec_monitor(const std::string& monitor, runtime::Launched& l, const AttachFds* att,
                      int64_t backoff_ms);
   // Undoes a launch whose monitor could not start.
   void undo();
+  // Undoes prepare().
+  void unprepare() { (void)release_rootfs(c_.config, root_, dir_); }
+  // The container's state while this launch runs.
+  ContainerState running(const runtime::Launched& l) const {
+    ContainerState s = c_.state;
+    s.status = ContainerStatus::running;
+    s.pid = l.state.pid;
+    s.started_at = now_ns();
+    s.error.clear();
+    s.exit_code = 0;
+    s.ip = ip_;
+    s.ports = ports_;
+    return s;
+  }
   // Records in the container's state that this launch runs.
   void save_running(const runtime::Launched& l) {
+    const ContainerState r = running(l);
     save(db_, c_.config.id, [&](ContainerState& s) {
-      s.status = ContainerStatus::running;
-      s.pid = l.state.pid;
-      s.started_at = now_ns();
+      s.status = r.status;
+      s.pid = r.pid;
+      s.started_at = r.started_at;
       s.error.clear();
       s.exit_code = 0;
-      s.ip = ip_;
-      s.ports = ports_;
+      s.ip = r.ip;
+      s.ports = r.ports;
     });
   }
-  const std::string& ip() const { return ip_; }
-  const std::vector<PortMapping>& ports() const { return ports_; }
 
  private:
   Status setup_network();
+  Status join_peer_network();
   Status share_network_files(Container owner);
   std::string root_, run_root_, dir_;
   Container c_;
   oci::Spec spec_;
   Db* db_;
+  image::Store* images_;
   runtime::StateStore store_;
   UniqueFd out_r_, err_r_, console_, stdin_keep_;
   std::string ip_;
   std::vector<PortMapping> ports_;  // as attached: -p 80's host port resolved
 };
 
-// The network namespace lives in a file of its own (so rm can always find and remove
-// it): lo only for --network none, a veth on a bridge through src/net otherwise.
-// container:NAME joins that container's namespace through its pid: nothing to undo.
+void set_netns_path(oci::Spec& spec, const std::string& path) {
+  for (auto& ns : spec.linux.namespaces)
+    if (ns.type == oci::NamespaceType::network) ns.path = path;
+}
+
+// --network none (as root): the monitor's own network namespace, made by unshare with lo
+// brought up, is the container's: no netns file, no bind mount, nothing to remove (the
+// namespace goes with its last process). Bridge networks live in a file of their own (so
+// rm can always find and remove it), a veth on a bridge through src/net.
 Status Launch::setup_network() {
   const auto& cfg = c_.config;
   const std::string& id = cfg.id;
+  if (cfg.network == "host" || cfg.network.starts_with("container:")) return {};
   // Rootless (rootless.hpp): the netns file is made (lo up) by a child, as this process
   // could not setns back to the host's netns; pasta connects it for --network pasta.
   if ((cfg.network == "none" || cfg.network == "pasta") && userns::running_in_user_ns()) {
@@ -140,37 +180,23 @@ Status Launch::setup_network() {
     const std::string netns = run_root_ + "/netns/" + id;
     (void)net::remove_netns(netns);  // left by a killed monitor
     HULL_CHECK(rootless::create_netns(netns));
-    for (auto& ns : spec_.linux.namespaces)
-      if (ns.type == oci::NamespaceType::network) ns.path = netns;
+    set_netns_path(spec_, netns);
     if (cfg.network == "pasta")
       ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
     return {};
   }
-  if (cfg.network == "host") return {};
-  if (cfg.network.starts_with("container:")) {
-    const std::string other = cfg.network.substr(std::string_view("container:").size());
-    if (!db_) return failf("--network {}: no container database", cfg.network);
-    auto peer = db_->find(other);
-    if (!peer) return std::unexpected(peer.error().wrap(fmt::format("--network {}", cfg.network)));
-    if (peer->config.id == id) return failf("--network {}: cannot join itself", cfg.network);
-    // The runtime's state has the pid with its start time: a stale pid is not joined.
-    auto rs = store_.load(peer->config.id);
-    if ((peer->state.status != ContainerStatus::running &&
-         peer->state.status != ContainerStatus::paused) ||
-        !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
-      return failf("--network {}: container \"{}\" is not running", cfg.network, other);
-    std::string path = fmt::format("/proc/{}/ns/net", rs->pid);
-    for (auto& ns : spec_.linux.namespaces)
-      if (ns.type == oci::NamespaceType::network) ns.path = path;
-    return share_network_files(*peer);
+  if (cfg.network == "none") {
+    if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
+    if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+    // A path (not the entry's removal): net.* sysctls need the container's own netns.
+    set_netns_path(spec_, "/proc/self/ns/net");
+    return {};
   }
   HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
   const std::string netns = run_root_ + "/netns/" + id;
   (void)net::remove_netns(netns);  // left by a killed monitor
   HULL_CHECK(net::create_netns(netns));
-  for (auto& ns : spec_.linux.namespaces)
-    if (ns.type == oci::NamespaceType::network) ns.path = netns;
-  if (cfg.network == "none") return net::setup_loopback(netns);
+  set_netns_path(spec_, netns);
   auto nets = HULL_TRY(net::Networks::open(root_));
   net::AttachRequest req;
   req.container_id = id;
@@ -190,6 +216,24 @@ Status Launch::setup_network() {
   for (const auto& p : att.ports)
     ports_.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
   return {};
+}
+
+// container:NAME joins that container's namespace through its pid: nothing to undo.
+Status Launch::join_peer_network() {
+  const auto& cfg = c_.config;
+  const std::string other = cfg.network.substr(std::string_view("container:").size());
+  if (!db_) return failf("--network {}: no container database", cfg.network);
+  auto peer = db_->find(other);
+  if (!peer) return std::unexpected(peer.error().wrap(fmt::format("--network {}", cfg.network)));
+  if (peer->config.id == cfg.id) return failf("--network {}: cannot join itself", cfg.network);
+  // The runtime's state has the pid with its start time: a stale pid is not joined.
+  auto rs = store_.load(peer->config.id);
+  if ((peer->state.status != ContainerStatus::running &&
+       peer->state.status != ContainerStatus::paused) ||
+      !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
+    return failf("--network {}: container \"{}\" is not running", cfg.network, other);
+  set_netns_path(spec_, fmt::format("/proc/{}/ns/net", rs->pid));
+  return share_network_files(*peer);
 }
 
 // docker's rule for container:NAME: the joiner bind-mounts the target's own /etc/hosts,
@@ -223,23 +267,28 @@ Status Launch::share_network_files(Container owner) {
 void Launch::undo() {
   (void)runtime::destroy(store_, c_.config.id, true);
   teardown_network(c_.config, root_, run_root_);
-  (void)release_rootfs(c_.config, root_, dir_);
+  unprepare();
+}
+
+Status Launch::prepare() {
+  const auto& cfg = c_.config;
+  HULL_CHECK(prepare_rootfs(cfg, root_, dir_, images_));
+  auto rest = [&]() -> Status {
+    if (!cfg.user.empty()) spec_.process->user = HULL_TRY(resolve_user(spec_.root.path, cfg.user));
+    if (cfg.network.starts_with("container:"))
+      if (auto r = join_peer_network(); !r) return std::unexpected(r.error().wrap("network"));
+    return {};
+  };
+  auto r = rest();
+  if (!r) unprepare();
+  return r;
 }
 
 std::expected<runtime::Launched, Error> Launch::run(int attach_in) {
   const auto& cfg = c_.config;
-  HULL_CHECK(prepare_rootfs(cfg, root_, dir_));
-  if (!cfg.user.empty()) {
-    auto u = resolve_user(spec_.root.path, cfg.user);
-    if (!u) {
-      (void)release_rootfs(cfg, root_, dir_);
-      return std::unexpected(u.error());
-    }
-    spec_.process->user = *u;
-  }
   if (auto r = setup_network(); !r) {
     teardown_network(cfg, root_, run_root_);
-    (void)release_rootfs(cfg, root_, dir_);
+    unprepare();
     return std::unexpected(r.error().wrap("network"));
   }
   // The program's stdio: a pty (the runtime makes it), or pipes to the monitor.
@@ -285,8 +334,8 @@ std::expected<runtime::Launched, Error> Launch::run(int attach_in) {
   return std::move(*launched);
 }
 
-Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l,
-                           const MonitorContext* att, int64_t backoff_ms) {
+Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l, const AttachFds* att,
+                           int64_t backoff_ms) {
   const auto& cfg = c_.config;
   std::vector<std::string> args = {monitor,
                                    "--hull",
@@ -315,12 +364,12 @@ Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l,
   args.insert(args.end(), {"--log", dir_ + "/" + cfg.id + "-json.log", "--log-max-size",
                            std::to_string(cfg.log_max_size), "--log-max-file",
                            std::to_string(cfg.log_max_file)});
-  if (att && att->out_fd >= 0) {
-    fd_arg("--report", att->report_fd);
-    fd_arg("--control", att->control_fd);
-    fd_arg("--attach-in", att->in_fd);
-    fd_arg("--attach-out", att->out_fd);
-    fd_arg("--attach-err", att->err_fd);
+  if (att && att->out >= 0) {
+    fd_arg("--report", att->report);
+    fd_arg("--control", att->control);
+    fd_arg("--attach-in", att->in);
+    fd_arg("--attach-out", att->out);
+    fd_arg("--attach-err", att->err);
     if (cfg.interactive) args.push_back("--interactive");
   }
   // Only what is named on the command line crosses the exec.
@@ -363,108 +412,181 @@ Result<std::string> find_monitor_binary() {
   return path;
 }
 
-[[noreturn]] void monitor_main(MonitorContext& ctx) {
-  // The CLI blocked every signal around fork; the monitor takes SIGTERM as "stop
-  // restarting" (hull-monitor reads it during the back-off) and ignores the terminal's.
+namespace {
+
+// Reads one byte, retrying on EINTR; 0 at EOF or error.
+char read_byte(int fd) {
+  char c = 0;
+  ssize_t n;
+  do n = ::read(fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? c : 0;
+}
+
+// The forked monitor: launches the container, reports to the CLI, becomes hull-monitor.
+[[noreturn]] void monitor_main(MonitorContext& ctx, Launch& launch) {
+  // Its own session (see monitor.hpp); the CLI blocked every signal around fork. The
+  // monitor takes SIGTERM as "stop restarting" (hull-monitor reads it during the back-off)
+  // and ignores the terminal's.
+  ::setsid();
+  AttachFds att{ctx.report_fd, ctx.control_fd};
+  if (ctx.attach) {
+    att.in = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
+    att.out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+    att.err = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  }
+  int null = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+  if (null > 2) ::close(null);
   sigset_t term;
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);
   ignore_terminal_signals();
   ::sigprocmask(SIG_SETMASK, &term, nullptr);
-  close_other_fds({ctx.report_fd, ctx.control_fd, ctx.in_fd, ctx.out_fd, ctx.err_fd});
+  // The CLI's SQLite files among them: closed, never used.
+  close_other_fds({att.report, att.control, att.in, att.out, att.err});
   if (::chdir("/") < 0) _exit(kExitEngine);
 
-  std::optional<Db> db;
-  if (auto d = Db::open(ctx.root)) db.emplace(std::move(*d));
-  Db* dbp = db ? &*db : nullptr;
-  const std::string id = ctx.container.config.id;
-  {
-    pid_t self = ::getpid();
-    uint64_t start = runtime::process_start_time(self).value_or(0);
-    save(dbp, id, [&](ContainerState& s) {
-      s.monitor_pid = self;
-      s.monitor_start = start;
-    });
-  }
-  const bool attached = ctx.out_fd >= 0;
-  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), dbp);
-  auto launched = launch.run(attached ? ctx.in_fd : -1);
+  auto launched = launch.run(ctx.attach ? att.in : -1);
   if (!launched) {
     int code = launch_exit_code(launched.error());
-    std::string msg = one_line(launched.error().message);
-    save(dbp, id, [&](ContainerState& s) {
-      s.error = msg;
-      s.exit_code = code;
-      s.pid = 0;
-      s.monitor_pid = 0;
-    });
-    write_all(ctx.report_fd, fmt::format("err {} {}\n", code, msg));
+    write_all(att.report, fmt::format("err {} {}\n", code, one_line(launched.error().message)));
     ::_exit(code);
   }
-  launch.save_running(*launched);
-  write_all(ctx.report_fd, fmt::format("ok {}\n", launched->state.pid));
-  db.reset();
-  Error e = launch.exec_monitor(ctx.monitor_path, *launched, &ctx, kBackoffStartMs);
-  // No monitor: the container cannot be watched, so it does not run.
+  write_all(att.report, fmt::format("ok {} {}\n", launched->state.pid,
+                                    launch.running(*launched).to_json().dump()));
+  // Until the CLI recorded the launch ("g", or EOF if it died): else a quick program's
+  // exit could be recorded first, by hull __exited, and then overwritten.
+  (void)read_byte(att.control);
+  if (!ctx.attach) {
+    ::close(att.report);
+    ::close(att.control);
+    att.report = att.control = -1;
+  }
+  Error e = launch.exec_monitor(ctx.monitor_path, *launched, &att, kBackoffStartMs);
+  // No monitor: the container cannot be watched, so it does not run. `hull __exited`
+  // records that, as after any exit (this process may not open a database).
   launch.undo();
-  if (auto d = Db::open(ctx.root))
-    save(&*d, id, [&](ContainerState& s) {
-      s.status = ContainerStatus::exited;
-      s.error = one_line(e.message);
-      s.exit_code = kExitEngine;
-      s.pid = 0;
-      s.monitor_pid = 0;
-    });
-  write_all(ctx.report_fd, fmt::format("exit {}\n", kExitEngine));
+  write_all(att.err, fmt::format("hull: {}\n", one_line(e.message)));
+  std::string self = self_exe(), id = ctx.container.config.id, report = std::to_string(att.report);
+  std::string status = std::to_string(kExitEngine);
+  std::vector<char*> argv = {self.data(),
+                             const_cast<char*>("--root"),
+                             ctx.root.data(),
+                             const_cast<char*>("--run-root"),
+                             ctx.run_root.data(),
+                             const_cast<char*>("__exited"),
+                             const_cast<char*>("--id"),
+                             id.data(),
+                             const_cast<char*>("--status"),
+                             status.data()};
+  if (att.report >= 0) {
+    ::fcntl(att.report, F_SETFD, 0);
+    argv.insert(argv.end(), {const_cast<char*>("--report"), report.data()});
+  }
+  argv.push_back(nullptr);
+  ::execv(self.c_str(), argv.data());
+  write_all(att.report, fmt::format("exit {}\n", kExitEngine));
   ::_exit(kExitEngine);
+}
+
+}  // namespace
+
+Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images) {
+  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), &db, images);
+  HULL_CHECK(launch.prepare());
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    launch.forget_databases();
+    monitor_main(ctx, launch);
+  }
+  int err = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    launch.unprepare();
+    return sys_fail("fork monitor", err);
+  }
+  return pid;
+}
+
+void remove_exited(const ContainerConfig& cfg, const std::string& root, const std::string& run_root,
+                   int status, Db& db, image::Store* images) {
+  teardown_network(cfg, root, run_root);
+  (void)release_image(cfg, root, images);
+  (void)db.remove_with_exit(cfg.id, status);
 }
 
 int monitor_exited(const MonitorHandover& h) {
   ignore_terminal_signals();
-  return finish_exit(h);
+  if (h.removed) {
+    // After remove_exited: no record, no database to open.
+    runtime::StateStore store(h.run_root + "/runtime");
+    (void)runtime::destroy(store, h.id, true);
+    const std::string dir = h.root + "/containers/" + h.id;
+    (void)release_rootfs(ContainerConfig{}, h.root, dir);  // an image's overlay, if any
+    (void)fs::remove_all(dir);
+    return 0;
+  }
+  auto db = Db::open(h.root);
+  if (!db) {
+    // No database: what is ours to undo is the runtime's.
+    runtime::StateStore store(h.run_root + "/runtime");
+    (void)runtime::destroy(store, h.id, true);
+    write_all(h.report_fd, fmt::format("exit {}\n", h.status));
+    return 0;
+  }
+  return finish_exit(h, *db, nullptr);
 }
 
-int finish_exit(const MonitorHandover& h) {
-  auto db = Db::open(h.root);
+int finish_exit(const MonitorHandover& h, Db& db, image::Store* images) {
   runtime::StateStore store(h.run_root + "/runtime");
   auto report = [&](int code) {
     write_all(h.report_fd, fmt::format("exit {}\n", code));
     if (h.report_fd >= 0) ::close(h.report_fd);
   };
-  auto found = db ? db->find(h.id) : Result<Container>(std::unexpected(db.error()));
+  auto found = db.find(h.id);
   if (!found) {
-    // Removed under us (rm -f) or no database: what is ours to undo is the runtime's.
+    // Removed under us (rm -f): what is ours to undo is the runtime's.
     (void)runtime::destroy(store, h.id, true);
     report(h.status);
     return 0;
   }
   const Container c = std::move(*found);
   const std::string dir = h.root + "/containers/" + h.id;
-  const bool auto_remove = c.config.auto_remove;
-  const bool leave_rootfs = h.leave_rootfs && auto_remove;
   (void)runtime::destroy(store, h.id, true);
   teardown_network(c.config, h.root, h.run_root);
-  if (!leave_rootfs) (void)release_rootfs(c.config, h.root, dir);
+  (void)release_rootfs(c.config, h.root, dir);
   const int64_t finished = now_ns();
+  if (c.config.auto_remove) {
+    // Nothing reads the state of a record about to go.
+    (void)remove_rootfs(c.config, h.root, dir, images);
+    (void)fs::remove_all(dir);
+    (void)db.remove_with_exit(h.id, h.status);
+    report(h.status);
+    return 0;
+  }
   ContainerState st;
-  save(&*db, h.id, [&](ContainerState& s) {
+  save(&db, h.id, [&](ContainerState& s) {
     s.status = ContainerStatus::exited;
     s.exit_code = h.status;
     s.finished_at = finished;
     s.pid = 0;
     st = s;
   });
-  // `run --rm` returns once the container is gone; others as soon as it exited.
-  if (!auto_remove && h.report_fd >= 0) report(h.status);
+  // Returns as soon as it exited.
+  report(h.status);
 
   const auto& p = c.config.restart;
-  bool restart = p.kind != RestartPolicy::Kind::no && !auto_remove && !st.manual_stop;
+  bool restart = p.kind != RestartPolicy::Kind::no && !st.manual_stop;
   if (restart && p.kind == RestartPolicy::Kind::on_failure)
     restart = h.status != 0 && (p.max_retries == 0 || st.restart_count < p.max_retries);
   if (restart) {
     // Docker's back-off: 100 ms doubling to a minute, reset by a run of 10 s or more.
     int64_t backoff = finished - st.started_at >= kResetAfterNs ? kBackoffStartMs : h.backoff_ms;
-    save(&*db, h.id, [](ContainerState& s) {
+    save(&db, h.id, [](ContainerState& s) {
       s.status = ContainerStatus::restarting;
       s.restart_count += 1;
     });
@@ -486,25 +608,15 @@ int finish_exit(const MonitorHandover& h) {
       monitor =
           std::unexpected(Error{errno, fmt::format("exec {}: {}", *monitor, errno_string(errno))});
     }
-    save(&*db, h.id, [&](ContainerState& s) {
+    save(&db, h.id, [&](ContainerState& s) {
       s.status = ContainerStatus::exited;
       s.error = one_line(monitor.error().message);
     });
   }
-  save(&*db, h.id, [](ContainerState& s) {
+  save(&db, h.id, [](ContainerState& s) {
     s.monitor_pid = 0;
     s.monitor_start = 0;
   });
-  if (auto_remove) {
-    if (leave_rootfs) {
-      (void)release_image(c.config, h.root);
-    } else {
-      (void)remove_rootfs(c.config, h.root, dir);
-      (void)fs::remove_all(dir);
-    }
-    (void)db->remove_with_exit(h.id, h.status);
-    if (h.report_fd >= 0) report(h.status);
-  }
   return 0;
 }
 
@@ -535,11 +647,13 @@ int monitor_relaunch(const MonitorHandover& h) {
   if (!spec) return stopped(one_line(spec.error().message), kExitEngine);
   auto monitor = find_monitor_binary();
   if (!monitor) return stopped(one_line(monitor.error().message), kExitEngine);
-  Launch launch(h.root, h.run_root, *found, std::move(*spec), &*db);
+  Launch launch(h.root, h.run_root, *found, std::move(*spec), &*db, nullptr);
+  if (auto r = launch.prepare(); !r) return stopped(one_line(r.error().message), kExitEngine);
   auto launched = launch.run(-1);
   if (!launched)
     return stopped(one_line(launched.error().message), launch_exit_code(launched.error()));
   launch.save_running(*launched);
+  launch.forget_databases();
   db = std::unexpected(Error{});  // closed before exec
   Error e = launch.exec_monitor(*monitor, *launched, nullptr, h.backoff_ms);
   launch.undo();

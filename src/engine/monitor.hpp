@@ -1,10 +1,11 @@
-// The per-container monitor: one process of its own session (double-forked from the CLI,
-// so neither the CLI's exit nor its terminal's hang-up touches it) that is the parent of
-// the container's init for the container's whole life. It goes through three programs
-// under the same pid (each execve keeps the pid, the child and the fds passed on):
+// The per-container monitor: one process of its own session (forked once from the CLI and
+// made a session leader, so neither the CLI's exit nor its terminal's hang-up touches it;
+// it opens every tty O_NOCTTY, so it never gains a controlling terminal) that is the
+// parent of the container's init for the container's whole life. It goes through three
+// programs under the same pid (each execve keeps the pid, the child and the fds passed on):
 //
 //   hull (forked CLI)   launches the container with the runtime library (monitor_main),
-//        |              reports "ok <pid>" to the CLI, then
+//        |              reports "ok <pid> <state>" to the CLI, then
 //        v execve
 //   hull-monitor        small static C program (src/engine/monitor/hull-monitor.c): logs,
 //        |              attach, window size, reaps the program, then
@@ -19,15 +20,24 @@
 // So only the small program is resident while a container runs (well under 1 MiB), and
 // the monitor pid in the record stays valid across restarts.
 //
+// The CLI does before the fork what needs a database (mounting the image's rootfs, the
+// user, a container:NAME peer) and records the launch after it: the forked monitor uses
+// neither the CLI's SQLite connections (SQLite's locks do not cross fork) nor opens one,
+// so the CLI keeps its connections for the whole command. Only the exec'd hand-overs open
+// their own.
+//
 // It talks to the CLI that started it over two pipes:
-//   report (monitor -> CLI): "ok <pid>\n" once the program runs, or "err <status> <msg>\n";
+//   report (monitor -> CLI): "ok <pid> <state json>\n" once the program runs (the CLI
+//                            records it), or "err <status> <msg>\n";
 //                            when attached, later "detached\n", or "exited <status>\n"
 //                            when the program ended, then "exit <status>\n" once recorded
-//   control (CLI -> monitor, attached only): "w" on SIGWINCH; after "exited": "d" when
+//   control (CLI -> monitor): "g" once the CLI recorded the launch (the monitor waits for
+//            it before it execs hull-monitor, so no hand-over can record the exit first);
+//            attached only, then: "w" on SIGWINCH; after "exited": "d" when
 //            the CLI recorded the exit and cleaned up itself (finish_exit: no restart
-//            policy), "r" the same for --rm but for the overlay and the directory, which
-//            hull-monitor removes once the CLI returned, "x" when the monitor must do it
-//            all (hull __exited); EOF when the CLI is gone (the monitor does it all)
+//            policy), "c" for --rm when the CLI removed the record (remove_exited) and
+//            hull __exited --removed must remove the rest, "x" when the monitor must do
+//            it all (hull __exited); EOF when the CLI is gone (the monitor does it all)
 #pragma once
 
 #include <cstdint>
@@ -35,6 +45,10 @@
 
 #include "engine/record.hpp"
 #include "oci/spec.hpp"
+
+namespace hull::image {
+class Store;
+}
 
 namespace hull::engine {
 
@@ -45,15 +59,16 @@ struct MonitorContext {
   oci::Spec spec;
   int report_fd = -1;
   int control_fd = -1;
-  // The CLI's stdio, inherited, when attached; -1 otherwise.
-  int in_fd = -1, out_fd = -1, err_fd = -1;
+  bool attach = false;  // the monitor gets the CLI's stdio
 };
 
 // The hull-monitor binary: $HULL_MONITOR, else next to this program.
 Result<std::string> find_monitor_binary();
 
-// Launches the container and becomes its monitor; never returns.
-[[noreturn]] void monitor_main(MonitorContext& ctx);
+// In the CLI: prepares the launch with the CLI's open databases (rootfs, user, network
+// peer), then forks the monitor, which launches the container and never returns. Returns
+// the monitor's pid; on error nothing is left.
+Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images);
 
 // What hull-monitor hands to `hull __exited` / `hull __relaunch`.
 struct MonitorHandover {
@@ -62,17 +77,24 @@ struct MonitorHandover {
   int64_t backoff_ms = 100;  // the next restart's delay
   int report_fd = -1;        // __exited: the attached CLI's report pipe
   bool stop = false;         // __relaunch: SIGTERM came during the back-off
-  // finish_exit from an attached `run --rm`: leaves the overlay unmount (a sync of the
-  // upper filesystem, tens of ms on a busy disk) and the directory's removal to
-  // hull-monitor after the CLI returned; the record and the image hold go at once.
-  bool leave_rootfs = false;
+  // __exited after remove_exited: the record is gone, the rest is to be removed.
+  bool removed = false;
 };
 
 // `hull __exited`: records the exit, cleans up, restarts by policy. Returns the process
 // exit status when it does not exec the monitor again.
 int monitor_exited(const MonitorHandover& h);
-// The same from an attached CLI, which hull-monitor asks first ("exited N").
-int finish_exit(const MonitorHandover& h);
+// The same with open databases: from an attached CLI, which hull-monitor asks first
+// ("exited N"), or from monitor_exited. `images` may be null (opened if needed).
+int finish_exit(const MonitorHandover& h, Db& db, image::Store* images);
+// An attached `run --rm` whose program exited: removes what the CLI's return must not
+// wait for less than: the record (keeping the exit code for `wait`, so `ps -a` never shows
+// a half-removed container and the name is free at once), the network, the image hold.
+// The CLI then answers "c" and returns; hull-monitor execs `hull __exited --removed` for
+// the rest (runtime state and cgroups, the overlay, whose unmount syncs the upper
+// filesystem, the directory), in the monitor's pid, so `wait` returns after all of it.
+void remove_exited(const ContainerConfig& cfg, const std::string& root, const std::string& run_root,
+                   int status, Db& db, image::Store* images);
 // `hull __relaunch`: after the back-off, launches the container again.
 int monitor_relaunch(const MonitorHandover& h);
 

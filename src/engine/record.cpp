@@ -12,6 +12,7 @@
 #include <cctype>
 
 #include "common/fs.hpp"
+#include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
 
@@ -280,12 +281,14 @@ Result<Db> Db::open(const std::string& root) {
   sqlite3_db_config(d.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
   sqlite::keep_wal_short(d.db_, &kWalLimit);
-  HULL_CHECK(
-      d.exec("CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE "
-             "NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);"
-             "CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, created INTEGER);"
-             "CREATE TABLE IF NOT EXISTS exits(id TEXT PRIMARY KEY, exit_code INTEGER NOT "
-             "NULL, at INTEGER NOT NULL);"));
+  HULL_CHECK(sqlite::ensure_schema(
+      d.db_, 1,
+      "CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE "
+      "NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, created INTEGER);"
+      "CREATE TABLE IF NOT EXISTS exits(id TEXT PRIMARY KEY, exit_code INTEGER NOT "
+      "NULL, at INTEGER NOT NULL);",
+      path));
   return d;
 }
 
@@ -343,6 +346,13 @@ Result<Container> Db::find(std::string_view ref) {
     }
   }
   return fail(fmt::format("no such container: {}", ref), ENOENT);
+}
+
+Result<ContainerState> Db::find_state(const std::string& id) {
+  Stmt st(db_, "SELECT state FROM containers WHERE id = ?");
+  st.bind(1, id);
+  if (st.step() != SQLITE_ROW) return fail(fmt::format("no such container: {}", id), ENOENT);
+  return ContainerState::from_json(HULL_TRY(parse_json(st.text(0), "container state")));
 }
 
 Result<std::vector<Container>> Db::list() {

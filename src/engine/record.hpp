@@ -103,7 +103,8 @@ struct Container {
   ContainerState state;
 };
 
-// The database. One connection per process; a monitor opens its own after fork.
+// The database. One connection per process: the CLI's stays open across the fork of the
+// monitor, which never uses it (nor opens one) before it execs.
 class Db {
  public:
   static Result<Db> open(const std::string& root);
@@ -117,6 +118,8 @@ class Db {
   Status insert(const Container& c);
   // By exact id, exact name, or unique id prefix (docker's order).
   Result<Container> find(std::string_view ref);
+  // The state alone, by full id (what the monitor's hand-overs update).
+  Result<ContainerState> find_state(const std::string& id);
   Result<std::vector<Container>> list();
   Status save_state(const std::string& id, const ContainerState& s);
   Status rename(const std::string& id, const std::string& new_name);

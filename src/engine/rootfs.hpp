@@ -8,17 +8,24 @@
 #include "common/error.hpp"
 #include "engine/record.hpp"
 
+namespace hull::image {
+class Store;
+}
+
 namespace hull::engine {
 
+// `images`: the caller's open image store (one connection per process), or null to open
+// one at root.
 Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
-                      const std::string& container_dir);
+                      const std::string& container_dir, image::Store* images = nullptr);
 // Idempotent: nothing to do when not mounted.
 Status release_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir);
 // Drops the hold on its image only.
-Status release_image(const ContainerConfig& c, const std::string& root);
+Status release_image(const ContainerConfig& c, const std::string& root,
+                     image::Store* images = nullptr);
 // Drops the container's writable layer and the hold on its image (at rm).
 Status remove_rootfs(const ContainerConfig& c, const std::string& root,
-                     const std::string& container_dir);
+                     const std::string& container_dir, image::Store* images = nullptr);
 
 }  // namespace hull::engine

@@ -209,24 +209,6 @@ Result<pid_t> start_pause() {
   return msg.pid;
 }
 
-// In the calling process's netns; an ioctl, as the child of create_netns cannot go back to
-// a netns of the engine's for netlink and may not allocate.
-bool loopback_up() {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  ifreq ifr{};
-  std::memcpy(ifr.ifr_name, "lo", 3);
-  bool ok = ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
-  if (ok) {
-    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    ok = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-  }
-  int err = errno;
-  ::close(s);
-  errno = err;
-  return ok;
-}
-
 Result<uint16_t> free_port(const std::string& proto, const std::string& ip, uint16_t first,
                            uint16_t last) {
   const int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
@@ -402,7 +384,7 @@ Result<std::string> create_netns(const std::string& path) {
     } r{0, 0};
     if (::unshare(CLONE_NEWNET) < 0)
       r = {errno, 1};
-    else if (!loopback_up())
+    else if (!net::loopback_up())
       r = {errno, 3};
     else if (::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
       r = {errno, 2};

@@ -15,6 +15,7 @@
 
 #include "common/fs.hpp"
 #include "common/sha256.hpp"
+#include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
 #include "image/reference.hpp"
@@ -30,6 +31,8 @@ PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 )";
 constexpr sqlite::WalLimit kWalLimit{32, 30000};
+// The tables, created once (sqlite_schema.hpp): bump kSchemaVersion with every change.
+constexpr int kSchemaVersion = 1;
 constexpr const char* kTables = R"(
 CREATE TABLE IF NOT EXISTS images(
   id TEXT PRIMARY KEY, manifest_digest TEXT, manifest_media_type TEXT,
@@ -119,7 +122,7 @@ Status create_db(const std::string& root, const std::string& db) {
     st = failf("create image index {}: {}", tmp, h ? sqlite3_errmsg(h) : "out of memory");
   } else {
     st = sql::exec(h, "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL;");
-    if (st) st = sql::exec(h, kTables);
+    if (st) st = sqlite::ensure_schema(h, kSchemaVersion, kTables, "image index");
     if (st) st = sql::exec(h, "PRAGMA wal_checkpoint(TRUNCATE);");
     st = with_context(std::move(st), fmt::format("create {}", tmp));
   }
@@ -208,7 +211,7 @@ Result<Store> Store::open(const std::string& root) {
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(with_context(sql::exec(s.db_, kPragmas), fmt::format("open {}", db)));
   sqlite::keep_wal_short(s.db_, &kWalLimit);
-  HULL_CHECK(with_context(sql::exec(s.db_, kTables), fmt::format("open {}", db)));
+  HULL_CHECK(sqlite::ensure_schema(s.db_, kSchemaVersion, kTables, db));
   return s;
 }
 

@@ -1,14 +1,18 @@
 // Network namespaces kept alive by a bind mount, as `ip netns add` does, so that the
 // engine can set the network up before the container's first process exists.
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "net/netlink.hpp"
 #include "net/network.hpp"
 
 namespace hull::net {
@@ -54,13 +58,16 @@ Status remove_netns(const std::string& path) {
   return {};
 }
 
-Status setup_loopback(const std::string& netns_path) {
-  UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns) return sys_failf("open netns \"{}\"", netns_path);
-  auto sock = HULL_TRY(nl::Socket::open_in(ns.get()));
-  auto r = nl::set_up(sock, "lo");
-  if (!r) return std::unexpected(r.error().wrap(fmt::format("netns \"{}\"", netns_path)));
-  return {};
+// An ioctl on a socket of the caller's netns: no netlink, no allocation, so also usable
+// in a child forked by a process that may have threads (rootless create_netns).
+bool loopback_up() {
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) return false;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return false;
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  return ::ioctl(s.get(), SIOCSIFFLAGS, &ifr) == 0;
 }
 
 }  // namespace hull::net

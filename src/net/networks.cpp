@@ -20,6 +20,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
+#include "common/sqlite_schema.hpp"
 #include "common/strings.hpp"
 #include "net/ipam.hpp"
 #include "net/ipv4.hpp"
@@ -36,6 +37,8 @@ constexpr std::string_view kUserBridgePrefix = "hull-";
 constexpr std::string_view kVethPrefix = "hullv";
 constexpr int kDefaultMtu = 1500;
 
+// Created once (sqlite_schema.hpp): bump kSchemaVersion with every change.
+constexpr int kSchemaVersion = 1;
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS networks(
   name TEXT PRIMARY KEY, id TEXT UNIQUE NOT NULL, bridge TEXT UNIQUE NOT NULL,
@@ -707,7 +710,7 @@ Result<Networks> Networks::open(const std::string& root, const Config& config) {
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) return sys_failf("open \"{}\"", lock_path);
   auto db = HULL_TRY(sql::Db::open(root + "/net.db"));
-  HULL_CHECK(db.exec(kSchema));
+  HULL_CHECK(sqlite::ensure_schema(db.get(), kSchemaVersion, kSchema, root + "/net.db"));
   auto impl = std::make_unique<Impl>(Impl{root, config, std::move(db), std::move(lock)});
   return Networks(std::move(impl));
 }

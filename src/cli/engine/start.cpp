@@ -56,6 +56,7 @@ CLI::App* add_handover(CLI::App& app, const char* name, engine::MonitorHandover&
   c->add_option("--backoff", h.backoff_ms);
   c->add_option("--report", h.report_fd);
   c->add_flag("--stop", h.stop);
+  c->add_flag("--removed", h.removed);
   return c;
 }
 

@@ -1,13 +1,16 @@
 /* Lazy loading of the libraries that only some verbs need: libcurl (pull, login),
- * libarchive (pull, import, load, save) and libnftables (bridge networks, -p).
+ * libarchive (pull, import, load, save), libnftables (bridge networks, -p), libnl
+ * (bridge networks), libcrypto (SHA-256 of blobs: pull, import, load) and libisal
+ * (gzip layers).
  *
  * Linked into `hull` itself, these definitions stand in for the libraries' own, so the
  * linker (--as-needed) records no dependency on them: each is dlopen()ed on the first
  * call of one of its functions. Loading them with their ~40 dependencies (gnutls,
  * Kerberos, LDAP, libxml2, ICU...) at every start cost ~10 ms of CPU per `hull` command,
  * twice per `run`; `hull run` of a local image with --network none now maps none of
- * them. Each wrapper has the library's own prototype (from its header), so a signature
- * change fails the build; a library missing at run time is a clear error naming it. */
+ * them, and glibc is its only shared library (SQLite, libseccomp and libcap are linked
+ * from their archives). Each wrapper has the library's own prototype (from its header), so a
+ * signature change fails the build; a library missing at run time is a clear error naming it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -16,15 +19,26 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <isa-l/igzip_lib.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
 #include <nftables/libnftables.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The sonames these headers belong to (Debian 12: libcurl4, libarchive13, libnftables1). */
-enum { kCurl, kArchive, kNftables, kLibs };
-static const char* const kSonames[kLibs] = {"libcurl.so.4", "libarchive.so.13", "libnftables.so.1"};
+/* The sonames these headers belong to (Debian 12: libcurl4, libarchive13, libnftables1,
+ * libnl-3-200, libnl-route-3-200, libssl3, libisal2). */
+enum { kCurl, kArchive, kNftables, kNl, kNlRoute, kCrypto, kIsal, kLibs };
+static const char* const kSonames[kLibs] = {
+    "libcurl.so.4",         "libarchive.so.13", "libnftables.so.1", "libnl-3.so.200",
+    "libnl-route-3.so.200", "libcrypto.so.3",   "libisal.so.2"};
 static void* handles[kLibs];
 
 static void* lazy_sym(int lib, const char* name) {
@@ -180,3 +194,80 @@ LAZY(kNftables, const char*, nft_ctx_get_output_buffer, (struct nft_ctx * c), (c
 LAZY(kNftables, int, nft_ctx_buffer_error, (struct nft_ctx * c), (c))
 LAZY(kNftables, const char*, nft_ctx_get_error_buffer, (struct nft_ctx * c), (c))
 LAZY(kNftables, int, nft_run_cmd_from_buffer, (struct nft_ctx * c, const char* buf), (c, buf))
+
+/* ---- libnl-3, libnl-route-3 ------------------------------------------------------- */
+typedef struct nl_addr NA;
+typedef struct nl_sock NS;
+typedef struct rtnl_link RL;
+typedef struct rtnl_addr RA;
+typedef struct rtnl_route RR;
+LAZY(kNl, NA*, nl_addr_build, (int family, const void* buf, size_t size), (family, buf, size))
+LAZY(kNl, int, nl_addr_parse, (const char* s, int hint, NA** out), (s, hint, out))
+LAZY(kNl, void, nl_addr_put, (NA * a), (a))
+LAZY(kNl, void, nl_addr_set_prefixlen, (NA * a, int len), (a, len))
+LAZY(kNl, void, nl_cache_free, (struct nl_cache * c), (c))
+LAZY(kNl, struct nl_object*, nl_cache_get_first, (struct nl_cache * c), (c))
+LAZY(kNl, struct nl_object*, nl_cache_get_next, (struct nl_object * o), (o))
+LAZY(kNl, int, nl_connect, (NS * s, int proto), (s, proto))
+LAZY(kNl, const char*, nl_geterror, (int err), (err))
+LAZY(kNl, NS*, nl_socket_alloc, (void), ())
+LAZY(kNl, void, nl_socket_free, (NS * s), (s))
+LAZY(kNlRoute, int, rtnl_addr_add, (NS * s, RA* a, int flags), (s, a, flags))
+LAZY(kNlRoute, RA*, rtnl_addr_alloc, (void), ())
+LAZY(kNlRoute, void, rtnl_addr_put, (RA * a), (a))
+LAZY(kNlRoute, int, rtnl_addr_set_broadcast, (RA * a, NA* b), (a, b))
+LAZY(kNlRoute, void, rtnl_addr_set_family, (RA * a, int family), (a, family))
+LAZY(kNlRoute, void, rtnl_addr_set_ifindex, (RA * a, int i), (a, i))
+LAZY(kNlRoute, int, rtnl_addr_set_local, (RA * a, NA* l), (a, l))
+LAZY(kNlRoute, void, rtnl_addr_set_prefixlen, (RA * a, int len), (a, len))
+LAZY(kNlRoute, int, rtnl_link_add, (NS * s, RL* l, int flags), (s, l, flags))
+LAZY(kNlRoute, RL*, rtnl_link_alloc, (void), ())
+LAZY(kNlRoute, int, rtnl_link_alloc_cache, (NS * s, int family, struct nl_cache** out),
+     (s, family, out))
+LAZY(kNlRoute, RL*, rtnl_link_bridge_alloc, (void), ())
+LAZY(kNlRoute, int, rtnl_link_change, (NS * s, RL* orig, RL* changes, int flags),
+     (s, orig, changes, flags))
+LAZY(kNlRoute, int, rtnl_link_delete, (NS * s, const RL* l), (s, l))
+LAZY(kNlRoute, int, rtnl_link_get_ifindex, (RL * l), (l))
+LAZY(kNlRoute, int, rtnl_link_get_kernel, (NS * s, int ifindex, const char* name, RL** out),
+     (s, ifindex, name, out))
+LAZY(kNlRoute, int, rtnl_link_get_master, (RL * l), (l))
+LAZY(kNlRoute, unsigned int, rtnl_link_get_mtu, (RL * l), (l))
+LAZY(kNlRoute, char*, rtnl_link_get_name, (RL * l), (l))
+LAZY(kNlRoute, char*, rtnl_link_get_type, (RL * l), (l))
+LAZY(kNlRoute, void, rtnl_link_put, (RL * l), (l))
+LAZY(kNlRoute, void, rtnl_link_set_addr, (RL * l, NA* a), (l, a))
+LAZY(kNlRoute, void, rtnl_link_set_flags, (RL * l, unsigned int flags), (l, flags))
+LAZY(kNlRoute, void, rtnl_link_set_master, (RL * l, int i), (l, i))
+LAZY(kNlRoute, void, rtnl_link_set_mtu, (RL * l, unsigned int m), (l, m))
+LAZY(kNlRoute, void, rtnl_link_set_name, (RL * l, const char* n), (l, n))
+LAZY(kNlRoute, void, rtnl_link_set_ns_fd, (RL * l, int fd), (l, fd))
+LAZY(kNlRoute, RL*, rtnl_link_veth_alloc, (void), ())
+LAZY(kNlRoute, RL*, rtnl_link_veth_get_peer, (RL * l), (l))
+LAZY(kNlRoute, int, rtnl_route_add, (NS * s, RR* r, int flags), (s, r, flags))
+LAZY(kNlRoute, void, rtnl_route_add_nexthop, (RR * r, struct rtnl_nexthop* nh), (r, nh))
+LAZY(kNlRoute, RR*, rtnl_route_alloc, (void), ())
+LAZY(kNlRoute, struct rtnl_nexthop*, rtnl_route_nh_alloc, (void), ())
+LAZY(kNlRoute, void, rtnl_route_nh_set_gateway, (struct rtnl_nexthop * nh, NA* a), (nh, a))
+LAZY(kNlRoute, void, rtnl_route_nh_set_ifindex, (struct rtnl_nexthop * nh, int i), (nh, i))
+LAZY(kNlRoute, void, rtnl_route_put, (RR * r), (r))
+LAZY(kNlRoute, int, rtnl_route_set_dst, (RR * r, NA* a), (r, a))
+LAZY(kNlRoute, int, rtnl_route_set_family, (RR * r, uint8_t family), (r, family))
+LAZY(kNlRoute, void, rtnl_route_set_protocol, (RR * r, uint8_t p), (r, p))
+LAZY(kNlRoute, void, rtnl_route_set_scope, (RR * r, uint8_t s), (r, s))
+LAZY(kNlRoute, void, rtnl_route_set_table, (RR * r, uint32_t t), (r, t))
+LAZY(kNlRoute, int, rtnl_route_set_type, (RR * r, uint8_t t), (r, t))
+
+/* ---- libcrypto -------------------------------------------------------------------- */
+LAZY(kCrypto, EVP_MD_CTX*, EVP_MD_CTX_new, (void), ())
+LAZY(kCrypto, void, EVP_MD_CTX_free, (EVP_MD_CTX * c), (c))
+LAZY(kCrypto, const EVP_MD*, EVP_sha256, (void), ())
+LAZY(kCrypto, int, EVP_DigestInit_ex, (EVP_MD_CTX * c, const EVP_MD* md, ENGINE* e), (c, md, e))
+LAZY(kCrypto, int, EVP_DigestUpdate, (EVP_MD_CTX * c, const void* d, size_t n), (c, d, n))
+LAZY(kCrypto, int, EVP_DigestFinal_ex, (EVP_MD_CTX * c, unsigned char* md, unsigned int* n),
+     (c, md, n))
+
+/* ---- libisal ---------------------------------------------------------------------- */
+LAZY(kIsal, void, isal_inflate_init, (struct inflate_state * s), (s))
+LAZY(kIsal, void, isal_inflate_reset, (struct inflate_state * s), (s))
+LAZY(kIsal, int, isal_inflate, (struct inflate_state * s), (s))

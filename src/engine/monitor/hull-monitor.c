@@ -13,8 +13,9 @@
  * monitor costs well under 1 MiB of RSS. Protocol with the CLI (engine/monitor.hpp):
  *   report (-> CLI): "detached\n" on ctrl-p ctrl-q; "exited N\n" when the program ended
  *                    ("exit N\n" is hull __exited's)
- *   control (CLI ->): "w" on SIGWINCH; after "exited": "d" (the CLI cleaned up) or "x"
- *                     (hull __exited must); EOF when the CLI is gone
+ *   control (CLI ->): "w" on SIGWINCH; after "exited": "d" (the CLI cleaned up), "c"
+ *                     (--rm: the CLI removed the record, hull __exited --removed removes
+ *                     the rest) or "x" (hull __exited must); EOF when the CLI is gone
  *
  * Usage (hull builds these command lines; not for people):
  *   hull-monitor --hull PATH --root DIR --run-root DIR --id ID --backoff MS
@@ -28,14 +29,12 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h> /* rename(2) only: no stdio stream is used */
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -259,8 +258,8 @@ static struct {
   pid_t pid;
   int pidfd, out, err, console, stdin_keep;
   int report, control, attach_in, attach_out, attach_err;
-  int interactive, attached, saw_ctrl_p;
-} m = {NULL, NULL, NULL, NULL, 100, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0};
+  int interactive, attached, saw_ctrl_p, removed;
+} m = {NULL, NULL, NULL, NULL, 100, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0};
 
 static void close_fd(int* fd) {
   if (*fd >= 0) close(*fd);
@@ -429,39 +428,11 @@ static int back_off(void) {
   return term_seen;
 }
 
-static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* f) {
-  (void)st;
-  (void)f;
-  if (flag == FTW_DP)
-    rmdir(path);
-  else
-    unlink(path);
-  return 0;
-}
-
-/* After `run --rm`'s CLI removed the record: the overlay (its unmount syncs the upper
- * filesystem) and the container's directory, the log's. FTW_MOUNT: an overlay that would
- * not unmount is not walked into; `hull system prune` removes what is left then. */
-static void remove_container_dir(void) {
-  static char dir[4096 + 16];
-  const char* slash = lg.path ? strrchr(lg.path, '/') : NULL;
-  if (!slash || (size_t)(slash - lg.path) >= 4096 || slash == lg.path) return;
-  size_t n = (size_t)(slash - lg.path);
-  memcpy(dir, lg.path, n);
-  memcpy(dir + n, "/merged", 8);
-  if (umount2(dir, UMOUNT_NOFOLLOW) < 0 && errno == EBUSY)
-    umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
-  dir[n] = 0;
-  if (lg.fd >= 0) close(lg.fd);
-  lg.fd = -1;
-  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 /* An attached CLI already has hull loaded: it is asked to record the exit and clean up
- * itself ("exited N"), which spares `run --rm` a second start of hull. It answers "d"
- * (done: nothing left here), "r" (done but for --rm's overlay and directory, removed
- * here once the CLI returned) or "x" (restart policy: hull __exited must do it, and
- * report to it). Returns 1 when the CLI did its part. */
+ * itself ("exited N"), which spares `run` a second start of hull. It answers "d"
+ * (done: nothing left here), "c" (--rm: the record is gone and the CLI returns;
+ * `hull __exited --removed` removes the rest) or "x" (restart policy: hull __exited must
+ * do it, and report to it). Returns 1 when the CLI did its part. */
 static int hand_to_cli(int status) {
   if (!m.attached || m.report < 0 || m.control < 0) return 0;
   char line[32] = "exited ";
@@ -478,9 +449,10 @@ static int hand_to_cli(int status) {
     if (r < 0 && errno == EINTR) continue;
     if (r == 1 && c == 'w') continue; /* a window size change that came late */
     if (r == 1 && c == 'd') return 1;
-    if (r == 1 && c == 'r') {
-      remove_container_dir();
-      return 1;
+    if (r == 1 && c == 'c') {
+      detach(); /* the CLI returns: hull __exited reports to nobody */
+      m.removed = 1;
+      return 0;
     }
     if (r == 1 && c == 'x') return 0;
     detach(); /* the CLI died meanwhile: hull __exited does it all */
@@ -510,6 +482,7 @@ static void exec_hull(const char* verb, int status, int stop) {
     argv[a++] = status_s;
   }
   if (stop) argv[a++] = "--stop";
+  if (m.removed) argv[a++] = "--removed";
   if (m.attached && m.report >= 0) {
     /* Still attached: hull reports the exit (after --rm's clean-up). */
     report_s[fmt_num(report_s, (uint64_t)m.report)] = 0;

@@ -25,9 +25,22 @@ def names(user):
     return out.split()
 
 
-def assert_nothing_left(user, cid=None):
+def assert_nothing_left(user, cid=None, timeout=5):
     """No runtime state, netns file, pasta record or container dir; no mount of the
-    user's store in the pause process's mount namespace (cid: that container's)."""
+    user's store in the pause process's mount namespace (cid: that container's). The
+    monitor of a `run --rm` removes its runtime state, overlay and directory after the
+    CLI returned (docs/engine.md): given `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return _assert_nothing_left(user)
+        except AssertionError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _assert_nothing_left(user):
     for d in ("runtime", "netns", "pasta"):
         p = user.run_root / d
         # .cache: the runtime's compiled seccomp filters, kept on purpose.

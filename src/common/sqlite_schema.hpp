@@ -1,0 +1,43 @@
+// Creating a database's tables once, not at every open: each hull command is a new
+// process, and running the CREATE ... IF NOT EXISTS statements (parse, look up, an
+// IMMEDIATE transaction) at every open cost each `run` several of them per database.
+// PRAGMA user_version, in the file's header, says which schema the file has. Header-only,
+// so src/common links no SQLite.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "common/error.hpp"
+
+namespace hull::sqlite {
+
+// The file's user_version (0 for a new or older database); -1 if it cannot be read.
+inline int user_version(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK) return -1;
+  int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  return v;
+}
+
+// Runs `ddl` (idempotent statements: CREATE ... IF NOT EXISTS) and records `version`,
+// unless the file already has that version or a later one. `what` names the database in
+// errors. Bump the version with every change of ddl.
+inline Status ensure_schema(sqlite3* db, int version, const char* ddl, std::string_view what) {
+  if (user_version(db) >= version) return {};
+  std::string sql = "BEGIN IMMEDIATE;";
+  sql += ddl;
+  sql += "PRAGMA user_version=" + std::to_string(version) + ";COMMIT;";
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return failf("{}: create tables: {}", what, msg);
+  }
+  return {};
+}
+
+}  // namespace hull::sqlite

@@ -1,0 +1,100 @@
+"""What the fast start path of `hull run` relies on (docs/engine.md, "hull run, step by
+step"): the CLI records the launch for a monitor that uses no database, --network none is
+the monitor's own network namespace, `run --rm` frees the name before it returns, and a
+start maps no library but glibc's."""
+import glob
+import os
+import subprocess
+
+from .conftest import HULL
+from .test_lifecycle import alive, out, wait_for
+
+LAZY = ("libcurl", "libarchive", "libnftables", "libnl", "libcrypto", "libisal", "libsqlite",
+        "libseccomp", "libcap")
+
+
+def import_image(hull, ref):
+    tar = subprocess.Popen(["tar", "-C", hull.rootfs, "-c", "."], stdout=subprocess.PIPE)
+    hull("import", "-", ref, stdin=tar.stdout)
+    tar.wait()
+
+
+def netns(pid):
+    return os.readlink(f"/proc/{pid}/ns/net")
+
+
+def test_network_none_is_the_monitors_own_netns(hull):
+    hull.run("-d", "--name", "nn", "--network", "none", "--", "sleep", "1000")
+    st = hull.inspect("nn")["State"]
+    mon, pid = st["MonitorPid"], st["Pid"]
+    # Its own namespace (not the host's), the monitor's: no netns file, no bind mount.
+    assert netns(pid) != netns(os.getpid())
+    assert netns(pid) == netns(mon)
+    nsdir = os.path.join(hull.run_root, "netns")
+    assert not os.path.isdir(nsdir) or os.listdir(nsdir) == []
+    with open("/proc/self/mountinfo") as f:
+        assert not [l for l in f if "netns" in l and hull.run_root in l]
+    # lo is up (IFF_UP in its flags), and it is the only interface.
+    flags = out(hull("exec", "nn", "cat", "/sys/class/net/lo/flags"))
+    assert int(flags, 16) & 1, flags
+    assert out(hull("exec", "nn", "ls", "/sys/class/net")).split() == ["lo"]
+    # exec joins the same namespace.
+    inside = out(hull("exec", "nn", "readlink", "/proc/self/ns/net"))
+    assert inside == netns(pid)
+    hull("rm", "-f", "nn")
+    assert wait_for(lambda: not alive(mon) and not alive(pid))
+
+
+def test_exit_of_a_quick_program_is_recorded(hull):
+    # The CLI records the launch after the monitor's report; the monitor waits for it
+    # before hull-monitor can hand the exit to `hull __exited`, whose record must win.
+    for code in (3, 0, 7):
+        cid = out(hull.run("-d", "--", "sh", "-c", f"exit {code}"))
+        assert out(hull("wait", cid)) == str(code)
+        st = hull.inspect(cid)["State"]
+        assert st["Status"] == "exited" and st["ExitCode"] == code, st
+        assert wait_for(lambda: hull.inspect(cid)["State"]["MonitorPid"] == 0)
+        hull("rm", cid)
+    # Attached: the CLI records the exit itself.
+    p = hull.run("--name", "att", "--", "sh", "-c", "exit 4", check=False)
+    assert p.returncode == 4
+    st = hull.inspect("att")["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 4 and st["Pid"] == 0, st
+    hull("rm", "att")
+    # A program that cannot start: the CLI records nothing running, run removes it.
+    p = hull.run("--name", "bad", "--", "/no/such/program", check=False)
+    assert p.returncode == 127 and hull.ids() == []
+
+
+def test_run_rm_frees_name_and_image_before_returning(hull):
+    import_image(hull, "fast:1")
+    for _ in range(3):
+        p = hull("run", "--rm", "--name", "same", "fast:1", "sh", "-c", "exit 3", check=False)
+        assert p.returncode == 3, p.stderr
+        # Gone from ps at once (never half-removed), and the name is free for the next.
+        assert hull.ids() == []
+    cdir = os.path.join(hull.root, "containers")
+    assert wait_for(lambda: os.listdir(cdir) == [])
+    # No hold left on the image.
+    hull("rmi", "fast:1")
+
+
+def test_start_maps_only_glibc(hull, tmp_path):
+    # Every hull process of a `run --rm` of a local image (the CLI and the monitor's
+    # hand-overs) loads no shared library but glibc's: the others are linked in or
+    # dlopen()ed by the verbs that need them (src/engine/lazy).
+    import_image(hull, "libs:1")
+    env = dict(hull.env, LD_DEBUG="libs", LD_DEBUG_OUTPUT=str(tmp_path / "ld"))
+    for args in (["run", "--rm", "libs:1", "true"], ["run", "-d", "--rm", "libs:1", "true"]):
+        p = subprocess.run([HULL, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    assert wait_for(lambda: hull.ids() == [])
+    logs = glob.glob(str(tmp_path / "ld.*"))
+    assert logs
+    loaded = set()
+    for log in logs:
+        with open(log) as f:
+            for line in f:
+                if "calling init:" in line:
+                    loaded.add(os.path.basename(line.split("calling init:")[1].strip()))
+    assert loaded and not [l for l in loaded if l.startswith(LAZY)], loaded
