@@ -13,7 +13,6 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
-#include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
@@ -133,19 +132,6 @@ class Launch {
 Status Launch::setup_network() {
   const auto& cfg = c_.config;
   const std::string& id = cfg.id;
-  // Rootless (rootless.hpp): the netns file is made (lo up) by a child, as this process
-  // could not setns back to the host's netns; pasta connects it for --network pasta.
-  if ((cfg.network == "none" || cfg.network == "pasta") && userns::running_in_user_ns()) {
-    HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
-    const std::string netns = run_root_ + "/netns/" + id;
-    (void)net::remove_netns(netns);  // left by a killed monitor
-    HULL_CHECK(rootless::create_netns(netns));
-    for (auto& ns : spec_.linux.namespaces)
-      if (ns.type == oci::NamespaceType::network) ns.path = netns;
-    if (cfg.network == "pasta")
-      ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
-    return {};
-  }
   if (cfg.network == "host") return {};
   if (cfg.network.starts_with("container:")) {
     const std::string other = cfg.network.substr(std::string_view("container:").size());
@@ -172,6 +158,12 @@ Status Launch::setup_network() {
   for (auto& ns : spec_.linux.namespaces)
     if (ns.type == oci::NamespaceType::network) ns.path = netns;
   if (cfg.network == "none") return net::setup_loopback(netns);
+  // Rootless (rootless.hpp): the netns belongs to the user namespace; pasta connects it.
+  if (cfg.network == "pasta") {
+    HULL_CHECK(net::setup_loopback(netns));
+    ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
+    return {};
+  }
   auto nets = HULL_TRY(net::Networks::open(root_));
   net::AttachRequest req;
   req.container_id = id;

@@ -165,7 +165,10 @@ class Networks {
 // Network namespaces
 
 // A new network namespace kept alive by a bind mount on path (created as an empty
-// file); the engine passes path to the runtime as namespaces[network].path.
+// file); the engine passes path to the runtime as namespaces[network].path. It and
+// setup_loopback work from a short-lived thread and leave the caller's netns alone, so
+// both work in a user namespace (the rootless engine's), where the new netns belongs to
+// that user namespace.
 Result<std::string> create_netns(const std::string& path);
 // Unmounts and deletes the file; a missing path is not an error.
 Status remove_netns(const std::string& path);

@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/own_thread.hpp"
 #include "common/sha256.hpp"
 #include "common/strings.hpp"
 
@@ -21,6 +22,25 @@ Result<int> half(int x) {
 Result<int> quarter(int x) {
   int h = HULL_TRY(half(x));
   return HULL_TRY(half(h));
+}
+
+// on_own_thread: the function runs on another thread, its result comes back, and the
+// thread is out of the thread group when it returns (unshare and setns of a user
+// namespace need a single-threaded process).
+TEST(OwnThread, ResultComesBackAndTheThreadIsGone) {
+  const pid_t me = gettid();
+  for (int i = 0; i < 300; ++i) {
+    auto tid = on_own_thread([]() -> Result<pid_t> { return gettid(); });
+    ASSERT_TRUE(tid);
+    ASSERT_NE(*tid, me);
+    auto status = fs::read_file("/proc/self/status");
+    ASSERT_TRUE(status);
+    ASSERT_NE(status->find("\nThreads:\t1\n"), std::string::npos) << "round " << i;
+  }
+  auto r = on_own_thread([]() -> Status { return fail("on the thread", EPERM); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, EPERM);
+  EXPECT_EQ(r.error().message, "on the thread");
 }
 
 TEST(Error, TryPropagatesAndWraps) {
@@ -49,8 +69,7 @@ TEST(Strings, SplitTrimParse) {
 }
 
 TEST(Sha256, KnownVector) {
-  EXPECT_EQ(Sha256::hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256::hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Json, ParseErrorNamesSource) {
