@@ -72,52 +72,45 @@ def test_control_a_clean_tmp_gives_a_private_run_root():
     assert after.split("\n")[0] == f"{NOBODY} 700 directory", after
 
 
-def test_a_symlink_planted_at_tmp_hull_uid_is_not_followed():
-    setup = (f"mkdir -m 0777 /tmp/theirs && chown {OTHER} /tmp/theirs && "
-             f"ln -s /tmp/theirs /tmp/hull-65534 && chown -h {OTHER} /tmp/hull-65534")
-    rc, err, after = run_case(setup, "", after="ls -A /tmp/theirs; stat -c '%a' /tmp/theirs")
+# (setup as root, the user's environment, what must be empty or unchanged after, the error)
+REFUSED = {
+    # A symlink another user planted at /tmp/hull-UID: nothing is made or changed through
+    # it (no lock, no pid file, no chmod).
+    "planted-symlink": (
+        f"mkdir -m 0777 /tmp/theirs && chown {OTHER} /tmp/theirs && "
+        f"ln -s /tmp/theirs /tmp/hull-65534 && chown -h {OTHER} /tmp/hull-65534",
+        "", "ls -A /tmp/theirs; stat -c '%a' /tmp/theirs", ["777"],
+        f"run root /tmp/hull-65534: /tmp/hull-65534 is a symlink owned by uid {OTHER}, "
+        f"not {NOBODY} or root (not followed): refusing it (use --run-root DIR)"),
+    "tmp-hull-uid-of-another-user": (
+        f"mkdir -m 0777 /tmp/hull-65534 && chown {OTHER} /tmp/hull-65534",
+        "", "ls -A /tmp/hull-65534", [],
+        f"/tmp/hull-65534 is owned by uid {OTHER}, not {NOBODY} or root"),
+    # The user's own run root, in a directory another user owns (who could rename it away
+    # and put one of theirs in its place).
+    "parent-of-another-user": (
+        f"mkdir -m 0755 /tmp/xdg && chown {OTHER} /tmp/xdg && "
+        f"mkdir -m 0700 /tmp/xdg/hull && chown {NOBODY} /tmp/xdg/hull",
+        "XDG_RUNTIME_DIR=/tmp/xdg", "ls -A /tmp/xdg/hull", [],
+        f"run root /tmp/xdg/hull: /tmp/xdg is owned by uid {OTHER}, not {NOBODY} or root"),
+    "parent-writable-by-others": (
+        "mkdir -m 0777 /tmp/open",
+        "XDG_RUNTIME_DIR=/tmp/open", "ls -A /tmp/open", [],
+        "run root /tmp/open/hull: /tmp/open is writable by others (mode 0777) without the "
+        "sticky bit"),
+    "store-under-another-user": (
+        f"mkdir -m 0755 /tmp/data && chown {OTHER} /tmp/data && "
+        f"mkdir -m 0700 /tmp/run && chown {NOBODY} /tmp/run",
+        "XDG_RUNTIME_DIR=/tmp/run XDG_DATA_HOME=/tmp/data", "ls -A /tmp/data", [],
+        f"store /tmp/data/hull: /tmp/data is owned by uid {OTHER}, not {NOBODY} or root: "
+        "refusing it (use --root DIR)"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused_with_the_path_and_owner(case):
+    setup, user_env, after_cmd, after_want, error = REFUSED[case]
+    rc, err, after = run_case(setup, user_env, after=after_cmd)
     assert rc == 125, err
-    assert (f"run root /tmp/hull-65534: /tmp/hull-65534 is a symlink owned by uid {OTHER}, "
-            f"not {NOBODY} or root (not followed): refusing it (use --run-root DIR)") in err, err
-    # Nothing was made or changed through it: no lock, no pid file, no chmod.
-    assert after.split() == ["777"], after
-
-
-def test_tmp_hull_uid_made_by_another_user_is_refused():
-    setup = f"mkdir -m 0777 /tmp/hull-65534 && chown {OTHER} /tmp/hull-65534"
-    rc, err, after = run_case(setup, "", after="ls -A /tmp/hull-65534")
-    assert rc == 125, err
-    assert f"/tmp/hull-65534 is owned by uid {OTHER}, not {NOBODY} or root" in err, err
-    assert after.split() == [], after
-
-
-def test_a_parent_of_the_run_root_owned_by_another_user_is_refused():
-    # The user's own run root, in a directory another user owns (who could rename it
-    # away and put one of theirs in its place).
-    setup = (f"mkdir -m 0755 /tmp/xdg && chown {OTHER} /tmp/xdg && "
-             f"mkdir -m 0700 /tmp/xdg/hull && chown {NOBODY} /tmp/xdg/hull")
-    rc, err, after = run_case(setup, "XDG_RUNTIME_DIR=/tmp/xdg", after="ls -A /tmp/xdg/hull")
-    assert rc == 125, err
-    assert (f"run root /tmp/xdg/hull: /tmp/xdg is owned by uid {OTHER}, not {NOBODY} or root"
-            in err), err
-    assert after.split() == [], after
-
-
-def test_a_parent_writable_by_others_without_the_sticky_bit_is_refused():
-    setup = "mkdir -m 0777 /tmp/open"
-    rc, err, after = run_case(setup, "XDG_RUNTIME_DIR=/tmp/open", after="ls -A /tmp/open")
-    assert rc == 125, err
-    assert ("run root /tmp/open/hull: /tmp/open is writable by others (mode 0777) without the "
-            "sticky bit") in err, err
-    assert after.split() == [], "nothing made in it"
-
-
-def test_a_store_under_another_users_directory_is_refused():
-    setup = (f"mkdir -m 0755 /tmp/data && chown {OTHER} /tmp/data && "
-             f"mkdir -m 0700 /tmp/run && chown {NOBODY} /tmp/run")
-    rc, err, after = run_case(setup, "XDG_RUNTIME_DIR=/tmp/run XDG_DATA_HOME=/tmp/data",
-                              after="ls -A /tmp/data")
-    assert rc == 125, err
-    assert (f"store /tmp/data/hull: /tmp/data is owned by uid {OTHER}, not {NOBODY} or root: "
-            "refusing it (use --root DIR)") in err, err
-    assert after.split() == [], after
+    assert error in err, err
+    assert after.split() == after_want, after
