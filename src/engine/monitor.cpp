@@ -115,7 +115,7 @@ class Launch {
 
  private:
   Status setup_network();
-  void share_network_files(Container owner);
+  Status share_network_files(Container owner);
   std::string root_, run_root_, dir_;
   Container c_;
   oci::Spec spec_;
@@ -148,8 +148,7 @@ Status Launch::setup_network() {
     std::string path = fmt::format("/proc/{}/ns/net", rs->pid);
     for (auto& ns : spec_.linux.namespaces)
       if (ns.type == oci::NamespaceType::network) ns.path = path;
-    share_network_files(*peer);
-    return {};
+    return share_network_files(*peer);
   }
   HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
   const std::string netns = run_root_ + "/netns/" + id;
@@ -189,7 +188,7 @@ Status Launch::setup_network() {
 // /etc/hostname and /etc/resolv.conf (the same files, so src/net's in-place rewrites of
 // hosts reach both) and takes its hostname. A target that joined another container
 // itself uses that one's files.
-void Launch::share_network_files(Container owner) {
+Status Launch::share_network_files(Container owner) {
   for (int hops = 0; hops < 8 && owner.config.network.starts_with("container:"); ++hops) {
     auto next = db_->find(owner.config.network.substr(std::string_view("container:").size()));
     if (!next) break;
@@ -199,11 +198,18 @@ void Launch::share_network_files(Container owner) {
   for (auto& m : spec_.mounts)
     for (std::string_view f : {"hosts", "hostname", "resolv.conf"})
       if (m.destination == fmt::format("/etc/{}", f)) m.source = fmt::format("{}/{}", dir, f);
-  oci::Spec& spec = spec_;
-  if (spec.hostname.empty() || owner.config.hostname.empty()) return;  // --uts host
-  spec.hostname = owner.config.hostname;
-  for (auto& e : spec.process->env)
-    if (e.starts_with("HOSTNAME=")) e = "HOSTNAME=" + owner.config.hostname;
+  if (spec_.hostname.empty() || owner.config.hostname.empty()) return {};  // --uts host
+  // As docker's Config.Hostname: the record takes the owner's hostname too, so exec and
+  // inspect agree with the running program. A HOSTNAME the user set with -e stays.
+  ContainerConfig& cfg = c_.config;
+  const std::string mine = "HOSTNAME=" + cfg.hostname, theirs = "HOSTNAME=" + owner.config.hostname;
+  spec_.hostname = owner.config.hostname;
+  for (auto* env : {&spec_.process->env, &cfg.env})
+    for (auto& e : *env)
+      if (e == mine) e = theirs;
+  if (cfg.hostname == owner.config.hostname) return {};
+  cfg.hostname = owner.config.hostname;
+  return db_->save_config(cfg.id, cfg);
 }
 
 void Launch::undo() {

@@ -378,6 +378,14 @@ Status Db::rename(const std::string& id, const std::string& new_name) {
   return {};
 }
 
+Status Db::save_config(const std::string& id, const ContainerConfig& c) {
+  Stmt st(db_, "UPDATE containers SET config = ? WHERE id = ?");
+  st.bind(1, c.to_json().dump()).bind(2, id);
+  if (st.step() != SQLITE_DONE) return failf("containers.db: update {}: {}", id, st.error());
+  if (sqlite3_changes(db_) == 0) return fail(fmt::format("no such container: {}", id), ENOENT);
+  return {};
+}
+
 Status Db::remove(const std::string& id) {
   Stmt st(db_, "DELETE FROM containers WHERE id = ?");
   st.bind(1, id);

@@ -120,6 +120,8 @@ class Db {
   Result<std::vector<Container>> list();
   Status save_state(const std::string& id, const ContainerState& s);
   Status rename(const std::string& id, const std::string& new_name);
+  // Replaces the configuration (the name stays: rename changes it).
+  Status save_config(const std::string& id, const ContainerConfig& c);
   Status remove(const std::string& id);
   // Removes the record and keeps its exit code for an hour, so that `hull wait` on a
   // --rm container still learns how it ended (as docker's does).

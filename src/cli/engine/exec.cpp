@@ -43,6 +43,10 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     auto rs = e->store().load(ct->config.id);
     if (!rs) return engine_report(rs.error());
     oci::Process p = *spec->process;
+    // --network container:NAME took NAME's hostname when it started (the record has it).
+    if (!spec->hostname.empty() && spec->hostname != ct->config.hostname)
+      for (auto& e : p.env)
+        if (e == "HOSTNAME=" + spec->hostname) e = "HOSTNAME=" + ct->config.hostname;
     p.args = a->command;
     p.terminal = a->tty;
     p.console_size.reset();

@@ -2,6 +2,7 @@
 and also NAME's /etc/hosts, /etc/hostname and /etc/resolv.conf (the same files, so
 updates of NAME's hosts reach it) and NAME's hostname. Flags that would write those files
 conflict, as in docker. Runs inside the test's network namespace (conftest.py)."""
+import json
 import re
 import time
 
@@ -69,3 +70,20 @@ def test_flags_that_write_the_shared_files_conflict(hull, flag, value):
     p = hull.run("--rm", "--network", "container:base", flag, value, "--", "true", check=False)
     assert p.returncode == 125, p
     assert "conflicting options" in p.stderr and flag in p.stderr, p.stderr
+
+
+def test_exec_and_inspect_of_a_joiner_show_the_owners_hostname(hull):
+    """docker sets the joiner's Config.Hostname to the owner's: exec's $HOSTNAME and
+    inspect agree with `hostname` inside; a HOSTNAME given with -e is kept."""
+    hull.run("-d", "--name", "base", "--hostname", "basehost", "--", "sleep", "1000")
+    hull.run("-d", "--name", "side", "--network", "container:base", "--", "sleep", "1000")
+    out = hull("exec", "side", "sh", "-c", "echo $HOSTNAME; hostname").stdout
+    assert out == "basehost\nbasehost\n", out
+    cfg = json.loads(hull("inspect", "side").stdout)[0]["Config"]
+    assert cfg["Hostname"] == "basehost", cfg
+    assert "HOSTNAME=basehost" in cfg["Env"], cfg["Env"]
+
+    hull.run("-d", "--name", "own", "--network", "container:base", "-e", "HOSTNAME=mine",
+             "--", "sleep", "1000")
+    out = hull("exec", "own", "sh", "-c", "echo $HOSTNAME; hostname").stdout
+    assert out == "mine\nbasehost\n", out
