@@ -14,7 +14,6 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
-#include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
@@ -173,19 +172,7 @@ Status Launch::setup_network() {
   const auto& cfg = c_.config;
   const std::string& id = cfg.id;
   if (cfg.network == "host" || cfg.network.starts_with("container:")) return {};
-  // Rootless (rootless.hpp): the netns file is made (lo up) by a child, as this process
-  // could not setns back to the host's netns; pasta connects it for --network pasta.
-  if ((cfg.network == "none" || cfg.network == "pasta") && userns::running_in_user_ns()) {
-    HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
-    const std::string netns = run_root_ + "/netns/" + id;
-    (void)net::remove_netns(netns);  // left by a killed monitor
-    HULL_CHECK(rootless::create_netns(netns));
-    set_netns_path(spec_, netns);
-    if (cfg.network == "pasta")
-      ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
-    return {};
-  }
-  if (cfg.network == "none") {
+  if (cfg.network == "none" && !userns::running_in_user_ns()) {
     if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
     if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
     // A path (not the entry's removal): net.* sysctls need the container's own netns.
@@ -197,6 +184,12 @@ Status Launch::setup_network() {
   (void)net::remove_netns(netns);  // left by a killed monitor
   HULL_CHECK(net::create_netns(netns));
   set_netns_path(spec_, netns);
+  if (cfg.network == "none") return {};  // rootless: lo only, in a netns of the user ns
+  // Rootless (rootless.hpp): the netns belongs to the user namespace; pasta connects it.
+  if (cfg.network == "pasta") {
+    ports_ = HULL_TRY(rootless::start_network(run_root_, id, netns, cfg.ports));
+    return {};
+  }
   auto nets = HULL_TRY(net::Networks::open(root_));
   net::AttachRequest req;
   req.container_id = id;

@@ -4,15 +4,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,8 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <initializer_list>
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
@@ -35,6 +35,8 @@ namespace hull::engine::rootless {
 namespace {
 
 // "<pid> <start time>" files: the pause process and each container's pasta.
+constexpr const char* kPauseComm = "hull-pause";
+
 struct PidRecord {
   pid_t pid = 0;
   uint64_t start = 0;
@@ -49,6 +51,36 @@ std::optional<PidRecord> read_record(const std::string& path) {
   auto start = parse_int<uint64_t>(parts[1]);
   if (!pid || *pid <= 0 || !start) return std::nullopt;
   return PidRecord{*pid, *start};
+}
+
+using Names = std::initializer_list<std::string_view>;
+// pasta's comm: "pasta", or "passt.avx2" once it has re-executed its AVX2 build (found
+// through /proc/self/exe, the passt binary that pasta links to).
+const Names kPastaComms = {"pasta", "passt"};
+
+// Whether pid's comm is one of names, or one of them with a ".SUFFIX".
+bool comm_is(pid_t pid, Names names) {
+  auto comm = fs::read_file(fmt::format("/proc/{}/comm", pid));
+  if (!comm) return false;
+  auto c = trim(*comm);
+  for (auto name : names)
+    if (c == name || (c.starts_with(name) && c.substr(name.size()).starts_with('.'))) return true;
+  return false;
+}
+
+// A pidfd for the process a record names while it is still that process: opened first,
+// then its start time and comm checked, so a signal or setns through it reaches that
+// process or fails with ESRCH, never one that reused the pid (a record can outlive a
+// reboot where /tmp is on disk: the start time alone could then match).
+UniqueFd open_recorded(const std::optional<PidRecord>& rec, Names comm) {
+  if (!rec) return {};
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
+  if (!fd || !runtime::process_alive(rec->pid, rec->start) || !comm_is(rec->pid, comm)) return {};
+  return fd;
+}
+
+bool signal_pidfd(const UniqueFd& fd, int sig) {
+  return fd && ::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) == 0;
 }
 
 Status write_record(const std::string& path, pid_t pid) {
@@ -141,9 +173,14 @@ bool read_byte(int fd, char* c) {
   }
 }
 
+struct Pause {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+
 // Forks the pause process (double fork: it belongs to no hull, and init reaps it). It
 // unshares a user and a mount namespace, waits until the maps are written, then sleeps.
-Result<pid_t> start_pause() {
+Result<Pause> start_pause() {
   int up[2], down[2];
   if (::pipe2(up, O_CLOEXEC) < 0) return sys_fail("pipe");
   UniqueFd up_r(up[0]), up_w(up[1]);
@@ -165,7 +202,7 @@ Result<pid_t> start_pause() {
     if (err) ::_exit(1);
     char c;
     if (!read_byte(down_r.get(), &c) || c != 'k') ::_exit(1);
-    ::prctl(PR_SET_NAME, "hull-pause", 0, 0, 0);
+    ::prctl(PR_SET_NAME, kPauseComm, 0, 0, 0);
     int null = ::open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
     // Every other fd (the lock among them, whose flock it must not keep) goes.
@@ -198,15 +235,18 @@ Result<pid_t> start_pause() {
         "namespaces disabled? see kernel.unprivileged_userns_clone / "
         "user.max_user_namespaces)",
         msg.err);
+  // It waits for our 'k' and cannot end by itself before: this pidfd is its own.
+  Pause p{msg.pid, UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, msg.pid, 0)))};
+  if (!p.pidfd) return sys_failf("pidfd_open pause process {}", msg.pid);
   if (auto r = write_maps(msg.pid); !r) {
-    ::kill(msg.pid, SIGKILL);
+    signal_pidfd(p.pidfd, SIGKILL);
     return std::unexpected(r.error().wrap("pause process: id maps"));
   }
   if (::write(down_w.get(), "k", 1) != 1) {
-    ::kill(msg.pid, SIGKILL);
+    signal_pidfd(p.pidfd, SIGKILL);
     return sys_fail("pause process: go");
   }
-  return msg.pid;
+  return p;
 }
 
 Result<uint16_t> free_port(const std::string& proto, const std::string& ip, uint16_t first,
@@ -280,55 +320,123 @@ std::vector<std::string> id_map_args(uint32_t own, const std::vector<IdRange>& r
   return a;
 }
 
-Status ensure_private_dir(const std::string& path, uid_t uid) {
+Status check_trusted_path(std::string_view what, const std::string& path, uid_t uid) {
+  if (path.empty() || path.front() != '/')
+    return failf("{} \"{}\": not an absolute path", what, path);
+  auto refuse = [&](const std::string& at, const std::string& why) {
+    return failf("{} {}: {} {}: refusing it (use {})", what, path, at, why,
+                 what == "store" ? "--root DIR" : "--run-root DIR");
+  };
+  // One name on the way (st: its lstat): a directory or symlink only uid or root may change.
+  struct stat st {};
+  auto check = [&](const std::string& at) -> Status {
+    const bool link = S_ISLNK(st.st_mode);
+    if (st.st_uid != 0 && st.st_uid != uid)
+      return refuse(at,
+                    fmt::format("is {}owned by uid {}, not {} or root{}", link ? "a symlink " : "",
+                                st.st_uid, uid, link ? " (not followed)" : ""));
+    if (link) return {};
+    if (!S_ISDIR(st.st_mode)) return refuse(at, "is not a directory");
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+      return refuse(at,
+                    fmt::format("is writable by {} (mode {:04o}) without the sticky bit",
+                                st.st_mode & S_IWOTH ? "others" : "its group", st.st_mode & 07777));
+    return {};
+  };
+  std::deque<std::string> todo;
+  auto push_front = [&](std::string_view p) {
+    auto parts = split(p, '/');
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+      if (!it->empty() && *it != ".") todo.emplace_front(*it);
+  };
+  push_front(path);
+  if (::lstat("/", &st) < 0) return sys_failf("{} {}: stat /", what, path);
+  HULL_CHECK(check("/"));
+  std::string cur;  // resolved so far: "" is "/"
+  int links = 0;
+  while (!todo.empty()) {
+    std::string name = std::move(todo.front());
+    todo.pop_front();
+    if (name == "..") {
+      cur.resize(cur.rfind('/') == std::string::npos ? 0 : cur.rfind('/'));  // checked
+      continue;
+    }
+    std::string at = cur + "/" + name;
+    if (::lstat(at.c_str(), &st) < 0) {
+      if (errno == ENOENT) return {};  // the rest is made by the caller, in a checked directory
+      return sys_failf("{} {}: stat {}", what, path, at);
+    }
+    HULL_CHECK(check(at));
+    if (S_ISLNK(st.st_mode)) {
+      if (++links > 40) return failf("{} {}: too many levels of symlinks", what, path);
+      std::string target(PATH_MAX, '\0');
+      ssize_t n = ::readlink(at.c_str(), target.data(), target.size());
+      if (n < 0) return sys_failf("{} {}: readlink {}", what, path, at);
+      target.resize(static_cast<size_t>(n));
+      if (target.starts_with('/')) cur.clear();
+      push_front(target);
+      continue;
+    }
+    cur = std::move(at);
+  }
+  const std::string last = cur.empty() ? std::string("/") : cur;
+  if (::lstat(last.c_str(), &st) < 0) return sys_failf("{} {}: stat {}", what, path, last);
+  if (st.st_uid != uid)
+    return refuse(last, fmt::format("is owned by uid {}, not {}", st.st_uid, uid));
+  return {};
+}
+
+Status ensure_private_dir(std::string_view what, const std::string& path, uid_t uid,
+                          bool private_mode) {
+  // Checked before anything is made through it, and again once it exists: mkdir of a
+  // name another user planted meanwhile (a symlink, a directory of theirs) fails EEXIST
+  // and the second check refuses it.
+  HULL_CHECK(check_trusted_path(what, path, uid));
   if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) {
     if (errno != ENOENT) return sys_failf("mkdir {}", path);
     HULL_CHECK(fs::mkdir_p(path, 0700));
   }
+  HULL_CHECK(check_trusted_path(what, path, uid));
+  if (!private_mode) return {};
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct stat st {};
-  if (::lstat(path.c_str(), &st) < 0) return sys_failf("stat {}", path);
-  if (!S_ISDIR(st.st_mode)) return failf("run root {}: not a directory", path);
-  if (st.st_uid != uid)
-    return failf("run root {}: owned by uid {}, not {}: refusing it (use --run-root DIR)", path,
-                 st.st_uid, uid);
-  if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) < 0)
+  if (!dir || ::fstat(dir.get(), &st) < 0) return sys_failf("open {}", path);
+  if ((st.st_mode & 077) != 0 && ::fchmod(dir.get(), 0700) < 0)
     return sys_failf("chmod 0700 {}", path);
   return {};
 }
 
 std::optional<pid_t> pause_pid(const std::string& run_root) {
   auto rec = read_record(run_root + "/pause.pid");
-  if (rec && runtime::process_alive(rec->pid, rec->start)) return rec->pid;
+  if (open_recorded(rec, {kPauseComm})) return rec->pid;
   return std::nullopt;
 }
 
-Status enter(const std::string& run_root) {
-  HULL_CHECK(ensure_private_dir(run_root, ::geteuid()));
+Status enter(const std::string& root, const std::string& run_root) {
+  HULL_CHECK(ensure_private_dir("run root", run_root, ::geteuid(), true));
+  HULL_CHECK(ensure_private_dir("store", root, ::geteuid(), false));
   const std::string lock_path = run_root + "/pause.lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!lock) return sys_failf("open {}", lock_path);
   while (::flock(lock.get(), LOCK_EX) < 0)
     if (errno != EINTR) return sys_failf("flock {}", lock_path);
 
-  pid_t pid = 0;
-  if (auto p = pause_pid(run_root)) {
-    pid = *p;
-  } else {
-    pid = HULL_TRY(start_pause());
-    if (auto r = write_record(run_root + "/pause.pid", pid); !r) {
-      ::kill(pid, SIGKILL);
+  const std::string record = run_root + "/pause.pid";
+  auto rec = read_record(record);
+  Pause pause{rec ? rec->pid : 0, open_recorded(rec, {kPauseComm})};
+  if (!pause.pidfd) {
+    pause = HULL_TRY(start_pause());
+    if (auto r = write_record(record, pause.pid); !r) {
+      signal_pidfd(pause.pidfd, SIGKILL);
       return r;
     }
   }
-  UniqueFd user(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  UniqueFd mnt(::open(fmt::format("/proc/{}/ns/mnt", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!user || !mnt) return sys_failf("open the namespaces of pause process {}", pid);
   // The mount namespace's root becomes the cwd: come back to where the user was.
   UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (::setns(user.get(), CLONE_NEWUSER) < 0)
-    return sys_failf("join the user namespace of pause process {}", pid);
-  if (::setns(mnt.get(), CLONE_NEWNS) < 0)
-    return sys_failf("join the mount namespace of pause process {}", pid);
+  // Through the pidfd (Linux 5.8), both at once: not /proc/PID/ns/*, which name whatever
+  // process has the pid when they are opened.
+  if (::setns(pause.pidfd.get(), CLONE_NEWUSER | CLONE_NEWNS) < 0)
+    return sys_failf("join the user and mount namespaces of pause process {}", pause.pid);
   if (cwd && ::fchdir(cwd.get()) < 0) (void)::chdir("/");
   userns::assume(true);
   ::setenv(kInUserNsEnv, "1", 1);
@@ -363,55 +471,6 @@ bool cgroup_delegated() {
   return m && (*m)->kind() != cgroups::Kind::disabled;
 }
 
-Result<std::string> create_netns(const std::string& path) {
-  {
-    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-    if (!f) return sys_failf("create netns file \"{}\"", path);
-  }
-  int pfd[2];
-  if (::pipe2(pfd, O_CLOEXEC) < 0) return sys_fail("pipe");
-  UniqueFd rd(pfd[0]), wr(pfd[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::unlink(path.c_str());
-    return sys_fail("fork");
-  }
-  if (pid == 0) {
-    // Only syscalls here: the parent may have threads.
-    struct {
-      int err;
-      int step;
-    } r{0, 0};
-    if (::unshare(CLONE_NEWNET) < 0)
-      r = {errno, 1};
-    else if (!net::loopback_up())
-      r = {errno, 3};
-    else if (::mount("/proc/self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
-      r = {errno, 2};
-    (void)!::write(wr.get(), &r, sizeof r);
-    ::_exit(r.err ? 1 : 0);
-  }
-  wr.reset();
-  struct {
-    int err;
-    int step;
-  } r{EIO, 0};
-  ssize_t n;
-  do n = ::read(rd.get(), &r, sizeof r);
-  while (n < 0 && errno == EINTR);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (n != sizeof r) r = {EIO, 0};
-  if (r.err) {
-    ::unlink(path.c_str());
-    return sys_fail(r.step == 2   ? fmt::format("bind mount netns on \"{}\"", path)
-                    : r.step == 3 ? std::string("bring lo up in the new netns")
-                                  : std::string("unshare CLONE_NEWNET"),
-                    r.err);
-  }
-  return path;
-}
-
 Result<std::vector<PortMapping>> start_network(const std::string& run_root, const std::string& id,
                                                const std::string& netns,
                                                const std::vector<PortMapping>& ports) {
@@ -434,8 +493,13 @@ Result<std::vector<PortMapping>> start_network(const std::string& run_root, cons
   // hull is root of the user namespace that owns the netns: pasta needs no --userns.
   pid_t pid = HULL_TRY(net::start_pasta(rq));
   ::unlink(rq.pid_file.c_str());
+  // pasta daemonised itself (no child of ours): the pid is checked to be a pasta before
+  // it is recorded, and the record's start time pins it.
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd || !comm_is(pid, kPastaComms))
+    return failf("pasta for netns \"{}\": process {} is gone", netns, pid);
   if (auto r = write_record(run_root + "/pasta/" + id, pid); !r) {
-    ::kill(pid, SIGTERM);
+    signal_pidfd(fd, SIGTERM);
     return std::unexpected(r.error());
   }
   return mapped;
@@ -443,15 +507,13 @@ Result<std::vector<PortMapping>> start_network(const std::string& run_root, cons
 
 void stop_network(const std::string& run_root, const std::string& id) {
   const std::string path = run_root + "/pasta/" + id;
-  if (auto rec = read_record(path); rec && runtime::process_alive(rec->pid, rec->start)) {
-    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
-    // The pidfd pins the process: the start time checked above is still its own.
-    if (fd && runtime::process_alive(rec->pid, rec->start) &&
-        ::syscall(SYS_pidfd_send_signal, fd.get(), SIGTERM, nullptr, 0) == 0) {
-      // Gone when rm returns (it is not our child: the pidfd polls readable at its exit).
-      pollfd p{fd.get(), POLLIN, 0};
-      while (::poll(&p, 1, 2000) < 0 && errno == EINTR) {
-      }
+  // A pid that is no longer pasta's (a reboot, or a record outliving its process) is
+  // not signalled, even with a matching start time.
+  auto rec = read_record(path);
+  if (UniqueFd fd = open_recorded(rec, kPastaComms); fd && signal_pidfd(fd, SIGTERM)) {
+    // Gone when rm returns (it is not our child: the pidfd polls readable at its exit).
+    pollfd p{fd.get(), POLLIN, 0};
+    while (::poll(&p, 1, 2000) < 0 && errno == EINTR) {
     }
   }
   ::unlink(path.c_str());

@@ -27,7 +27,8 @@ namespace hull::engine::rootless {
 
 // Set in the environment of everything hull runs inside its user namespace (the monitor's
 // `hull __exited` and `hull __relaunch`): they start as uid 0 there and must not take
-// themselves for the host's root.
+// themselves for the host's root. A hint, not a proof: hull believes it only when
+// /proc/self/uid_map agrees (an inherited variable must not make the host's root rootless).
 inline constexpr const char* kInUserNsEnv = "_HULL_USERNS";
 
 // The per-user defaults, podman's: ROOT = $XDG_DATA_HOME/hull or ~/.local/share/hull,
@@ -49,14 +50,24 @@ std::vector<IdRange> parse_subid(std::string_view text, std::string_view user, u
 // The newuidmap/newgidmap arguments after the pid: id 0 is the user, 1.. the ranges.
 std::vector<std::string> id_map_args(uint32_t own, const std::vector<IdRange>& ranges);
 
-// Makes run_root (0700) if missing; refuses one that is not a directory of uid's or that
-// others may enter.
-Status ensure_private_dir(const std::string& path, uid_t uid);
+// Whether no user but uid and root can change what path names: every directory from /
+// to path is owned by one of them and writable by no one else unless sticky (/tmp), a
+// symlink on the way is owned by one of them too (then followed, its target checked
+// alike), and path is a directory of uid's. Another user who owned /tmp/hull-UID, or
+// any directory above the store, could read or replace the pause pid, the lock, pasta
+// records or images. A missing tail is fine (the caller makes it). what ("run root",
+// "store") starts the error, which names the path at fault and its owner.
+Status check_trusted_path(std::string_view what, const std::string& path, uid_t uid);
+// Checks path (check_trusted_path), makes it (0700) if missing and checks it again;
+// private_mode makes an existing one 0700 as well.
+Status ensure_private_dir(std::string_view what, const std::string& path, uid_t uid,
+                          bool private_mode);
 
-// Joins the pause process's user and mount namespaces, starting it when none lives.
-// Must run before any thread starts (setns(CLONE_NEWUSER) needs a single-threaded
-// process); keeps the working directory. Sets kInUserNsEnv.
-Status enter(const std::string& run_root);
+// Joins the pause process's user and mount namespaces, starting it when none lives,
+// once root (the store) and run_root have passed ensure_private_dir. Must run before
+// any thread starts (setns(CLONE_NEWUSER) needs a single-threaded process); keeps the
+// working directory. Sets kInUserNsEnv.
+Status enter(const std::string& root, const std::string& run_root);
 // The pause process of run_root, if one is alive (for tests and `hull info`).
 std::optional<pid_t> pause_pid(const std::string& run_root);
 
@@ -67,11 +78,6 @@ std::optional<pid_t> pause_pid(const std::string& run_root);
 Status check_run(const RunOptions& o, const std::string& network, bool cgroup_delegated);
 // Whether the runtime would give a rootless container a real cgroup here.
 bool cgroup_delegated();
-
-// net::create_netns for a process in a user namespace: unshare(CLONE_NEWNET) there
-// cannot be undone by setns back to the host's netns (owned by the initial user
-// namespace), so a short-lived child makes the namespace and binds it on path.
-Result<std::string> create_netns(const std::string& path);
 
 // --network pasta: starts pasta for the container's netns with a forward per port (a port
 // without a host port gets a free one); returns the ports as mapped. Records pasta's pid

@@ -11,11 +11,10 @@
 #include <netlink/route/route.h>
 #include <sched.h>
 
-#include <cstdlib>
 #include <memory>
 
 #include "common/fs.hpp"
-#include "common/log.hpp"
+#include "common/own_thread.hpp"
 #include "common/strings.hpp"
 
 namespace hull::net::nl {
@@ -100,19 +99,12 @@ Result<Socket> Socket::open() {
 }
 
 Result<Socket> Socket::open_in(int netns_fd) {
-  UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!self) return sys_fail("open \"/proc/thread-self/ns/net\"");
-  if (setns(netns_fd, CLONE_NEWNET) < 0) return sys_fail("setns CLONE_NEWNET");
-  auto sk = new_socket();
-  // Return to our own namespace whatever happened: everything after this point must run
-  // in the caller's netns.
-  if (setns(self.get(), CLONE_NEWNET) < 0) {
-    // As in create_netns: the callers' next steps would configure the wrong namespace.
-    log::error("setns back to the caller's netns: {}", errno_string(errno));
-    abort();
-  }
-  if (!sk) return std::unexpected(sk.error());
-  return Socket(*sk);
+  // On a thread that ends in netns_fd rather than setns there and back: the way back is
+  // EPERM in a user namespace (the rootless engine's), and the socket stays in netns_fd.
+  return Socket(HULL_TRY(on_own_thread([&]() -> Result<nl_sock*> {
+    if (::setns(netns_fd, CLONE_NEWNET) < 0) return sys_fail("setns CLONE_NEWNET");
+    return new_socket();
+  })));
 }
 
 Socket& Socket::operator=(Socket&& o) noexcept {

@@ -1,7 +1,7 @@
 // The rtnetlink calls hull needs, over libnl-route-3: bridges, veth pairs, addresses,
 // routes. Internal to src/net. A socket opened "in" a netns stays bound to it after the
-// thread returns to its own namespace (netlink sockets belong to the netns they were
-// created in), so one setns pair per container is enough.
+// thread that opened it is gone (netlink sockets belong to the netns they were created
+// in), so one short-lived thread per container is enough.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,8 @@ class Socket {
  public:
   // A NETLINK_ROUTE socket in the caller's network namespace.
   static Result<Socket> open();
-  // The same, in the namespace of netns_fd.
+  // The same, in the namespace of netns_fd (opened by a short-lived thread: the caller's
+  // namespace never changes, so this works in a user namespace too).
   static Result<Socket> open_in(int netns_fd);
 
   Socket(Socket&& o) noexcept : sk_(o.sk_) { o.sk_ = nullptr; }

@@ -13,6 +13,8 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/own_thread.hpp"
+#include "net/netlink.hpp"
 #include "net/network.hpp"
 
 namespace hull::net {
@@ -22,31 +24,18 @@ Result<std::string> create_netns(const std::string& path) {
     UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!f) return sys_failf("create netns file \"{}\"", path);
   }
-  auto undo_file = [&] { ::unlink(path.c_str()); };
-  UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!self) {
-    int err = errno;
-    undo_file();
-    return sys_fail("open \"/proc/thread-self/ns/net\"", err);
-  }
-  // unshare moves only this thread; it returns to its own netns right after the mount.
-  if (unshare(CLONE_NEWNET) < 0) {
-    int err = errno;
-    undo_file();
-    return sys_fail("unshare CLONE_NEWNET", err);
-  }
-  int mount_err = 0;
-  if (mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
-    mount_err = errno;
-  if (setns(self.get(), CLONE_NEWNET) < 0) {
-    // Cannot happen short of a kernel bug; staying in the new netns would be worse than
-    // dying, because everything after would configure the wrong namespace.
-    log::error("setns back to the engine's netns: {}", errno_string(errno));
-    abort();
-  }
-  if (mount_err) {
-    undo_file();
-    return sys_fail(fmt::format("bind mount netns on \"{}\"", path), mount_err);
+  // The new netns is the short-lived thread's alone: nobody returns from it (which a
+  // rootless engine could not do: the host's netns belongs to the initial user namespace).
+  auto made = on_own_thread([&]() -> Status {
+    if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
+    if (!loopback_up()) return sys_fail("bring lo up in the new netns");
+    if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) < 0)
+      return sys_failf("bind mount netns on \"{}\"", path);
+    return {};
+  });
+  if (!made) {
+    ::unlink(path.c_str());
+    return std::unexpected(made.error());
   }
   return path;
 }
@@ -58,8 +47,7 @@ Status remove_netns(const std::string& path) {
   return {};
 }
 
-// An ioctl on a socket of the caller's netns: no netlink, no allocation, so also usable
-// in a child forked by a process that may have threads (rootless create_netns).
+// An ioctl on a socket of the calling thread's netns: no netlink, no allocation.
 bool loopback_up() {
   UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return false;

@@ -164,13 +164,16 @@ class Networks {
 // ---------------------------------------------------------------------------------------
 // Network namespaces
 
-// A new network namespace kept alive by a bind mount on path (created as an empty
-// file); the engine passes path to the runtime as namespaces[network].path.
+// A new network namespace, lo up, kept alive by a bind mount on path (created as an
+// empty file); the engine passes path to the runtime as namespaces[network].path. Made
+// on a short-lived thread, so the caller's netns is left alone: it also works in a user
+// namespace (the rootless engine's), where the new netns belongs to that namespace and
+// the host's could not be joined back.
 Result<std::string> create_netns(const std::string& path);
 // Unmounts and deletes the file; a missing path is not an error.
 Status remove_netns(const std::string& path);
 // Brings lo up in the calling thread's netns (--network none: the monitor's own, made
-// with unshare; rootless netns files); false with errno set on failure.
+// with unshare; create_netns); false with errno set on failure.
 bool loopback_up();
 
 // ---------------------------------------------------------------------------------------

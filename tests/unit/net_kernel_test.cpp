@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,6 +27,7 @@
 #include <set>
 
 #include "common/fs.hpp"
+#include "common/own_thread.hpp"
 #include "net/netlink.hpp"
 #include "net/network.hpp"
 #include "net/nft.hpp"
@@ -492,6 +495,53 @@ int wait_exit(pid_t pid) {
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The rootless engine makes its containers' netns (lo up) with create_netns from inside
+// its user namespace, where the host's netns (owned by the initial user
+// namespace) cannot be joined back: both must leave the caller's netns alone. As uid
+// 65534 in a user and mount namespace of its own, as the pause process has.
+TEST_F(NetKernel, NetnsAndLoopbackFromInsideAUserNamespace) {
+  ASSERT_EQ(chmod(root_.c_str(), 0777), 0);
+  const std::string path = root_ + "/userns-netns";
+  pid_t pid = spawn_as_nobody(
+      [&] {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return 10;
+        if (!fs::write_existing("/proc/self/setgroups", "deny") ||
+            !fs::write_existing("/proc/self/uid_map", "0 65534 1") ||
+            !fs::write_existing("/proc/self/gid_map", "0 65534 1"))
+          return 11;
+        struct stat before {
+        }, after{};
+        if (stat("/proc/thread-self/ns/net", &before) < 0) return 12;
+        auto made = create_netns(path);
+        if (!made) {
+          std::fprintf(stderr, "create_netns: %s\n", made.error().message.c_str());
+          return 13;
+        }
+        if (stat("/proc/thread-self/ns/net", &after) < 0 || after.st_ino != before.st_ino)
+          return 15;  // the caller moved
+        struct stat ns {};
+        if (stat(path.c_str(), &ns) < 0 || ns.st_ino == before.st_ino) return 16;
+        // lo is up in the new netns (its flags, read there by a socket of that netns).
+        UniqueFd nsfd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        auto flags = on_own_thread([&]() -> Result<int> {
+          if (setns(nsfd.get(), CLONE_NEWNET) < 0) return sys_fail("setns");
+          UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+          ifreq ifr{};
+          std::memcpy(ifr.ifr_name, "lo", 3);
+          if (!s || ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return sys_fail("SIOCGIFFLAGS");
+          return ifr.ifr_flags;
+        });
+        if (!flags || !(*flags & IFF_UP)) return 17;
+        return remove_netns(path) ? 0 : 18;
+      },
+      false);
+  ASSERT_GT(pid, 0);
+  int status = wait_exit(pid);
+  if (status == 10) GTEST_SKIP() << "no unprivileged user namespaces here";
+  EXPECT_EQ(status, 0) << "see the step numbers in the test (128+6: aborted)";
+  EXPECT_FALSE(fs::exists(path));
 }
 
 TEST_F(NetKernel, RootlessPastaForwardsAPublishedPortAsAnUnprivilegedUser) {

@@ -3,6 +3,7 @@
 // tests/integration/rootless/.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "common/fs.hpp"
 #include "common/userns.hpp"
 #include "engine/rootless.hpp"
+#include "runtime/state.hpp"
 
 namespace hull::engine::rootless {
 namespace {
@@ -134,22 +136,170 @@ struct TempDir {
 TEST(RootlessRunRoot, MadePrivateAndRefusedWhenNotOurs) {
   TempDir d;
   std::string rr = d.path + "/a/b/hull";
-  ASSERT_TRUE(ensure_private_dir(rr, geteuid()));
+  ASSERT_TRUE(ensure_private_dir("run root", rr, geteuid(), true));
   struct stat st {};
   ASSERT_EQ(stat(rr.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(chmod(rr.c_str(), 0755), 0);
-  ASSERT_TRUE(ensure_private_dir(rr, geteuid()));
+  ASSERT_TRUE(ensure_private_dir("run root", rr, geteuid(), true));
   ASSERT_EQ(stat(rr.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // The store keeps its mode.
+  ASSERT_EQ(chmod(rr.c_str(), 0755), 0);
+  ASSERT_TRUE(ensure_private_dir("store", rr, geteuid(), false));
+  ASSERT_EQ(stat(rr.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
   // Someone else's directory (as /tmp/hull-UID made by another user) is refused.
-  auto other = ensure_private_dir(rr, geteuid() + 1);
+  auto other = ensure_private_dir("run root", rr, geteuid() + 1, true);
   ASSERT_FALSE(other);
   EXPECT_NE(other.error().message.find("owned by uid"), std::string::npos);
   EXPECT_NE(other.error().message.find(rr), std::string::npos);
   std::string file = d.path + "/file";
   ASSERT_TRUE(fs::write_file(file, "x"));
-  EXPECT_FALSE(ensure_private_dir(file, geteuid()));
+  EXPECT_FALSE(ensure_private_dir("run root", file, geteuid(), true));
+}
+
+// check_trusted_path as root for a user it makes up (uid 4242), with another (4343) as
+// the one who could plant things. Every case names the path at fault and its owner.
+class RootlessTrustedPath : public ::testing::Test {
+ protected:
+  static constexpr uid_t kUser = 4242, kOther = 4343;
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (chown)";
+    ASSERT_EQ(chmod(d_.path.c_str(), 0755), 0);
+  }
+  std::string dir(const std::string& name, mode_t mode, uid_t owner) {
+    std::string p = d_.path + "/" + name;
+    EXPECT_EQ(mkdir(p.c_str(), 0700), 0) << p;
+    EXPECT_EQ(chmod(p.c_str(), mode), 0);
+    EXPECT_EQ(chown(p.c_str(), owner, owner), 0);
+    return p;
+  }
+  std::string link(const std::string& name, const std::string& target, uid_t owner) {
+    std::string p = d_.path + "/" + name;
+    EXPECT_EQ(symlink(target.c_str(), p.c_str()), 0);
+    EXPECT_EQ(lchown(p.c_str(), owner, owner), 0);
+    return p;
+  }
+  static std::string refused(const std::string& path) {
+    auto r = check_trusted_path("run root", path, kUser);
+    return r ? std::string("(accepted)") : r.error().message;
+  }
+  TempDir d_;
+};
+
+TEST_F(RootlessTrustedPath, OwnDirectoriesUnderRootOnesAndStickyOnesPass) {
+  std::string home = dir("home", 0755, kUser);
+  EXPECT_TRUE(check_trusted_path("run root", home, kUser));
+  EXPECT_TRUE(check_trusted_path("run root", home + "/not/made/yet", kUser));
+  std::string tmp = dir("tmp", 01777, 0);  // as /tmp
+  std::string mine = dir("tmp/hull-4242", 0700, kUser);
+  EXPECT_TRUE(check_trusted_path("run root", mine, kUser));
+  EXPECT_TRUE(check_trusted_path("run root", tmp + "/./hull-4242/../hull-4242", kUser));
+  // A symlink of the user's (or root's) is followed, its target checked.
+  link("mylink", mine, kUser);
+  EXPECT_TRUE(check_trusted_path("run root", d_.path + "/mylink", kUser));
+}
+
+TEST_F(RootlessTrustedPath, AnotherUsersSymlinkIsNotFollowed) {
+  std::string tmp = dir("tmp", 01777, 0);
+  std::string theirs = dir("tmp/theirs", 0777, kOther);
+  std::string planted = link("tmp/hull-4242", theirs, kOther);
+  std::string m = refused(planted);
+  EXPECT_NE(m.find(planted + " is a symlink owned by uid 4343"), std::string::npos) << m;
+  EXPECT_NE(m.find("not followed"), std::string::npos) << m;
+  // ensure_private_dir makes nothing through it.
+  EXPECT_FALSE(ensure_private_dir("run root", planted, kUser, true));
+  EXPECT_FALSE(ensure_private_dir("run root", planted + "/sub", kUser, true));
+  EXPECT_FALSE(fs::exists(theirs + "/sub"));
+  struct stat st {};
+  ASSERT_EQ(stat(theirs.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0777u) << "not chmod-ed through the link";
+}
+
+TEST_F(RootlessTrustedPath, ADirectoryOnTheWayOwnedByAnotherUserIsRefused) {
+  std::string shared = dir("shared", 0755, kOther);
+  std::string mine = dir("shared/mine", 0700, kUser);
+  std::string m = refused(mine + "/hull");
+  EXPECT_NE(
+      m.find("run root " + mine + "/hull: " + shared + " is owned by uid 4343, not 4242 or root"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find("--run-root"), std::string::npos) << m;
+  // The last component must be the user's own, not root's either.
+  std::string rootdir = dir("rootdir", 0755, 0);
+  m = refused(rootdir);
+  EXPECT_NE(m.find(rootdir + " is owned by uid 0, not 4242"), std::string::npos) << m;
+  // The store says --root.
+  auto r = check_trusted_path("store", mine + "/store", kUser);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().message.starts_with("store " + mine + "/store: ")) << r.error().message;
+  EXPECT_NE(r.error().message.find("--root DIR"), std::string::npos);
+}
+
+TEST_F(RootlessTrustedPath, WritableByOthersWithoutTheStickyBitIsRefused) {
+  std::string open = dir("open", 0777, 0);
+  std::string mine = dir("open/mine", 0700, kUser);
+  std::string m = refused(mine);
+  EXPECT_NE(m.find(open + " is writable by others (mode 0777) without the sticky bit"),
+            std::string::npos)
+      << m;
+  std::string group = dir("group", 0775, 0);
+  m = refused(group + "/x");
+  EXPECT_NE(m.find(group + " is writable by its group (mode 0775)"), std::string::npos) << m;
+  // The directory itself too, though the user's: others may have put files in it.
+  std::string loose = dir("loose", 0777, kUser);
+  m = refused(loose);
+  EXPECT_NE(m.find(loose + " is writable by others"), std::string::npos) << m;
+  EXPECT_FALSE(ensure_private_dir("run root", loose, kUser, true));
+  // A symlink of the user's to such a directory: the target is checked.
+  std::string l = link("l", mine, kUser);
+  m = refused(l);
+  EXPECT_NE(m.find(open + " is writable by others"), std::string::npos) << m;
+}
+
+// stop_network signals the pid of a pasta record only if that process is a pasta with the
+// recorded start time: a record naming another process (a reboot, a reused pid) is not
+// acted upon, but is removed.
+TEST(RootlessPastaRecord, OnlyAPastaIsStopped) {
+  TempDir d;
+  ASSERT_TRUE(fs::mkdir_p(d.path + "/pasta", 0700));
+  auto spawn = [](const char* comm) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      prctl(PR_SET_NAME, comm, 0, 0, 0);
+      for (;;) pause();
+    }
+    return pid;
+  };
+  auto record = [&](const std::string& id, pid_t pid, const std::string& comm) {
+    // The child names itself: wait for it.
+    for (int i = 0; i < 500 && fs::read_file(fmt::format("/proc/{}/comm", pid)) != comm + "\n"; ++i)
+      usleep(2000);
+    auto start = runtime::process_start_time(pid);
+    ASSERT_TRUE(start);
+    ASSERT_TRUE(fs::write_file(d.path + "/pasta/" + id, fmt::format("{} {}\n", pid, *start)));
+  };
+  auto alive = [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; };
+  pid_t other = spawn("sleep");
+  record("other", other, "sleep");
+  stop_network(d.path, "other");
+  EXPECT_TRUE(alive(other)) << "a process that is not pasta was signalled";
+  EXPECT_FALSE(fs::exists(d.path + "/pasta/other"));
+  kill(other, SIGKILL);
+  waitpid(other, nullptr, 0);
+
+  pid_t pasta = spawn("passt.avx2");  // pasta as it runs here (its AVX2 build)
+  record("web", pasta, "passt.avx2");
+  // A start time that is not the process's: not signalled either.
+  ASSERT_TRUE(fs::write_file(d.path + "/pasta/stale", fmt::format("{} 1\n", pasta)));
+  stop_network(d.path, "stale");
+  EXPECT_TRUE(alive(pasta));
+  stop_network(d.path, "web");
+  int status = 0;
+  ASSERT_EQ(waitpid(pasta, &status, 0), pasta);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+  EXPECT_FALSE(fs::exists(d.path + "/pasta/web"));
 }
 
 TEST(RootlessCheck, NetworksThatNeedRootAreRefusedByName) {

@@ -28,18 +28,24 @@ bool enter_user_ns(const cli::EngineGlobals& g) {
     log::error("rootless hull: neither $XDG_DATA_HOME nor $HOME is set: use --root DIR");
     return false;
   }
-  if (auto r = engine::rootless::enter(g.run_root); !r) {
+  if (auto r = engine::rootless::enter(g.root, g.run_root); !r) {
     log::error("rootless: {}", r.error().message);
     return false;
   }
   return true;
 }
 
-// As uid 0, from the environment alone (no file read for the host's root): hull's own
-// processes inside the rootless user namespace (the monitor's `hull __exited`) carry it.
+// As uid 0: hull's own processes inside the rootless user namespace (the monitor's
+// `hull __exited`) carry kInUserNsEnv. Without it (the host's root, the usual case) no
+// file is read; with it, the kernel's uid_map has the last word, as the variable may be
+// inherited by the host's root (sudo -E, a shell started from a container's environment).
 void mark_in_user_ns() {
   const char* v = ::getenv(engine::rootless::kInUserNsEnv);
-  userns::assume(v && *v == '1');
+  if (!v) return userns::assume(false);
+  if (*v == '1' && userns::running_in_user_ns()) return;
+  userns::assume(false);
+  // Nor is it passed on to the monitor and the runtime's children.
+  ::unsetenv(engine::rootless::kInUserNsEnv);
 }
 }  // namespace
 
