@@ -113,6 +113,8 @@ Status write_atomic_at(int dirfd, const std::string& name, std::string_view data
 
 Status mkdir_p(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
+  // Mostly the directory exists (every hull command checks its stores): one syscall.
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
   std::string cur;
   size_t pos = 0;
   while (pos != std::string::npos) {

@@ -92,7 +92,7 @@ class Engine {
   runtime::StateStore store_;
   Db db_;
   std::optional<image::Store> images_;
-  std::optional<std::pair<std::string, oci::Spec>> created_;  // the last create's spec
+  std::optional<std::pair<Container, oci::Spec>> created_;  // the last create's
 };
 
 // The exit status for a failure to launch: 127 not found, 126 cannot invoke, else 125.
