@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <time.h>
 
 namespace hull::sqlite {
 
@@ -33,6 +34,21 @@ inline void keep_wal_short(sqlite3* db, const WalLimit* limit) {
         return SQLITE_OK;
       },
       const_cast<WalLimit*>(limit));
+}
+
+// Switches a connection's database to WAL, waiting up to timeout_ms for others. When many
+// processes open a new database at once (20 `hull run`s on a fresh store), each converts
+// it from a rollback journal: one holding a SHARED lock that wants the RESERVED lock
+// another holds gets SQLITE_BUSY at once, without the busy handler (SQLite's deadlock
+// rule), so the pragma is retried here. Returns the last SQLite result code.
+inline int enable_wal(sqlite3* db, int timeout_ms) {
+  for (int waited = 0;; waited += 2) {
+    int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) return rc;
+    if (waited >= timeout_ms) return rc;
+    timespec ts{0, 2'000'000};
+    ::nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace hull::sqlite

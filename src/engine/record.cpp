@@ -279,7 +279,9 @@ Result<Db> Db::open(const std::string& root) {
   // fdatasyncs) at each close would cost more than the container start. keep_wal_short
   // truncates the WAL every 32 frames instead (each first opener re-reads all of it).
   sqlite3_db_config(d.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  HULL_CHECK(d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  if (sqlite::enable_wal(d.db_, kWalLimit.busy_timeout_ms) != SQLITE_OK)
+    return failf("{}: journal_mode=WAL: {}", path, sqlite3_errmsg(d.db_));
+  HULL_CHECK(d.exec("PRAGMA synchronous=NORMAL;"));
   sqlite::keep_wal_short(d.db_, &kWalLimit);
   HULL_CHECK(sqlite::ensure_schema(
       d.db_, 1,

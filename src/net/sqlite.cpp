@@ -16,8 +16,9 @@ Result<Db> Db::open(const std::string& path) {
   static constexpr sqlite::WalLimit kWalLimit{32, 10000};
   sqlite3_busy_timeout(d, kWalLimit.busy_timeout_ms);
   Db db(d, path);
-  HULL_CHECK(
-      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  if (sqlite::enable_wal(d, kWalLimit.busy_timeout_ms) != SQLITE_OK)
+    return failf("{}: journal_mode=WAL: {}", path, sqlite3_errmsg(d));
+  HULL_CHECK(db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   sqlite::keep_wal_short(d, &kWalLimit);
   return db;
 }
