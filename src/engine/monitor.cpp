@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
