@@ -369,12 +369,17 @@ Result<std::vector<Container>> Db::list() {
   return out;
 }
 
-Status Db::save_state(const std::string& id, const ContainerState& s) {
-  Stmt st(db_, "UPDATE containers SET state = ? WHERE id = ?");
-  st.bind(1, s.to_json().dump()).bind(2, id);
+// One JSON column of a container's row: state or config.
+Status Db::update_json(const char* sql, const Json& j, const std::string& id) {
+  Stmt st(db_, sql);
+  st.bind(1, j.dump()).bind(2, id);
   if (st.step() != SQLITE_DONE) return failf("containers.db: update {}: {}", id, st.error());
   if (sqlite3_changes(db_) == 0) return fail(fmt::format("no such container: {}", id), ENOENT);
   return {};
+}
+
+Status Db::save_state(const std::string& id, const ContainerState& s) {
+  return update_json("UPDATE containers SET state = ? WHERE id = ?", s.to_json(), id);
 }
 
 Status Db::rename(const std::string& id, const std::string& new_name) {
@@ -391,11 +396,7 @@ Status Db::rename(const std::string& id, const std::string& new_name) {
 }
 
 Status Db::save_config(const std::string& id, const ContainerConfig& c) {
-  Stmt st(db_, "UPDATE containers SET config = ? WHERE id = ?");
-  st.bind(1, c.to_json().dump()).bind(2, id);
-  if (st.step() != SQLITE_DONE) return failf("containers.db: update {}: {}", id, st.error());
-  if (sqlite3_changes(db_) == 0) return fail(fmt::format("no such container: {}", id), ENOENT);
-  return {};
+  return update_json("UPDATE containers SET config = ? WHERE id = ?", c.to_json(), id);
 }
 
 Status Db::remove(const std::string& id) {

@@ -137,6 +137,7 @@ class Db {
  private:
   Db() = default;
   Status exec(const char* sql);
+  Status update_json(const char* sql, const Json& j, const std::string& id);
   sqlite3* db_ = nullptr;
   std::string root_;
 };
