@@ -8,8 +8,10 @@ Each case runs in a private mount namespace (unshare -m, as root) with a tmpfs o
 own on /tmp, so the /tmp/hull-65534 planted here is no one else's business: the
 scenario is made as root there, then setpriv drops to uid 65534 to run `hull ps`."""
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -33,13 +35,32 @@ exit $rc
 '''
 
 
+@pytest.fixture(scope="module", autouse=True)
+def hull_outside_tmp():
+    """The cases hide /tmp under a tmpfs: a build under /tmp (a checkout there) would
+    vanish with it, so hull and its helpers run from a copy in /var/tmp."""
+    global _HULL
+    d = tempfile.mkdtemp(prefix="hull-rl-bin-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    src = os.path.dirname(HULL)
+    for name in ("hull", "hull-monitor", "hull-init", "hull-runtime"):
+        if os.path.exists(os.path.join(src, name)):
+            shutil.copy2(os.path.join(src, name), d)
+    _HULL = os.path.join(d, "hull")
+    yield
+    shutil.rmtree(d)
+
+
+_HULL = HULL
+
+
 def run_case(setup, user_env, after="true"):
     """Runs setup as root, then `hull ps` as uid 65534 with user_env (NAME=VALUE...) in a
     private /tmp; returns (returncode, hull's stderr, output of after)."""
     home = f"/tmp/home-{uuid.uuid4().hex[:8]}"
     setup = (f"mkdir -m 0755 {home} && chown {NOBODY}:{NOBODY} {home}\n" + setup)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "SETUP": setup,
-           "USER_ENV": f"HOME={home} " + user_env, "AFTER": after, "HULL": HULL}
+           "USER_ENV": f"HOME={home} " + user_env, "AFTER": after, "HULL": _HULL}
     try:
         p = subprocess.run(["unshare", "-m", "sh", "-c", _WRAP], env=env, capture_output=True,
                            text=True, timeout=60)
