@@ -119,9 +119,19 @@ class Launch {
   void undo();
   // Undoes prepare().
   void unprepare() { (void)release_rootfs(c_.config, root_, dir_); }
-  // The container's state while this launch runs.
+  // The container's state while this launch runs: the record's with this launch's fields.
   ContainerState running(const runtime::Launched& l) const {
     ContainerState s = c_.state;
+    mark_running(s, l);
+    return s;
+  }
+  // Records in the container's state that this launch runs.
+  void save_running(const runtime::Launched& l) {
+    save(db_, c_.config.id, [&](ContainerState& s) { mark_running(s, l); });
+  }
+
+ private:
+  void mark_running(ContainerState& s, const runtime::Launched& l) const {
     s.status = ContainerStatus::running;
     s.pid = l.state.pid;
     s.started_at = now_ns();
@@ -129,23 +139,7 @@ class Launch {
     s.exit_code = 0;
     s.ip = ip_;
     s.ports = ports_;
-    return s;
   }
-  // Records in the container's state that this launch runs.
-  void save_running(const runtime::Launched& l) {
-    const ContainerState r = running(l);
-    save(db_, c_.config.id, [&](ContainerState& s) {
-      s.status = r.status;
-      s.pid = r.pid;
-      s.started_at = r.started_at;
-      s.error.clear();
-      s.exit_code = 0;
-      s.ip = r.ip;
-      s.ports = r.ports;
-    });
-  }
-
- private:
   Status setup_network();
   Status join_peer_network();
   Status share_network_files(Container owner);
