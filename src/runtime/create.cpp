@@ -275,6 +275,8 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
   if (auto r = cgroup->create(res); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
+  // Until state.json, what destroy finds if this process dies (a killed engine monitor).
+  HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
 
   // Namespaces given by path are joined by this process before clone, so the child starts
   // in them and new namespaces nest correctly (a joined user namespace owns the new ones).

@@ -134,8 +134,15 @@ Status kill(const StateStore& store, const std::string& id, int signal, bool all
 Status destroy(const StateStore& store, const std::string& id, bool force) {
   auto loaded = store.load(id);
   if (!loaded) {
-    // A create that died before state.json leaves just the directory.
+    // A create that died before state.json leaves the directory and, once cgroup.json is
+    // there, the cgroup, with the init if it was cloned: killed through the cgroup.
     if (loaded.error().code == ENOENT && fs::exists(store.dir(id))) {
+      if (auto saved = store.load_cgroup(id))
+        if (auto cgroup = cgroups::load_manager(*saved)) {
+          if (auto pids = (*cgroup)->pids(); pids && !pids->empty())
+            (void)(*cgroup)->kill_all(SIGKILL);
+          HULL_CHECK((*cgroup)->destroy());
+        }
       HULL_CHECK(store.remove(id));
       return {};
     }

@@ -13,6 +13,7 @@ namespace hull::runtime {
 namespace {
 
 constexpr const char* kStateFile = "state.json";
+constexpr const char* kCgroupFile = "cgroup.json";
 
 }  // namespace
 
@@ -202,6 +203,16 @@ hull::Status StateStore::save_at(int dirfd, const State& s) const {
   return write_state_file(dirfd, kStateFile, s.to_json().dump());
 }
 
+hull::Status StateStore::save_cgroup_at(int dirfd, const Json& cgroup) const {
+  return write_state_file(dirfd, kCgroupFile, cgroup.dump());
+}
+
+Result<Json> StateStore::load_cgroup(const std::string& id) const {
+  HULL_CHECK(validate_id(id));
+  std::string path = dir(id) + "/" + kCgroupFile;
+  return parse_json(HULL_TRY(fs::read_file(path)), path);
+}
+
 Result<State> StateStore::load(const std::string& id) const {
   HULL_CHECK(validate_id(id));
   auto text = fs::read_file(dir(id) + "/" + kStateFile);
@@ -216,9 +227,10 @@ Result<State> StateStore::load(const std::string& id) const {
 
 hull::Status StateStore::remove(const std::string& id) const {
   HULL_CHECK(validate_id(id));
-  // After `run` the directory holds state.json alone: two syscalls instead of a walk.
+  // After `run` the directory holds state.json and cgroup.json alone: no walk.
   std::string d = dir(id);
   (void)::unlink((d + "/" + kStateFile).c_str());
+  (void)::unlink((d + "/" + kCgroupFile).c_str());
   if (::rmdir(d.c_str()) == 0 || errno == ENOENT) return {};
   return fs::remove_all(d);
 }

@@ -1,6 +1,7 @@
 """Fixtures for the engine's integration tests (root): a busybox rootfs from
 scripts/make-rootfs, hull with its own --root and --run-root in temporary directories,
 and a check after every test that nothing of hull is left: no process, no mount."""
+import glob
 import json
 import os
 import shutil
@@ -115,6 +116,18 @@ def hull_processes(marker):
     return out
 
 
+def container_cgroups():
+    """Every cgroup directory named like a container id, in every hierarchy."""
+    found = set()
+    for top in glob.glob("/sys/fs/cgroup/*"):
+        for dirpath, dirnames, _ in os.walk(top):
+            found.update(os.path.join(dirpath, d) for d in dirnames
+                         if len(d) == 64 and all(c in "0123456789abcdef" for c in d))
+            if dirpath.count("/") > 6:
+                dirnames[:] = []
+    return found
+
+
 def mounts_under(path):
     with open("/proc/self/mountinfo") as f:
         return [l.split()[4] for l in f if l.split()[4].startswith(path)]
@@ -125,6 +138,7 @@ def hull(rootfs_dir):
     root = tempfile.mkdtemp(prefix="hull-engine-root-")
     run_root = tempfile.mkdtemp(prefix="hull-engine-run-")
     h = Hull(root, run_root, rootfs_dir)
+    cgroups_before = container_cgroups()
     yield h
     # Tests clean up after themselves; what remains is removed here and counted as a
     # failure of the test when it was not meant to stay.
@@ -137,6 +151,7 @@ def hull(rootfs_dir):
         time.sleep(0.05)
     procs = hull_processes(root) + hull_processes(rootfs_dir)
     mounts = mounts_under(root)
+    cgroups_left = sorted(container_cgroups() - cgroups_before)
     runtime_left = [e for e in os.listdir(os.path.join(run_root, "runtime"))
                     if not e.startswith(".")] if os.path.isdir(
         os.path.join(run_root, "runtime")) else []
@@ -147,8 +162,14 @@ def hull(rootfs_dir):
             pass
     for m in reversed(mounts):
         subprocess.run(["umount", "-l", m], check=False)
+    for cg in reversed(cgroups_left):
+        try:
+            os.rmdir(cg)
+        except OSError:
+            pass
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(run_root, ignore_errors=True)
     assert not procs, f"processes left: {procs}"
+    assert not cgroups_left, f"cgroups left: {cgroups_left}"
     assert not mounts, f"mounts left: {mounts}"
     assert not runtime_left, f"runtime state left: {runtime_left}"

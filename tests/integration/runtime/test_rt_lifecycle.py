@@ -178,6 +178,23 @@ def test_delete_created_container(ctr):
     assert not (ctr.root / ctr.id).exists()
 
 
+@pytest.mark.hull_only
+def test_delete_after_a_create_that_died_before_its_state(ctr):
+    """A create killed between its cgroup and state.json (an engine monitor killed while it
+    launches) leaves the state dir, the cgroup and maybe the init: cgroup.json, written as
+    soon as the cgroup exists, lets delete find and remove them."""
+    ctr.sh("sleep 1000")
+    ctr.create().ok()
+    pid = ctr.pid()
+    assert oci.cgroups_named(ctr.id)
+    (ctr.root / ctr.id / "state.json").unlink()
+    assert (ctr.root / ctr.id / "cgroup.json").exists()
+    ctr.delete(force=True).ok()
+    oci.wait_for(lambda: not oci.pid_alive(pid), what="init to die")
+    assert oci.cgroups_named(ctr.id) == []
+    assert not (ctr.root / ctr.id).exists()
+
+
 def test_delete_force_of_stopped_and_missing(ctr):
     ctr.create().ok()
     ctr.start().ok()
