@@ -84,6 +84,23 @@ class LineReader {
 
 }  // namespace
 
+// Writes one byte to a pipe whose reader may be gone: EPIPE then, not SIGPIPE.
+bool write_byte(int fd, char c) {
+  sigset_t pipe, old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  ssize_t n;
+  do n = ::write(fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EPIPE && !sigismember(&old, SIGPIPE)) {
+    timespec zero{};
+    (void)::sigtimedwait(&pipe, nullptr, &zero);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return n == 1;
+}
+
 int launch_exit_code(const Error& e) {
   const std::string& m = e.message;
   if (m.find("executable file not found") != std::string::npos) return kExitNotFound;
@@ -92,6 +109,40 @@ int launch_exit_code(const Error& e) {
     return kExitCannotInvoke;
   }
   return kExitEngine;
+}
+
+// A monitor forked by create() before the record (spawn_monitor_early): the CLI's ends
+// of its pipes, until start() sends "r" or abort_early() closes control.
+struct Engine::Early {
+  std::string id;
+  pid_t pid = -1;
+  UniqueFd report, control;
+};
+
+Engine::Engine(std::string root, std::string run_root, Db db)
+    : root_(std::move(root)),
+      run_root_(std::move(run_root)),
+      store_(run_root_ + "/runtime"),
+      db_(std::move(db)) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine::~Engine() {
+  abort_early();
+}
+
+// Closing control makes the waiting monitor unwind what it made (state dir, cgroup,
+// netns) and exit: once its report pipe ends, nothing of the launch is left.
+void Engine::abort_early() {
+  if (!early_) return;
+  auto e = std::move(early_);
+  e->control.reset();
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(e->report.get(), buf, sizeof buf);
+    if (n > 0 || (n < 0 && errno == EINTR)) continue;
+    break;
+  }
+  while (::waitpid(e->pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 Result<Engine> Engine::open(std::string root, std::string run_root) {
@@ -109,7 +160,7 @@ Result<oci::Spec> Engine::load_spec(const std::string& id) const {
   return oci::load_spec(container_dir(id));
 }
 
-Result<Container> Engine::create(const RunOptions& o) {
+Result<Container> Engine::create(const RunOptions& o, const StartOptions* early) {
   BuildContext ctx;
   ctx.id = new_container_id();
   ctx.root = root_;
@@ -185,9 +236,17 @@ Result<Container> Engine::create(const RunOptions& o) {
   Container c{std::move(plan.config), {}};
   c.config.image_id = image_id;
 
-  HULL_CHECK(db_.insert(c));
+  // run: the monitor starts on the runtime's part while this process writes the records
+  // and mounts the rootfs (a container:NAME peer is looked up with the database first).
+  if (early && !rootless && !c.config.network.starts_with("container:"))
+    HULL_CHECK(spawn_early(c, plan.spec, *early));
+  if (auto r = db_.insert(c); !r) {
+    abort_early();
+    return std::unexpected(r.error());
+  }
   // From here an error undoes the record, the image hold and the directory.
   auto undo = [&](Error e) -> Result<Container> {
+    abort_early();
     (void)fs::remove_all(ctx.container_dir);
     if (store) (void)store->release(c.config.id);
     (void)db_.remove(c.config.id);
@@ -209,6 +268,33 @@ Result<Container> Engine::create(const RunOptions& o) {
   }
   created_.emplace(c, std::move(plan.spec));
   return c;
+}
+
+Status Engine::spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o) {
+  auto monitor = find_monitor_binary();
+  if (!monitor) return {};  // start() reports it
+  int rep[2], ctl[2];
+  if (::pipe2(rep, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd rep_r(rep[0]), rep_w(rep[1]);
+  if (::pipe2(ctl, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd ctl_r(ctl[0]), ctl_w(ctl[1]);
+  MonitorContext mc;
+  mc.root = root_;
+  mc.run_root = run_root_;
+  mc.container_dir = container_dir(c.config.id);
+  mc.monitor_path = std::move(*monitor);
+  mc.container = c;
+  mc.spec = spec;
+  mc.report_fd = rep_w.get();
+  mc.control_fd = ctl_r.get();
+  mc.attach = o.attach;
+  pid_t pid = HULL_TRY(spawn_monitor_early(mc));
+  early_ = std::make_unique<Early>();
+  early_->id = c.config.id;
+  early_->pid = pid;
+  early_->report = std::move(rep_r);
+  early_->control = std::move(ctl_w);
+  return {};
 }
 
 Result<image::Store*> Engine::image_store() {
@@ -245,6 +331,11 @@ Result<std::vector<Container>> Engine::list() {
 
 std::expected<StartResult, RunError> Engine::start(const std::string& ref, const StartOptions& o) {
   auto fail125 = [](Error e) { return std::unexpected(RunError{kExitEngine, std::move(e)}); };
+  // A monitor create() forked and this start does not take ends here (a no-op once taken).
+  struct AbortEarly {
+    Engine* engine;
+    ~AbortEarly() { engine->abort_early(); }
+  } abort_guard{this};
   // `run` starts what it just created: the record and the spec are still in memory.
   const bool just_created = created_ && created_->first.config.id == ref;
   auto found = just_created ? Result<Container>(created_->first) : find(ref);
@@ -273,31 +364,47 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
     images = *s;
   }
 
-  int rep[2], ctl[2];
-  if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-  UniqueFd rep_r(rep[0]), rep_w(rep[1]);
-  if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-  UniqueFd ctl_r(ctl[0]), ctl_w(ctl[1]);
-  MonitorContext mc;
-  mc.root = root_;
-  mc.run_root = run_root_;
-  mc.container_dir = container_dir(c.config.id);
-  mc.monitor_path = std::move(*monitor);
-  mc.container = c;
-  mc.spec = std::move(*spec);
-  mc.report_fd = rep_w.get();
-  mc.control_fd = ctl_r.get();
-  mc.attach = o.attach;
-  auto mid = spawn_monitor(mc, db_, images);
-  if (!mid) return fail125(mid.error());
-  rep_w.reset();
-  ctl_r.reset();
+  UniqueFd rep_r, ctl_w;
+  Result<pid_t> mid = 0;
+  if (early_ && early_->id == c.config.id) {
+    // Its monitor is forked already and waits: the rootfs, then "r".
+    if (auto r = prepare_rootfs(c.config, root_, container_dir(c.config.id), images); !r) {
+      abort_early();
+      return fail125(r.error());
+    }
+    auto e = std::move(early_);
+    (void)write_byte(e->control.get(), 'r');  // a monitor gone already reports nothing
+    rep_r = std::move(e->report);
+    ctl_w = std::move(e->control);
+    mid = e->pid;
+  } else {
+    abort_early();
+    int rep[2], ctl[2];
+    if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+    rep_r.reset(rep[0]);
+    UniqueFd rep_w(rep[1]);
+    if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
+    UniqueFd ctl_r(ctl[0]);
+    ctl_w.reset(ctl[1]);
+    MonitorContext mc;
+    mc.root = root_;
+    mc.run_root = run_root_;
+    mc.container_dir = container_dir(c.config.id);
+    mc.monitor_path = std::move(*monitor);
+    mc.container = c;
+    mc.spec = std::move(*spec);
+    mc.report_fd = rep_w.get();
+    mc.control_fd = ctl_r.get();
+    mc.attach = o.attach;
+    mid = spawn_monitor(mc, db_, images);
+    if (!mid) return fail125(mid.error());
+  }
 
   LineReader report(rep_r.get());
   auto line = report.next();
   if (!line || !line->starts_with("ok ")) {
     // The monitor undid its launch ("err") or died: what the CLI prepared goes too.
-    (void)release_rootfs(c.config, root_, mc.container_dir);
+    (void)release_rootfs(c.config, root_, container_dir(c.config.id));
     std::string rest = line ? line->substr(std::min<size_t>(line->size(), 4)) : "";
     auto sp = rest.find(' ');
     int code = parse_int<int>(rest.substr(0, sp)).value_or(kExitEngine);

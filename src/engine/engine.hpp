@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct StartResult {
 class Engine {
  public:
   static Result<Engine> open(std::string root, std::string run_root);
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) = delete;
+  ~Engine();
 
   const std::string& root() const { return root_; }
   const std::string& run_root() const { return run_root_; }
@@ -57,8 +61,10 @@ class Engine {
   Db& db() { return db_; }
 
   // create: validate everything, then make the record, files and volumes. Nothing is left
-  // behind on error.
-  Result<Container> create(const RunOptions& o);
+  // behind on error. With `early` (run, which starts it next): the container's monitor is
+  // forked first, so the runtime's set-up overlaps the records and the rootfs mount; then
+  // start() must follow, with the same options.
+  Result<Container> create(const RunOptions& o, const StartOptions* early = nullptr);
   // Spawns the container's monitor, which launches it; returns once it runs (or failed).
   std::expected<StartResult, RunError> start(const std::string& ref, const StartOptions& o);
   // SIGTERM (or the stop signal), then SIGKILL after timeout seconds.
@@ -79,11 +85,7 @@ class Engine {
   Result<oci::Spec> load_spec(const std::string& id) const;
 
  private:
-  Engine(std::string root, std::string run_root, Db db)
-      : root_(std::move(root)),
-        run_root_(std::move(run_root)),
-        store_(run_root_ + "/runtime"),
-        db_(std::move(db)) {}
+  Engine(std::string root, std::string run_root, Db db);
   // The image store, opened on first use and kept: one connection per process.
   Result<image::Store*> image_store();
   Status cleanup(const Container& c, bool volumes);
@@ -93,6 +95,10 @@ class Engine {
   Db db_;
   std::optional<image::Store> images_;
   std::optional<std::pair<Container, oci::Spec>> created_;  // the last create's
+  struct Early;                   // a monitor create() forked for start() (monitor.hpp)
+  std::unique_ptr<Early> early_;  // until start() takes it; else ended by abort_early()
+  Status spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o);
+  void abort_early();
 };
 
 // The exit status for a failure to launch: 127 not found, 126 cannot invoke, else 125.

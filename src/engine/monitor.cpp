@@ -41,6 +41,15 @@ void write_all(int fd, std::string_view s) {
   }
 }
 
+// Reads one byte, retrying on EINTR; 0 at EOF or error.
+char read_byte(int fd) {
+  char c = 0;
+  ssize_t n;
+  do n = ::read(fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? c : 0;
+}
+
 // Closes every fd but those listed (the CLI's sqlite and any other leaks).
 void close_other_fds(std::vector<int> keep) {
   std::sort(keep.begin(), keep.end());
@@ -106,8 +115,10 @@ class Launch {
   // The rootfs mount, the user, a container:NAME peer; undone on error.
   Status prepare();
   // The monitor's side (after fork it may not use the CLI's databases): the network,
-  // then the launch. attach_in: the CLI's stdin when attached (-1 otherwise).
-  std::expected<runtime::Launched, Error> run(int attach_in);
+  // then the launch. attach_in: the CLI's stdin when attached (-1 otherwise). go_fd: when
+  // forked early, where the CLI's "r" comes once the record and the rootfs are there
+  // (-1 otherwise); the user is then resolved here.
+  std::expected<runtime::Launched, Error> run(int attach_in, int go_fd = -1);
   void forget_databases() {
     db_ = nullptr;
     images_ = nullptr;
@@ -272,9 +283,12 @@ Status Launch::prepare() {
   return r;
 }
 
-std::expected<runtime::Launched, Error> Launch::run(int attach_in) {
+std::expected<runtime::Launched, Error> Launch::run(int attach_in, int go_fd) {
   const auto& cfg = c_.config;
-  if (auto r = setup_network(); !r) {
+  // Forked early, only the networks that need nothing of the CLI's come first (a bridge
+  // writes the container's hosts file): --network none's netns, host.
+  const bool network_first = go_fd < 0 || cfg.network == "none" || cfg.network == "host";
+  if (auto r = network_first ? setup_network() : Status{}; !r) {
     teardown_network(cfg, root_, run_root_);
     unprepare();
     return std::unexpected(r.error().wrap("network"));
@@ -305,6 +319,15 @@ std::expected<runtime::Launched, Error> Launch::run(int attach_in) {
   runtime::CreateOptions opts;
   opts.id = cfg.id;
   opts.bundle = dir_;
+  if (go_fd >= 0)
+    opts.before_clone = [&]() -> Status {
+      if (read_byte(go_fd) != 'r') return fail("the CLI gave up before the container started");
+      if (!network_first)
+        if (auto r = setup_network(); !r) return std::unexpected(r.error().wrap("network"));
+      if (!cfg.user.empty())
+        spec_.process->user = HULL_TRY(resolve_user(spec_.root.path, cfg.user));
+      return {};
+    };
   auto launched = runtime::launch(store_, opts, runtime::LaunchMode::run, spec_);
   // The monitor keeps no write end of the program's output: EOF must mean it closed.
   ::dup2(null.get(), 0);
@@ -402,15 +425,6 @@ Result<std::string> find_monitor_binary() {
 
 namespace {
 
-// Reads one byte, retrying on EINTR; 0 at EOF or error.
-char read_byte(int fd) {
-  char c = 0;
-  ssize_t n;
-  do n = ::read(fd, &c, 1);
-  while (n < 0 && errno == EINTR);
-  return n == 1 ? c : 0;
-}
-
 // The forked monitor: launches the container, reports to the CLI, becomes hull-monitor.
 [[noreturn]] void monitor_main(MonitorContext& ctx, Launch& launch) {
   // Its own session (see monitor.hpp); the CLI blocked every signal around fork. The
@@ -435,7 +449,7 @@ char read_byte(int fd) {
   close_other_fds({att.report, att.control, att.in, att.out, att.err});
   if (::chdir("/") < 0) _exit(kExitEngine);
 
-  auto launched = launch.run(ctx.attach ? att.in : -1);
+  auto launched = launch.run(ctx.attach ? att.in : -1, ctx.early ? att.control : -1);
   if (!launched) {
     int code = launch_exit_code(launched.error());
     write_all(att.report, fmt::format("err {} {}\n", code, one_line(launched.error().message)));
@@ -479,6 +493,20 @@ char read_byte(int fd) {
 }
 
 }  // namespace
+
+Result<pid_t> spawn_monitor_early(MonitorContext& ctx) {
+  ctx.early = true;
+  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), nullptr, nullptr);
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) monitor_main(ctx, launch);
+  int err = errno;
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return sys_fail("fork monitor", err);
+  return pid;
+}
 
 Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images) {
   Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), &db, images);

@@ -31,7 +31,8 @@
 //                            records it), or "err <status> <msg>\n";
 //                            when attached, later "detached\n", or "exited <status>\n"
 //                            when the program ended, then "exit <status>\n" once recorded
-//   control (CLI -> monitor): "g" once the CLI recorded the launch (the monitor waits for
+//   control (CLI -> monitor): "r" when forked early (MonitorContext::early) once the record
+//            and the rootfs are there; "g" once the CLI recorded the launch (the monitor waits for
 //            it before it execs hull-monitor, so no hand-over can record the exit first);
 //            attached only, then: "w" on SIGWINCH; after "exited": "d" when
 //            the CLI recorded the exit and cleaned up itself (finish_exit: no restart
@@ -60,6 +61,11 @@ struct MonitorContext {
   int report_fd = -1;
   int control_fd = -1;
   bool attach = false;  // the monitor gets the CLI's stdio
+  // Forked before the CLI wrote the record and mounted the rootfs (spawn_monitor_early):
+  // the monitor makes the runtime's state dir, the cgroup and a --network none netns
+  // meanwhile, and waits for the CLI's "r" on control before the rest of the network, the
+  // user (from the rootfs) and the init; EOF there unwinds it all and it exits.
+  bool early = false;
 };
 
 // The hull-monitor binary: $HULL_MONITOR, else next to this program.
@@ -69,6 +75,10 @@ Result<std::string> find_monitor_binary();
 // peer), then forks the monitor, which launches the container and never returns. Returns
 // the monitor's pid; on error nothing is left.
 Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images);
+// In the CLI, for run: forks the monitor before the record exists, so its launch overlaps
+// the CLI's records and rootfs mount (MonitorContext::early). Not for a container:NAME
+// network (the CLI looks the peer up before the fork) or a rootless engine.
+Result<pid_t> spawn_monitor_early(MonitorContext& ctx);
 
 // What hull-monitor hands to `hull __exited` / `hull __relaunch`.
 struct MonitorHandover {

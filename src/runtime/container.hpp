@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,19 +21,25 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
+  // The engine's: called once the state dir and the cgroup exist, before namespaces are
+  // joined and the init is cloned, so the caller can finish the container's set-up
+  // meanwhile. It may still change the spec's namespace paths and process.user (the spec
+  // is read again after it), and the rootfs is looked at only after it. An error unwinds
+  // the launch as any other.
+  std::function<Status()> before_clone;
 };
 
 enum class LaunchMode {
-  create,       // stop before the program at the exec fifo; `start` releases it
-  run_detached, // create + start, return once the program runs
-  run,          // as run_detached, and the caller waits for the program
+  create,        // stop before the program at the exec fifo; `start` releases it
+  run_detached,  // create + start, return once the program runs
+  run,           // as run_detached, and the caller waits for the program
 };
 
 // A container whose program was created (or is running) by this process.
 struct Launched {
   State state;
-  UniqueFd pidfd;         // from clone3(CLONE_PIDFD): race-free signals and waiting
-  UniqueFd console;       // pty master when there was no --console-socket (run only)
+  UniqueFd pidfd;    // from clone3(CLONE_PIDFD): race-free signals and waiting
+  UniqueFd console;  // pty master when there was no --console-socket (run only)
 };
 
 // Creates the container: state dir, cgroup, namespaces, rootfs, process attributes. On

@@ -16,8 +16,8 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
-#include "common/userns.hpp"
 #include "common/log.hpp"
+#include "common/userns.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
 #include "runtime/console.hpp"
@@ -242,12 +242,17 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     if (could_ptrace_runtime(bnd, 0)) HULL_CHECK(reexec_from_sealed_copy());
   }
 
-  std::string rootfs = spec.root.path;
-  if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
-  struct stat st {};
-  if (::stat(rootfs.c_str(), &st) < 0) return sys_failf("rootfs {}", rootfs);
-  if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
-  auto rootfs_abs = HULL_TRY(absolute(rootfs));
+  auto find_rootfs = [&]() -> Result<std::string> {
+    std::string rootfs = spec.root.path;
+    if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
+    struct stat st {};
+    if (::stat(rootfs.c_str(), &st) < 0) return sys_failf("rootfs {}", rootfs);
+    if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
+    return absolute(rootfs);
+  };
+  // With a before_clone hook the rootfs may be mounted meanwhile: it is looked at after.
+  std::string rootfs_abs;
+  if (!opts.before_clone) rootfs_abs = HULL_TRY(find_rootfs());
 
   // Declared before the guard, which refers to them while it unwinds.
   std::unique_ptr<cgroups::Manager> cgroup;
@@ -277,6 +282,10 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   undo.cgroup = cgroup.get();
   // Until state.json, what destroy finds if this process dies (a killed engine monitor).
   HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
+  if (opts.before_clone) {
+    HULL_CHECK(opts.before_clone());
+    rootfs_abs = HULL_TRY(find_rootfs());
+  }
 
   // Namespaces given by path are joined by this process before clone, so the child starts
   // in them and new namespaces nest correctly (a joined user namespace owns the new ones).
@@ -347,7 +356,8 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.setgroups_allowed = !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
   // Joined, not made: the namespace we are in may have setgroups denied (a single mapping).
   if (!new_user && rootless)
-    if (auto sg = fs::read_file("/proc/self/setgroups"); sg && sg->find("deny") != std::string::npos)
+    if (auto sg = fs::read_file("/proc/self/setgroups");
+        sg && sg->find("deny") != std::string::npos)
       ctx.setgroups_allowed = false;
   ctx.keep_fds = {child_sock.get()};
   if (fifo) ctx.keep_fds.push_back(fifo.get());

@@ -18,14 +18,15 @@ HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
     finish_run_flags(c, *o);
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
-    auto created = e->create(*o);
+    const engine::StartOptions start{.attach = !o->detach};
+    auto created = e->create(*o, &start);
     if (!created) return engine_report(created.error());
     const std::string id = created->config.id;
     std::optional<engine::StartResult> started;
     {
       RawTerminal raw;
       if (o->tty && o->interactive && !o->detach) raw.enable(STDIN_FILENO);
-      auto r = e->start(id, {.attach = !o->detach});
+      auto r = e->start(id, start);
       if (!r) {
         // A container that never ran is not left behind (the error said why).
         (void)e->remove(id, true, true);

@@ -6,7 +6,7 @@ import glob
 import os
 import subprocess
 
-from .conftest import HULL
+from .conftest import HULL, container_cgroups
 from .test_lifecycle import alive, out, wait_for
 
 LAZY = ("libcurl", "libarchive", "libnftables", "libnl", "libcrypto", "libisal", "libsqlite",
@@ -98,3 +98,69 @@ def test_start_maps_only_glibc(hull, tmp_path):
                 if "calling init:" in line:
                     loaded.add(os.path.basename(line.split("calling init:")[1].strip()))
     assert loaded and not [l for l in loaded if l.startswith(LAZY)], loaded
+
+
+class DirCreations:
+    """Names created in a directory while it is open (inotify IN_CREATE)."""
+
+    def __init__(self, path):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self.fd >= 0
+        assert self.libc.inotify_add_watch(self.fd, path.encode(), 0x100) >= 0  # IN_CREATE
+
+    def names(self):
+        import struct
+        out, data = [], b""
+        while True:
+            try:
+                data += os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+        while data:
+            _, _, _, n = struct.unpack_from("iIII", data)
+            out.append(data[16:16 + n].rstrip(b"\0").decode())
+            data = data[16 + n:]
+        return out
+
+    def close(self):
+        os.close(self.fd)
+
+
+def test_run_forks_its_monitor_before_the_record_and_an_abort_leaves_nothing(hull):
+    """`run` forks the monitor before it writes the record, so the runtime's state dir,
+    cgroups and netns are made meanwhile; a run that fails before the monitor's go (name in
+    use: the record is refused; a rootfs that cannot be mounted) leaves none of them."""
+    import_image(hull, "early:1")
+    before = container_cgroups()
+    hull("create", "--name", "taken", "early:1", "true")
+    taken = hull.inspect("taken")["Id"]
+    # The name is refused by the record's insert, after the monitor made its state dir.
+    watch = DirCreations(os.path.join(hull.run_root, "runtime"))
+    try:
+        p = hull("run", "--name", "taken", "early:1", "true", check=False)
+        made = watch.names()
+    finally:
+        watch.close()
+    assert p.returncode == 125 and "already in use" in p.stderr, p.stderr
+    assert len(made) == 1 and made[0] != taken, made
+    assert container_cgroups() == before
+    assert os.listdir(os.path.join(hull.run_root, "runtime")) == [] or all(
+        e.startswith(".") for e in os.listdir(os.path.join(hull.run_root, "runtime")))
+    assert hull.ids() == [taken]
+    # The image's layers gone from under the store: the overlay mount fails after the
+    # record, and the waiting monitor unwinds too.
+    layers = os.path.join(hull.root, "layers")
+    hidden = layers + ".hidden"
+    os.rename(layers, hidden)
+    try:
+        p = hull("run", "--rm", "early:1", "true", check=False)
+    finally:
+        os.rename(hidden, layers)
+    assert p.returncode == 125, p.stderr
+    assert container_cgroups() == before
+    assert hull.ids() == [taken]
+    assert sorted(os.listdir(os.path.join(hull.root, "containers"))) == [taken]
+    hull("rm", "taken")
+    assert hull("run", "--rm", "early:1", "echo", "ok").stdout == "ok\n"
