@@ -270,30 +270,45 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
   return c;
 }
 
+// The pipes to a new monitor and what it is told. The CLI keeps report_r and control_w;
+// the monitor's ends close here once it is forked (when the link goes).
+struct Engine::MonitorLink {
+  MonitorContext mc;
+  UniqueFd report_r, report_w, control_r, control_w;
+};
+
+Result<Engine::MonitorLink> Engine::monitor_link(const Container& c, std::string monitor,
+                                                 oci::Spec spec, bool attach) const {
+  MonitorLink l;
+  int rep[2], ctl[2];
+  if (::pipe2(rep, O_CLOEXEC) < 0) return sys_fail("pipe");
+  l.report_r.reset(rep[0]);
+  l.report_w.reset(rep[1]);
+  if (::pipe2(ctl, O_CLOEXEC) < 0) return sys_fail("pipe");
+  l.control_r.reset(ctl[0]);
+  l.control_w.reset(ctl[1]);
+  l.mc.root = root_;
+  l.mc.run_root = run_root_;
+  l.mc.container_dir = container_dir(c.config.id);
+  l.mc.monitor_path = std::move(monitor);
+  l.mc.container = c;
+  l.mc.spec = std::move(spec);
+  l.mc.report_fd = l.report_w.get();
+  l.mc.control_fd = l.control_r.get();
+  l.mc.attach = attach;
+  return l;
+}
+
 Status Engine::spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o) {
   auto monitor = find_monitor_binary();
   if (!monitor) return {};  // start() reports it
-  int rep[2], ctl[2];
-  if (::pipe2(rep, O_CLOEXEC) < 0) return sys_fail("pipe");
-  UniqueFd rep_r(rep[0]), rep_w(rep[1]);
-  if (::pipe2(ctl, O_CLOEXEC) < 0) return sys_fail("pipe");
-  UniqueFd ctl_r(ctl[0]), ctl_w(ctl[1]);
-  MonitorContext mc;
-  mc.root = root_;
-  mc.run_root = run_root_;
-  mc.container_dir = container_dir(c.config.id);
-  mc.monitor_path = std::move(*monitor);
-  mc.container = c;
-  mc.spec = spec;
-  mc.report_fd = rep_w.get();
-  mc.control_fd = ctl_r.get();
-  mc.attach = o.attach;
-  pid_t pid = HULL_TRY(spawn_monitor_early(mc));
+  auto l = HULL_TRY(monitor_link(c, std::move(*monitor), spec, o.attach));
+  pid_t pid = HULL_TRY(spawn_monitor_early(l.mc));
   early_ = std::make_unique<Early>();
   early_->id = c.config.id;
   early_->pid = pid;
-  early_->report = std::move(rep_r);
-  early_->control = std::move(ctl_w);
+  early_->report = std::move(l.report_r);
+  early_->control = std::move(l.control_w);
   return {};
 }
 
@@ -379,25 +394,12 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
     mid = e->pid;
   } else {
     abort_early();
-    int rep[2], ctl[2];
-    if (::pipe2(rep, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-    rep_r.reset(rep[0]);
-    UniqueFd rep_w(rep[1]);
-    if (::pipe2(ctl, O_CLOEXEC) < 0) return fail125(Error{errno, "pipe: " + errno_string(errno)});
-    UniqueFd ctl_r(ctl[0]);
-    ctl_w.reset(ctl[1]);
-    MonitorContext mc;
-    mc.root = root_;
-    mc.run_root = run_root_;
-    mc.container_dir = container_dir(c.config.id);
-    mc.monitor_path = std::move(*monitor);
-    mc.container = c;
-    mc.spec = std::move(*spec);
-    mc.report_fd = rep_w.get();
-    mc.control_fd = ctl_r.get();
-    mc.attach = o.attach;
-    mid = spawn_monitor(mc, db_, images);
+    auto l = monitor_link(c, std::move(*monitor), std::move(*spec), o.attach);
+    if (!l) return fail125(l.error());
+    mid = spawn_monitor(l->mc, db_, images);
     if (!mid) return fail125(mid.error());
+    rep_r = std::move(l->report_r);
+    ctl_w = std::move(l->control_w);
   }
 
   LineReader report(rep_r.get());

@@ -97,6 +97,9 @@ class Engine {
   std::optional<std::pair<Container, oci::Spec>> created_;  // the last create's
   struct Early;                   // a monitor create() forked for start() (monitor.hpp)
   std::unique_ptr<Early> early_;  // until start() takes it; else ended by abort_early()
+  struct MonitorLink;
+  Result<MonitorLink> monitor_link(const Container& c, std::string monitor, oci::Spec spec,
+                                   bool attach) const;
   Status spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o);
   void abort_early();
 };
