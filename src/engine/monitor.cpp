@@ -494,23 +494,11 @@ namespace {
 
 }  // namespace
 
-Result<pid_t> spawn_monitor_early(MonitorContext& ctx) {
-  ctx.early = true;
-  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), nullptr, nullptr);
-  sigset_t all, old;
-  sigfillset(&all);
-  ::sigprocmask(SIG_BLOCK, &all, &old);
-  pid_t pid = ::fork();
-  if (pid == 0) monitor_main(ctx, launch);
-  int err = errno;
-  ::sigprocmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return sys_fail("fork monitor", err);
-  return pid;
-}
+namespace {
 
-Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images) {
-  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), &db, images);
-  HULL_CHECK(launch.prepare());
+// Forks the monitor with every signal blocked across the fork (monitor_main sets its own);
+// the child never returns.
+Result<pid_t> fork_monitor(MonitorContext& ctx, Launch& launch) {
   sigset_t all, old;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, &old);
@@ -521,10 +509,23 @@ Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images) {
   }
   int err = errno;
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) {
-    launch.unprepare();
-    return sys_fail("fork monitor", err);
-  }
+  if (pid < 0) return sys_fail("fork monitor", err);
+  return pid;
+}
+
+}  // namespace
+
+Result<pid_t> spawn_monitor_early(MonitorContext& ctx) {
+  ctx.early = true;
+  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), nullptr, nullptr);
+  return fork_monitor(ctx, launch);
+}
+
+Result<pid_t> spawn_monitor(MonitorContext& ctx, Db& db, image::Store* images) {
+  Launch launch(ctx.root, ctx.run_root, ctx.container, std::move(ctx.spec), &db, images);
+  HULL_CHECK(launch.prepare());
+  auto pid = fork_monitor(ctx, launch);
+  if (!pid) launch.unprepare();
   return pid;
 }
 
