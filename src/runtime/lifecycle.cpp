@@ -134,8 +134,8 @@ Status kill(const StateStore& store, const std::string& id, int signal, bool all
 Status destroy(const StateStore& store, const std::string& id, bool force) {
   auto loaded = store.load(id);
   if (!loaded) {
-    // A create that died before state.json leaves the directory and, once cgroup.json is
-    // there, the cgroup, with the init if it was cloned: killed through the cgroup.
+    // A create that died before state.json leaves the directory and, once it noted it
+    // (save_cgroup_at), the cgroup, with the init if it was cloned: killed through it.
     if (loaded.error().code == ENOENT && fs::exists(store.dir(id))) {
       if (auto saved = store.load_cgroup(id))
         if (auto cgroup = cgroups::load_manager(*saved)) {

@@ -181,14 +181,15 @@ def test_delete_created_container(ctr):
 @pytest.mark.hull_only
 def test_delete_after_a_create_that_died_before_its_state(ctr):
     """A create killed between its cgroup and state.json (an engine monitor killed while it
-    launches) leaves the state dir, the cgroup and maybe the init: cgroup.json, written as
-    soon as the cgroup exists, lets delete find and remove them."""
+    launches) leaves the state dir, the cgroup and maybe the init: the cgroup, noted on the
+    state dir as soon as it exists (an xattr as root), lets delete find and remove them."""
     ctr.sh("sleep 1000")
     ctr.create().ok()
     pid = ctr.pid()
     assert oci.cgroups_named(ctr.id)
     (ctr.root / ctr.id / "state.json").unlink()
-    assert (ctr.root / ctr.id / "cgroup.json").exists()
+    assert os.getxattr(ctr.root / ctr.id, "trusted.hull.cgroup")
+    assert "cgroup.json" not in os.listdir(ctr.root / ctr.id)
     ctr.delete(force=True).ok()
     oci.wait_for(lambda: not oci.pid_alive(pid), what="init to die")
     assert oci.cgroups_named(ctr.id) == []
