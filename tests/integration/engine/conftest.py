@@ -1,7 +1,6 @@
 """Fixtures for the engine's integration tests (root): a busybox rootfs from
 scripts/make-rootfs, hull with its own --root and --run-root in temporary directories,
 and a check after every test that nothing of hull is left: no process, no mount."""
-import glob
 import json
 import os
 import shutil
@@ -10,6 +9,7 @@ import tempfile
 import time
 
 import pytest
+from helpers import oci
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BUILD = os.environ.get("HULL_BUILD_DIR", os.path.join(REPO, "build"))
@@ -118,14 +118,8 @@ def hull_processes(marker):
 
 def container_cgroups():
     """Every cgroup directory named like a container id, in every hierarchy."""
-    found = set()
-    for top in glob.glob("/sys/fs/cgroup/*"):
-        for dirpath, dirnames, _ in os.walk(top):
-            found.update(os.path.join(dirpath, d) for d in dirnames
-                         if len(d) == 64 and all(c in "0123456789abcdef" for c in d))
-            if dirpath.count("/") > 6:
-                dirnames[:] = []
-    return found
+    return set(oci.cgroups_matching(
+        lambda name: len(name) == 64 and all(c in "0123456789abcdef" for c in name)))
 
 
 def mounts_under(path):

@@ -93,6 +93,12 @@ def processes_with_marker(value: str | None = None, prefix: str | None = None) -
 
 def cgroups_named(cid: str) -> list[str]:
     """cgroup directories (down to depth 3 in each hierarchy) whose name contains cid."""
+    return cgroups_matching(lambda name: cid in name)
+
+
+def cgroups_matching(match) -> list[str]:
+    """cgroup directories (down to depth 3 in each hierarchy) whose name match(name) takes;
+    not searched below."""
     found = []
 
     def walk(d: str, depth: int):
@@ -103,7 +109,7 @@ def cgroups_named(cid: str) -> list[str]:
         for e in entries:
             if not e.is_dir(follow_symlinks=False):
                 continue
-            if cid in e.name:
+            if match(e.name):
                 found.append(e.path)
             elif depth < 3:
                 walk(e.path, depth + 1)
