@@ -82,10 +82,9 @@ class LineReader {
   std::string buf_;
 };
 
-}  // namespace
-
-// Writes one byte to a pipe whose reader may be gone: EPIPE then, not SIGPIPE.
-bool write_byte(int fd, char c) {
+// Writes one byte to the monitor's control pipe: a monitor gone meanwhile makes it EPIPE
+// (its report pipe then says so), not a SIGPIPE that would kill the CLI.
+void write_byte(int fd, char c) {
   sigset_t pipe, old;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
@@ -98,8 +97,9 @@ bool write_byte(int fd, char c) {
     (void)::sigtimedwait(&pipe, nullptr, &zero);
   }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return n == 1;
 }
+
+}  // namespace
 
 int launch_exit_code(const Error& e) {
   const std::string& m = e.message;
@@ -135,11 +135,7 @@ void Engine::abort_early() {
   if (!early_) return;
   auto e = std::move(early_);
   e->control.reset();
-  char buf[512];
-  for (;;) {
-    ssize_t n = ::read(e->report.get(), buf, sizeof buf);
-    if (n > 0 || (n < 0 && errno == EINTR)) continue;
-    break;
+  for (LineReader report(e->report.get()); report.next();) {
   }
   while (::waitpid(e->pid, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -365,8 +361,6 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
       just_created ? Result<oci::Spec>(std::move(created_->second)) : load_spec(c.config.id);
   created_.reset();
   if (!spec) return fail125(spec.error());
-  auto monitor = find_monitor_binary();
-  if (!monitor) return fail125(monitor.error());
   if (c.state.manual_stop || !c.state.error.empty()) {
     c.state.manual_stop = false;
     c.state.error.clear();
@@ -383,17 +377,16 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   Result<pid_t> mid = 0;
   if (early_ && early_->id == c.config.id) {
     // Its monitor is forked already and waits: the rootfs, then "r".
-    if (auto r = prepare_rootfs(c.config, root_, container_dir(c.config.id), images); !r) {
-      abort_early();
-      return fail125(r.error());
-    }
+    if (auto r = prepare_rootfs(c.config, root_, container_dir(c.config.id), images); !r)
+      return fail125(r.error());  // abort_guard ends the monitor
     auto e = std::move(early_);
-    (void)write_byte(e->control.get(), 'r');  // a monitor gone already reports nothing
+    write_byte(e->control.get(), 'r');
     rep_r = std::move(e->report);
     ctl_w = std::move(e->control);
     mid = e->pid;
   } else {
-    abort_early();
+    auto monitor = find_monitor_binary();
+    if (!monitor) return fail125(monitor.error());
     auto l = monitor_link(c, std::move(*monitor), std::move(*spec), o.attach);
     if (!l) return fail125(l.error());
     mid = spawn_monitor(l->mc, db_, images);
@@ -429,7 +422,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   c.state.monitor_start = runtime::process_start_time(*mid).value_or(0);
   if (auto r = db_.save_state(c.config.id, c.state); !r)
     log::warn("container {}: {}", c.config.name, r.error().message);
-  (void)!::write(ctl_w.get(), "g", 1);
+  write_byte(ctl_w.get(), 'g');
   StartResult res;
   res.pid = c.state.pid;
   if (!o.attach) return res;
@@ -454,7 +447,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
       if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGWINCH)
-          (void)!::write(ctl_w.get(), "w", 1);
+          write_byte(ctl_w.get(), 'w');
         else
           (void)runtime::kill(store_, c.config.id, sig, false);
       }
@@ -471,12 +464,12 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
         // already) unless the restart policy may run it again, which is the monitor's.
         int code = parse_int<int>(std::string_view(*l).substr(7)).value_or(kExitEngine);
         if (!c.config.auto_remove && c.config.restart.kind != RestartPolicy::Kind::no) {
-          (void)!::write(ctl_w.get(), "x", 1);
+          write_byte(ctl_w.get(), 'x');
           continue;
         }
         if (c.config.auto_remove) {
           remove_exited(c.config, root_, run_root_, code, db_, images);
-          (void)!::write(ctl_w.get(), "c", 1);
+          write_byte(ctl_w.get(), 'c');
         } else {
           MonitorHandover h;
           h.root = root_;
@@ -484,7 +477,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
           h.id = c.config.id;
           h.status = code;
           (void)finish_exit(h, db_, images);
-          (void)!::write(ctl_w.get(), "d", 1);
+          write_byte(ctl_w.get(), 'd');
         }
         res.exit_code = code;
         return res;

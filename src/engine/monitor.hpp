@@ -31,9 +31,10 @@
 //                            records it), or "err <status> <msg>\n";
 //                            when attached, later "detached\n", or "exited <status>\n"
 //                            when the program ended, then "exit <status>\n" once recorded
-//   control (CLI -> monitor): "r" when forked early (MonitorContext::early) once the record
-//            and the rootfs are there; "g" once the CLI recorded the launch (the monitor waits for
-//            it before it execs hull-monitor, so no hand-over can record the exit first);
+//   control (CLI -> monitor): "r" when forked early (MonitorContext::early), once the
+//            record and the rootfs are there; "g" once the CLI recorded the launch (the
+//            monitor waits for it before it execs hull-monitor, so no hand-over can record
+//            the exit first);
 //            attached only, then: "w" on SIGWINCH; after "exited": "d" when
 //            the CLI recorded the exit and cleaned up itself (finish_exit: no restart
 //            policy), "c" for --rm when the CLI removed the record (remove_exited) and

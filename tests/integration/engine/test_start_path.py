@@ -146,8 +146,8 @@ def test_run_forks_its_monitor_before_the_record_and_an_abort_leaves_nothing(hul
     assert p.returncode == 125 and "already in use" in p.stderr, p.stderr
     assert len(made) == 1 and made[0] != taken, made
     assert container_cgroups() == before
-    assert os.listdir(os.path.join(hull.run_root, "runtime")) == [] or all(
-        e.startswith(".") for e in os.listdir(os.path.join(hull.run_root, "runtime")))
+    assert [e for e in os.listdir(os.path.join(hull.run_root, "runtime"))
+            if not e.startswith(".")] == []
     assert hull.ids() == [taken]
     # The image's layers gone from under the store: the overlay mount fails after the
     # record, and the waiting monitor unwinds too.
@@ -164,3 +164,51 @@ def test_run_forks_its_monitor_before_the_record_and_an_abort_leaves_nothing(hul
     assert sorted(os.listdir(os.path.join(hull.root, "containers"))) == [taken]
     hull("rm", "taken")
     assert hull("run", "--rm", "early:1", "echo", "ok").stdout == "ok\n"
+
+
+def children(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(p))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def test_run_whose_early_monitor_dies_reports_it(hull):
+    """The monitor forked early is killed while it waits for the CLI's go: the CLI's "r"
+    meets a closed pipe (an error, not a SIGPIPE that kills the CLI), it reports exit 125,
+    and the cgroup the monitor made is removed with the container."""
+    import signal
+    import sqlite3
+    import time
+    import_image(hull, "early:2")
+    before = container_cgroups()
+    # images.db held for writing: the CLI waits in the image hold, after the fork.
+    db = sqlite3.connect(os.path.join(hull.root, "images.db"), isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    cli = hull.popen("run", "--rm", "early:2", "true",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 10
+        monitors = []
+        while not monitors and time.time() < deadline:
+            monitors = [p for p in children(cli.pid)
+                        if os.readlink(f"/proc/{p}/exe") == os.path.realpath(HULL)]
+            time.sleep(0.01)
+        assert monitors, "no monitor forked before the record"
+        # Its state dir and cgroups are there once it waits for the go.
+        wait_for(lambda: container_cgroups() - before)
+        os.kill(monitors[0], signal.SIGKILL)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    _, err = cli.communicate(timeout=30)
+    assert cli.returncode == 125, (cli.returncode, err)
+    assert "monitor exited" in err, err
+    assert hull.ids() == []
+    assert container_cgroups() == before
