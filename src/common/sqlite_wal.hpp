@@ -4,7 +4,10 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include <string>
 
 namespace hull::sqlite {
 
@@ -13,6 +16,12 @@ struct WalLimit {
   int frames;
   int busy_timeout_ms;
 };
+
+// The WAL length at which trim_wal folds containers.db and images.db after a container
+// exit; their commits fold it themselves only at four times that (kCommitFrames), so
+// that the syncs fall on a CLI only when no container exited for a while.
+inline constexpr int kTrimFrames = 32;
+inline constexpr int kCommitFrames = 4 * kTrimFrames;
 
 // The first connection to open a WAL database rebuilds the WAL index by reading every
 // frame, and each hull command is a new process: measured, that recovery was ~20% of
@@ -34,6 +43,43 @@ inline void keep_wal_short(sqlite3* db, const WalLimit* limit) {
         return SQLITE_OK;
       },
       const_cast<WalLimit*>(limit));
+}
+
+// Folds the WAL of the database at `path` into it and truncates it when it holds `frames`
+// or more frames, for a process that no one waits for (hull __exited, after a container
+// exited). A CLI whose commits leave a WAL longer than its WalLimit does the same at
+// commit, but pays the syncs on a user's time: with a larger limit there, processes like
+// this one keep the WAL short instead. The truncated WAL is then started with one commit
+// (user_version rewritten as it is), so that the next CLI's first commit appends to it
+// without the header sync and directory sync that a new WAL costs. Never waits: a busy
+// database is left for a later call. A stat() when there is nothing to do.
+inline void trim_wal(const std::string& path, int frames) {
+  struct stat st {};
+  const off_t kPage = 4096, kFrameHeader = 24, kWalHeader = 32;
+  if (::stat((path + "-wal").c_str(), &st) < 0 ||
+      st.st_size < kWalHeader + frames * (kFrameHeader + kPage))
+    return;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    int wal_frames = -1;
+    if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) == SQLITE_OK &&
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames, nullptr) ==
+            SQLITE_OK &&
+        wal_frames == 0) {
+      sqlite3_stmt* q = nullptr;
+      if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr) == SQLITE_OK &&
+          sqlite3_step(q) == SQLITE_ROW) {
+        std::string set = "PRAGMA user_version=" + std::to_string(sqlite3_column_int(q, 0));
+        sqlite3_finalize(q);
+        q = nullptr;
+        (void)sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr);
+      }
+      sqlite3_finalize(q);
+    }
+  }
+  sqlite3_close(db);
 }
 
 // Switches a connection's database to WAL, waiting up to timeout_ms for others. When many

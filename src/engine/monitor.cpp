@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "engine/rootfs.hpp"
@@ -536,8 +537,9 @@ void remove_exited(const ContainerConfig& cfg, const std::string& root, const st
   (void)db.remove_with_exit(cfg.id, status);
 }
 
-int monitor_exited(const MonitorHandover& h) {
-  ignore_terminal_signals();
+namespace {
+
+int exited(const MonitorHandover& h) {
   if (h.removed) {
     // After remove_exited: no record, no database to open.
     runtime::StateStore store(h.run_root + "/runtime");
@@ -556,6 +558,18 @@ int monitor_exited(const MonitorHandover& h) {
     return 0;
   }
   return finish_exit(h, *db, nullptr);
+}
+
+}  // namespace
+
+int monitor_exited(const MonitorHandover& h) {
+  ignore_terminal_signals();
+  int rc = exited(h);
+  // Every CLI commit adds to the WALs and no CLI should pay for folding them: the exit
+  // of a container is the moment no one waits for (an attached CLI already returned).
+  for (const char* db : {"/containers.db", "/images.db"})
+    sqlite::trim_wal(h.root + db, sqlite::kTrimFrames);
+  return rc;
 }
 
 int finish_exit(const MonitorHandover& h, Db& db, image::Store* images) {

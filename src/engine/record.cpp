@@ -273,11 +273,12 @@ Result<Db> Db::open(const std::string& root) {
                       nullptr) != SQLITE_OK)
     return failf("open {}: {}", path, d.db_ ? sqlite3_errmsg(d.db_) : "out of memory");
   // Many CLIs and monitors write at once (20 parallel runs): wait rather than fail.
-  static constexpr sqlite::WalLimit kWalLimit{32, 10000};
+  static constexpr sqlite::WalLimit kWalLimit{sqlite::kCommitFrames, 10000};
   sqlite3_busy_timeout(d.db_, kWalLimit.busy_timeout_ms);
   // Every CLI and monitor closes its connection within milliseconds: a checkpoint (two
-  // fdatasyncs) at each close would cost more than the container start. keep_wal_short
-  // truncates the WAL every 32 frames instead (each first opener re-reads all of it).
+  // fdatasyncs) at each close would cost more than the container start. hull __exited
+  // folds the WAL after a container exit (trim_wal), and keep_wal_short when it grows
+  // longer than that (each first opener re-reads all of it).
   sqlite3_db_config(d.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   if (sqlite::enable_wal(d.db_, kWalLimit.busy_timeout_ms) != SQLITE_OK)
     return failf("{}: journal_mode=WAL: {}", path, sqlite3_errmsg(d.db_));

@@ -30,7 +30,7 @@ constexpr const char* kPragmas = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 )";
-constexpr sqlite::WalLimit kWalLimit{32, 30000};
+constexpr sqlite::WalLimit kWalLimit{sqlite::kCommitFrames, 30000};
 // The tables, created once (sqlite_schema.hpp): bump kSchemaVersion with every change.
 constexpr int kSchemaVersion = 1;
 constexpr const char* kTables = R"(
@@ -206,8 +206,8 @@ Result<Store> Store::open(const std::string& root) {
     return failf("open image index {}: {}", db, msg);
   }
   sqlite3_busy_timeout(s.db_, kWalLimit.busy_timeout_ms);
-  // Closing would checkpoint the WAL with two fsyncs on every hull command;
-  // keep_wal_short truncates it every 32 frames instead.
+  // Closing would checkpoint the WAL with two fsyncs on every hull command: hull
+  // __exited folds it after a container exit (trim_wal), keep_wal_short when it is long.
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   HULL_CHECK(with_context(sql::exec(s.db_, kPragmas), fmt::format("open {}", db)));
   sqlite::keep_wal_short(s.db_, &kWalLimit);
