@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "common/fs.hpp"
 #include "common/sqlite_wal.hpp"
@@ -97,6 +98,39 @@ struct AttachFds {
   int report = -1, control = -1, in = -1, out = -1, err = -1;
 };
 
+// --network none's namespace, made on a thread of its own: unshare(CLONE_NEWNET) moves
+// only the calling thread, and a new netns costs ~0.6 ms of the kernel's time, which
+// then overlaps the state dir and the cgroups that the launch makes meanwhile. take()
+// joins the thread and moves this one into the namespace, with lo up.
+class NetnsMaker {
+ public:
+  NetnsMaker() : thread_([this] { made_ = make(); }) {}
+  NetnsMaker(const NetnsMaker&) = delete;
+  NetnsMaker& operator=(const NetnsMaker&) = delete;
+  ~NetnsMaker() {
+    if (thread_.joinable()) thread_.join();
+  }
+  Status take() {
+    thread_.join();
+    HULL_CHECK(made_);
+    if (::setns(fd_.get(), CLONE_NEWNET) < 0) return sys_fail("setns to the new netns");
+    fd_.reset();
+    return {};
+  }
+
+ private:
+  Status make() {
+    if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
+    if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+    fd_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!fd_) return sys_fail("open /proc/thread-self/ns/net");
+    return {};
+  }
+  UniqueFd fd_;
+  Status made_;
+  std::thread thread_;  // last: started once the rest is constructed
+};
+
 // One launch of the container, by the first start and by every restart: prepare() with
 // the databases (in the CLI before the monitor's fork, or in `hull __relaunch`), then
 // run() (in the monitor).
@@ -158,6 +192,7 @@ class Launch {
   std::string root_, run_root_, dir_;
   Container c_;
   oci::Spec spec_;
+  std::optional<NetnsMaker> netns_;  // forked early with --network none (run)
   Db* db_;
   image::Store* images_;
   runtime::StateStore store_;
@@ -180,8 +215,12 @@ Status Launch::setup_network() {
   const std::string& id = cfg.id;
   if (cfg.network == "host" || cfg.network.starts_with("container:")) return {};
   if (cfg.network == "none" && !userns::running_in_user_ns()) {
-    if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
-    if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+    if (netns_) {
+      HULL_CHECK(netns_->take());
+    } else {
+      if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
+      if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+    }
     // A path (not the entry's removal): net.* sysctls need the container's own netns.
     set_netns_path(spec_, "/proc/self/ns/net");
     return {};
@@ -287,8 +326,10 @@ Status Launch::prepare() {
 std::expected<runtime::Launched, Error> Launch::run(int attach_in, int go_fd) {
   const auto& cfg = c_.config;
   // Forked early, only the networks that need nothing of the CLI's come first (a bridge
-  // writes the container's hosts file): --network none's netns, host.
-  const bool network_first = go_fd < 0 || cfg.network == "none" || cfg.network == "host";
+  // writes the container's hosts file): host. --network none's netns is made on a thread
+  // alongside the launch and joined before the clone.
+  if (go_fd >= 0 && cfg.network == "none" && !userns::running_in_user_ns()) netns_.emplace();
+  const bool network_first = go_fd < 0 || cfg.network == "host";
   if (auto r = network_first ? setup_network() : Status{}; !r) {
     teardown_network(cfg, root_, run_root_);
     unprepare();
