@@ -138,8 +138,12 @@ class Manager {
   // Removes every directory it made; waits briefly for dying processes. Idempotent.
   virtual Status destroy() = 0;
 
-  // Where the cgroup lives, for state.json; load() reverses it.
+  // Where the cgroup lives, for state.json; load() reverses it. Complete before create()
+  // too, but for the parents create() makes (made_parents).
   virtual Json to_json() const = 0;
+  // Whether create() made directories above the container's own (a cgroupsPath of new
+  // levels), which to_json() then names too.
+  virtual bool made_parents() const { return false; }
   // The path of the container's cgroup relative to the hierarchy root, e.g.
   // "/hull/abc" (what /proc/PID/cgroup shows inside).
   virtual std::string path() const = 0;

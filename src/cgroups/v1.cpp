@@ -420,6 +420,14 @@ Status V1::destroy() {
   return result;
 }
 
+bool V1::made_parents() const {
+  for (const auto& c : created_)
+    if (c != unified_ &&
+        std::none_of(dirs_.begin(), dirs_.end(), [&](const Dir& d) { return d.path == c; }))
+      return true;
+  return false;
+}
+
 Json V1::to_json() const {
   Json dirs = Json::array();
   for (const auto& d : dirs_) dirs.push_back({{"controllers", d.controllers}, {"path", d.path}});

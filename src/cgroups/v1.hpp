@@ -36,6 +36,7 @@ class V1 final : public Manager {
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
   Json to_json() const override;
+  bool made_parents() const override;
   std::string path() const override { return rel_; }
 
   // The directory of the hierarchy holding controller, or nullptr.

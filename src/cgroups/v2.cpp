@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
+
 #include "cgroups/devices.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -305,6 +307,10 @@ Status V2::destroy() {
   files_.remove_created(created_, dir_);
   created_.clear();
   return r;
+}
+
+bool V2::made_parents() const {
+  return std::any_of(created_.begin(), created_.end(), [&](const auto& c) { return c != dir_; });
 }
 
 Json V2::to_json() const {

@@ -27,6 +27,7 @@ class V2 final : public Manager {
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
   Json to_json() const override;
+  bool made_parents() const override;
   std::string path() const override { return rel_; }
 
   const std::string& dir() const { return dir_; }

@@ -277,11 +277,13 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   auto cg = cgroups::make_manager({opts.id, lx.cgroups_path, rootless, lx.devices});
   if (!cg) return std::unexpected(cg.error().wrap("cgroup"));
   cgroup = std::move(*cg);
+  // Until state.json, what destroy finds if this process dies (a killed engine monitor):
+  // noted before the directories are made, so that no moment leaves one unnamed.
+  HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
   if (auto r = cgroup->create(res); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
-  // Until state.json, what destroy finds if this process dies (a killed engine monitor).
-  HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
+  if (cgroup->made_parents()) HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
   if (opts.before_clone) {
     HULL_CHECK(opts.before_clone());
     rootfs_abs = HULL_TRY(find_rootfs());

@@ -242,6 +242,40 @@ def test_sigkill_of_a_monitor(hull):
     assert wait_for(lambda: not hull_processes(hull.rootfs))
 
 
+def test_a_monitor_killed_while_it_makes_the_cgroup(hull):
+    # The runtime notes the cgroup on its state dir before it makes the directories (one
+    # per v1 hierarchy, ~1 ms): a monitor killed among the mkdirs leaves nothing that
+    # rm -f and prune cannot find (the fixture fails on a leftover cgroup).
+    first = "/sys/fs/cgroup/cpu" if os.path.isdir("/sys/fs/cgroup/cpu") else "/sys/fs/cgroup"
+    hits = 0
+    for i in range(6):
+        before = set(os.listdir(first))
+        p = hull.popen("run", "-d", "--name", f"mk{i}", *hull.image, "sleep", "1000",
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        mon = None
+        deadline = time.time() + 10
+        while time.time() < deadline and p.poll() is None:
+            if mon is None:
+                try:
+                    with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                        kids = f.read().split()
+                except OSError:
+                    break
+                mon = int(kids[0]) if kids else None
+                continue
+            if any(len(n) == 64 and n not in before for n in os.listdir(first)):
+                os.kill(mon, signal.SIGKILL)
+                hits += 1
+                break
+        p.communicate(timeout=30)
+    assert hits > 0
+    ids = hull.ids()
+    if ids:
+        hull("rm", "-f", *ids)
+    hull("system", "prune", "-f")
+    assert hull.ids() == []
+
+
 def test_tty_detach_keys(hull):
     import pty
     pid, fd = pty.fork()
