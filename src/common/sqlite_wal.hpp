@@ -52,13 +52,17 @@ inline void keep_wal_short(sqlite3* db, const WalLimit* limit) {
 // this one keep the WAL short instead. The truncated WAL is then started with one commit
 // (user_version rewritten as it is), so that the next CLI's first commit appends to it
 // without the header sync and directory sync that a new WAL costs. Never waits: a busy
-// database is left for a later call. A stat() when there is nothing to do.
-inline void trim_wal(const std::string& path, int frames) {
+// database is left for a later call. A stat() when there is nothing to do
+// (wal_needs_trim).
+inline bool wal_needs_trim(const std::string& path, int frames) {
   struct stat st {};
   const off_t kPage = 4096, kFrameHeader = 24, kWalHeader = 32;
-  if (::stat((path + "-wal").c_str(), &st) < 0 ||
-      st.st_size < kWalHeader + frames * (kFrameHeader + kPage))
-    return;
+  return ::stat((path + "-wal").c_str(), &st) == 0 &&
+         st.st_size >= kWalHeader + frames * (kFrameHeader + kPage);
+}
+
+inline void trim_wal(const std::string& path, int frames) {
+  if (!wal_needs_trim(path, frames)) return;
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
       SQLITE_OK) {

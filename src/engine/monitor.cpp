@@ -3,6 +3,7 @@
 #include "engine/monitor.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,7 @@
 #include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
+#include "engine/monitor/hull-monitor.h"
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
 #include "engine/spec_builder.hpp"
@@ -97,6 +99,19 @@ void teardown_network(const ContainerConfig& cfg, const std::string& root,
 struct AttachFds {
   int report = -1, control = -1, in = -1, out = -1, err = -1;
 };
+
+// How long exec_monitor waits for a program to end before it execs hull-monitor. Short:
+// only an attached program's first output waits that long.
+constexpr int kInProcessWaitMs = 10;
+
+// The container whose hull-monitor code runs in this process (exec_monitor), for the
+// hand-over that follows it (hull_monitor_handover).
+struct InProcessMonitor {
+  std::string root, run_root, id;
+};
+std::optional<InProcessMonitor> in_process_;
+
+int exited(const MonitorHandover& h);
 
 // --network none's namespace, made on a thread of its own: unshare(CLONE_NEWNET) moves
 // only the calling thread, and a new netns costs ~0.6 ms of the kernel's time, which
@@ -425,19 +440,28 @@ Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l, con
     fd_arg("--attach-err", att->err);
     if (cfg.interactive) args.push_back("--interactive");
   }
-  // Only what is named on the command line crosses the exec.
+  // A program that exits within kInProcessWaitMs (`run --rm true`, an `echo`) is watched
+  // in this process: the same code, without exec'ing hull-monitor and, for --rm, without
+  // exec'ing hull after it. Meanwhile its output waits in the pipes (64 KiB each).
+  pollfd exited{l.pidfd.get(), POLLIN, 0};
+  const bool in_process = exited.fd >= 0 && ::poll(&exited, 1, kInProcessWaitMs) == 1;
+  // Only what is named on the command line crosses the exec (or stays open).
   std::sort(keep.begin(), keep.end());
+  const unsigned flags = in_process ? 0 : CLOSE_RANGE_CLOEXEC;
   unsigned next = 3;
   for (int fd : keep) {
-    if (static_cast<unsigned>(fd) > next)
-      ::syscall(SYS_close_range, next, fd - 1, CLOSE_RANGE_CLOEXEC);
+    if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, fd - 1, flags);
     ::fcntl(fd, F_SETFD, 0);
     next = static_cast<unsigned>(fd) + 1;
   }
-  ::syscall(SYS_close_range, next, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::syscall(SYS_close_range, next, ~0U, flags);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  if (in_process) {
+    in_process_ = {root_, run_root_, cfg.id};
+    ::_exit(hull_monitor_main(static_cast<int>(args.size()), argv.data()));
+  }
   ::execv(monitor.c_str(), argv.data());
   return Error{errno, fmt::format("exec {}: {}", monitor, errno_string(errno))};
 }
@@ -602,6 +626,29 @@ int exited(const MonitorHandover& h) {
 }
 
 }  // namespace
+
+}  // namespace hull::engine
+
+// hull-monitor.c's hand-over, in the monitor's process when exec_monitor ran its code
+// there. --rm's clean-up after the CLI removed the record needs no database: done here,
+// unless a WAL is due for trim_wal. Anything else is a fresh hull's: this process is a
+// fork of the CLI, and SQLite's per-process lock and WAL-index state, the CLI's, is not
+// this process's to reuse (the databases are opened only after an exec).
+extern "C" void hull_monitor_handover(const char* verb, int removed, int report_fd) {
+  using namespace hull;
+  using namespace hull::engine;
+  if (!in_process_ || std::string_view(verb) != "__exited" || !removed || report_fd >= 0) return;
+  for (const char* db : {"/containers.db", "/images.db"})
+    if (sqlite::wal_needs_trim(in_process_->root + db, sqlite::kTrimFrames)) return;
+  MonitorHandover h;
+  h.root = in_process_->root;
+  h.run_root = in_process_->run_root;
+  h.id = in_process_->id;
+  h.removed = true;
+  ::_exit(exited(h));
+}
+
+namespace hull::engine {
 
 int monitor_exited(const MonitorHandover& h) {
   ignore_terminal_signals();

@@ -17,6 +17,11 @@
  *                     (--rm: the CLI removed the record, hull __exited --removed removes
  *                     the rest) or "x" (hull __exited must); EOF when the CLI is gone
  *
+ * hull links this file too (HULL_MONITOR_IN_PROCESS): for a program that exited before
+ * its monitor would exec this binary, hull runs hull_monitor_main in that process
+ * instead, and hull_monitor_handover (hull's) may then do --rm's clean-up there as well
+ * (engine/monitor.cpp, exec_monitor): two execs fewer for a short `run --rm`.
+ *
  * Usage (hull builds these command lines; not for people):
  *   hull-monitor --hull PATH --root DIR --run-root DIR --id ID --backoff MS
  *                [--pidfd FD] --pid PID [--stdout FD] [--stderr FD] [--console FD]
@@ -48,6 +53,13 @@
 #endif
 
 enum { kExitEngine = 125, kCtrlP = 0x10, kCtrlQ = 0x11 };
+
+#ifdef HULL_MONITOR_IN_PROCESS
+#include "engine/monitor/hull-monitor.h"
+#define HULL_MONITOR_ENTRY hull_monitor_main
+#else
+#define HULL_MONITOR_ENTRY main
+#endif
 
 /* ---- small helpers: no stdio ------------------------------------------------------- */
 
@@ -498,6 +510,10 @@ static void exec_hull(const char* verb, int status, int stop) {
   close_fd(&m.attach_out);
   close_fd(&m.attach_err);
   if (lg.fd >= 0) close(lg.fd);
+#ifdef HULL_MONITOR_IN_PROCESS
+  /* In hull's process: returns when a fresh hull must do it after all. */
+  hull_monitor_handover(verb, m.removed, m.attached ? m.report : -1);
+#endif
   execv(m.hull, (char* const*)argv);
   say("exec ", m.hull);
   _exit(kExitEngine);
@@ -511,7 +527,7 @@ static int opt_fd(const char* v) {
   return (int)n;
 }
 
-int main(int argc, char** argv) {
+int HULL_MONITOR_ENTRY(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const char* k = argv[i];
     if (!strcmp(k, "--interactive")) {

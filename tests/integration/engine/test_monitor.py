@@ -103,6 +103,34 @@ def test_the_exit_not_the_cli_folds_the_wal(hull):
     assert hull.ids() == []
 
 
+def test_a_program_gone_before_the_monitor_execs_is_watched_in_process(hull, tmp_path):
+    # hull-monitor's code also runs in the monitor's own process when the program has
+    # exited by the time the monitor would exec it: no exec of hull-monitor for a short
+    # `run --rm`. HULL_MONITOR names a wrapper that counts the execs of the binary.
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "monitor"
+    wrapper.write_text(f"#!/bin/sh\necho x >> {calls}\nexec {MONITOR} \"$@\"\n")
+    wrapper.chmod(0o755)
+    hull.env["HULL_MONITOR"] = str(wrapper)
+    codes = []
+    for _ in range(5):
+        p = hull.run("--rm", "--", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (3, "out\n", "err\n")
+        codes.append(p.returncode)
+    # A run can lose the race on a loaded machine (the program still running): not all.
+    execs = calls.read_text().count("x") if calls.exists() else 0
+    assert execs < 5, execs
+    assert hull.ids() == []
+    assert wait_for(lambda: os.listdir(os.path.join(hull.root, "containers")) == [])
+    # A program that runs on is watched by the binary, as before.
+    hull.run("-d", "--name", "long", "--", "sleep", "1000")
+    mon, _ = monitor_of(hull, "long")
+    assert wait_for(lambda: exe(mon) == os.path.realpath(MONITOR))
+    assert calls.read_text().count("x") == execs + 1
+    hull("rm", "-f", "long")
+    assert wait_for(lambda: not alive(mon))
+
+
 def test_restart_keeps_the_monitor(hull):
     hull.run("-d", "--name", "loop", "--restart", "on-failure:3", "--", "sh", "-c",
              "echo run; sleep 0.3; exit 4")
