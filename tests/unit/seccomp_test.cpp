@@ -3,6 +3,8 @@
 #include "runtime/seccomp.hpp"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -25,6 +28,8 @@
 
 #include "common/fs.hpp"
 #include "common/json.hpp"
+
+#include <seccomp.h>
 
 namespace hull::runtime::seccomp {
 namespace {
@@ -380,6 +385,110 @@ TEST(Seccomp, SendListenerFdErrors) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ENOENT);
   EXPECT_FALSE(send_listener_fd("/x", 0, "not json", ""));
+}
+
+// Runs a classic BPF program on a seccomp_data for syscall nr (x86_64), as the kernel
+// would; returns the action and counts the instructions executed.
+struct Verdict {
+  uint32_t action = 0;
+  int steps = 0;
+};
+Verdict run_bpf(const std::vector<sock_filter>& prog, int nr) {
+  uint32_t data[16] = {};
+  data[0] = static_cast<uint32_t>(nr);
+  data[1] = AUDIT_ARCH_X86_64;
+  uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
+  Verdict v;
+  for (size_t pc = 0; pc < prog.size(); ++pc, ++v.steps) {
+    const sock_filter& i = prog[pc];
+    switch (i.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        a = data[i.k / 4];
+        break;
+      case BPF_LD | BPF_IMM:
+        a = i.k;
+        break;
+      case BPF_LD | BPF_MEM:
+        a = mem[i.k];
+        break;
+      case BPF_LDX | BPF_IMM:
+        x = i.k;
+        break;
+      case BPF_LDX | BPF_MEM:
+        x = mem[i.k];
+        break;
+      case BPF_ST:
+        mem[i.k] = a;
+        break;
+      case BPF_STX:
+        mem[i.k] = x;
+        break;
+      case BPF_ALU | BPF_AND | BPF_K:
+        a &= i.k;
+        break;
+      case BPF_MISC | BPF_TAX:
+        x = a;
+        break;
+      case BPF_MISC | BPF_TXA:
+        a = x;
+        break;
+      case BPF_JMP | BPF_JA:
+        pc += i.k;
+        break;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += a == i.k ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += a > i.k ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += a >= i.k ? i.jt : i.jf;
+        break;
+      case BPF_JMP | BPF_JSET | BPF_K:
+        pc += (a & i.k) ? i.jt : i.jf;
+        break;
+      case BPF_RET | BPF_K:
+        v.action = i.k;
+        ++v.steps;
+        return v;
+      default:
+        ADD_FAILURE() << "opcode " << i.code << " at " << pc;
+        return v;
+    }
+  }
+  ADD_FAILURE() << "program ran off its end for syscall " << nr;
+  return v;
+}
+
+// An allowlist as big as docker's profile is exported as a binary tree (libseccomp's
+// SCMP_FLTATR_CTL_OPTIMIZE 2): the kernel emulates the filter for every syscall number
+// when it installs it (its action cache), so a linear list of ~300 comparisons made that
+// seccomp() take 0.5 ms of every container start; the tree, 0.1 ms.
+TEST(Seccomp, BigAllowlistIsABinaryTree) {
+  oci::Seccomp spec;
+  spec.default_action = SeccompAction::errno_;
+  spec.architectures = {"SCMP_ARCH_X86_64"};
+  std::vector<std::string> names;
+  std::vector<int> listed;
+  for (int nr = 0; nr < 320; nr += 1) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+    if (!name) continue;
+    names.emplace_back(name);
+    listed.push_back(nr);
+    ::free(name);
+  }
+  ASSERT_GT(names.size(), 250u);
+  spec.syscalls.push_back(rule(names, SeccompAction::allow));
+  auto f = compile(spec);
+  ASSERT_TRUE(f) << f.error().message;
+  int most = 0;
+  for (int nr = 0; nr < 450; ++nr) {
+    Verdict v = run_bpf(f->program, nr);
+    bool allowed = std::find(listed.begin(), listed.end(), nr) != listed.end();
+    EXPECT_EQ(v.action == SECCOMP_RET_ALLOW, allowed) << "syscall " << nr;
+    most = std::max(most, v.steps);
+  }
+  EXPECT_LE(most, 40) << "a linear list takes one comparison per syscall";
 }
 
 TEST(Seccomp, CacheHitsAndSurvivesCorruption) {
