@@ -4,6 +4,9 @@ engine must then still be the root engine, with cgroup limits, the device cgroup
 made (not bound) device nodes, and must not hand the variable on to its monitor."""
 import os
 
+from .conftest import HULL
+from .test_lifecycle import wait_for
+
 MiB = 1 << 20
 
 
@@ -26,8 +29,12 @@ def test_root_hull_with_an_inherited_userns_marker_stays_root(hull):
         # Device nodes are made (a rootless runtime binds the host's): no mount on /dev/null.
         mounts = [l.split()[4] for l in open(f"/proc/{pid}/mountinfo")]
         assert "/dev/null" not in mounts, mounts
-        # Its monitor does not carry the marker on.
+        # Its monitor does not carry the marker on (once it is hull-monitor: the fork of
+        # the CLI it starts as shows the CLI's environment block until that exec).
         ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        monitor = os.path.join(os.path.dirname(HULL), "hull-monitor")
+        assert wait_for(lambda: os.path.realpath(os.readlink(f"/proc/{ppid}/exe"))
+                        == os.path.realpath(monitor))
         environ = open(f"/proc/{ppid}/environ", "rb").read().split(b"\0")
         assert not any(e.startswith(b"_HULL_USERNS=") for e in environ), environ
     finally:
