@@ -72,15 +72,18 @@ inline void trim_wal(const std::string& path, int frames) {
         sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames, nullptr) ==
             SQLITE_OK &&
         wal_frames == 0) {
-      sqlite3_stmt* q = nullptr;
-      if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr) == SQLITE_OK &&
-          sqlite3_step(q) == SQLITE_ROW) {
-        std::string set = "PRAGMA user_version=" + std::to_string(sqlite3_column_int(q, 0));
+      // Read and rewritten in one write transaction: a schema upgrade elsewhere in between
+      // would otherwise get its new version overwritten with the old one.
+      if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* q = nullptr;
+        bool ok = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr) == SQLITE_OK &&
+                  sqlite3_step(q) == SQLITE_ROW;
+        std::string set =
+            ok ? "PRAGMA user_version=" + std::to_string(sqlite3_column_int(q, 0)) : std::string();
         sqlite3_finalize(q);
-        q = nullptr;
-        (void)sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr);
+        if (ok) (void)sqlite3_exec(db, set.c_str(), nullptr, nullptr, nullptr);
+        (void)sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
       }
-      sqlite3_finalize(q);
     }
   }
   sqlite3_close(db);
