@@ -343,8 +343,16 @@ std::expected<runtime::Launched, Error> Launch::run(int attach_in, int go_fd) {
   // Forked early, only the networks that need nothing of the CLI's come first (a bridge
   // writes the container's hosts file): host. --network none's netns is made on a thread
   // alongside the launch and joined before the clone.
-  if (go_fd >= 0 && cfg.network == "none" && !userns::running_in_user_ns()) netns_.emplace();
-  const bool network_first = go_fd < 0 || cfg.network == "host";
+  const bool rootless = userns::running_in_user_ns();
+  if (go_fd >= 0 && cfg.network == "none" && !rootless) {
+    try {
+      netns_.emplace();
+    } catch (const std::system_error&) {
+      // No thread to be had (a pids limit): setup_network unshares here instead.
+    }
+  }
+  const bool network_first =
+      go_fd < 0 || cfg.network == "host" || (cfg.network == "none" && rootless);
   if (auto r = network_first ? setup_network() : Status{}; !r) {
     teardown_network(cfg, root_, run_root_);
     unprepare();
@@ -638,14 +646,18 @@ extern "C" void hull_monitor_handover(const char* verb, int removed, int report_
   using namespace hull;
   using namespace hull::engine;
   if (!in_process_ || std::string_view(verb) != "__exited" || !removed || report_fd >= 0) return;
-  for (const char* db : {"/containers.db", "/images.db"})
-    if (sqlite::wal_needs_trim(in_process_->root + db, sqlite::kTrimFrames)) return;
-  MonitorHandover h;
-  h.root = in_process_->root;
-  h.run_root = in_process_->run_root;
-  h.id = in_process_->id;
-  h.removed = true;
-  ::_exit(exited(h));
+  // Called from C: nothing may unwind through it. Whatever throws is the exec'd hull's.
+  try {
+    for (const char* db : {"/containers.db", "/images.db"})
+      if (sqlite::wal_needs_trim(in_process_->root + db, sqlite::kTrimFrames)) return;
+    MonitorHandover h;
+    h.root = in_process_->root;
+    h.run_root = in_process_->run_root;
+    h.id = in_process_->id;
+    h.removed = true;
+    ::_exit(exited(h));
+  } catch (...) {
+  }
 }
 
 namespace hull::engine {
