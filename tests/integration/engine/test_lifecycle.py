@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from helpers import oci
+
 from .conftest import HULL, hull_processes
 
 
@@ -245,27 +247,37 @@ def test_sigkill_of_a_monitor(hull):
 def test_a_monitor_killed_while_it_makes_the_cgroup(hull):
     # The runtime notes the cgroup on its state dir before it makes the directories (one
     # per v1 hierarchy, ~1 ms): a monitor killed among the mkdirs leaves nothing that
-    # rm -f and prune cannot find (the fixture fails on a leftover cgroup).
-    first = "/sys/fs/cgroup/cpu" if os.path.isdir("/sys/fs/cgroup/cpu") else "/sys/fs/cgroup"
+    # rm -f and prune cannot find (the fixture fails on a leftover cgroup). The state dir
+    # comes first and names the id; the cgroup goes under the monitor's own, in each
+    # hierarchy; the kill counts when it lands before state.json.
+    runtime = os.path.join(hull.run_root, "runtime")
     hits = 0
     for i in range(6):
-        before = set(os.listdir(first))
+        before = set(os.listdir(runtime)) if os.path.isdir(runtime) else set()
         p = hull.popen("run", "-d", "--name", f"mk{i}", *hull.image, "sleep", "1000",
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        mon = None
+        mon, cid, candidates = None, None, []
         deadline = time.time() + 10
         while time.time() < deadline and p.poll() is None:
-            if mon is None:
-                try:
+            try:
+                if mon is None:
                     with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
                         kids = f.read().split()
-                except OSError:
+                    mon = int(kids[0]) if kids else None
+                elif cid is None:
+                    new = [n for n in os.listdir(runtime) if len(n) == 64 and n not in before]
+                    if new:
+                        cid = new[0]
+                        with open(f"/proc/{mon}/cgroup") as f:
+                            paths = {l.rstrip("\n").split(":", 2)[2] for l in f}
+                        candidates = [os.path.join(m + path, cid) for m in oci.cgroup_mounts()
+                                      for path in paths if os.path.isdir(m + path)]
+                elif any(os.path.isdir(c) for c in candidates):
+                    os.kill(mon, signal.SIGKILL)
+                    if not os.path.exists(os.path.join(runtime, cid, "state.json")):
+                        hits += 1
                     break
-                mon = int(kids[0]) if kids else None
-                continue
-            if any(len(n) == 64 and n not in before for n in os.listdir(first)):
-                os.kill(mon, signal.SIGKILL)
-                hits += 1
+            except OSError:
                 break
         p.communicate(timeout=30)
     assert hits > 0
