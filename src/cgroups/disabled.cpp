@@ -5,7 +5,7 @@
 
 namespace hull::cgroups {
 
-Status Disabled::create(const oci::Resources* r) {
+Status Disabled::create(const oci::Resources* r, const Note&) {
   // Device rules are moot without a cgroup (an unprivileged user cannot mknod anyway);
   // real limits would silently not hold, so they are refused.
   if (!r) return {};

@@ -7,7 +7,7 @@ namespace hull::cgroups {
 class Disabled final : public Manager {
  public:
   Kind kind() const override { return Kind::disabled; }
-  Status create(const oci::Resources* resources) override;
+  Status create(const oci::Resources* resources, const Note& note = {}) override;
   UniqueFd clone_into_fd() const override { return {}; }
   Status add_pid(pid_t) override { return {}; }
   Status apply(const oci::Resources&) override { return {}; }

@@ -115,22 +115,26 @@ uint64_t Files::read_keyed(const std::string& dir, std::string_view file,
   return 0;
 }
 
-Result<std::vector<std::string>> Files::make_dirs(const std::string& dir) const {
+Result<std::vector<std::string>> Files::make_dirs(
+    const std::string& dir,
+    const std::function<Status(const std::vector<std::string>&)>& before_parents) const {
   // The leaf first: its parents almost always exist (one mkdir per hierarchy on the hot
-  // path); walk up only on ENOENT, then create downwards. `made` lists, top down, what
-  // this call created, for the caller to remove.
+  // path). On ENOENT, the missing parents are found with stat, handed to before_parents,
+  // then created downwards. `made` lists, top down, what this call created, for the
+  // caller to remove.
   std::vector<std::string> made, missing;
-  std::string cur = dir;
-  while (!cur.empty() && cur != "/") {
-    if (::mkdir(cur.c_str(), 0755) == 0) {
-      made.push_back(cur);
-      break;
-    }
-    if (errno == EEXIST) break;
-    if (errno != ENOENT) return sys_fail(fmt::format("mkdir {}", cur));
+  if (::mkdir(dir.c_str(), 0755) == 0) return std::vector<std::string>{dir};
+  if (errno == EEXIST) return made;
+  if (errno != ENOENT) return sys_fail(fmt::format("mkdir {}", dir));
+  missing.push_back(dir);
+  for (std::string cur = dir.substr(0, dir.find_last_of('/')); !cur.empty() && cur != "/";
+       cur = cur.substr(0, cur.find_last_of('/'))) {
+    struct stat st {};
+    if (::stat(cur.c_str(), &st) == 0) break;
     missing.push_back(cur);
-    cur = cur.substr(0, cur.find_last_of('/'));
   }
+  if (before_parents)
+    HULL_CHECK(before_parents(std::vector<std::string>(missing.rbegin(), missing.rend())));
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     if (::mkdir(it->c_str(), 0755) == 0) {
       made.push_back(*it);

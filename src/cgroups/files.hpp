@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +31,12 @@ struct Files {
   // "key value" lines (memory.stat, cpu.stat, memory.events): the value of key, or 0.
   uint64_t read_keyed(const std::string& dir, std::string_view file, std::string_view key) const;
 
-  // Makes dir and any missing parents; returns the ones it made, outermost first.
-  Result<std::vector<std::string>> make_dirs(const std::string& dir) const;
+  // Makes dir and any missing parents; returns the ones it made, outermost first. When
+  // parents are missing, before_parents gets the directories about to be made (outermost
+  // first, dir last) before any is: its error stops it.
+  Result<std::vector<std::string>> make_dirs(
+      const std::string& dir,
+      const std::function<Status(const std::vector<std::string>&)>& before_parents = {}) const;
   // cgroup.procs of dir and every cgroup below it (a container may make sub-cgroups).
   Result<std::vector<pid_t>> procs_recursive(const std::string& dir) const;
   // Removes dir and the cgroups below it, deepest first. A cgroup still busy with dying

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,9 +99,14 @@ class Manager {
   virtual ~Manager() = default;
   virtual Kind kind() const = 0;
 
+  // Where a new cgroup is noted before its directories are made (the runtime's state dir),
+  // as to_json() would say it once they are.
+  using Note = std::function<Status(const Json&)>;
   // Makes the cgroup directories (and parents) and applies resources if given. On error,
-  // removes whatever it made.
-  virtual Status create(const oci::Resources* resources) = 0;
+  // removes whatever it made. Parents that must be made are given to note first, so that
+  // a process killed meanwhile leaves none that destroy() of the noted state misses (the
+  // container's own directories are destroy()'s anyway).
+  virtual Status create(const oci::Resources* resources, const Note& note = {}) = 0;
   // An O_PATH/O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP), or an invalid fd where the
   // kernel or the layout cannot do that (v1, hybrid): then the caller uses add_pid().
   virtual UniqueFd clone_into_fd() const = 0;
@@ -139,11 +145,8 @@ class Manager {
   virtual Status destroy() = 0;
 
   // Where the cgroup lives, for state.json; load() reverses it. Complete before create()
-  // too, but for the parents create() makes (made_parents).
+  // too, but for the parents create() makes (given to its note).
   virtual Json to_json() const = 0;
-  // Whether create() made directories above the container's own (a cgroupsPath of new
-  // levels), which to_json() then names too.
-  virtual bool made_parents() const { return false; }
   // The path of the container's cgroup relative to the hierarchy root, e.g.
   // "/hull/abc" (what /proc/PID/cgroup shows inside).
   virtual std::string path() const = 0;

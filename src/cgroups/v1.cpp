@@ -51,7 +51,7 @@ Result<const std::string*> V1::need(std::string_view controller, std::string_vie
                controller);
 }
 
-Status V1::create(const oci::Resources* resources) {
+Status V1::create(const oci::Resources* resources, const Note& note) {
   auto undo = [this](Error e) -> Status {
     (void)destroy();
     return std::unexpected(std::move(e));
@@ -60,7 +60,12 @@ Status V1::create(const oci::Resources* resources) {
   for (const auto& d : dirs_) all.push_back(d.path);
   if (!unified_.empty()) all.push_back(unified_);
   for (const auto& dir : all) {
-    auto made = files_.make_dirs(dir);
+    auto made = files_.make_dirs(dir, [&](const std::vector<std::string>& planned) -> Status {
+      if (!note) return {};
+      Json j = to_json();
+      for (const auto& p : planned) j["created"].push_back(p);
+      return note(j);
+    });
     if (!made) return undo(made.error());
     // cpuset: a new cgroup starts with no cpus and mems, and a task cannot join it until
     // they are set: copy them down from the parent at every level made.
@@ -418,14 +423,6 @@ Status V1::destroy() {
   files_.remove_created(parents, "");
   created_.clear();
   return result;
-}
-
-bool V1::made_parents() const {
-  for (const auto& c : created_)
-    if (c != unified_ &&
-        std::none_of(dirs_.begin(), dirs_.end(), [&](const Dir& d) { return d.path == c; }))
-      return true;
-  return false;
 }
 
 Json V1::to_json() const {

@@ -22,7 +22,7 @@ class V1 final : public Manager {
   static Result<std::unique_ptr<V1>> load(const Json& saved);
 
   Kind kind() const override { return Kind::v1; }
-  Status create(const oci::Resources* resources) override;
+  Status create(const oci::Resources* resources, const Note& note = {}) override;
   UniqueFd clone_into_fd() const override { return {}; }
   Status add_pid(pid_t pid) override;
   SelfJoin self_join() const override;
@@ -36,7 +36,6 @@ class V1 final : public Manager {
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
   Json to_json() const override;
-  bool made_parents() const override;
   std::string path() const override { return rel_; }
 
   // The directory of the hierarchy holding controller, or nullptr.

@@ -72,12 +72,17 @@ Status V2::enable_controllers() {
   return {};
 }
 
-Status V2::create(const oci::Resources* resources) {
+Status V2::create(const oci::Resources* resources, const Note& note) {
   auto undo = [this](Error e) -> Status {
     (void)destroy();
     return std::unexpected(std::move(e));
   };
-  auto made = files_.make_dirs(dir_);
+  auto made = files_.make_dirs(dir_, [&](const std::vector<std::string>& planned) -> Status {
+    if (!note) return {};
+    Json j = to_json();
+    j["created"] = planned;
+    return note(j);
+  });
   if (!made) return std::unexpected(made.error());
   created_ = std::move(*made);
   if (auto r = enable_controllers(); !r) return undo(r.error());
@@ -307,10 +312,6 @@ Status V2::destroy() {
   files_.remove_created(created_, dir_);
   created_.clear();
   return r;
-}
-
-bool V2::made_parents() const {
-  return std::any_of(created_.begin(), created_.end(), [&](const auto& c) { return c != dir_; });
 }
 
 Json V2::to_json() const {

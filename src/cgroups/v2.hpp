@@ -15,7 +15,7 @@ class V2 final : public Manager {
   static Result<std::unique_ptr<V2>> load(const Json& saved);
 
   Kind kind() const override { return Kind::v2; }
-  Status create(const oci::Resources* resources) override;
+  Status create(const oci::Resources* resources, const Note& note = {}) override;
   UniqueFd clone_into_fd() const override;
   Status add_pid(pid_t pid) override;
   Status apply(const oci::Resources& resources) override;
@@ -27,7 +27,6 @@ class V2 final : public Manager {
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
   Json to_json() const override;
-  bool made_parents() const override;
   std::string path() const override { return rel_; }
 
   const std::string& dir() const { return dir_; }

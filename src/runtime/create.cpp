@@ -278,12 +278,13 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   if (!cg) return std::unexpected(cg.error().wrap("cgroup"));
   cgroup = std::move(*cg);
   // Until state.json, what destroy finds if this process dies (a killed engine monitor):
-  // noted before the directories are made, so that no moment leaves one unnamed.
-  HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
+  // noted before the directories are made (and again before any parent it must make), so
+  // that no moment leaves one unnamed.
+  auto note = [&](const Json& j) { return store.save_cgroup_at(dirfd.get(), j); };
+  HULL_CHECK(note(cgroup->to_json()));
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
-  if (auto r = cgroup->create(res); !r) return std::unexpected(r.error().wrap("cgroup"));
+  if (auto r = cgroup->create(res, note); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
-  if (cgroup->made_parents()) HULL_CHECK(store.save_cgroup_at(dirfd.get(), cgroup->to_json()));
   if (opts.before_clone) {
     HULL_CHECK(opts.before_clone());
     rootfs_abs = HULL_TRY(find_rootfs());

@@ -267,6 +267,37 @@ TEST(CgroupV1, SwapOrderAndAccounting) {
   EXPECT_FALSE(fs::exists(t.tmp.path() + "/memory/abs"));
 }
 
+// A cgroupsPath of new levels: every parent create() must make is handed to the note
+// before it exists, so that a process killed among the mkdirs leaves nothing the noted
+// state's destroy() misses.
+TEST(CgroupV1, ParentsAreNotedBeforeTheyAreMade) {
+  FakeV1 t;
+  auto m = make_manager({"c9", "/new/level/c9", false, {}}, t.layout);
+  ASSERT_TRUE(m);
+  std::vector<Json> notes;
+  ASSERT_TRUE((*m)->create(nullptr, [&](const Json& j) -> Status {
+    // Those this note adds to the last one are not made yet.
+    size_t known = notes.empty() ? 0 : notes.back().at("created").size();
+    for (size_t i = known; i < j.at("created").size(); ++i)
+      EXPECT_FALSE(fs::exists(j.at("created")[i].get<std::string>())) << j.dump();
+    notes.push_back(j);
+    return {};
+  }));
+  ASSERT_FALSE(notes.empty());
+  const std::string cpu_parent = t.tmp.path() + "/cpu/new";
+  EXPECT_TRUE(fs::exists(cpu_parent + "/level/c9"));
+  bool named = false;
+  for (const auto& n : notes)
+    for (const auto& d : n.at("created")) named |= d.get<std::string>() == cpu_parent;
+  EXPECT_TRUE(named) << notes.back().dump();
+  // What a killed create leaves, destroyed from its last note: nothing of it stays.
+  auto saved = load_manager(notes.back());
+  ASSERT_TRUE(saved) << saved.error().message;
+  ASSERT_TRUE((*saved)->destroy());
+  EXPECT_FALSE(fs::exists(cpu_parent));
+  EXPECT_FALSE(fs::exists(t.tmp.path() + "/memory/new"));
+}
+
 TEST(CgroupV1, MissingControllerIsNamed) {
   TempDir tmp;
   Layout l;
@@ -371,6 +402,25 @@ TEST(CgroupV2, CreateWritesConvertedValues) {
   EXPECT_EQ((*again)->path(), "/user/c1");
   ASSERT_TRUE((*again)->destroy());
   EXPECT_FALSE(fs::exists(t.tmp.path() + "/user/c1"));
+}
+
+TEST(CgroupV2, ParentsAreNotedBeforeTheyAreMade) {
+  FakeV2 t;
+  auto m = make_manager({"c9", "/new/level/c9", false, {}}, t.layout);
+  ASSERT_TRUE(m);
+  std::optional<Json> noted;
+  ASSERT_TRUE((*m)->create(nullptr, [&](const Json& j) -> Status {
+    EXPECT_FALSE(fs::exists(t.tmp.path() + "/new"));
+    noted = j;
+    return {};
+  }));
+  ASSERT_TRUE(noted);
+  EXPECT_EQ(noted->at("created").size(), 3u) << noted->dump();
+  ASSERT_TRUE(fs::exists(t.tmp.path() + "/new/level/c9"));
+  auto saved = load_manager(*noted);
+  ASSERT_TRUE(saved) << saved.error().message;
+  ASSERT_TRUE((*saved)->destroy());
+  EXPECT_FALSE(fs::exists(t.tmp.path() + "/new"));
 }
 
 TEST(CgroupV2, CpuMaxForms) {
