@@ -147,9 +147,20 @@ class Manager {
   // Where the cgroup lives, for state.json; load() reverses it. Complete before create()
   // too, but for the parents create() makes (given to its note).
   virtual Json to_json() const = 0;
+
   // The path of the container's cgroup relative to the hierarchy root, e.g.
   // "/hull/abc" (what /proc/PID/cgroup shows inside).
   virtual std::string path() const = 0;
+
+ protected:
+  // For create(): to_json() with the directories about to be made added to "created",
+  // given to note (if any) before make_dirs makes them.
+  Status note_planned(const Note& note, const std::vector<std::string>& planned) const {
+    if (!note) return {};
+    Json j = to_json();
+    for (const auto& p : planned) j["created"].push_back(p);
+    return note(j);
+  }
 };
 
 // Detects the host's layout (v1, v2, hybrid) and makes the manager for a new container.

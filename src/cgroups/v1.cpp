@@ -60,12 +60,8 @@ Status V1::create(const oci::Resources* resources, const Note& note) {
   for (const auto& d : dirs_) all.push_back(d.path);
   if (!unified_.empty()) all.push_back(unified_);
   for (const auto& dir : all) {
-    auto made = files_.make_dirs(dir, [&](const std::vector<std::string>& planned) -> Status {
-      if (!note) return {};
-      Json j = to_json();
-      for (const auto& p : planned) j["created"].push_back(p);
-      return note(j);
-    });
+    auto made = files_.make_dirs(
+        dir, [&](const std::vector<std::string>& planned) { return note_planned(note, planned); });
     if (!made) return undo(made.error());
     // cpuset: a new cgroup starts with no cpus and mems, and a task cannot join it until
     // they are set: copy them down from the parent at every level made.

@@ -5,8 +5,6 @@
 #include <signal.h>
 #include <time.h>
 
-#include <algorithm>
-
 #include "cgroups/devices.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -77,12 +75,8 @@ Status V2::create(const oci::Resources* resources, const Note& note) {
     (void)destroy();
     return std::unexpected(std::move(e));
   };
-  auto made = files_.make_dirs(dir_, [&](const std::vector<std::string>& planned) -> Status {
-    if (!note) return {};
-    Json j = to_json();
-    j["created"] = planned;
-    return note(j);
-  });
+  auto made = files_.make_dirs(
+      dir_, [&](const std::vector<std::string>& planned) { return note_planned(note, planned); });
   if (!made) return std::unexpected(made.error());
   created_ = std::move(*made);
   if (auto r = enable_controllers(); !r) return undo(r.error());

@@ -61,9 +61,9 @@ class StateStore {
   // The same into the open <root>/<id> directory.
   Status save_at(int dirfd, const State& s) const;
   Result<State> load(const std::string& id) const;
-  // The cgroup as soon as it exists (Manager::to_json), kept with the state dir (state.cpp
-  // says where), for a destroy after a create that died before state.json: its cgroup,
-  // and maybe its init, are left.
+  // The cgroup (Manager::to_json), noted before its directories are made and kept with
+  // the state dir (state.cpp says where), for a destroy after a create that died before
+  // state.json: its cgroup, and maybe its init, are left.
   Status save_cgroup_at(int dirfd, const Json& cgroup) const;
   Result<Json> load_cgroup(const std::string& id) const;
   Status remove(const std::string& id) const;
