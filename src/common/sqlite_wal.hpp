@@ -45,15 +45,7 @@ inline void keep_wal_short(sqlite3* db, const WalLimit* limit) {
       const_cast<WalLimit*>(limit));
 }
 
-// Folds the WAL of the database at `path` into it and truncates it when it holds `frames`
-// or more frames, for a process that no one waits for (hull __exited, after a container
-// exited). A CLI whose commits leave a WAL longer than its WalLimit does the same at
-// commit, but pays the syncs on a user's time: with a larger limit there, processes like
-// this one keep the WAL short instead. The truncated WAL is then started with one commit
-// (user_version rewritten as it is), so that the next CLI's first commit appends to it
-// without the header sync and directory sync that a new WAL costs. Never waits: a busy
-// database is left for a later call. A stat() when there is nothing to do
-// (wal_needs_trim).
+// Whether the WAL of the database at `path` holds `frames` or more frames (by its size).
 inline bool wal_needs_trim(const std::string& path, int frames) {
   struct stat st {};
   const off_t kPage = 4096, kFrameHeader = 24, kWalHeader = 32;
@@ -61,6 +53,14 @@ inline bool wal_needs_trim(const std::string& path, int frames) {
          st.st_size >= kWalHeader + frames * (kFrameHeader + kPage);
 }
 
+// Folds the WAL of the database at `path` into it and truncates it when it holds `frames`
+// or more frames, for a process that no one waits for (hull __exited, after a container
+// exited). A CLI whose commits leave a WAL longer than its WalLimit does the same at
+// commit, but pays the syncs on a user's time: with a larger limit there, processes like
+// this one keep the WAL short instead. The truncated WAL is then started with one commit
+// (user_version rewritten as it is), so that the next CLI's first commit appends to it
+// without the header sync and directory sync that a new WAL costs. Never waits: a busy
+// database is left for a later call. A stat() when there is nothing to do.
 inline void trim_wal(const std::string& path, int frames) {
   if (!wal_needs_trim(path, frames)) return;
   sqlite3* db = nullptr;

@@ -113,6 +113,16 @@ std::optional<InProcessMonitor> in_process_;
 
 int exited(const MonitorHandover& h);
 
+// The databases whose WALs `hull __exited` folds (sqlite::trim_wal), under the root.
+constexpr const char* kTrimmedDbs[] = {"/containers.db", "/images.db"};
+
+// --network none's namespace for the calling thread: a new netns with lo up.
+Status new_loopback_netns() {
+  if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
+  if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+  return {};
+}
+
 // --network none's namespace, made on a thread of its own: unshare(CLONE_NEWNET) moves
 // only the calling thread, and a new netns costs ~0.6 ms of the kernel's time, which
 // then overlaps the state dir and the cgroups that the launch makes meanwhile. take()
@@ -135,8 +145,7 @@ class NetnsMaker {
 
  private:
   Status make() {
-    if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
-    if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+    HULL_CHECK(new_loopback_netns());
     fd_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!fd_) return sys_fail("open /proc/thread-self/ns/net");
     return {};
@@ -230,12 +239,7 @@ Status Launch::setup_network() {
   const std::string& id = cfg.id;
   if (cfg.network == "host" || cfg.network.starts_with("container:")) return {};
   if (cfg.network == "none" && !userns::running_in_user_ns()) {
-    if (netns_) {
-      HULL_CHECK(netns_->take());
-    } else {
-      if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
-      if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
-    }
+    HULL_CHECK(netns_ ? netns_->take() : new_loopback_netns());
     // A path (not the entry's removal): net.* sysctls need the container's own netns.
     set_netns_path(spec_, "/proc/self/ns/net");
     return {};
@@ -648,7 +652,7 @@ extern "C" void hull_monitor_handover(const char* verb, int removed, int report_
   if (!in_process_ || std::string_view(verb) != "__exited" || !removed || report_fd >= 0) return;
   // Called from C: nothing may unwind through it. Whatever throws is the exec'd hull's.
   try {
-    for (const char* db : {"/containers.db", "/images.db"})
+    for (const char* db : kTrimmedDbs)
       if (sqlite::wal_needs_trim(in_process_->root + db, sqlite::kTrimFrames)) return;
     MonitorHandover h;
     h.root = in_process_->root;
@@ -667,8 +671,7 @@ int monitor_exited(const MonitorHandover& h) {
   int rc = exited(h);
   // Every CLI commit adds to the WALs and no CLI should pay for folding them: the exit
   // of a container is the moment no one waits for (an attached CLI already returned).
-  for (const char* db : {"/containers.db", "/images.db"})
-    sqlite::trim_wal(h.root + db, sqlite::kTrimFrames);
+  for (const char* db : kTrimmedDbs) sqlite::trim_wal(h.root + db, sqlite::kTrimFrames);
   return rc;
 }
 
