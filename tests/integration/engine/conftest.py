@@ -116,6 +116,15 @@ def hull_processes(marker):
     return out
 
 
+def children(pid):
+    """The child processes of pid (its main thread's, which forks the monitor); [] once gone."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
 def container_cgroups():
     """Every cgroup directory named like a container id, in every hierarchy."""
     return set(oci.cgroups_matching(

@@ -12,7 +12,7 @@ import pytest
 
 from helpers import oci
 
-from .conftest import HULL, hull_processes
+from .conftest import HULL, children, hull_processes
 
 
 def out(p):
@@ -261,9 +261,8 @@ def test_a_monitor_killed_while_it_makes_the_cgroup(hull):
         while time.time() < deadline and p.poll() is None:
             try:
                 if mon is None:
-                    with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
-                        kids = f.read().split()
-                    mon = int(kids[0]) if kids else None
+                    kids = children(p.pid)
+                    mon = kids[0] if kids else None
                 elif cid is None:
                     new = [n for n in os.listdir(runtime) if len(n) == 64 and n not in before]
                     if new:

@@ -6,7 +6,7 @@ import glob
 import os
 import subprocess
 
-from .conftest import HULL, container_cgroups
+from .conftest import HULL, children, container_cgroups
 from .test_lifecycle import alive, out, wait_for
 
 LAZY = ("libcurl", "libarchive", "libnftables", "libnl", "libcrypto", "libisal", "libsqlite",
@@ -164,19 +164,6 @@ def test_run_forks_its_monitor_before_the_record_and_an_abort_leaves_nothing(hul
     assert sorted(os.listdir(os.path.join(hull.root, "containers"))) == [taken]
     hull("rm", "taken")
     assert hull("run", "--rm", "early:1", "echo", "ok").stdout == "ok\n"
-
-
-def children(pid):
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
 
 
 def test_run_whose_early_monitor_dies_reports_it(hull):
