@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -145,6 +147,54 @@ TEST(SqliteWal, EnableWalWaitsForAWriterOfANewDatabase) {
   sqlite3_finalize(st);
   sqlite3_close(writer);
   sqlite3_close(opener);
+}
+
+// configure_process: a connection reading one page no longer allocates a 20-slot page
+// cache. SQLite's configuration is per process and set before its first use, so each
+// case runs in a fork and reports the memory its open connection holds after the read.
+int64_t sqlite_memory_for_one_read(const std::string& path, bool configure) {
+  int p[2];
+  if (::pipe(p) < 0) return -1;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // This test process used SQLite already: the child starts it again, as a new process.
+    sqlite3_shutdown();
+    int64_t used = -1;
+    sqlite3_int64 before = 0, after = 0, high = 0;
+    sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &before, &high, 0);
+    sqlite3* db = nullptr;
+    if ((!configure || hull::sqlite::configure_process() == SQLITE_OK) &&
+        sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+        sqlite3_exec(db, "SELECT count(*) FROM t", nullptr, nullptr, nullptr) == SQLITE_OK) {
+      sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &after, &high, 0);
+      used = after - before;  // with the connection still open, its page cache included
+    }
+    (void)!::write(p[1], &used, sizeof used);
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  int64_t used = -1;
+  if (::read(p[0], &used, sizeof used) != sizeof used) used = -1;
+  ::close(p[0]);
+  ::waitpid(pid, nullptr, 0);
+  return used;
+}
+
+TEST(SqliteWal, ConfigureProcessDropsThePageCacheSlab) {
+  TempDir d;
+  const std::string path = d.path + "/small.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "CREATE TABLE t(v); INSERT INTO t VALUES(1);", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  int64_t plain = sqlite_memory_for_one_read(path, false);
+  int64_t configured = sqlite_memory_for_one_read(path, true);
+  ASSERT_GT(plain, 0);
+  ASSERT_GT(configured, 0);
+  // The slab is 20 slots of a 4 KiB page plus SQLite's per-page header.
+  EXPECT_GE(plain - configured, 60 * 1024) << "plain " << plain << ", configured " << configured;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "cli/engine/verb.hpp"
 #include "common/log.hpp"
+#include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
 #include "engine/rootless.hpp"
 
@@ -51,6 +52,7 @@ void mark_in_user_ns() {
 
 int main(int argc, char** argv) {
   using namespace hull;
+  (void)sqlite::configure_process();  // before any database opens
   cli::EngineGlobals g;
   // Rootless: per-user stores, and (once the flags are parsed) the user's namespaces.
   const bool rootless = ::geteuid() != 0;
