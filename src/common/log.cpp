@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/json.hpp"
+#include "common/time.hpp"
 
 namespace hull::log {
 namespace {
@@ -30,16 +31,6 @@ constexpr std::string_view level_name(Level l) {
       return "error";
   }
   return "error";
-}
-
-std::string rfc3339_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", std::string_view(buf, n), ts.tv_nsec);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 
 namespace hull::engine {
 namespace {
@@ -43,17 +44,6 @@ void append_escaped(std::string& out, std::string_view s) {
         }
     }
   }
-}
-
-void append_time(std::string& out) {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  ::gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  n += static_cast<size_t>(::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec));
-  out.append(buf, n);
 }
 
 int64_t parse_rfc3339(std::string_view s) {
@@ -115,7 +105,7 @@ void LogWriter::record(std::string_view stream, std::string_view line) {
   buf_ += "\",\"stream\":\"";
   buf_ += stream;
   buf_ += "\",\"time\":\"";
-  append_time(buf_);
+  buf_ += rfc3339_now();
   buf_ += "\"}\n";
   if (max_size_ > 0 && size_ > 0 && size_ + buf_.size() > max_size_) rotate();
   ssize_t n = ::write(fd_.get(), buf_.data(), buf_.size());

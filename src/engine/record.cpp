@@ -15,6 +15,7 @@
 #include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 
 namespace hull::engine {
 namespace {
@@ -484,12 +485,7 @@ int64_t now_ns() {
 
 std::string rfc3339(int64_t ns) {
   if (ns == 0) return "0001-01-01T00:00:00Z";
-  time_t secs = static_cast<time_t>(ns / 1000000000);
-  tm t{};
-  ::gmtime_r(&secs, &t);
-  char buf[40];
-  ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ns % 1000000000);
+  return format_rfc3339(ns / 1000000000, static_cast<long>(ns % 1000000000));
 }
 
 }  // namespace hull::engine

@@ -7,22 +7,13 @@
 
 #include "common/sha256.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 #include "image/pull.hpp"
 #include "image/reference.hpp"
 #include "image/unpack.hpp"
 
 namespace hull::image {
 namespace {
-
-std::string now_rfc3339() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  std::tm tm{};
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
 
 // One Dockerfile instruction applied to the image's "config" object.
 Status apply_change(Json& config, std::string_view line) {
@@ -163,7 +154,7 @@ Result<std::string> import_rootfs(Store& store, const std::string& path, std::st
   std::string os = plat.substr(0, plat.find('/'));
   std::string rest = plat.substr(plat.find('/') + 1);
   std::string arch = rest.substr(0, rest.find('/'));
-  std::string created = now_rfc3339();
+  std::string created = rfc3339_now();
   Json cfg = {
       {"architecture", arch},
       {"os", os},

@@ -18,6 +18,7 @@
 #include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 #include "image/reference.hpp"
 #include "image/sqlite.hpp"
 #include "image/unpack.hpp"
@@ -82,15 +83,6 @@ int64_t parse_time(const std::string& s) {
   std::tm tm{};
   if (!::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
   return int64_t(::timegm(&tm));
-}
-
-std::string format_time(int64_t t) {
-  std::time_t tt = t;
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // "docker.io/library/busybox:latest" -> "busybox:latest", as docker prints RepoTags.
@@ -340,7 +332,7 @@ Result<Json> Store::inspect(const std::string& id) const {
   j["RepoDigests"] = digests;
   j["Parent"] = "";
   j["Comment"] = cfg.value("comment", "");
-  j["Created"] = cfg.value("created", format_time(sum.created));
+  j["Created"] = cfg.value("created", format_rfc3339(sum.created));
   j["DockerVersion"] = cfg.value("docker_version", "");
   j["Author"] = cfg.value("author", "");
   j["Config"] = cfg.contains("config") ? cfg["config"] : Json::object();

@@ -17,6 +17,7 @@
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/time.hpp"
 #include "common/userns.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
@@ -29,16 +30,6 @@
 
 namespace hull::runtime {
 namespace {
-
-std::string rfc3339_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  // Not strftime: it calls tzset(), which reads /etc/localtime for nothing (UTC here).
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z", t.tm_year + 1900,
-                     t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-}
 
 // Undoes a half-made container in reverse order unless committed.
 struct Undo {

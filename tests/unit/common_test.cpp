@@ -12,6 +12,7 @@
 #include "common/own_thread.hpp"
 #include "common/sha256.hpp"
 #include "common/strings.hpp"
+#include "common/time.hpp"
 
 namespace hull {
 namespace {
@@ -108,6 +109,36 @@ TEST(Fs, AtomicWriteAndRemoveAll) {
   EXPECT_FALSE(fs::exists(dir + "/a/state.json.tmp"));
   ASSERT_TRUE(fs::remove_all(dir));
   EXPECT_FALSE(fs::exists(dir));
+}
+
+// format_rfc3339 computes the calendar itself (gmtime_r would load the time zone): it
+// must agree with gmtime_r + strftime, leap days and centuries included.
+TEST(Time, Rfc3339AgreesWithGmtime) {
+  std::vector<int64_t> secs = {0,           1,          59,           86399,      86400,
+                               951782400,   951868799,  951868800,    4107542400, 4107628800,
+                               1798761599,  1798761600, 253402300799, -1,         -86400,
+                               -2208988800, 1700000000, 2147483647,   2147483648};
+  for (int64_t t = -400LL * 86400 * 365; t < 500LL * 86400 * 366; t += 86400 * 97 + 3671)
+    secs.push_back(t);
+  for (int64_t t : secs) {
+    time_t tt = static_cast<time_t>(t);
+    tm v{};
+    ASSERT_NE(::gmtime_r(&tt, &v), nullptr) << t;
+    char buf[64];
+    ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &v);
+    EXPECT_EQ(format_rfc3339(t), buf) << t;
+  }
+}
+
+TEST(Time, Rfc3339Nanoseconds) {
+  EXPECT_EQ(format_rfc3339(1764697569, 5), "2025-12-02T17:46:09.000000005Z");
+  EXPECT_EQ(format_rfc3339(1764697569, 999999999), "2025-12-02T17:46:09.999999999Z");
+  EXPECT_EQ(format_rfc3339(1764697569), "2025-12-02T17:46:09Z");
+  std::string now = rfc3339_now();
+  ASSERT_EQ(now.size(), 30u) << now;
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now[19], '.');
+  EXPECT_EQ(now.back(), 'Z');
 }
 
 }  // namespace

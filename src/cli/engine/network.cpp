@@ -6,6 +6,7 @@
 #include "cli/engine/verb.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/time.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
 #include "net/network.hpp"
@@ -27,15 +28,6 @@ std::string short_id(const std::string& id) {
   return id.substr(0, 12);
 }
 
-std::string rfc3339(int64_t t) {
-  char buf[32];
-  time_t tt = static_cast<time_t>(t);
-  tm tmv{};
-  gmtime_r(&tt, &tmv);
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-  return buf;
-}
-
 // docker network inspect's shape, trimmed to what hull has.
 Json to_json(const net::NetworkInfo& n) {
   Json containers = Json::object();
@@ -52,7 +44,7 @@ Json to_json(const net::NetworkInfo& n) {
   }
   return {{"Name", n.name},
           {"Id", n.id},
-          {"Created", rfc3339(n.created)},
+          {"Created", format_rfc3339(n.created)},
           {"Driver", n.driver},
           {"IPAM",
            {{"Driver", "default"},
