@@ -285,13 +285,16 @@ Result<Db> Db::open(const std::string& root) {
     return failf("{}: journal_mode=WAL: {}", path, sqlite3_errmsg(d.db_));
   HULL_CHECK(d.exec("PRAGMA synchronous=NORMAL;"));
   sqlite::keep_wal_short(d.db_, &kWalLimit);
+  // Version 2: exits_at, so that each removal's pruning of old exits reads only those
+  // (without it, every `run --rm` scanned the whole hour of exits).
   HULL_CHECK(sqlite::ensure_schema(
-      d.db_, 1,
+      d.db_, 2,
       "CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE "
       "NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, created INTEGER);"
       "CREATE TABLE IF NOT EXISTS exits(id TEXT PRIMARY KEY, exit_code INTEGER NOT "
-      "NULL, at INTEGER NOT NULL);",
+      "NULL, at INTEGER NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS exits_at ON exits(at);",
       path));
   return d;
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -649,6 +650,50 @@ TEST(EngineRecords, RemovedKeepsItsExitCode) {
   EXPECT_FALSE(db->removed_exit("unknown"));
   // A record already gone (an rm -f raced it) is no error.
   EXPECT_TRUE(db->remove_with_exit("no-such-id", 1));
+}
+
+// Each removal prunes the exits older than an hour. That must read only those, through
+// exits_at, not the whole table (which holds every exit of the last hour), and a
+// database made before the index gets it at its next open.
+TEST(EngineRecords, OldExitsArePrunedThroughAnIndex) {
+  TempDir d;
+  const std::string path = d.path + "/containers.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE containers(id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
+                         "config TEXT NOT NULL, state TEXT NOT NULL);"
+                         "CREATE TABLE volumes(name TEXT PRIMARY KEY, created INTEGER);"
+                         "CREATE TABLE exits(id TEXT PRIMARY KEY, exit_code INTEGER NOT NULL, "
+                         "at INTEGER NOT NULL);"
+                         "INSERT INTO exits VALUES('old', 1, 1000), ('recent', 2, 9e18);"
+                         "PRAGMA user_version=1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto db = Db::open(d.path);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  std::string plan;
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "EXPLAIN QUERY PLAN DELETE FROM exits WHERE at < 5", -1, &st,
+                               nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW)
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3)) + std::string("\n");
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  EXPECT_NE(plan.find("INDEX exits_at"), std::string::npos) << plan;
+
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "next";
+  ASSERT_TRUE(db->insert(c));
+  ASSERT_TRUE(db->remove_with_exit(c.config.id, 0));
+  EXPECT_FALSE(db->removed_exit("old"));
+  EXPECT_EQ(db->removed_exit("recent"), 2);
+  EXPECT_EQ(db->removed_exit(c.config.id), 0);
 }
 
 }  // namespace
