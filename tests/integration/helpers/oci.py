@@ -260,7 +260,9 @@ class Container:
         with open(out, "w") as o, open(err, "w") as e:
             p = subprocess.run(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL,
                                timeout=timeout, pass_fds=pass_fds)
-        return Result(argv, p.returncode, out.read_text(), err.read_text())
+        # errors="replace": a message may quote the bytes of a malformed input.
+        return Result(argv, p.returncode, out.read_text(errors="replace"),
+                      err.read_text(errors="replace"))
 
     def output(self) -> str:
         """What the detached container wrote to stdout so far."""
