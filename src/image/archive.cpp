@@ -124,11 +124,28 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
   auto text = HULL_TRY(read_beneath(dir, "manifest.json"));
   auto man = HULL_TRY(parse_json(text, "manifest.json"));
   if (!man.is_array()) return fail("manifest.json: not an array");
+  if (man.empty()) return fail("manifest.json: no images in the archive");
   std::vector<std::string> out;
   for (auto& e : man) {
     if (!e.is_object() || !e.contains("Config") || !e["Config"].is_string() ||
         !e.contains("Layers") || !e["Layers"].is_array())
       return fail("manifest.json: entry without Config or Layers");
+    // Names first, before anything is stored: a bad one fails the load, as docker's.
+    std::vector<std::string> tags, shown;
+    if (e.contains("RepoTags") && !e["RepoTags"].is_null()) {
+      if (!e["RepoTags"].is_array()) return fail("manifest.json: RepoTags is not an array");
+      for (auto& t : e["RepoTags"]) {
+        if (!t.is_string()) return fail("manifest.json: a RepoTags entry is not a string");
+        auto r = parse_reference(t.get<std::string>());
+        if (!r)
+          return std::unexpected(
+              r.error().wrap(fmt::format("manifest.json: RepoTags {:?}", t.get<std::string>())));
+        if (!r->digest.empty())
+          return failf("manifest.json: RepoTags {:?}: a digest is not a tag", t.get<std::string>());
+        tags.push_back(r->str());
+        shown.push_back(t.get<std::string>());
+      }
+    }
     auto [cfg_digest, cfg_size] =
         HULL_TRY(adopt_blob(store, dir, tmpdir, e["Config"].get<std::string>()));
     auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
@@ -155,16 +172,9 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
                        {"digest", cfg_digest},
                        {"size", cfg_size}}},
                      {"layers", mlayers}};
-    std::vector<std::string> tags;
-    if (e.contains("RepoTags") && e["RepoTags"].is_array())
-      for (auto& t : e["RepoTags"])
-        if (t.is_string())
-          if (auto r = parse_reference(t.get<std::string>()); r && r->digest.empty())
-            tags.push_back(r->str());
     HULL_CHECK(record(store, cfg_digest, manifest.dump(), kOciManifest, layers, tags));
     if (tags.empty()) out.push_back("Loaded image ID: " + cfg_digest);
-    for (auto& t : e["RepoTags"])
-      if (t.is_string()) out.push_back("Loaded image: " + t.get<std::string>());
+    for (auto& t : shown) out.push_back("Loaded image: " + t);
   }
   return out;
 }
@@ -172,13 +182,14 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
 Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::string& tmpdir) {
   auto text = HULL_TRY(read_beneath(dir, "index.json"));
   auto index = HULL_TRY(parse_json(text, "index.json"));
-  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array() ||
+      index["manifests"].empty())
     return fail("index.json: no manifests");
   std::vector<std::string> out;
   auto blob_name = [](const std::string& d) { return "blobs/sha256/" + d.substr(7); };
   for (auto& m : index["manifests"]) {
-    if (!m.is_object()) continue;
-    std::string digest = m.value("digest", ""), media = m.value("mediaType", "");
+    if (!m.is_object()) return fail("index.json: a manifests entry is not an object");
+    std::string digest = json_string(m, "digest"), media = json_string(m, "mediaType");
     if (!valid_digest(digest)) return failf("index.json: invalid digest {:?}", digest);
     auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
     if ("sha256:" + Sha256::hex(body) != digest)
@@ -188,11 +199,11 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
       // A nested index: take this host's platform.
       std::string want = host_platform();
       std::string found;
-      for (auto& sub : mj.value("manifests", Json::array())) {
-        auto p = sub.value("platform", Json::object());
-        if (p.is_object() && p.value("os", "") + "/" + p.value("architecture", "") ==
-                                 want.substr(0, want.find('/', 6)))
-          found = sub.value("digest", "");
+      for (auto& sub : json_array(mj, "manifests")) {
+        const Json& p = json_object(sub, "platform");
+        if (json_string(p, "os") + "/" + json_string(p, "architecture") ==
+            want.substr(0, want.find('/', 6)))
+          found = json_string(sub, "digest");
       }
       if (!valid_digest(found)) return failf("index.json: no manifest for {} in {}", want, digest);
       digest = found;
@@ -204,7 +215,7 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
     if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
         !mj["layers"].is_array())
       return failf("manifest {}: no config or layers", digest);
-    std::string cfg_digest = mj["config"].value("digest", "");
+    std::string cfg_digest = json_string(json_object(mj, "config"), "digest");
     if (!valid_digest(cfg_digest)) return failf("manifest {}: invalid config digest", digest);
     auto [got_cfg, cfg_size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(cfg_digest)));
     if (got_cfg != cfg_digest) return failf("config {} does not match its digest", cfg_digest);
@@ -215,25 +226,29 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
                    diffs.size());
     std::vector<LayerRecord> layers;
     for (size_t i = 0; i < diffs.size(); ++i) {
-      std::string ld = mj["layers"][i].value("digest", "");
+      std::string ld = json_string(mj["layers"][i], "digest");
       if (!valid_digest(ld)) return failf("manifest {}: invalid layer digest", digest);
       auto [got, size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(ld)));
       if (got != ld) return failf("layer {} does not match its digest", ld);
       HULL_TRY(store.unpack_layer(ld, diffs[i]));
       layers.push_back(
-          {ld, mj["layers"][i].value("mediaType", layer_media(store, ld)), diffs[i], size});
+          {ld, json_string(mj["layers"][i], "mediaType", layer_media(store, ld)), diffs[i], size});
     }
     std::vector<std::string> tags;
-    auto ann = m.value("annotations", Json::object());
-    std::string name = ann.is_object() ? ann.value("io.containerd.image.name", "") : "";
-    std::string refname = ann.is_object() ? ann.value("org.opencontainers.image.ref.name", "") : "";
+    const Json& ann = json_object(m, "annotations");
+    std::string name = json_string(ann, "io.containerd.image.name");
+    std::string refname = json_string(ann, "org.opencontainers.image.ref.name");
     if (name.empty() && !refname.empty())
       name = refname.find(':') == std::string::npos && refname.find('/') == std::string::npos
                  ? "localhost/image:" + refname
                  : refname;
-    if (!name.empty())
-      if (auto r = parse_reference(name); r && r->digest.empty()) tags.push_back(r->str());
-    std::string mt = mj.value("mediaType", kOciManifest);
+    if (!name.empty()) {
+      auto r = parse_reference(name);
+      if (!r) return std::unexpected(r.error().wrap(fmt::format("index.json: name {:?}", name)));
+      if (!r->digest.empty()) return failf("index.json: name {:?}: a digest is not a tag", name);
+      tags.push_back(r->str());
+    }
+    std::string mt = json_string(mj, "mediaType", kOciManifest);
     HULL_CHECK(record(store, cfg_digest, body, mt, layers, tags));
     out.push_back(tags.empty() ? "Loaded image ID: " + cfg_digest : "Loaded image: " + name);
   }
@@ -395,8 +410,7 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
         docker_manifest.push_back(
             {{"Config", "blobs/sha256/" + hex}, {"RepoTags", repo_tags}, {"Layers", lpaths}});
       } else {
-        std::string mdigest =
-            insp.contains("Metadata") ? insp["Metadata"].value("ManifestDigest", "") : "";
+        std::string mdigest = json_string(json_object(insp, "Metadata"), "ManifestDigest");
         if (!store.has_blob(mdigest)) return failf("save {}: its manifest is not stored", n);
         auto mbody = HULL_TRY(store.read_blob(mdigest));
         if (written.insert(mdigest).second)
@@ -409,7 +423,7 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
                                 store.blob_path(l.blob_digest)));
         }
         auto mj = HULL_TRY(parse_json(mbody, mdigest));
-        Json desc = {{"mediaType", mj.value("mediaType", kOciManifest)},
+        Json desc = {{"mediaType", json_string(mj, "mediaType", kOciManifest)},
                      {"digest", mdigest},
                      {"size", mbody.size()}};
         if (!tags.empty())

@@ -65,8 +65,8 @@ struct Descriptor {
 Result<Descriptor> descriptor(const Json& j, const char* what) {
   if (!j.is_object()) return failf("{}: descriptor is not an object", what);
   Descriptor d;
-  d.media_type = j.value("mediaType", "");
-  d.digest = j.value("digest", "");
+  d.media_type = json_string(j, "mediaType");
+  d.digest = json_string(j, "digest");
   if (!j.contains("size") || !j["size"].is_number_integer() || j["size"].get<int64_t>() < 0)
     return failf("{}: descriptor {} has no valid size", what, d.digest);
   d.size = j["size"].get<int64_t>();
@@ -78,7 +78,7 @@ Result<Descriptor> descriptor(const Json& j, const char* what) {
 std::string kind_of(const Manifest& m, const Json& body) {
   std::string t = m.media_type;
   if (t.empty() || t == "application/json" || t == "text/plain" || t == "application/octet-stream")
-    t = body.is_object() ? body.value("mediaType", "") : "";
+    t = json_string(body, "mediaType");
   if (t.empty() && body.is_object()) {
     if (body.contains("manifests")) return kOciIndex;
     if (body.contains("layers")) return kOciManifest;
@@ -94,10 +94,9 @@ Result<Descriptor> pick_platform(const Json& index, const std::string& want_s, b
   std::optional<Descriptor> loose;
   for (auto& m : index["manifests"]) {
     auto d = HULL_TRY(descriptor(m, "image index"));
-    auto p = m.value("platform", Json::object());
-    if (!p.is_object()) continue;
-    std::string os = p.value("os", ""), arch = p.value("architecture", ""),
-                variant = p.value("variant", "");
+    const Json& p = json_object(m, "platform");
+    std::string os = json_string(p, "os"), arch = json_string(p, "architecture"),
+                variant = json_string(p, "variant");
     if (os.empty() && arch.empty()) continue;  // attestations and other artifacts
     seen.push_back(os + "/" + arch + (variant.empty() ? "" : "/" + variant));
     if (os != want.os || arch != want.arch) continue;

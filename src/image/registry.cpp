@@ -155,7 +155,7 @@ std::string registry_message(const std::string& body) {
   std::string out;
   for (auto& e : (*j)["errors"]) {
     if (!e.is_object()) continue;
-    std::string code = e.value("code", ""), msg = e.value("message", "");
+    std::string code = json_string(e, "code"), msg = json_string(e, "message");
     if (!out.empty()) out += "; ";
     out += code.empty() ? msg : (msg.empty() ? code : code + ": " + msg);
   }
@@ -437,7 +437,7 @@ struct Registry::Shared {
                    creds ? "" : "; run hull login");
     if (r.status != 200) return failf("token server {}: HTTP {}", realm, r.status);
     auto j = HULL_TRY(parse_json(body, "token response"));
-    std::string token = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
+    std::string token = json_string(j, "token", json_string(j, "access_token"));
     if (token.empty()) return failf("token server {}: no token in the answer", realm);
     authorization = "Authorization: Bearer " + token;
     return {};

@@ -73,11 +73,6 @@ std::vector<std::string> strings_of(const Json& j) {
   return v;
 }
 
-std::string str_of(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // RFC 3339 "2024-01-02T03:04:05.123Z" -> unix seconds (0 when unparsable).
 int64_t parse_time(const std::string& s) {
   std::tm tm{};
@@ -162,8 +157,8 @@ void mark_topdir(const std::string& dir) {
 Result<ImageConfig> parse_image_config(const Json& doc) {
   if (!doc.is_object()) return fail("image config: not a JSON object");
   ImageConfig c;
-  c.os = str_of(doc, "os");
-  c.architecture = str_of(doc, "architecture");
+  c.os = json_string(doc, "os");
+  c.architecture = json_string(doc, "architecture");
   auto it = doc.find("config");
   if (it == doc.end() || it->is_null()) return c;
   if (!it->is_object()) return fail("image config: \"config\" is not an object");
@@ -171,9 +166,9 @@ Result<ImageConfig> parse_image_config(const Json& doc) {
   if (auto e = cfg.find("Entrypoint"); e != cfg.end()) c.entrypoint = strings_of(*e);
   if (auto e = cfg.find("Cmd"); e != cfg.end()) c.cmd = strings_of(*e);
   if (auto e = cfg.find("Env"); e != cfg.end()) c.env = strings_of(*e);
-  c.working_dir = str_of(cfg, "WorkingDir");
-  c.user = str_of(cfg, "User");
-  c.stop_signal = str_of(cfg, "StopSignal");
+  c.working_dir = json_string(cfg, "WorkingDir");
+  c.user = json_string(cfg, "User");
+  c.stop_signal = json_string(cfg, "StopSignal");
   if (auto e = cfg.find("Labels"); e != cfg.end() && e->is_object())
     for (auto& [k, v] : e->items())
       if (v.is_string()) c.labels[k] = v.get<std::string>();
@@ -331,14 +326,15 @@ Result<Json> Store::inspect(const std::string& id) const {
   j["RepoTags"] = tags;
   j["RepoDigests"] = digests;
   j["Parent"] = "";
-  j["Comment"] = cfg.value("comment", "");
-  j["Created"] = cfg.value("created", format_rfc3339(sum.created));
-  j["DockerVersion"] = cfg.value("docker_version", "");
-  j["Author"] = cfg.value("author", "");
-  j["Config"] = cfg.contains("config") ? cfg["config"] : Json::object();
-  j["Architecture"] = cfg.value("architecture", "");
-  if (cfg.contains("variant")) j["Variant"] = cfg["variant"];
-  j["Os"] = cfg.value("os", "");
+  // The config is whatever the image came with: a member of the wrong type reads as absent.
+  j["Comment"] = json_string(cfg, "comment");
+  j["Created"] = json_string(cfg, "created", format_rfc3339(sum.created));
+  j["DockerVersion"] = json_string(cfg, "docker_version");
+  j["Author"] = json_string(cfg, "author");
+  j["Config"] = json_object(cfg, "config");
+  j["Architecture"] = json_string(cfg, "architecture");
+  if (auto v = json_string(cfg, "variant"); !v.empty()) j["Variant"] = v;
+  j["Os"] = json_string(cfg, "os");
   j["Size"] = sum.size;
   Json lower = Json::array();
   Json diff_ids = Json::array();
@@ -549,7 +545,7 @@ Status Store::add_image(const NewImage& img) {
     size += st.int64(0);
   }
   int64_t created = 0;
-  if (auto cfg = config_json(img.config_digest)) created = parse_time(cfg->value("created", ""));
+  if (auto cfg = config_json(img.config_digest)) created = parse_time(json_string(*cfg, "created"));
   int64_t now = ::time(nullptr);
   sql::Tx tx(db_);
   HULL_CHECK(tx.begun());

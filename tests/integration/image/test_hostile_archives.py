@@ -1,0 +1,119 @@
+"""hull load of docker-archive and oci-archive tarballs whose JSON is hostile: members of
+the wrong type, numbers too large for a double, nesting 100000 levels deep, invalid
+RepoTags, no images at all. Each load ends with 0 or with 125 and a message naming the
+file, never by a signal (an uncaught JSON exception aborted hull, deep nesting crashed it
+on the stack); a loaded image can be inspected and saved; a refused one stores nothing."""
+import io
+import json
+import tarfile
+
+import pytest
+
+from .conftest import make_tar, sha
+
+LAYER = make_tar([("hello", "hi\n")])
+CONFIG = {"created": "2024-01-02T03:04:05Z", "architecture": "amd64", "os": "linux",
+          "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": [sha(LAYER)]}}
+
+
+def archive(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            data = data if isinstance(data, bytes) else data.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def docker_archive(config=CONFIG, manifest=None, raw_config=None, raw_manifest=None):
+    cfg = raw_config if raw_config is not None else json.dumps(config)
+    man = manifest if manifest is not None else [
+        {"Config": "cfg.json", "RepoTags": ["hostile:1"], "Layers": ["layer.tar"]}]
+    return archive({"manifest.json": raw_manifest if raw_manifest is not None else
+                    json.dumps(man), "cfg.json": cfg, "layer.tar": LAYER})
+
+
+def oci_archive(index_entry=None, manifest=None, config=CONFIG, manifests=None):
+    cfg = json.dumps(config).encode()
+    man = manifest if manifest is not None else {
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": sha(cfg), "size": len(cfg)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": sha(LAYER), "size": len(LAYER)}]}
+    man = json.dumps(man).encode()
+    entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(man),
+             "size": len(man), "annotations": {"org.opencontainers.image.ref.name": "1"}}
+    entry.update(index_entry or {})
+    index = {"schemaVersion": 2, "manifests": manifests if manifests is not None else [entry]}
+    files = {"oci-layout": '{"imageLayoutVersion":"1.0.0"}', "index.json": json.dumps(index)}
+    for b in (cfg, man, LAYER):
+        files["blobs/sha256/" + sha(b)[7:]] = b
+    return archive(files)
+
+
+def deep(n):
+    return "[" * n + "]" * n
+
+
+CASES = {
+    # loaded (the odd member reads as absent), then inspected and saved
+    "config created null": (docker_archive(dict(CONFIG, created=None)), 0),
+    "config os null": (docker_archive(dict(CONFIG, os=None)), 0),
+    "config architecture object": (docker_archive(dict(CONFIG, architecture={"a": 1})), 0),
+    "oci config os number": (oci_archive(config=dict(CONFIG, os=7)), 0),
+    "oci layer mediaType false": (oci_archive(manifest={
+        "schemaVersion": 2,
+        "config": {"digest": sha(json.dumps(CONFIG).encode()),
+                   "size": len(json.dumps(CONFIG))},
+        "layers": [{"mediaType": False, "digest": sha(LAYER), "size": len(LAYER)}]}), 0),
+    "oci ref.name number": (oci_archive({"annotations": {
+        "org.opencontainers.image.ref.name": 5}}), 0),  # loaded without a name
+    # refused
+    "oci index digest bool": (oci_archive({"digest": True}), "index.json"),
+    "oci manifest config number": (oci_archive(manifest={"schemaVersion": 2, "config": 0,
+                                                         "layers": []}), "config"),
+    "oci manifest layer string": (oci_archive(manifest={
+        "schemaVersion": 2, "config": {"digest": sha(json.dumps(CONFIG).encode())},
+        "layers": [""]}), "layer"),
+    "oci manifests null entry": (oci_archive(manifests=[None]), "index.json"),
+    "oci no manifests": (oci_archive(manifests=[]), "index.json"),
+    "number overflow": (docker_archive(raw_manifest='[{"Config": "cfg.json", "RepoTags": '
+                                                    '1e99999, "Layers": ["layer.tar"]}]'),
+                        "manifest.json"),
+    "config 100000 deep": (docker_archive(raw_config=json.dumps(dict(CONFIG, config=None))[:-1]
+                                          + ', "deep": ' + deep(100000) + "}"), "deeper"),
+    "repotag path": (docker_archive(manifest=[{"Config": "cfg.json", "RepoTags": ["/etc/passwd"],
+                                               "Layers": ["layer.tar"]}]), "/etc/passwd"),
+    "repotag newline": (docker_archive(manifest=[{"Config": "cfg.json", "RepoTags": ["a\nb:1"],
+                                                  "Layers": ["layer.tar"]}]), "RepoTags"),
+    "repotag number": (docker_archive(manifest=[{"Config": "cfg.json", "RepoTags": [3],
+                                                 "Layers": ["layer.tar"]}]), "RepoTags"),
+    "no images": (docker_archive(manifest=[]), "no images"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_archive(hull, tmp_path, name):
+    data, expect = CASES[name]
+    path = tmp_path / "a.tar"
+    path.write_bytes(data)
+    p = hull.run("load", "-i", str(path), check=False)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode in (0, 125), (p.returncode, err)
+    assert "terminate called" not in err and "what()" not in err, err
+    if expect == 0:
+        assert p.returncode == 0, err
+        ids = hull.out("images", "-q").split()
+        assert len(ids) == 1, ids
+        info = json.loads(hull.out("image", "inspect", ids[0]))
+        assert info[0]["Id"].startswith("sha256:"), info
+        for fmt in ("docker-archive", "oci-archive"):
+            hull.run("save", "--format", fmt, "-o", str(tmp_path / f"out-{fmt}.tar"), ids[0])
+    else:
+        assert p.returncode == 125 and err.strip(), (p.returncode, err)
+        if expect:
+            assert expect in err, err
+        assert hull.out("images", "-q").split() == []
