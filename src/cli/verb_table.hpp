@@ -4,6 +4,10 @@
 // instantiates it with its own global flags.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -80,9 +84,22 @@ class VerbTable {
   }
 
   // Runs the verb that was parsed; none_status if none was (require_subcommand stops that).
+  // An exception that escapes a verb is a bug (a JSON member of an unexpected type, say):
+  // it is reported as an error of the command, with none_status, instead of an abort.
+  // Not in a child that forked from inside the verb: that one must not go on as this
+  // command, so it aborts as before.
   int run(int none_status) const {
+    const pid_t self = ::getpid();
     for (const auto& [sub, run] : runners_)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) {
+        try {
+          return run();
+        } catch (const std::exception& e) {
+          if (::getpid() != self) std::abort();
+          log::error("internal error: {}", e.what());
+          return none_status;
+        }
+      }
     return none_status;
   }
 

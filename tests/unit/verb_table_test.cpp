@@ -1,6 +1,7 @@
 // VerbTable::verb_in: which verb an argv names, so that only that verb's options are built.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,29 @@ TEST(VerbTable, VerbInSkipsGlobalFlagsAndTheirValues) {
   EXPECT_EQ(verb_of({"hull", "--root", "run"}), "");  // "run" is --root's value
   EXPECT_EQ(verb_of({"hull", "--help"}), "");
   EXPECT_EQ(verb_of({"hull", "--", "run"}), "");
+}
+
+// An exception that escapes a verb is reported as the command's error, with the status
+// main passes (125 for hull), not an abort.
+const bool kBoomAdded = Table::add("boom", [](CLI::App& app, Globals&) -> Table::Run {
+  app.add_subcommand("boom", "throws");
+  return []() -> int { throw std::runtime_error("type must be string, but is null"); };
+});
+
+TEST(VerbTable, AnEscapedExceptionIsAnErrorNotAnAbort) {
+  ASSERT_TRUE(kBoomAdded);
+  CLI::App app{"t", "t"};
+  Globals g;
+  Table verbs(app, g, "boom");
+  std::vector<std::string> args = {"t", "boom"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ASSERT_FALSE(verbs.parse(
+      int(argv.size()), argv.data(), [] {}, 2));
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(verbs.run(125), 125);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("internal error: type must be string, but is null"), std::string::npos) << err;
 }
 
 }  // namespace
