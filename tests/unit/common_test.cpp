@@ -141,5 +141,37 @@ TEST(Time, Rfc3339Nanoseconds) {
   EXPECT_EQ(now.back(), 'Z');
 }
 
+// parse_json: every parser exception is an error naming the source, and nesting past
+// kMaxJsonDepth is refused (deeper documents crashed hull when printed or copied).
+TEST(Json, ParseJsonRefusesOverflowAndDeepNesting) {
+  auto big = parse_json(R"({"a": 1e99999})", "big.json");
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message.find("big.json"), std::string::npos) << big.error().message;
+  auto nest = [](size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  EXPECT_TRUE(parse_json(nest(kMaxJsonDepth), "ok"));
+  auto deep = parse_json(nest(kMaxJsonDepth + 1), "deep.json");
+  ASSERT_FALSE(deep);
+  EXPECT_NE(deep.error().message.find("nested deeper than 512"), std::string::npos);
+  // Brackets inside strings, escaped quotes included, are not nesting.
+  std::string text = "[\"" + std::string(2000, '[') + "\\\"{{\"]";
+  auto in_string = parse_json(text, "s");
+  ASSERT_TRUE(in_string) << in_string.error().message;
+  EXPECT_EQ((*in_string)[0].get<std::string>().size(), 2003u);
+}
+
+TEST(Json, MembersOfTheWrongTypeReadAsAbsent) {
+  auto j = *parse_json(R"({"s": "x", "n": 1, "o": {"k": 2}, "a": [1], "z": null})", "t");
+  EXPECT_EQ(json_string(j, "s"), "x");
+  EXPECT_EQ(json_string(j, "n", "d"), "d");
+  EXPECT_EQ(json_string(j, "z"), "");
+  EXPECT_EQ(json_string(j, "missing", "d"), "d");
+  EXPECT_EQ(json_string(Json(5), "s", "d"), "d");
+  EXPECT_EQ(json_object(j, "o").value("k", 0), 2);
+  EXPECT_TRUE(json_object(j, "a").empty());
+  EXPECT_EQ(json_array(j, "a").size(), 1u);
+  EXPECT_TRUE(json_array(j, "o").is_array());
+  EXPECT_TRUE(json_array(j, "o").empty());
+}
+
 }  // namespace
 }  // namespace hull
