@@ -48,29 +48,64 @@ bool valid_tag(std::string_view t) {
   return true;
 }
 
-// host[:port], host a DNS name or an [IPv6] literal.
-bool valid_registry(std::string_view r) {
-  if (r.empty()) return false;
+// ":port": digits only, 1-65535.
+bool valid_port(std::string_view p) {
+  auto port = parse_int<unsigned>(p);
+  return port && *port >= 1 && *port <= 65535 &&
+         p.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// A domain component: [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?
+bool valid_domain_component(std::string_view c) {
+  auto alnum = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+  };
+  if (c.empty() || !alnum(c.front()) || !alnum(c.back())) return false;
+  for (char ch : c)
+    if (!alnum(ch) && ch != '-') return false;
+  return true;
+}
+
+// host[:port], host dot-separated domain components or an [IPv6] literal. Says what is
+// wrong, empty when valid.
+std::string registry_problem(std::string_view r) {
   std::string_view host = r;
-  if (r.front() == '[') {
+  std::string_view port;
+  if (r.starts_with('[')) {
     size_t close = r.find(']');
-    if (close == std::string_view::npos) return false;
+    if (close == std::string_view::npos) return "unterminated IPv6 literal";
+    host = r.substr(1, close - 1);
     std::string_view rest = r.substr(close + 1);
-    if (!rest.empty() && (rest.front() != ':' || !parse_int<unsigned>(rest.substr(1))))
-      return false;
-    return true;
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "junk after the IPv6 literal";
+      port = rest.substr(1);
+      if (!valid_port(port)) return fmt::format("port {:?} is not 1-65535", port);
+    }
+    in6_addr a{};
+    std::string h(host);
+    // inet_pton is stricter than docker's [a-fA-F0-9:]+, which also takes "[:]".
+    if (host.find_first_not_of("0123456789abcdefABCDEF:") != std::string_view::npos ||
+        ::inet_pton(AF_INET6, h.c_str(), &a) != 1)
+      return fmt::format("{:?} is not an IPv6 address", host);
+    return {};
   }
-  if (size_t colon = r.rfind(':'); colon != std::string_view::npos) {
-    auto port = parse_int<unsigned>(r.substr(colon + 1));
-    if (!port || *port > 65535) return false;
+  if (size_t colon = r.find(':'); colon != std::string_view::npos) {
+    port = r.substr(colon + 1);
     host = r.substr(0, colon);
+    if (!valid_port(port)) return fmt::format("port {:?} is not 1-65535", port);
   }
-  if (host.empty()) return false;
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-';
-    if (!ok) return false;
+  if (host.empty()) return "empty host";
+  for (std::string_view c : split(host, '.')) {
+    if (c.empty()) return "empty host component (a leading, trailing or doubled '.')";
+    if (!valid_domain_component(c))
+      return fmt::format("host component {:?} is not [a-zA-Z0-9] with inner '-'", c);
   }
+  return {};
+}
+
+bool all_lower_hex(std::string_view s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
 }
 
@@ -114,14 +149,16 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
   // The first component is a registry when it looks like a host: a dot, a port, or
   // "localhost", as docker decides.
   size_t slash = rest.find('/');
+  bool explicit_registry = false;
   if (slash != std::string_view::npos) {
     std::string_view first = rest.substr(0, slash);
     if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
         first == "localhost" || first.front() == '[') {
-      if (!valid_registry(first))
-        return failf("invalid reference format: bad registry {:?} in {:?}", first, s);
+      if (auto why = registry_problem(first); !why.empty())
+        return failf("invalid reference format: bad registry {:?} in {:?}: {}", first, s, why);
       ref.registry = std::string(first);
       rest = rest.substr(slash + 1);
+      explicit_registry = true;
     }
   }
   if (ref.registry.empty()) ref.registry = std::string(default_registry);
@@ -135,7 +172,10 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
     ref.tag = std::string(rest.substr(colon + 1));
     rest = rest.substr(0, colon);
     if (!valid_tag(ref.tag))
-      return failf("invalid reference format: bad tag {:?} in {:?}", ref.tag, s);
+      return failf(
+          "invalid reference format: bad tag {:?} in {:?}: want [A-Za-z0-9_][A-Za-z0-9_.-]*, "
+          "at most 128 characters",
+          ref.tag, s);
   }
   if (rest.empty()) return failf("invalid reference format: no repository in {:?}", s);
   for (std::string_view c : split(rest, '/')) {
@@ -144,14 +184,34 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
       for (char ch : c) upper |= (ch >= 'A' && ch <= 'Z');
       if (upper)
         return failf("invalid reference format: repository name must be lowercase: {:?}", s);
-      return failf("invalid reference format: bad repository component {:?} in {:?}", c, s);
+      return failf(
+          "invalid reference format: bad repository component {:?} in {:?}: want [a-z0-9] runs "
+          "joined by '.', '_', '__' or '-'",
+          c, s);
     }
   }
   ref.repository = std::string(rest);
   if (ref.registry == "docker.io" && ref.repository.find('/') == std::string::npos)
     ref.repository = "library/" + ref.repository;
-  if (ref.repository.size() > 255)
-    return failf("invalid reference format: repository name too long in {:?}", s);
+  // Image lookups take a 64-hex name as an image id and "sha256:..." as a digest, so such
+  // a repository could never be named again, and `rmi <hex>` would delete another image.
+  // Checked as the user wrote it and as `images` shows it; "host/<hex>" is unambiguous.
+  std::string familiar = ref.familiar_name();
+  for (std::string_view n : {explicit_registry ? familiar : rest, std::string_view(familiar)}) {
+    if (n.size() == 64 && all_lower_hex(n))
+      return failf(
+          "invalid repository name {:?} in {:?}: cannot specify 64-byte hexadecimal strings "
+          "(that is an image id)",
+          n, s);
+    if (n == "sha256")
+      return failf(
+          "invalid repository name {:?} in {:?}: the digest algorithm is not a name "
+          "(sha256:<hex> is an image id)",
+          n, s);
+  }
+  // docker counts the whole name: "docker.io/library/..." included.
+  if (ref.name().size() > 255)
+    return failf("invalid reference format: repository name {:?} is longer than 255 characters", s);
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   return ref;
 }

@@ -62,6 +62,72 @@ TEST(Reference, Rejects) {
   EXPECT_NE(r.error().message.find("lowercase"), std::string::npos);
 }
 
+// distribution/reference's grammar, found wanting by fuzzing `hull tag`.
+TEST(Reference, DockerGrammarAccepts) {
+  for (const char* good :
+       {"a", "a-b", "a--b", "a__b", "a.b/c_d", "host-1.example.com/x", "Host.Example:5000/x",
+        "[::1]:5000/x", "[fe80::1]/x", "localhost:1/x", "x:A_b.c-D", "abcdef0123/x",
+        "reg.io/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}) {
+    auto r = parse_reference(good);
+    EXPECT_TRUE(r) << good << ": " << r.error().message;
+  }
+  std::string tag128 = "a:" + std::string(128, 't');
+  EXPECT_TRUE(parse_reference(tag128));
+  // 255 characters in all, "docker.io/library/" included, as docker counts.
+  std::string longest = std::string(255 - 18, 'n');
+  EXPECT_TRUE(parse_reference(longest)) << parse_reference(longest).error().message;
+  EXPECT_FALSE(parse_reference(longest + "n"));
+}
+
+TEST(Reference, DockerGrammarRejectsWithReason) {
+  std::string hex(64, '0');
+  struct Case {
+    std::string ref, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"sha256:" + hex, "digest algorithm"},
+           {"sha256", "digest algorithm"},
+           {"library/sha256:1", "digest algorithm"},
+           {"docker.io/sha256", "digest algorithm"},
+           {hex, "64-byte hexadecimal"},
+           {hex + ":1", "64-byte hexadecimal"},
+           {"library/" + hex, "64-byte hexadecimal"},
+           {"docker.io/" + hex, "64-byte hexadecimal"},
+           {"../a", "bad registry \"..\""},
+           {"./a", "bad registry \".\""},
+           {".a/b", "bad registry"},
+           {"a./b", "bad registry"},
+           {"-a.io/b", "bad registry"},
+           {"a-.io/b", "bad registry"},
+           {"a_b.io/c", "bad registry"},
+           {"[]:1/a", "not an IPv6 address"},
+           {"[:]/a", "not an IPv6 address"},
+           {"[zz::1]/a", "not an IPv6 address"},
+           {"[::1]:0/a", "port"},
+           {"[::1]x/a", "IPv6"},
+           {"[::1/a", "IPv6"},
+           {"host:/a", "port"},
+           {"host:+1/a", "port"},
+           {"a:-tag", "bad tag"},
+           {"a:.tag", "bad tag"},
+           {"a:" + std::string(129, 't'), "bad tag"},
+           {"a/_b", "bad repository component"},
+           {"a/b.", "bad repository component"},
+           {"a/b___c", "bad repository component"},
+           {std::string("a\nb"), "bad repository component"},
+           {std::string("a\0b", 3), "bad repository component"},
+       }) {
+    auto r = parse_reference(c.ref);
+    ASSERT_FALSE(r) << c.ref << " parsed as " << r->str();
+    EXPECT_NE(r.error().message.find(c.want), std::string::npos)
+        << c.ref << ": " << r.error().message;
+  }
+  // The error names the reference the user gave.
+  auto r = parse_reference("../a");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("\"../a\""), std::string::npos) << r.error().message;
+}
+
 TEST(Reference, Loopback) {
   EXPECT_TRUE(is_loopback_registry("127.0.0.1:5000"));
   EXPECT_TRUE(is_loopback_registry("127.1.2.3"));
@@ -289,6 +355,75 @@ TEST(Store, TagAndConfig) {
   ASSERT_TRUE(lines);
   EXPECT_EQ((*lines)[0], "Untagged: y:2");
   EXPECT_TRUE(store->resolve("x"));
+}
+
+TEST(Store, TagRefusesNamesThatShadowImageIds) {
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store) << store.error().message;
+  std::string tar_a = t.path() + "/a.tar", tar_b = t.path() + "/b.tar";
+  write_tar(tar_a, {{"f", AE_IFREG, "a"}});
+  write_tar(tar_b, {{"f", AE_IFREG, "b"}});
+  auto a = import_rootfs(*store, tar_a, "a:1");
+  auto b = import_rootfs(*store, tar_b, "b:1");
+  ASSERT_TRUE(a && b);
+  // Naming B after A's id would make `rmi <hex>` remove A.
+  EXPECT_FALSE(store->tag(*b, a->substr(7)));
+  EXPECT_FALSE(store->tag(*b, *a));
+  EXPECT_FALSE(import_rootfs(*store, tar_b, a->substr(7)));
+  EXPECT_EQ(*store->resolve(a->substr(7)), *a);
+  EXPECT_EQ((*store->inspect(*b))["RepoTags"].size(), 1u);
+}
+
+TEST(Import, ChangesValidatedAtImport) {
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store) << store.error().message;
+  std::string tar = t.path() + "/rootfs.tar";
+  write_tar(tar, {{"f", AE_IFREG, "x"}});
+  struct Case {
+    std::string change, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"STOPSIGNAL SIGFOO", "STOPSIGNAL \"SIGFOO\""},
+           {"STOPSIGNAL 9999", "STOPSIGNAL \"9999\""},
+           {"STOPSIGNAL -1", "STOPSIGNAL \"-1\""},
+           {"STOPSIGNAL 0", "STOPSIGNAL \"0\""},
+           {"EXPOSE 99999999", "EXPOSE \"99999999\""},
+           {"EXPOSE -1", "EXPOSE \"-1\""},
+           {"EXPOSE 0", "EXPOSE \"0\""},
+           {"EXPOSE 80/bogus", "protocol \"bogus\""},
+           {"EXPOSE 90-80", "EXPOSE \"90-80\""},
+           {"USER 99999999999999999999", "USER \"99999999999999999999\""},
+           {"USER a:b:c", "USER \"a:b:c\""},
+           {"USER :g", "USER \":g\""},
+           {"ENV =x", "blank"},
+           {"ENTRYPOINT [1e99999]", "ENTRYPOINT [1e99999]"},
+           {"CMD [1]", "not a JSON array of strings"},
+           {"CMD [\"a\"", "malformed JSON"},
+       }) {
+    auto r = import_rootfs(*store, tar, "x:1", {c.change});
+    ASSERT_FALSE(r) << c.change;
+    EXPECT_NE(r.error().message.find(c.want), std::string::npos)
+        << c.change << ": " << r.error().message;
+  }
+  EXPECT_TRUE(store->list()->empty());
+  EXPECT_FALSE(store->resolve("x:1"));
+
+  auto id = import_rootfs(
+      *store, tar, "x:1",
+      {"WORKDIR relative/dir", "WORKDIR ../up/./x", "STOPSIGNAL SIGRTMIN+3", "STOPSIGNAL 64",
+       "EXPOSE 80 53/UDP 132/sctp 8000-8002/tcp", "USER 1000:1000", "user nobody"});
+  ASSERT_TRUE(id) << id.error().message;
+  auto j = store->config_json(*id);
+  ASSERT_TRUE(j);
+  auto& cfg = (*j)["config"];
+  EXPECT_EQ(cfg["WorkingDir"], "/relative/up/x");
+  EXPECT_EQ(cfg["StopSignal"], "64");
+  EXPECT_EQ(cfg["User"], "nobody");
+  for (const char* p : {"80/tcp", "53/udp", "132/sctp", "8000/tcp", "8001/tcp", "8002/tcp"})
+    EXPECT_TRUE(cfg["ExposedPorts"].contains(p)) << p << " in " << cfg.dump();
+  EXPECT_EQ(cfg["ExposedPorts"].size(), 6u);
 }
 
 TEST(Unpack, UnsortedEntriesAndReplacedDirectory) {
