@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 
 #include "common/sha256.hpp"
+#include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
 #include "image/pull.hpp"
@@ -15,21 +17,97 @@
 namespace hull::image {
 namespace {
 
+// filepath.Clean of an absolute path: no ".", "..", or repeated slashes.
+std::string clean_abs_path(std::string_view p) {
+  std::vector<std::string_view> parts;
+  for (auto c : split(p, '/')) {
+    if (c.empty() || c == ".") continue;
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(c);
+  }
+  std::string out;
+  for (auto c : parts) {
+    out += '/';
+    out += c;
+  }
+  return out.empty() ? "/" : out;
+}
+
+// USER name|uid[:group|gid]. runc refuses ids above 2^31-1, so `start` would too.
+Status check_user(std::string_view line, std::string_view arg) {
+  auto parts = split(arg, ':');
+  if (parts.size() > 2)
+    return failf("--change {:?}: USER {:?}: want name|uid[:group|gid]", line, arg);
+  for (auto p : parts) {
+    if (p.empty()) return failf("--change {:?}: USER {:?}: want name|uid[:group|gid]", line, arg);
+    for (char c : p)
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+        return failf("--change {:?}: USER {:?}: space or control character", line, arg);
+    if (p.find_first_not_of("0123456789") == std::string_view::npos) {
+      auto id = parse_int<uint32_t>(p);
+      if (!id || *id > 2147483647)
+        return failf("--change {:?}: USER {:?}: id {} is out of range 0-2147483647", line, arg, p);
+    }
+  }
+  return {};
+}
+
+// EXPOSE port[-port][/tcp|/udp|/sctp] words, as "port/proto" keys; ranges expand as
+// docker's do.
+Result<std::vector<std::string>> exposed_ports(std::string_view line, std::string_view arg) {
+  std::vector<std::string> out;
+  for (auto word : split(arg, ' ')) {
+    word = trim(word);
+    if (word.empty()) continue;
+    std::string_view ports = word;
+    std::string proto = "tcp";
+    if (size_t slash = word.find('/'); slash != std::string_view::npos) {
+      ports = word.substr(0, slash);
+      proto = std::string(word.substr(slash + 1));
+      for (auto& c : proto) c = char(tolower(static_cast<unsigned char>(c)));
+      if (proto != "tcp" && proto != "udp" && proto != "sctp")
+        return failf("--change {:?}: EXPOSE {:?}: protocol {:?} is not tcp, udp or sctp", line,
+                     word, proto);
+    }
+    auto port = [](std::string_view p) -> std::optional<unsigned> {
+      if (p.empty() || p.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+      auto v = parse_int<unsigned>(p);
+      if (!v || *v < 1 || *v > 65535) return std::nullopt;
+      return v;
+    };
+    size_t dash = ports.find('-');
+    auto lo = port(ports.substr(0, dash));
+    auto hi = dash == std::string_view::npos ? lo : port(ports.substr(dash + 1));
+    if (!lo || !hi || *hi < *lo)
+      return failf("--change {:?}: EXPOSE {:?}: want a port 1-65535 (or a range low-high)", line,
+                   word);
+    for (unsigned p = *lo; p <= *hi; ++p) out.push_back(fmt::format("{}/{}", p, proto));
+  }
+  if (out.empty()) return failf("--change {:?}: EXPOSE: no port", line);
+  return out;
+}
+
 // One Dockerfile instruction applied to the image's "config" object.
 Status apply_change(Json& config, std::string_view line) {
   line = trim(line);
   auto sp = line.find_first_of(" \t=");
   if (sp == std::string_view::npos) return failf("--change {:?}: no argument", line);
+  std::string full(line);
   std::string op(line.substr(0, sp));
   for (auto& c : op) c = char(toupper(c));
   std::string_view arg = trim(line.substr(sp + 1));
   // JSON array form, else the shell form docker wraps in /bin/sh -c.
   auto words = [&]() -> Result<Json> {
     if (arg.starts_with('[')) {
-      auto j = HULL_TRY(parse_json(arg, fmt::format("--change {}", op)));
-      if (!j.is_array()) return failf("--change {}: not a JSON array", op);
+      auto j = HULL_TRY(parse_json(arg, fmt::format("--change {:?}", full)));
+      if (!j.is_array()) return failf("--change {:?}: {} is not a JSON array", full, op);
       for (auto& e : j)
-        if (!e.is_string()) return failf("--change {}: not an array of strings", op);
+        if (!e.is_string())
+          return failf("--change {:?}: {} is not a JSON array of strings", full, op);
       return j;
     }
     return Json::array({"/bin/sh", "-c", std::string(arg)});
@@ -39,19 +117,21 @@ Status apply_change(Json& config, std::string_view line) {
     std::vector<std::pair<std::string, std::string>> kv;
     if (arg.find('=') == std::string_view::npos) {
       auto s = arg.find(' ');
-      if (s == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+      if (s == std::string_view::npos) return failf("--change {:?}: {} wants KEY=VALUE", full, op);
       kv.emplace_back(std::string(arg.substr(0, s)), std::string(trim(arg.substr(s + 1))));
     } else {
       for (auto part : split(arg, ' ')) {
         if (part.empty()) continue;
         auto eq = part.find('=');
-        if (eq == std::string_view::npos) return failf("--change {}: want KEY=VALUE", op);
+        if (eq == std::string_view::npos)
+          return failf("--change {:?}: {} wants KEY=VALUE", full, op);
         std::string v(part.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
         kv.emplace_back(std::string(part.substr(0, eq)), v);
       }
     }
     for (auto& [k, v] : kv) {
+      if (k.empty()) return failf("--change {:?}: {} names can not be blank", full, op);
       if (env) {
         if (!config.contains("Env")) config["Env"] = Json::array();
         config["Env"].push_back(k + "=" + v);
@@ -69,19 +149,28 @@ Status apply_change(Json& config, std::string_view line) {
     HULL_CHECK(key_values("Env", true));
   else if (op == "LABEL")
     HULL_CHECK(key_values("Labels", false));
-  else if (op == "WORKDIR")
-    config["WorkingDir"] = std::string(arg);
-  else if (op == "USER")
-    config["User"] = std::string(arg);
-  else if (op == "STOPSIGNAL")
-    config["StopSignal"] = std::string(arg);
-  else if (op == "EXPOSE") {
-    for (auto p : split(arg, ' ')) {
-      if (p.empty()) continue;
-      std::string port(p);
-      if (port.find('/') == std::string::npos) port += "/tcp";
-      config["ExposedPorts"][port] = Json::object();
+  else if (op == "WORKDIR") {
+    // docker joins a relative WORKDIR to the previous one (or "/").
+    std::string dir(arg);
+    if (!dir.starts_with('/')) {
+      auto prev = config.find("WorkingDir");
+      std::string base = prev != config.end() && prev->is_string() ? prev->get<std::string>() : "";
+      dir = base + "/" + dir;
     }
+    config["WorkingDir"] = clean_abs_path(dir);
+  } else if (op == "USER") {
+    HULL_CHECK(check_user(full, arg));
+    config["User"] = std::string(arg);
+  } else if (op == "STOPSIGNAL") {
+    // parse_signal allows 0 (kill's existence check), which stops nothing.
+    auto sig = parse_signal(arg);
+    if (!sig || *sig == 0)
+      return failf("--change {:?}: STOPSIGNAL {:?} is not a signal name or number 1-{}", full, arg,
+                   SIGRTMAX);
+    config["StopSignal"] = std::string(arg);
+  } else if (op == "EXPOSE") {
+    for (auto& key : HULL_TRY(exposed_ports(full, arg)))
+      config["ExposedPorts"][key] = Json::object();
   } else {
     return failf("--change {:?}: unsupported instruction {}", line, op);
   }
