@@ -1,5 +1,6 @@
 #include "image/store.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sqlite3.h>
@@ -144,12 +145,17 @@ Status create_db(const std::string& root, const std::string& db) {
 // skips one by one (recently_deleted) on every allocation: 400 ms of CPU against 125 ms
 // for a 300-file pull right after a delete, measured with perf. Other filesystems
 // ignore it, so failures are too.
-void mark_topdir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+void mark_topdir(int fd) {
   int flags = 0;
-  if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL)) return;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL)) return;
   flags |= FS_TOPDIR_FL;
-  (void)::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags);
+  (void)::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
+Status flock_retry(int fd, int op) {
+  while (::flock(fd, op) < 0)
+    if (errno != EINTR) return sys_fail("flock");
+  return {};
 }
 
 }  // namespace
@@ -182,7 +188,11 @@ Result<Store> Store::open(const std::string& root) {
   s.root_ = root;
   for (const char* sub : {"", "/blobs/sha256", "/layers", "/l", "/tmp"})
     HULL_CHECK(fs::mkdir_p(root + sub, 0700));
-  mark_topdir(root + "/tmp");
+  const std::string tmp = root + "/tmp";
+  s.tmp_dir_.reset(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!s.tmp_dir_) return sys_failf("open {}", tmp);
+  HULL_CHECK(with_context(flock_retry(s.tmp_dir_.get(), LOCK_SH), tmp));
+  mark_topdir(s.tmp_dir_.get());
   std::string db = root + "/images.db";
   if (::access(db.c_str(), F_OK) < 0 && errno == ENOENT) HULL_CHECK(create_db(root, db));
   // FULLMUTEX: pull's download threads record unpacked layers through this connection.
@@ -202,12 +212,16 @@ Result<Store> Store::open(const std::string& root) {
   return s;
 }
 
-Store::Store(Store&& o) noexcept : root_(std::move(o.root_)), db_(std::exchange(o.db_, nullptr)) {}
+Store::Store(Store&& o) noexcept
+    : root_(std::move(o.root_)),
+      db_(std::exchange(o.db_, nullptr)),
+      tmp_dir_(std::move(o.tmp_dir_)) {}
 Store& Store::operator=(Store&& o) noexcept {
   if (this != &o) {
     if (db_) sqlite3_close_v2(db_);
     root_ = std::move(o.root_);
     db_ = std::exchange(o.db_, nullptr);
+    tmp_dir_ = std::move(o.tmp_dir_);
   }
   return *this;
 }
@@ -739,6 +753,35 @@ Result<std::vector<std::string>> Store::remove(std::string_view name_or_id, bool
   return out;
 }
 
+Result<size_t> Store::remove_stale_temp() {
+  // Exclusive only if no other process holds the directory shared (this one converts its
+  // own lock); then back to shared.
+  if (::flock(tmp_dir_.get(), LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK || errno == EINTR) return size_t{0};
+    return sys_failf("flock {}/tmp", root_);
+  }
+  size_t removed = 0;
+  Status st;
+  if (DIR* d = ::fdopendir(::dup(tmp_dir_.get()))) {
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d))
+      if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
+    ::closedir(d);
+    for (const auto& n : names) {
+      if (auto r = fs::remove_all(root_ + "/tmp/" + n); !r) {
+        if (st) st = r;
+      } else {
+        ++removed;
+      }
+    }
+  } else {
+    st = sys_failf("read {}/tmp", root_);
+  }
+  HULL_CHECK(flock_retry(tmp_dir_.get(), LOCK_SH));
+  if (!st) return std::unexpected(st.error());
+  return removed;
+}
+
 Result<std::vector<std::string>> Store::prune(bool all) {
   std::vector<std::string> victims;
   {
@@ -757,6 +800,7 @@ Result<std::vector<std::string>> Store::prune(bool all) {
     HULL_CHECK(delete_image(*this, db_, id));
     out.push_back("deleted: " + id);
   }
+  HULL_TRY(remove_stale_temp());
   return out;
 }
 

@@ -145,11 +145,17 @@ class Store {
   Status add_image(const NewImage& img);
   // The exclusive writer lock (flock) for the whole store.
   Result<UniqueFd> lock() const;
+  // Removes what a killed hull left in ROOT/tmp (downloads, unpacks, loads), when no
+  // other process has the store open; returns how many entries went (0 when one has).
+  Result<size_t> remove_stale_temp();
 
  private:
   Store() = default;
   std::string root_;
   sqlite3* db_ = nullptr;
+  // ROOT/tmp, flock()ed shared while this store is open: every temp entry belongs to a
+  // process that holds it, so when no one else does, whatever is there is stale.
+  UniqueFd tmp_dir_;
 };
 
 }  // namespace hull::image

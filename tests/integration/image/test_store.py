@@ -1,7 +1,10 @@
 """hull import, tag, rmi, image prune, save and load."""
 import json
+import os
+import signal
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 from .conftest import make_tar
@@ -21,7 +24,7 @@ def test_import_from_stdin_and_file(hull, tmp_path):
     j = json.loads(hull.out("image", "inspect", "mine:1"))[0]
     assert j["Id"] == id1 and j["RepoTags"] == ["mine:1"]
     assert Path(j["GraphDriver"]["Data"]["LowerDir"], "marker").read_text() == "1"
-    # Both imports share the single layer.
+#Both imports share the single layer.
     assert len(hull.layers()) == 1
     rows = hull.out("images").splitlines()
     assert rows[0].split()[:2] == ["REPOSITORY", "TAG"] and len(rows) == 3
@@ -37,7 +40,7 @@ def test_tag_rmi_prune(hull, tmp_path):
     assert out.strip() == "Untagged: base:1"
     p = hull.run("rmi", "no-such", check=False)
     assert p.returncode != 0 and b"no such image" in p.stderr
-    # Re-importing under the same tag leaves the old image dangling; prune removes it.
+#Re - importing under the same tag leaves the old image dangling; prune removes it.
     hull.run("import", str(rootfs_tar(tmp_path, "b.tar", "2")), "other/name:x")
     assert "<none>" in hull.out("images")
     out = hull.out("image", "prune", "-f")
@@ -72,3 +75,55 @@ def test_load_docker_archive_from_skopeo(hull, tmp_path, registry):
     out = hull.out("load", "-i", str(arch))
     assert "sk/img:v1" in out
     assert json.loads(hull.out("image", "inspect", "sk/img:v1"))[0]["Id"] == img.id
+
+
+def _tags(hull):
+    rows = [json.loads(line) for line in hull.out("images", "--format", "json").splitlines()]
+    return {f"{r['Repository']}:{r['Tag']}" for r in rows}
+
+
+def _import_holding_stdin(hull, tar_bytes, name):
+    """`hull import - NAME` fed the first half of a tarball, stdin kept open: it has
+    started writing into ROOT/tmp and waits for the rest."""
+    before = set(hull.tmp_entries())
+    p = subprocess.Popen([hull.binary, "--root", str(hull.root), "import", "-", name],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdin.write(tar_bytes[: len(tar_bytes) // 2])
+    p.stdin.flush()
+    end = time.time() + 20
+    while not set(hull.tmp_entries()) - before and time.time() < end and p.poll() is None:
+        time.sleep(0.05)
+    new = set(hull.tmp_entries()) - before
+    assert new, f"import wrote nothing into ROOT/tmp (exit {p.poll()}: " \
+        f"{p.stderr.read().decode() if p.poll() is not None else ''})"
+    return p, new
+
+
+def test_prune_removes_what_a_killed_import_left_but_not_a_running_ones(hull, tmp_path):
+    hull.run("import", str(rootfs_tar(tmp_path)), "keep:1")
+    big = make_tar([("bin/", None), ("bin/sh", "#!"), ("big", b"x" * (4 << 20))])
+    killed, stale = _import_holding_stdin(hull, big, "killed:1")
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    killed.stdin.close()
+    assert stale <= set(hull.tmp_entries())
+
+#While another hull holds the store open, its temp files are not touched.
+    live, in_use = _import_holding_stdin(hull, big, "live:1")
+    try:
+        hull.run("image", "prune", "-f")
+        assert in_use <= set(hull.tmp_entries())
+        live.stdin.write(big[len(big) // 2:])
+        live.stdin.close()
+        assert live.wait(60) == 0, live.stderr.read()
+    finally:
+        if live.poll() is None:
+            live.kill()
+            live.wait()
+    assert "live:1" in _tags(hull)
+
+#Nothing holds it now : prune clears what the killed import left, images stay.
+    hull.run("image", "prune", "-f")
+    assert hull.tmp_entries() == []
+    assert _tags(hull) == {"keep:1", "live:1"}
