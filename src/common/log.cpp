@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/json.hpp"
+#include "common/strings.hpp"
 #include "common/time.hpp"
 
 namespace hull::log {
@@ -38,6 +39,9 @@ constexpr std::string_view level_name(Level l) {
 void configure(const std::string& path, Format format, bool debug) {
   g_config.format = format;
   g_config.debug = debug;
+  if (g_config.to_file) ::close(g_config.fd);
+  g_config.fd = STDERR_FILENO;
+  g_config.to_file = false;
   if (!path.empty()) {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd >= 0) {
@@ -51,7 +55,12 @@ bool debug_enabled() {
   return g_config.debug;
 }
 
-void write(Level level, std::string_view msg) {
+void write(Level level, std::string_view raw) {
+  // Messages quote what came from outside (names, paths inside layers, config values):
+  // no terminal escape sequence reaches the screen through them. JSON escapes its own.
+  std::string escaped;
+  std::string_view msg = raw;
+  if (g_config.format == Format::text) msg = escaped = escape_controls(raw);
   std::string line;
   if (g_config.format == Format::json) {
     nlohmann::json j{{"level", level_name(level)}, {"msg", msg}, {"time", rfc3339_now()}};

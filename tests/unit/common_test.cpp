@@ -9,10 +9,12 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/log.hpp"
 #include "common/own_thread.hpp"
 #include "common/sha256.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
+#include "temp_dir.hpp"
 
 namespace hull {
 namespace {
@@ -85,6 +87,30 @@ TEST(Strings, SplitTrimParse) {
   EXPECT_EQ(parse_int<int>("42"), 42);
   EXPECT_FALSE(parse_int<int>("4x"));
   EXPECT_FALSE(parse_int<int>(""));
+}
+
+TEST(Strings, EscapeControlsLeavesTextAndUtf8AndEscapesTheRest) {
+  EXPECT_EQ(escape_controls("plain text\nline two\ttab"), "plain text\nline two\ttab");
+  EXPECT_EQ(escape_controls("caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");
+  EXPECT_EQ(escape_controls("a\x1b[2Jb"), "a\\x1b[2Jb");
+  EXPECT_EQ(escape_controls(std::string_view("x\0y\r\x7f", 5)), "x\\x00y\\x0d\\x7f");
+  // C1 CSI as UTF-8 (U+009B) goes; U+00A0 (no-break space) stays.
+  EXPECT_EQ(escape_controls("\xc2\x9b"
+                            "31m \xc2\xa0"),
+            "\\xc2\\x9b"
+            "31m \xc2\xa0");
+  EXPECT_EQ(escape_controls("end\xc2"), "end\xc2");
+}
+
+TEST(Log, TextLinesCarryNoTerminalEscapes) {
+  test::TempDir dir;
+  const std::string path = dir.path + "/log";
+  log::configure(path, log::Format::text, false);
+  log::warn("image {} refused", "evil\x1b]0;owned\x07");
+  log::configure("", log::Format::text, false);
+  std::string text = fs::read_file(path).value();
+  EXPECT_NE(text.find("image evil\\x1b]0;owned\\x07 refused"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
 }
 
 TEST(Sha256, KnownVector) {
