@@ -49,17 +49,34 @@ Result<std::string> read_beneath(int dirfd, const std::string& name, size_t max 
   return out;
 }
 
-// Hashes the file and moves it into the store as a blob (same filesystem: ROOT/tmp).
-Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd,
-                                                   const std::string& tmpdir,
-                                                   const std::string& name) {
+// What a load has added to the store so far: on failure whatever no image references
+// goes again (Store::collect_garbage), as after a failed pull.
+struct Added {
+  std::vector<std::string> blobs, layers;
+};
+
+// A descriptor's "size", when it has one, must be the content's: the OCI image spec says
+// content of another length is not to be trusted.
+Status check_size(const Json& desc, int64_t got, std::string_view what) {
+  if (!desc.is_object() || !desc.contains("size")) return {};
+  const Json& s = desc["size"];
+  if (!s.is_number_integer() || s.get<int64_t>() < 0)
+    return failf("{}: the descriptor's size is not a byte count", what);
+  if (s.get<int64_t>() != got)
+    return failf("{} is {} bytes but its descriptor says {}", what, got, s.get<int64_t>());
+  return {};
+}
+
+// Hashes the file and copies it into the store as a blob. With `expected` a file of
+// another digest is refused before anything is stored.
+Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd, const std::string& name,
+                                                   Added& added, std::string_view expected = {}) {
   auto fd = HULL_TRY(open_beneath(dirfd, name));
   struct stat st {};
   if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
     return failf("{} in the archive is not a regular file", name);
   Sha256 h;
   std::vector<char> buf(1 << 17);
-  std::string head;
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -68,6 +85,8 @@ Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd,
     h.update(buf.data(), size_t(n));
   }
   std::string digest = "sha256:" + h.hex_final();
+  if (!expected.empty() && digest != expected)
+    return failf("{} in the archive does not match its digest (it is {})", name, digest);
   if (!store.has_blob(digest)) {
     // Copy rather than rename: the name may be a hardlink the archive shares.
     auto [tmp, out] = HULL_TRY(store.temp_file());
@@ -82,9 +101,16 @@ Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd,
       }
     }
     HULL_CHECK(store.commit_blob(tmp, digest));
+    added.blobs.push_back(digest);
   }
-  (void)tmpdir;
   return std::pair{digest, int64_t(st.st_size)};
+}
+
+Status unpack(Store& store, const std::string& digest, const std::string& diff_id, Added& added) {
+  if (store.has_layer(diff_id)) return {};
+  HULL_TRY(store.unpack_layer(digest, diff_id));
+  added.layers.push_back(diff_id);
+  return {};
 }
 
 std::string layer_media(Store& store, const std::string& digest) {
@@ -109,10 +135,12 @@ std::vector<std::string> diff_ids_of(const Json& cfg) {
 
 Status record(Store& store, const std::string& cfg_digest, const std::string& manifest_body,
               const std::string& manifest_type, std::vector<LayerRecord> layers,
-              std::vector<std::string> tags) {
+              std::vector<std::string> tags, Added& added) {
   NewImage img;
   img.config_digest = cfg_digest;
+  const bool had = store.has_blob("sha256:" + Sha256::hex(manifest_body));
   img.manifest_digest = HULL_TRY(store.put_blob(manifest_body));
+  if (!had) added.blobs.push_back(img.manifest_digest);
   img.manifest_media_type = manifest_type;
   img.layers = std::move(layers);
   img.tags = std::move(tags);
@@ -120,7 +148,7 @@ Status record(Store& store, const std::string& cfg_digest, const std::string& ma
   return store.add_image(img);
 }
 
-Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::string& tmpdir) {
+Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added) {
   auto text = HULL_TRY(read_beneath(dir, "manifest.json"));
   auto man = HULL_TRY(parse_json(text, "manifest.json"));
   if (!man.is_array()) return fail("manifest.json: not an array");
@@ -147,7 +175,7 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
       }
     }
     auto [cfg_digest, cfg_size] =
-        HULL_TRY(adopt_blob(store, dir, tmpdir, e["Config"].get<std::string>()));
+        HULL_TRY(adopt_blob(store, dir, e["Config"].get<std::string>(), added));
     auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
     auto cfg = HULL_TRY(parse_json(cfg_text, e["Config"].get<std::string>()));
     auto diffs = diff_ids_of(cfg);
@@ -159,8 +187,8 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
     for (size_t i = 0; i < diffs.size(); ++i) {
       if (!e["Layers"][i].is_string()) return fail("manifest.json: layer path is not a string");
       auto [digest, size] =
-          HULL_TRY(adopt_blob(store, dir, tmpdir, e["Layers"][i].get<std::string>()));
-      HULL_TRY(store.unpack_layer(digest, diffs[i]));
+          HULL_TRY(adopt_blob(store, dir, e["Layers"][i].get<std::string>(), added));
+      HULL_CHECK(unpack(store, digest, diffs[i], added));
       std::string media = layer_media(store, digest);
       layers.push_back({digest, media, diffs[i], size});
       mlayers.push_back({{"mediaType", media}, {"digest", digest}, {"size", size}});
@@ -172,14 +200,14 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, const std::s
                        {"digest", cfg_digest},
                        {"size", cfg_size}}},
                      {"layers", mlayers}};
-    HULL_CHECK(record(store, cfg_digest, manifest.dump(), kOciManifest, layers, tags));
+    HULL_CHECK(record(store, cfg_digest, manifest.dump(), kOciManifest, layers, tags, added));
     if (tags.empty()) out.push_back("Loaded image ID: " + cfg_digest);
     for (auto& t : shown) out.push_back("Loaded image: " + t);
   }
   return out;
 }
 
-Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::string& tmpdir) {
+Result<std::vector<std::string>> load_oci(Store& store, int dir, Added& added) {
   auto text = HULL_TRY(read_beneath(dir, "index.json"));
   auto index = HULL_TRY(parse_json(text, "index.json"));
   if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array() ||
@@ -194,22 +222,26 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
     auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
     if ("sha256:" + Sha256::hex(body) != digest)
       return failf("index.json: manifest {} does not match its digest", digest);
+    HULL_CHECK(check_size(m, int64_t(body.size()), "index.json: manifest " + digest));
     auto mj = HULL_TRY(parse_json(body, digest));
     if (media == kOciIndex || media == kDockerList || mj.contains("manifests")) {
       // A nested index: take this host's platform.
       std::string want = host_platform();
-      std::string found;
+      const Json* found = nullptr;
       for (auto& sub : json_array(mj, "manifests")) {
         const Json& p = json_object(sub, "platform");
         if (json_string(p, "os") + "/" + json_string(p, "architecture") ==
             want.substr(0, want.find('/', 6)))
-          found = json_string(sub, "digest");
+          found = &sub;
       }
-      if (!valid_digest(found)) return failf("index.json: no manifest for {} in {}", want, digest);
-      digest = found;
+      if (!found || !valid_digest(json_string(*found, "digest")))
+        return failf("index.json: no manifest for {} in {}", want, digest);
+      const Json sub = *found;
+      digest = json_string(sub, "digest");
       body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
       if ("sha256:" + Sha256::hex(body) != digest)
         return failf("manifest {} does not match its digest", digest);
+      HULL_CHECK(check_size(sub, int64_t(body.size()), "manifest " + digest));
       mj = HULL_TRY(parse_json(body, digest));
     }
     if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
@@ -217,8 +249,9 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
       return failf("manifest {}: no config or layers", digest);
     std::string cfg_digest = json_string(json_object(mj, "config"), "digest");
     if (!valid_digest(cfg_digest)) return failf("manifest {}: invalid config digest", digest);
-    auto [got_cfg, cfg_size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(cfg_digest)));
-    if (got_cfg != cfg_digest) return failf("config {} does not match its digest", cfg_digest);
+    auto [got_cfg, cfg_size] =
+        HULL_TRY(adopt_blob(store, dir, blob_name(cfg_digest), added, cfg_digest));
+    HULL_CHECK(check_size(json_object(mj, "config"), cfg_size, "config " + cfg_digest));
     auto cfg = HULL_TRY(parse_json(HULL_TRY(store.read_blob(cfg_digest)), cfg_digest));
     auto diffs = diff_ids_of(cfg);
     if (diffs.size() != mj["layers"].size())
@@ -228,9 +261,9 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
     for (size_t i = 0; i < diffs.size(); ++i) {
       std::string ld = json_string(mj["layers"][i], "digest");
       if (!valid_digest(ld)) return failf("manifest {}: invalid layer digest", digest);
-      auto [got, size] = HULL_TRY(adopt_blob(store, dir, tmpdir, blob_name(ld)));
-      if (got != ld) return failf("layer {} does not match its digest", ld);
-      HULL_TRY(store.unpack_layer(ld, diffs[i]));
+      auto [got, size] = HULL_TRY(adopt_blob(store, dir, blob_name(ld), added, ld));
+      HULL_CHECK(check_size(mj["layers"][i], size, "layer " + ld));
+      HULL_CHECK(unpack(store, ld, diffs[i], added));
       layers.push_back(
           {ld, json_string(mj["layers"][i], "mediaType", layer_media(store, ld)), diffs[i], size});
     }
@@ -249,7 +282,7 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, const std::stri
       tags.push_back(r->str());
     }
     std::string mt = json_string(mj, "mediaType", kOciManifest);
-    HULL_CHECK(record(store, cfg_digest, body, mt, layers, tags));
+    HULL_CHECK(record(store, cfg_digest, body, mt, layers, tags, added));
     out.push_back(tags.empty() ? "Loaded image ID: " + cfg_digest : "Loaded image: " + name);
   }
   return out;
@@ -269,18 +302,21 @@ Result<std::vector<std::string>> load_archive(Store& store, const std::string& p
   ::unlink(marker.c_str());
   std::string tmpdir = marker + ".load";
   if (::mkdir(tmpdir.c_str(), 0700) < 0) return sys_failf("mkdir {}", tmpdir);
+  Added added;
   auto result = [&]() -> Result<std::vector<std::string>> {
     auto dir = HULL_TRY(fs::open_dir(tmpdir));
     HULL_TRY(with_context(unpack_tar(in, dir.get()), fmt::format("load {}", path)));
     struct stat st {};
     if (::fstatat(dir.get(), "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-      return load_docker(store, dir.get(), tmpdir);
+      return load_docker(store, dir.get(), added);
     if (::fstatat(dir.get(), "index.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-      return load_oci(store, dir.get(), tmpdir);
+      return load_oci(store, dir.get(), added);
     return failf("load {}: neither manifest.json (docker-archive) nor index.json (oci-archive)",
                  path);
   }();
   (void)fs::remove_all(tmpdir);
+  // Images recorded before a failure keep theirs; the rest goes.
+  if (!result) (void)store.collect_garbage(added.blobs, added.layers);
   return result;
 }
 

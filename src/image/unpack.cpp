@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "common/sha256.hpp"
-#include "common/userns.hpp"
 #include "common/unique_fd.hpp"
+#include "common/userns.hpp"
 
 namespace hull::image {
 namespace {
@@ -574,6 +574,8 @@ class Extractor {
         // what a lower entry of this layer put there.
         return make_room();
       default:
+        // libarchive gives a link entry with an empty target no type at all.
+        if (type == 0) return failf("entry {:?}: no file type (a link without a target?)", path);
         return failf("entry {:?}: unsupported file type {:o}", path, unsigned(type));
     }
   }

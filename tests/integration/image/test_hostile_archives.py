@@ -54,6 +54,14 @@ def oci_archive(index_entry=None, manifest=None, config=CONFIG, manifests=None):
     return archive(files)
 
 
+_CFG = json.dumps(CONFIG).encode()
+_MAN = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": sha(_CFG), "size": len(_CFG)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": sha(LAYER), "size": len(LAYER)}]}
+
+
 def deep(n):
     return "[" * n + "]" * n
 
@@ -92,6 +100,21 @@ CASES = {
     "repotag number": (docker_archive(manifest=[{"Config": "cfg.json", "RepoTags": [3],
                                                  "Layers": ["layer.tar"]}]), "RepoTags"),
     "no images": (docker_archive(manifest=[]), "no images"),
+    # descriptor sizes must be the content's (OCI image spec)
+    "oci layer size wrong": (oci_archive(manifest=dict(_MAN, layers=[
+        dict(_MAN["layers"][0], size=len(LAYER) + 1)])), "bytes but its descriptor says"),
+    "oci config size string": (oci_archive(manifest=dict(_MAN, config=dict(
+        _MAN["config"], size=str(len(_CFG))))), "not a byte count"),
+    "oci index size wrong": (oci_archive({"size": 1}), "index.json: manifest"),
+    # refused after the config or the layer were stored: they go again
+    "oci layer missing": (oci_archive(manifest=dict(_MAN, layers=[
+        dict(_MAN["layers"][0], digest=sha(b"absent"))])), "blobs/sha256"),
+    "oci ref.name invalid": (oci_archive({"annotations": {
+        "org.opencontainers.image.ref.name": "UPPER/case"}}), "index.json: name"),
+    # a name quoting a terminal escape is shown escaped
+    "config path escape": (docker_archive(manifest=[{"Config": "cfg\x1b]0;owned\x07.json",
+                                                     "Layers": ["layer.tar"]}]),
+                           "cfg\\x1b]0;owned\\x07.json"),
 }
 
 
@@ -116,4 +139,7 @@ def test_hostile_archive(hull, tmp_path, name):
         assert p.returncode == 125 and err.strip(), (p.returncode, err)
         if expect:
             assert expect in err, err
+        assert "\x1b" not in err, err
         assert hull.out("images", "-q").split() == []
+        # Nothing of it stays: no blob, no layer, no temp file.
+        assert (hull.blobs(), hull.layers(), hull.tmp_entries()) == ([], [], []), name

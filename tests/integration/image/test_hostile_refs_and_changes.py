@@ -141,3 +141,12 @@ def test_import_change_docker_forms(hull, tmp_path):
     assert cfg["StopSignal"] == "SIGUSR1"
     assert sorted(cfg["ExposedPorts"]) == ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]
     assert cfg["User"] == "1000:1000"
+
+
+def test_import_of_a_hardlink_without_target_says_so(hull, tmp_path):
+    tar = tmp_path / "hl.tar"
+    tar.write_bytes(make_tar([("bin/", None), ("x", ("hard", ""))]))
+    p = hull.run("import", str(tar), "hl:1", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 125 and 'entry "x": no file type (a link without a target?)' in err
+    assert (hull.layers(), hull.blobs(), hull.tmp_entries()) == ([], [], [])
