@@ -18,6 +18,7 @@
 #include <cstdlib>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "engine/seccomp_profile.hpp"
@@ -524,6 +525,12 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   }
   if (o.publish_all)
     for (const auto& key : image.exposed_ports) {
+      // An image may expose sctp (docker's EXPOSE allows it, and so does import):
+      // hull forwards tcp and udp only, so that port is left out rather than failing -P.
+      if (key.ends_with("/sctp")) {
+        log::warn("image exposes {}: sctp is not published (tcp and udp only)", key);
+        continue;
+      }
       auto e = net::parse_exposed(key);
       if (!e) return std::unexpected(e.error().wrap(fmt::format("image ExposedPorts \"{}\"", key)));
       // An explicit -p of the same port wins; -P gives every other one a free host port.
