@@ -472,8 +472,13 @@ class Extractor {
       int sp = HULL_TRY(open_parent_uncached(src));
       UniqueFd holder(sp);
       struct stat sst {};
-      if (::fstatat(sp, src.back().c_str(), &sst, AT_SYMLINK_NOFOLLOW) < 0)
+      if (::fstatat(sp, src.back().c_str(), &sst, AT_SYMLINK_NOFOLLOW) < 0) {
+        // Each layer is unpacked on its own (docker's overlay2 does the same), so a link
+        // can only name a file of its own layer.
+        if (errno == ENOENT)
+          return failf("hardlink {:?} to {:?}: no such file earlier in this layer", path, hardlink);
         return sys_failf("hardlink {} to {}", path, hardlink);
+      }
       if (S_ISDIR(sst.st_mode)) return failf("refusing hardlink {:?} to a directory", path);
       bool ok = HULL_TRY(
           create([&] { return ::linkat(sp, src.back().c_str(), parent, base.c_str(), 0); }));

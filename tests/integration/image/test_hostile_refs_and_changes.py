@@ -150,3 +150,13 @@ def test_import_of_a_hardlink_without_target_says_so(hull, tmp_path):
     err = p.stderr.decode()
     assert p.returncode == 125 and 'entry "x": no file type (a link without a target?)' in err
     assert (hull.layers(), hull.blobs(), hull.tmp_entries()) == ([], [], [])
+
+
+def test_import_of_a_hardlink_to_a_missing_file_names_both(hull, tmp_path):
+    tar = tmp_path / "hl.tar"
+    tar.write_bytes(make_tar([("bin/", None), ("x", ("hard", "bin/absent"))]))
+    p = hull.run("import", str(tar), "hl:1", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 125, err
+    assert 'hardlink "x" to "bin/absent": no such file earlier in this layer' in err, err
+    assert (hull.layers(), hull.blobs(), hull.tmp_entries()) == ([], [], [])
