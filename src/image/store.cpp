@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/sha256.hpp"
 #include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
@@ -768,8 +769,9 @@ Result<size_t> Store::remove_stale_temp() {
       if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
     ::closedir(d);
     for (const auto& n : names) {
-      if (auto r = fs::remove_all(root_ + "/tmp/" + n); !r) {
-        if (st) st = r;
+      const std::string path = root_ + "/tmp/" + n;
+      if (auto r = fs::remove_all(path); !r) {
+        if (st) st = with_context(std::move(r), "remove " + path);
       } else {
         ++removed;
       }
@@ -800,7 +802,9 @@ Result<std::vector<std::string>> Store::prune(bool all) {
     HULL_CHECK(delete_image(*this, db_, id));
     out.push_back("deleted: " + id);
   }
-  HULL_TRY(remove_stale_temp());
+  // The images are gone by now: a temp entry that will not go is worth a warning, not
+  // a failed prune.
+  if (auto r = remove_stale_temp(); !r) log::warn("image prune: {}", r.error().message);
   return out;
 }
 

@@ -127,3 +127,19 @@ def test_prune_removes_what_a_killed_import_left_but_not_a_running_ones(hull, tm
     hull.run("image", "prune", "-f")
     assert hull.tmp_entries() == []
     assert _tags(hull) == {"keep:1", "live:1"}
+
+
+def test_prune_warns_about_a_temp_entry_it_cannot_remove(hull, tmp_path):
+    hull.run("import", str(rootfs_tar(tmp_path)), "keep:1")
+    stuck = Path(hull.root) / "tmp" / "stuck"
+    stuck.mkdir()
+    (stuck / "f").write_text("x")
+    subprocess.run(["chattr", "+i", str(stuck / "f")], check=True)
+    try:
+        p = hull.run("image", "prune", "-f")  # exit 0: the images part worked
+        assert b"image prune:" in p.stderr and b"stuck" in p.stderr, p.stderr
+        assert "stuck" in hull.tmp_entries()
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck / "f")], check=True)
+    hull.run("image", "prune", "-f")
+    assert hull.tmp_entries() == []
