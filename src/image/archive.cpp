@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <set>
 
@@ -55,6 +56,24 @@ struct Added {
   std::vector<std::string> blobs, layers;
 };
 
+// An archive lists at most this many images (manifest.json or index.json entries): a
+// real one holds a few, and each entry costs a record in the store.
+constexpr size_t kMaxImages = 10000;
+
+// What this load has done already. An archive may list the same image many times (10000
+// identical index.json entries with a 4 MiB layer took 28 s, each one hashing the blobs
+// and recording the image again) and its images may share layers: each blob is hashed
+// and adopted once, each image recorded once per name, each line printed once.
+struct Seen {
+  std::map<std::string, std::pair<std::string, int64_t>> blobs;  // archive name -> digest, size
+  std::set<std::string> entries;                                 // entries recorded
+  std::set<std::string> lines;                                   // lines printed
+
+  void print(std::vector<std::string>& out, std::string line) {
+    if (lines.insert(line).second) out.push_back(std::move(line));
+  }
+};
+
 // A descriptor's "size", when it has one, must be the content's: the OCI image spec says
 // content of another length is not to be trusted.
 Status check_size(const Json& desc, int64_t got, std::string_view what) {
@@ -70,7 +89,16 @@ Status check_size(const Json& desc, int64_t got, std::string_view what) {
 // Hashes the file and copies it into the store as a blob. With `expected` a file of
 // another digest is refused before anything is stored.
 Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd, const std::string& name,
-                                                   Added& added, std::string_view expected = {}) {
+                                                   Added& added, Seen& seen,
+                                                   std::string_view expected = {}) {
+  // The extracted archive is this load's own (ROOT/tmp, 0700): a name read once stays
+  // what it was.
+  if (auto it = seen.blobs.find(name); it != seen.blobs.end()) {
+    if (!expected.empty() && it->second.first != expected)
+      return failf("{} in the archive does not match its digest (it is {})", name,
+                   it->second.first);
+    return it->second;
+  }
   auto fd = HULL_TRY(open_beneath(dirfd, name));
   struct stat st {};
   if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
@@ -103,7 +131,7 @@ Result<std::pair<std::string, int64_t>> adopt_blob(Store& store, int dirfd, cons
     HULL_CHECK(store.commit_blob(tmp, digest));
     added.blobs.push_back(digest);
   }
-  return std::pair{digest, int64_t(st.st_size)};
+  return seen.blobs[name] = std::pair{digest, int64_t(st.st_size)};
 }
 
 Status unpack(Store& store, const std::string& digest, const std::string& diff_id, Added& added) {
@@ -133,19 +161,66 @@ std::vector<std::string> diff_ids_of(const Json& cfg) {
   return out;
 }
 
-Status record(Store& store, const std::string& cfg_digest, const std::string& manifest_body,
-              const std::string& manifest_type, std::vector<LayerRecord> layers,
-              std::vector<std::string> tags, Added& added) {
+// An image of the archive as the store records it, kept for the entries that list it
+// again (under another name).
+struct Prepared {
+  std::string manifest_digest, manifest_type, cfg_digest;
+  std::string body;  // the manifest, until it is stored
+  int64_t size = 0;  // of what the index entry names (a nested index's own size)
+  std::vector<LayerRecord> layers;
+};
+
+Status record(Store& store, Prepared& p, std::vector<std::string> tags, Added& added) {
+  if (!store.has_blob(p.manifest_digest)) {
+    if (p.body.empty()) return failf("manifest {} is no longer stored", p.manifest_digest);
+    HULL_TRY(store.put_blob(p.body));
+    added.blobs.push_back(p.manifest_digest);
+  }
+  std::string().swap(p.body);  // stored: the next entry of this image needs no copy
   NewImage img;
-  img.config_digest = cfg_digest;
-  const bool had = store.has_blob("sha256:" + Sha256::hex(manifest_body));
-  img.manifest_digest = HULL_TRY(store.put_blob(manifest_body));
-  if (!had) added.blobs.push_back(img.manifest_digest);
-  img.manifest_media_type = manifest_type;
-  img.layers = std::move(layers);
+  img.config_digest = p.cfg_digest;
+  img.manifest_digest = p.manifest_digest;
+  img.manifest_media_type = p.manifest_type;
+  img.layers = p.layers;
   img.tags = std::move(tags);
   auto lk = HULL_TRY(store.lock());
   return store.add_image(img);
+}
+
+// A docker-archive image: its config and layers adopted, the layers unpacked, and the
+// OCI manifest the store keeps for it.
+Result<Prepared> prepare_docker(Store& store, int dir, const Json& e, Added& added, Seen& seen) {
+  auto [cfg_digest, cfg_size] =
+      HULL_TRY(adopt_blob(store, dir, e["Config"].get<std::string>(), added, seen));
+  auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
+  auto cfg = HULL_TRY(parse_json(cfg_text, e["Config"].get<std::string>()));
+  auto diffs = diff_ids_of(cfg);
+  if (diffs.size() != e["Layers"].size())
+    return failf("manifest.json: {} layers but the config lists {} diff ids", e["Layers"].size(),
+                 diffs.size());
+  Prepared p;
+  Json mlayers = Json::array();
+  for (size_t i = 0; i < diffs.size(); ++i) {
+    if (!e["Layers"][i].is_string()) return fail("manifest.json: layer path is not a string");
+    auto [digest, size] =
+        HULL_TRY(adopt_blob(store, dir, e["Layers"][i].get<std::string>(), added, seen));
+    HULL_CHECK(unpack(store, digest, diffs[i], added));
+    std::string media = layer_media(store, digest);
+    p.layers.push_back({digest, media, diffs[i], size});
+    mlayers.push_back({{"mediaType", media}, {"digest", digest}, {"size", size}});
+  }
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", kOciManifest},
+                   {"config",
+                    {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                     {"digest", cfg_digest},
+                     {"size", cfg_size}}},
+                   {"layers", mlayers}};
+  p.body = manifest.dump();
+  p.manifest_digest = "sha256:" + Sha256::hex(p.body);
+  p.manifest_type = kOciManifest;
+  p.cfg_digest = cfg_digest;
+  return p;
 }
 
 Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added) {
@@ -153,7 +228,12 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added
   auto man = HULL_TRY(parse_json(text, "manifest.json"));
   if (!man.is_array()) return fail("manifest.json: not an array");
   if (man.empty()) return fail("manifest.json: no images in the archive");
+  if (man.size() > kMaxImages)
+    return failf("manifest.json: {} images, more than the {} an archive may hold", man.size(),
+                 kMaxImages);
   std::vector<std::string> out;
+  Seen seen;
+  std::map<std::string, Prepared> prepared;  // by config and layer paths
   for (auto& e : man) {
     if (!e.is_object() || !e.contains("Config") || !e["Config"].is_string() ||
         !e.contains("Layers") || !e["Layers"].is_array())
@@ -174,37 +254,77 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added
         shown.push_back(t.get<std::string>());
       }
     }
-    auto [cfg_digest, cfg_size] =
-        HULL_TRY(adopt_blob(store, dir, e["Config"].get<std::string>(), added));
-    auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
-    auto cfg = HULL_TRY(parse_json(cfg_text, e["Config"].get<std::string>()));
-    auto diffs = diff_ids_of(cfg);
-    if (diffs.size() != e["Layers"].size())
-      return failf("manifest.json: {} layers but the config lists {} diff ids", e["Layers"].size(),
-                   diffs.size());
-    std::vector<LayerRecord> layers;
-    Json mlayers = Json::array();
-    for (size_t i = 0; i < diffs.size(); ++i) {
-      if (!e["Layers"][i].is_string()) return fail("manifest.json: layer path is not a string");
-      auto [digest, size] =
-          HULL_TRY(adopt_blob(store, dir, e["Layers"][i].get<std::string>(), added));
-      HULL_CHECK(unpack(store, digest, diffs[i], added));
-      std::string media = layer_media(store, digest);
-      layers.push_back({digest, media, diffs[i], size});
-      mlayers.push_back({{"mediaType", media}, {"digest", digest}, {"size", size}});
-    }
-    Json manifest = {{"schemaVersion", 2},
-                     {"mediaType", kOciManifest},
-                     {"config",
-                      {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                       {"digest", cfg_digest},
-                       {"size", cfg_size}}},
-                     {"layers", mlayers}};
-    HULL_CHECK(record(store, cfg_digest, manifest.dump(), kOciManifest, layers, tags, added));
-    if (tags.empty()) out.push_back("Loaded image ID: " + cfg_digest);
-    for (auto& t : shown) out.push_back("Loaded image: " + t);
+    std::string key = e["Config"].get<std::string>() + '\n' + e["Layers"].dump();
+    if (!seen.entries.insert(key + '\n' + Json(tags).dump()).second) continue;  // done already
+    auto it = prepared.find(key);
+    if (it == prepared.end())
+      it = prepared.emplace(key, HULL_TRY(prepare_docker(store, dir, e, added, seen))).first;
+    HULL_CHECK(record(store, it->second, tags, added));
+    if (tags.empty()) seen.print(out, "Loaded image ID: " + it->second.cfg_digest);
+    for (auto& t : shown) seen.print(out, "Loaded image: " + t);
   }
   return out;
+}
+
+// An oci-archive image from its index.json entry m: the manifest (of this host's platform
+// when m names an index) verified, its config and layers adopted, the layers unpacked.
+Result<Prepared> prepare_oci(Store& store, int dir, const Json& m, Added& added, Seen& seen) {
+  auto blob_name = [](const std::string& d) { return "blobs/sha256/" + d.substr(7); };
+  std::string digest = json_string(m, "digest"), media = json_string(m, "mediaType");
+  auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
+  if ("sha256:" + Sha256::hex(body) != digest)
+    return failf("index.json: manifest {} does not match its digest", digest);
+  Prepared p;
+  p.size = int64_t(body.size());
+  HULL_CHECK(check_size(m, p.size, "index.json: manifest " + digest));
+  auto mj = HULL_TRY(parse_json(body, digest));
+  if (media == kOciIndex || media == kDockerList || mj.contains("manifests")) {
+    // A nested index: take this host's platform.
+    std::string want = host_platform();
+    const Json* found = nullptr;
+    for (auto& sub : json_array(mj, "manifests")) {
+      const Json& pl = json_object(sub, "platform");
+      if (json_string(pl, "os") + "/" + json_string(pl, "architecture") ==
+          want.substr(0, want.find('/', 6)))
+        found = &sub;
+    }
+    if (!found || !valid_digest(json_string(*found, "digest")))
+      return failf("index.json: no manifest for {} in {}", want, digest);
+    const Json sub = *found;
+    digest = json_string(sub, "digest");
+    body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
+    if ("sha256:" + Sha256::hex(body) != digest)
+      return failf("manifest {} does not match its digest", digest);
+    HULL_CHECK(check_size(sub, int64_t(body.size()), "manifest " + digest));
+    mj = HULL_TRY(parse_json(body, digest));
+  }
+  if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
+      !mj["layers"].is_array())
+    return failf("manifest {}: no config or layers", digest);
+  std::string cfg_digest = json_string(json_object(mj, "config"), "digest");
+  if (!valid_digest(cfg_digest)) return failf("manifest {}: invalid config digest", digest);
+  auto [got_cfg, cfg_size] =
+      HULL_TRY(adopt_blob(store, dir, blob_name(cfg_digest), added, seen, cfg_digest));
+  HULL_CHECK(check_size(json_object(mj, "config"), cfg_size, "config " + cfg_digest));
+  auto cfg = HULL_TRY(parse_json(HULL_TRY(store.read_blob(cfg_digest)), cfg_digest));
+  auto diffs = diff_ids_of(cfg);
+  if (diffs.size() != mj["layers"].size())
+    return failf("manifest {}: {} layers but {} diff ids", digest, mj["layers"].size(),
+                 diffs.size());
+  for (size_t i = 0; i < diffs.size(); ++i) {
+    std::string ld = json_string(mj["layers"][i], "digest");
+    if (!valid_digest(ld)) return failf("manifest {}: invalid layer digest", digest);
+    auto [got, size] = HULL_TRY(adopt_blob(store, dir, blob_name(ld), added, seen, ld));
+    HULL_CHECK(check_size(mj["layers"][i], size, "layer " + ld));
+    HULL_CHECK(unpack(store, ld, diffs[i], added));
+    p.layers.push_back(
+        {ld, json_string(mj["layers"][i], "mediaType", layer_media(store, ld)), diffs[i], size});
+  }
+  p.manifest_type = json_string(mj, "mediaType", kOciManifest);
+  p.manifest_digest = digest;
+  p.cfg_digest = cfg_digest;
+  p.body = std::move(body);
+  return p;
 }
 
 Result<std::vector<std::string>> load_oci(Store& store, int dir, Added& added) {
@@ -213,60 +333,17 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, Added& added) {
   if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array() ||
       index["manifests"].empty())
     return fail("index.json: no manifests");
+  if (index["manifests"].size() > kMaxImages)
+    return failf("index.json: {} manifests, more than the {} an archive may hold",
+                 index["manifests"].size(), kMaxImages);
   std::vector<std::string> out;
-  auto blob_name = [](const std::string& d) { return "blobs/sha256/" + d.substr(7); };
+  Seen seen;
+  std::map<std::string, Prepared> prepared;  // by the entry's digest and media type
   for (auto& m : index["manifests"]) {
     if (!m.is_object()) return fail("index.json: a manifests entry is not an object");
     std::string digest = json_string(m, "digest"), media = json_string(m, "mediaType");
     if (!valid_digest(digest)) return failf("index.json: invalid digest {:?}", digest);
-    auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
-    if ("sha256:" + Sha256::hex(body) != digest)
-      return failf("index.json: manifest {} does not match its digest", digest);
-    HULL_CHECK(check_size(m, int64_t(body.size()), "index.json: manifest " + digest));
-    auto mj = HULL_TRY(parse_json(body, digest));
-    if (media == kOciIndex || media == kDockerList || mj.contains("manifests")) {
-      // A nested index: take this host's platform.
-      std::string want = host_platform();
-      const Json* found = nullptr;
-      for (auto& sub : json_array(mj, "manifests")) {
-        const Json& p = json_object(sub, "platform");
-        if (json_string(p, "os") + "/" + json_string(p, "architecture") ==
-            want.substr(0, want.find('/', 6)))
-          found = &sub;
-      }
-      if (!found || !valid_digest(json_string(*found, "digest")))
-        return failf("index.json: no manifest for {} in {}", want, digest);
-      const Json sub = *found;
-      digest = json_string(sub, "digest");
-      body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
-      if ("sha256:" + Sha256::hex(body) != digest)
-        return failf("manifest {} does not match its digest", digest);
-      HULL_CHECK(check_size(sub, int64_t(body.size()), "manifest " + digest));
-      mj = HULL_TRY(parse_json(body, digest));
-    }
-    if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
-        !mj["layers"].is_array())
-      return failf("manifest {}: no config or layers", digest);
-    std::string cfg_digest = json_string(json_object(mj, "config"), "digest");
-    if (!valid_digest(cfg_digest)) return failf("manifest {}: invalid config digest", digest);
-    auto [got_cfg, cfg_size] =
-        HULL_TRY(adopt_blob(store, dir, blob_name(cfg_digest), added, cfg_digest));
-    HULL_CHECK(check_size(json_object(mj, "config"), cfg_size, "config " + cfg_digest));
-    auto cfg = HULL_TRY(parse_json(HULL_TRY(store.read_blob(cfg_digest)), cfg_digest));
-    auto diffs = diff_ids_of(cfg);
-    if (diffs.size() != mj["layers"].size())
-      return failf("manifest {}: {} layers but {} diff ids", digest, mj["layers"].size(),
-                   diffs.size());
-    std::vector<LayerRecord> layers;
-    for (size_t i = 0; i < diffs.size(); ++i) {
-      std::string ld = json_string(mj["layers"][i], "digest");
-      if (!valid_digest(ld)) return failf("manifest {}: invalid layer digest", digest);
-      auto [got, size] = HULL_TRY(adopt_blob(store, dir, blob_name(ld), added, ld));
-      HULL_CHECK(check_size(mj["layers"][i], size, "layer " + ld));
-      HULL_CHECK(unpack(store, ld, diffs[i], added));
-      layers.push_back(
-          {ld, json_string(mj["layers"][i], "mediaType", layer_media(store, ld)), diffs[i], size});
-    }
+    // The name first, before anything of the entry is stored.
     std::vector<std::string> tags;
     const Json& ann = json_object(m, "annotations");
     std::string name = json_string(ann, "io.containerd.image.name");
@@ -281,9 +358,17 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, Added& added) {
       if (!r->digest.empty()) return failf("index.json: name {:?}: a digest is not a tag", name);
       tags.push_back(r->str());
     }
-    std::string mt = json_string(mj, "mediaType", kOciManifest);
-    HULL_CHECK(record(store, cfg_digest, body, mt, layers, tags, added));
-    out.push_back(tags.empty() ? "Loaded image ID: " + cfg_digest : "Loaded image: " + name);
+    std::string key = digest + '\n' + media;
+    auto it = prepared.find(key);
+    if (it == prepared.end())
+      it = prepared.emplace(key, HULL_TRY(prepare_oci(store, dir, m, added, seen))).first;
+    else
+      HULL_CHECK(check_size(m, it->second.size, "index.json: manifest " + digest));
+    // The same image under the same name again: recorded already.
+    if (!seen.entries.insert(key + '\n' + name).second) continue;
+    HULL_CHECK(record(store, it->second, tags, added));
+    seen.print(
+        out, tags.empty() ? "Loaded image ID: " + it->second.cfg_digest : "Loaded image: " + name);
   }
   return out;
 }

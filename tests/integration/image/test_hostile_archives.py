@@ -5,6 +5,7 @@ file, never by a signal (an uncaught JSON exception aborted hull, deep nesting c
 on the stack); a loaded image can be inspected and saved; a refused one stores nothing."""
 import io
 import json
+import subprocess
 import tarfile
 
 import pytest
@@ -61,6 +62,10 @@ _MAN = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
                     "digest": sha(LAYER), "size": len(LAYER)}]}
 
+_MAN_BODY = json.dumps(_MAN).encode()
+_ENTRY = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(_MAN_BODY),
+          "size": len(_MAN_BODY), "annotations": {"org.opencontainers.image.ref.name": "1"}}
+
 
 def deep(n):
     return "[" * n + "]" * n
@@ -111,6 +116,11 @@ CASES = {
         dict(_MAN["layers"][0], digest=sha(b"absent"))])), "blobs/sha256"),
     "oci ref.name invalid": (oci_archive({"annotations": {
         "org.opencontainers.image.ref.name": "UPPER/case"}}), "index.json: name"),
+    # more images than an archive may list (10000), refused before anything is stored
+    "oci 10001 manifests": (oci_archive(manifests=[_ENTRY] * 10001), "index.json: 10001"),
+    "docker 10001 images": (docker_archive(manifest=[
+        {"Config": "cfg.json", "RepoTags": ["hostile:1"], "Layers": ["layer.tar"]}] * 10001),
+                            "manifest.json: 10001"),
     # a name quoting a terminal escape is shown escaped
     "config path escape": (docker_archive(manifest=[{"Config": "cfg\x1b]0;owned\x07.json",
                                                      "Layers": ["layer.tar"]}]),
@@ -143,3 +153,36 @@ def test_hostile_archive(hull, tmp_path, name):
         assert hull.out("images", "-q").split() == []
         # Nothing of it stays: no blob, no layer, no temp file.
         assert (hull.blobs(), hull.layers(), hull.tmp_entries()) == ([], [], []), name
+
+
+@pytest.mark.parametrize("fmt", ["oci", "docker"])
+def test_one_image_listed_10000_times_loads_once(hull, tmp_path, fmt):
+    """An archive listing the same image 10000 times (a 4 MiB layer): each blob is hashed
+    and adopted once, the image and its name recorded once, the line printed once. Every
+    entry redid it all (10000 hashes of the layer, 10000 records): 11 s for a 1 MiB layer,
+    longer than the 20 s allowed here for this one."""
+    layer = make_tar([("big", bytes(range(256)) * (4 << 12))])
+    cfg = json.dumps(dict(CONFIG, rootfs={"type": "layers", "diff_ids": [sha(layer)]})).encode()
+    if fmt == "oci":
+        man = json.dumps(dict(_MAN, config=dict(_MAN["config"], digest=sha(cfg), size=len(cfg)),
+                              layers=[dict(_MAN["layers"][0], digest=sha(layer),
+                                           size=len(layer))])).encode()
+        entry = dict(_ENTRY, digest=sha(man), size=len(man))
+        files = {"oci-layout": '{"imageLayoutVersion":"1.0.0"}',
+                 "index.json": json.dumps({"schemaVersion": 2, "manifests": [entry] * 10000})}
+        for b in (cfg, man, layer):
+            files["blobs/sha256/" + sha(b)[7:]] = b
+        shown = "localhost/image:1"
+    else:
+        files = {"manifest.json": json.dumps([{"Config": "cfg.json", "RepoTags": ["dup:1"],
+                                               "Layers": ["layer.tar"]}] * 10000),
+                 "cfg.json": cfg, "layer.tar": layer}
+        shown = "dup:1"
+    path = tmp_path / "dup.tar"
+    path.write_bytes(archive(files))
+    p = subprocess.run([hull.binary, "--root", str(hull.root), "load", "-i", str(path)],
+                       capture_output=True, timeout=20)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    assert p.stdout.decode().splitlines() == [f"Loaded image: {shown}"]
+    assert hull.out("images", "-q").split() == [sha(cfg)[7:19]]
+    assert len(hull.layers()) == 1
