@@ -192,51 +192,61 @@ Result<std::string> import_rootfs(Store& store, const std::string& path, std::st
     if (!owned) return sys_failf("open {}", path);
     in = owned.get();
   }
-  // Copy the stream into a blob, hashing as it goes: the tarball may be a pipe.
+  // The stream is unpacked as it is read and copied into a blob alongside, hashed as it
+  // goes (the tarball may be a pipe). The unpack ends with the tar (and a bounded
+  // padding): /dev/zero, an empty tar followed by zeros without end, is refused at once
+  // instead of being copied until the disk is full.
   auto [tmp, fd] = HULL_TRY(store.temp_file());
   Sha256 h;
-  std::vector<char> buf(1 << 17);
   std::string head;
   int64_t total = 0;
-  for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      return sys_fail(fmt::format("read {}", path), err);
-    }
-    if (n == 0) break;
-    if (head.size() < 8) head.append(buf.data(), std::min<size_t>(size_t(n), 8 - head.size()));
-    h.update(buf.data(), size_t(n));
+  ReadFn read = [&, &fd = fd](char* buf, size_t len) -> Result<size_t> {
+    ssize_t n;
+    do n = ::read(in, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return sys_failf("read {}", path);
+    if (head.size() < 8) head.append(buf, std::min<size_t>(size_t(n), 8 - head.size()));
+    h.update(buf, size_t(n));
     for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(fd.get(), buf.data() + off, size_t(n - off));
+      ssize_t w = ::write(fd.get(), buf + off, size_t(n - off));
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return sys_fail(fmt::format("write {}", tmp), err);
-      }
+      if (w < 0) return sys_failf("write {}", tmp);
       off += w;
     }
     total += n;
-  }
-  if (total == 0) {
+    return size_t(n);
+  };
+  auto fail_import = [&](Error e) {
     ::unlink(tmp.c_str());
-    return failf("import {}: empty input", path);
+    return std::unexpected(std::move(e).wrap(fmt::format("import {}", path)));
+  };
+  auto staged = store.stage_layer(read, "", "");
+  if (!staged && total == 0) return fail_import(Error{0, "empty input"});
+  if (!staged) return fail_import(std::move(staged).error());
+  std::string comp = detect_compression(head);
+  // A compressed stream may end before the file does: the blob is all of it (docker's),
+  // with no more after the end than a tar may have.
+  std::vector<char> buf(1 << 17);
+  for (int64_t after = 0;;) {
+    auto n = read(buf.data(), buf.size());
+    if (!n) return fail_import(std::move(n).error());
+    if (*n == 0) break;
+    if ((after += int64_t(*n)) > kMaxTrailingBytes)
+      return fail_import(Error{0, fmt::format("more than {} MiB after the end of the {} stream",
+                                              kMaxTrailingBytes >> 20, comp)});
   }
   std::string blob = "sha256:" + h.hex_final();
-  if (store.has_blob(blob))
-    ::unlink(tmp.c_str());
-  else
-    HULL_CHECK(store.commit_blob(tmp, blob));
-  std::string comp = detect_compression(head);
   std::string media = comp == "gzip"   ? "application/vnd.oci.image.layer.v1.tar+gzip"
                       : comp == "zstd" ? "application/vnd.oci.image.layer.v1.tar+zstd"
                                        : "application/vnd.oci.image.layer.v1.tar";
-  auto diff_id = store.unpack_layer(blob, comp.empty() ? blob : std::string());
+  const bool had_blob = store.has_blob(blob);
+  if (had_blob)
+    ::unlink(tmp.c_str());
+  else
+    HULL_CHECK(store.commit_blob(tmp, blob));
+  auto diff_id = store.commit_layer(std::move(*staged));
   if (!diff_id) {
-    if (!store.has_layer(blob)) ::unlink(store.blob_path(blob).c_str());
+    if (!had_blob) ::unlink(store.blob_path(blob).c_str());
     return std::unexpected(std::move(diff_id).error().wrap(fmt::format("import {}", path)));
   }
   std::string plat = host_platform();

@@ -483,7 +483,9 @@ Result<StagedLayer> Store::stage_layer(const ReadFn& read, std::string_view expe
   if (::mkdir(diff.c_str(), 0755) < 0) return sys_failf("mkdir {}", diff);
   auto dfd = HULL_TRY(fs::open_dir(diff));
   auto r = unpack_stream(read, dfd.get());
-  if (!r) return std::unexpected(std::move(r).error().wrap(fmt::format("layer {}", what)));
+  if (!r)
+    return std::unexpected(
+        std::move(r).error().wrap(what.empty() ? "layer" : fmt::format("layer {}", what)));
   if (!expected_diff_id.empty() && r->diff_id != expected_diff_id)
     return failf("layer {}: diff id mismatch: config says {}, content is {}", what,
                  expected_diff_id, r->diff_id);

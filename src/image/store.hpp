@@ -129,9 +129,10 @@ class Store {
   // Unpacks a stored blob into a new layer dir; verifies the diff id when expected is
   // non-empty and returns the diff id. Nothing is left behind on failure.
   Result<std::string> unpack_layer(std::string_view blob_digest, std::string_view expected_diff_id);
-  // Unpacks a stream (what names it in errors) into ROOT/tmp and verifies the diff id when
-  // expected is non-empty: pull stages a layer while its blob downloads and commits it
-  // only once the blob's digest has been checked too.
+  // Unpacks a stream (what, if not empty, names it in errors) into ROOT/tmp and verifies
+  // the diff id when expected is non-empty: pull stages a layer while its blob downloads
+  // and commits it only once the blob's digest has been checked too; import while it
+  // copies its input into the blob.
   Result<StagedLayer> stage_layer(const ReadFn& read, std::string_view expected_diff_id,
                                   std::string_view what) const;
   // Moves a staged layer into ROOT/layers and records it; returns its diff id. A layer

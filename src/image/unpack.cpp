@@ -762,20 +762,37 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
   if (archive_read_open(inner.get(), &chain, nullptr, chain_read, nullptr) != ARCHIVE_OK)
     return tar_error("read layer tar");
   Extractor x(target_dirfd);
+  bool empty = true;
   for (;;) {
     struct archive_entry* e;
     int r = archive_read_next_header(inner.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return tar_error("read layer tar");
+    empty = false;
     // A failed read of the stream underneath (network, decompression) is the cause, not
     // the entry it cut short.
     if (auto st = x.entry(inner.get(), e); !st)
       return std::unexpected(chain.error ? chain.error->wrap("read layer") : st.error());
   }
   HULL_CHECK(x.finish());
-  // The tar ends before the stream does (padding): the diff id covers every byte.
+  // The tar ends before the stream does (padding): the diff id covers every byte, as
+  // docker's. Only so many: /dev/zero is an empty tar (its first block ends it) followed
+  // by zeros without end, and `hull load -i /dev/zero` read them forever.
   const void* p;
-  while (chain_read(inner.get(), &chain, &p) > 0) {
+  int64_t trailing = 0;
+  for (;;) {
+    la_ssize_t n = chain_read(inner.get(), &chain, &p);
+    if (n <= 0) break;
+    trailing += n;
+    if (trailing > kMaxTrailingBytes) {
+      if (empty)
+        return failf(
+            "empty archive: no entry before its end-of-archive marker, and more than {} "
+            "MiB after it",
+            kMaxTrailingBytes >> 20);
+      return failf("more than {} MiB after the tar's end-of-archive marker",
+                   kMaxTrailingBytes >> 20);
+    }
   }
   if (chain.error) return std::unexpected(chain.error->wrap("read layer"));
   return UnpackResult{decode.diff_id(), x.size()};

@@ -22,7 +22,13 @@ struct UnpackResult {
 // the end. pull hands one that follows a blob while it downloads.
 using ReadFn = std::function<Result<size_t>(char* buf, size_t len)>;
 
-// Reads the archive (to its end) and writes it beneath target_dirfd. gzip is inflated
+// What may follow a tar's end-of-archive marker (padding, read for the diff id): tar
+// writers pad to a record, 10 KiB by default. More than this is refused: a stream of
+// zeros would otherwise be read for ever.
+constexpr int64_t kMaxTrailingBytes = int64_t(16) << 20;
+
+// Reads the archive (to its end, at most kMaxTrailingBytes past the tar's) and writes it
+// beneath target_dirfd. gzip is inflated
 // with ISA-L (about twice zlib's speed), zstd through libarchive, anything else is
 // taken as a plain tar.
 Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd);

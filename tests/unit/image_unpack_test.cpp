@@ -178,6 +178,36 @@ TEST(UnpackStream, GzipTrailingZerosIgnored) {
   EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(tar));
 }
 
+// What follows the tar's end is read for the diff id, up to kMaxTrailingBytes (give or
+// take the buffer libarchive held): a stream of zeros (/dev/zero) was read for ever.
+TEST(UnpackStream, PaddingAfterTheTarIsBounded) {
+  std::string tar = make_tar(sample());
+  std::string padded = tar + std::string(1 << 20, '\0');
+  Tmp t;
+  auto r = unpack(padded, t.dir("padded"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->diff_id, "sha256:" + Sha256::hex(padded));
+
+  size_t read = 0;
+  ReadFn zeros = [&](char* buf, size_t len) -> Result<size_t> {
+    size_t n = std::min(len, size_t(65536));
+    memset(buf, 0, n);
+    read += n;
+    return n;
+  };
+  UniqueFd d(::open(t.dir("zeros").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto z = unpack_stream(zeros, d.get());
+  ASSERT_FALSE(z);
+  EXPECT_NE(z.error().message.find("empty archive"), std::string::npos) << z.error().message;
+  EXPECT_LT(read, size_t(kMaxTrailingBytes) + (4 << 20));
+
+  std::string endless = tar + std::string(size_t(kMaxTrailingBytes) + (1 << 20), '\0');
+  auto e = unpack(endless, t.dir("endless"));
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("after the tar's end-of-archive marker"), std::string::npos)
+      << e.error().message;
+}
+
 TEST(UnpackStream, CorruptGzipFails) {
   std::string gz = compress(make_tar(sample()));
   std::string bad = gz;

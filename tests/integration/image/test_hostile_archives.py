@@ -7,6 +7,8 @@ import io
 import json
 import subprocess
 import tarfile
+import threading
+import time
 
 import pytest
 
@@ -186,3 +188,58 @@ def test_one_image_listed_10000_times_loads_once(hull, tmp_path, fmt):
     assert p.stdout.decode().splitlines() == [f"Loaded image: {shown}"]
     assert hull.out("images", "-q").split() == [sha(cfg)[7:19]]
     assert len(hull.layers()) == 1
+
+
+def _feed(p, head):
+    """Writes head, then zeros until hull stops reading (or 20 s have passed)."""
+    end = time.time() + 20
+    try:
+        p.stdin.write(head)
+        zeros = bytes(1 << 16)
+        while time.time() < end:
+            p.stdin.write(zeros)
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+@pytest.mark.parametrize("args,stdin_head,expect", [
+    # /dev/zero: an empty tar (its first block ends it), then zeros without end
+    (["load", "-i", "/dev/zero"], None, ["load /dev/zero", "empty archive"]),
+    (["import", "/dev/zero", "zeros:1"], None, ["import /dev/zero", "empty archive"]),
+    (["load"], b"", ["load -", "empty archive"]),
+    (["import", "-", "zeros:1"], b"", ["import -", "empty archive"]),
+    # a real tar, then zeros without end: more than its padding
+    (["import", "-", "zeros:1"], make_tar([("bin/", None), ("bin/sh", "#!")]),
+     ["import -", "after the tar's end-of-archive marker"]),
+    (["load"], archive({"manifest.json": "[]"}), ["load -", "after the tar's end-of-archive"]),
+], ids=["load /dev/zero", "import /dev/zero", "load stdin zeros", "import stdin zeros",
+        "import tar then zeros", "load tar then zeros"])
+def test_endless_zeros_are_refused(hull, args, stdin_head, expect):
+    """A tar stream that never ends: a stream of zeros read for ever (`hull import` copied
+    it into ROOT/tmp until the disk was full). What follows the end-of-archive marker is
+    read for the diff id, but no more than 16 MiB of it."""
+    cmd = [hull.binary, "--root", str(hull.root), *args]
+    if stdin_head is None:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    else:
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        feeder = threading.Thread(target=_feed, args=(p, stdin_head), daemon=True)
+        feeder.start()
+    try:
+        p.wait(20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        pytest.fail(f"hull {' '.join(args)} still reading after 20 s")
+    finally:
+        if stdin_head is not None:
+            feeder.join()
+            p.stdin.close()
+    err = p.stderr.read().decode(errors="replace")
+    assert p.returncode == 125, (p.returncode, err)
+    for e in expect:
+        assert e in err, err
+    assert hull.out("images", "-q").split() == []
+    assert (hull.blobs(), hull.layers(), hull.tmp_entries()) == ([], [], [])
