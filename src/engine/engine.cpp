@@ -187,6 +187,8 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
     }
     if (!ctx.init_path.empty() && ::access(ctx.init_path.c_str(), X_OK) != 0) ctx.init_path.clear();
   }
+  // Before the image is pulled: a platform build_spec would refuse is not fetched first.
+  HULL_CHECK(check_platform(o.platform));
   ImageDefaults image;
   std::string image_id = "rootfs:" + o.rootfs;
   image::Store* store = nullptr;

@@ -22,6 +22,7 @@
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "engine/seccomp_profile.hpp"
+#include "image/pull.hpp"
 #include "net/network.hpp"
 #include "oci/capabilities.hpp"
 #include "oci/rlimits.hpp"
@@ -345,6 +346,18 @@ std::string container_resolv_conf(std::string_view host) {
   return net::render_resolv_conf(host, {}, {}, {});
 }
 
+Status check_platform(std::string_view platform) {
+  if (platform.empty()) return {};
+  auto p = image::parse_platform(platform);
+  if (!p || p->os != "linux")
+    return failf("invalid --platform {:?}: use linux/ARCH[/VARIANT]", platform);
+  // Containers run on this host's kernel: no emulation of another architecture.
+  auto host = image::parse_platform(image::host_platform());
+  if (host && p->arch != host->arch)
+    return failf("--platform {}: this host runs {}/{} only", platform, host->os, host->arch);
+  return {};
+}
+
 Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const BuildContext& ctx) {
   Plan plan;
   oci::Spec& s = plan.spec;
@@ -372,13 +385,7 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
       return failf("invalid {} mode \"{}\": use host or private", flag, *mode);
   if (o.pull != "missing" && o.pull != "always" && o.pull != "never")
     return failf("invalid --pull \"{}\": use missing, always or never", o.pull);
-  if (!o.platform.empty()) {
-    auto parts = split(o.platform, '/');
-    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "linux" || parts[1].empty())
-      return failf("invalid --platform \"{}\": use linux/ARCH[/VARIANT]", o.platform);
-    if (parts[1] != "amd64")
-      return failf("--platform {}: this host runs linux/amd64 only", o.platform);
-  }
+  HULL_CHECK(check_platform(o.platform));
   std::string network = o.network.empty() ? ctx.default_network : o.network;
   if (network == "default") network = ctx.default_network;
   c.network = network;

@@ -84,6 +84,9 @@ struct BuildContext {
 Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const BuildContext& ctx);
 
 // Pieces, exported for unit tests and other verbs.
+// --platform of run and create: os/arch[/variant] (image::parse_platform's rules) of this
+// host. Engine::create checks it before it pulls the image; empty is the host's.
+Status check_platform(std::string_view platform);
 // docker's sizes: "64m", "1.5g", "512" (bytes), "10kb"; binary units.
 Result<int64_t> parse_size(std::string_view text, std::string_view flag);
 Result<oci::Rlimit> parse_ulimit(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/strings.hpp"
 #include "image/pull.hpp"
 
 namespace hull::image {
@@ -18,6 +19,31 @@ std::string host_platform() {
   if (m == "i686" || m == "i386") return "linux/386";
   if (m == "ppc64le" || m == "s390x" || m == "riscv64") return "linux/" + m;
   return "linux/" + m;
+}
+
+// containerd's platforms.Parse (docker's): components of [A-Za-z0-9_.-], lower-cased. A
+// lone os or arch, which containerd completes from the host, is refused: `--platform
+// windows` would otherwise pull whatever this host runs.
+Result<Platform> parse_platform(std::string_view s) {
+  auto parts = split(s, '/');
+  if (parts.size() < 2 || parts.size() > 3)
+    return failf("invalid platform {:?}: want os/arch[/variant]", s);
+  for (auto part : parts) {
+    if (part.empty()) return failf("invalid platform {:?}: want os/arch[/variant]", s);
+    for (char c : part)
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+        return failf("invalid platform {:?}: {:?} is not letters, digits, '_', '-' or '.'", s,
+                     part);
+  }
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (auto& c : out) c = char(tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  Platform p{lower(parts[0]), lower(parts[1]), parts.size() == 3 ? lower(parts[2]) : ""};
+  if (p.arch == "aarch64") p.arch = "arm64";
+  if (p.arch == "x86_64" || p.arch == "x86-64") p.arch = "amd64";
+  return p;
 }
 
 }  // namespace hull::image

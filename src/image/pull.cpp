@@ -42,21 +42,6 @@ const std::set<std::string_view> kConfigTypes = {
     "application/vnd.docker.container.image.v1+json",
 };
 
-struct Platform {
-  std::string os, arch, variant;
-};
-
-Result<Platform> parse_platform(std::string_view s) {
-  auto parts = split(s, '/');
-  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
-    return failf("invalid platform {:?}: want os/arch[/variant]", s);
-  Platform p{std::string(parts[0]), std::string(parts[1]),
-             parts.size() == 3 ? std::string(parts[2]) : ""};
-  if (p.arch == "aarch64") p.arch = "arm64";
-  if (p.arch == "x86_64") p.arch = "amd64";
-  return p;
-}
-
 struct Descriptor {
   std::string media_type, digest;
   int64_t size = 0;
@@ -345,6 +330,8 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
                          const PullOptions& opts) {
   Phases phases;
   auto ref = HULL_TRY(parse_reference(ref_str));
+  // Before any request: a bad platform is the error, not what the registry answers.
+  if (!opts.platform.empty()) HULL_TRY(parse_platform(opts.platform));
   std::mutex progress_mu;
   auto emit = [&](Progress p) {
     if (!opts.progress) return;

@@ -77,4 +77,12 @@ Status check_login(std::string_view registry, const std::string& username,
 // "linux/amd64" and friends for the running host.
 std::string host_platform();
 
+// An image's platform, as indexes list them and --platform names them.
+struct Platform {
+  std::string os, arch, variant;
+};
+
+// "os/arch[/variant]" (--platform): a bad one is refused naming it, before any request.
+Result<Platform> parse_platform(std::string_view s);
+
 }  // namespace hull::image

@@ -16,6 +16,7 @@
 #include "image/auth.hpp"
 #include "image/format.hpp"
 #include "image/import.hpp"
+#include "image/pull.hpp"
 #include "image/reference.hpp"
 #include "image/rootfs.hpp"
 #include "image/store.hpp"
@@ -135,6 +136,25 @@ TEST(Reference, Loopback) {
   EXPECT_TRUE(is_loopback_registry("[::1]:5000"));
   EXPECT_FALSE(is_loopback_registry("docker.io"));
   EXPECT_FALSE(is_loopback_registry("10.0.0.1:5000"));
+}
+
+TEST(Platform, ParsedAsDockerDoes) {
+  auto p = parse_platform("Linux/AArch64/V8");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->os, "linux");
+  EXPECT_EQ(p->arch, "arm64");
+  EXPECT_EQ(p->variant, "v8");
+  p = parse_platform("linux/x86_64");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->arch, "amd64");
+  EXPECT_TRUE(p->variant.empty());
+  for (const char* bad : {"", "windows", "linux/", "/amd64", "linux//v7", "linux/amd64/", "a/b/c/d",
+                          "linux/am d64", "linux/arm\n64", "linux/amd64:1"}) {
+    auto r = parse_platform(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("invalid platform"), std::string::npos) << bad;
+  }
+  EXPECT_TRUE(parse_platform(host_platform()));
 }
 
 TEST(Format, DockerUnits) {

@@ -74,9 +74,13 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   sub->add_flag("-q,--quiet", o->quiet, "print only the image name");
   o->registry.add(sub);
   sub->add_option("--authfile", o->auth_file, "docker config.json with credentials");
-  return [o, &g] {
+  return [o, sub, &g] {
     auto ref = image::parse_reference(o->ref);
     if (!ref) return engine_report(ref.error());
+    // Given, even empty, it must be a platform: checked before the store opens and before
+    // any request.
+    if (sub->count("--platform") > 0)
+      if (auto p = image::parse_platform(o->platform); !p) return engine_report(p.error());
     image::PullOptions po;
     po.platform = o->platform;
     po.quiet = o->quiet;

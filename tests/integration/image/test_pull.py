@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Image, write_layout, sha
+from .conftest import Image, free_port, sha, write_layout
 
 BASE = [("bin/", None), ("bin/sh", "#!/bin/true\n"), ("etc/", None), ("etc/os", "base\n")]
 
@@ -281,3 +281,50 @@ def test_rate_limited(hull, fake_registry):
     fake_registry.always_status["/manifests/v1"] = 429
     p = hull.run("pull", f"{fake_registry.host}/busy/img:v1", check=False)
     assert p.returncode == 125 and b"toomanyrequests" in p.stderr, p.stderr
+
+
+BAD_PLATFORMS = ["windows", "linux/", "a/b/c/d", "", "linux/amd64/", "/amd64", "linux/am d64",
+                 "linux/\x1b[31m"]
+
+
+def _shown(platform):
+    """The platform as an error message quotes it: control characters escaped."""
+    return json.dumps(platform).replace("\\u001b", "\\x1b")
+
+
+@pytest.mark.parametrize("platform", BAD_PLATFORMS)
+def test_invalid_platform_refused_before_any_request(hull, platform):
+    """A bad --platform is named and refused before the store opens and before any
+    request: nothing listens on the port, so a request would end in a connection error
+    (it did: a platform was looked at only in an index, after the manifest came)."""
+    ref = f"127.0.0.1:{free_port()}/some/image:1"
+    p = hull.run("pull", "--platform", platform, ref, check=False)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 125, err
+    assert f"invalid platform {_shown(platform)}" in err, err
+    assert "connect" not in err.lower() and "\x1b" not in err, err
+    assert not Path(hull.root).exists()
+
+
+def test_invalid_platform_sends_no_request(hull, fake_registry):
+    fake_registry.add("one/img", "v1", Image([BASE]))
+    p = hull.run("pull", "--platform", "windows", f"{fake_registry.host}/one/img:v1",
+                 check=False)
+    assert p.returncode == 125 and b'invalid platform "windows"' in p.stderr, p.stderr
+    assert fake_registry.requests == []
+    # A valid one is still taken for an image that is not an index.
+    hull.run("pull", "--platform", "LINUX/X86_64", f"{fake_registry.host}/one/img:v1")
+
+
+@pytest.mark.parametrize("verb", ["create", "run"])
+@pytest.mark.parametrize("platform,shown", [
+    ("windows", 'invalid --platform "windows"'), ("linux/", 'invalid --platform "linux/"'),
+    ("a/b/c/d", 'invalid --platform "a/b/c/d"'), ("linux/s390x", "s390x")])
+def test_run_and_create_check_platform_before_pulling(hull, tmp_path, verb, platform, shown):
+    """run and create pulled a missing image first and only then refused its platform."""
+    ref = f"127.0.0.1:{free_port()}/some/image:1"
+    p = hull.run("--run-root", str(tmp_path / "run"), verb, "--network", "none", "--platform",
+                 platform, ref, "true", check=False, env={"HULL_DEFAULT_NETWORK": "none"})
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 125, err
+    assert shown in err and "connect" not in err.lower(), err
