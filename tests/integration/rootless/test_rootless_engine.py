@@ -353,7 +353,14 @@ def _registry_in(testns, prefix, tls=None):
     if not (shutil.which("docker-registry") and shutil.which("skopeo")):
         pytest.skip("docker-registry and skopeo are needed for the pull test")
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    port = 5000 + int.from_bytes(os.urandom(2), "little") % 1000  # the netns is ours alone
+    # The netns is ours alone, but the plain and the TLS registry live in it together:
+    # a port one of them holds would send the other's clients to it.
+    listening = subprocess.run(["nsenter", f"--net={testns.path}", "ss", "-Htln"],
+                               capture_output=True, text=True, check=True).stdout
+    while True:
+        port = 5000 + int.from_bytes(os.urandom(2), "little") % 1000
+        if f":{port} " not in listening:
+            break
     (tmp / "storage").mkdir()
     http = {"addr": f"127.0.0.1:{port}"}
     if tls:
@@ -373,6 +380,8 @@ def _registry_in(testns, prefix, tls=None):
             if up:
                 break
             time.sleep(0.1)
+        else:
+            raise RuntimeError(f"docker-registry on 127.0.0.1:{port} in the netns never answered")
         yield f"127.0.0.1:{port}", tmp
     finally:
         proc.terminate()
