@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,6 +135,66 @@ Result<UniqueFd> open_dir(const std::string& path) {
 
 bool exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
+}
+
+Result<OutputFile> OutputFile::create(const std::string& path) {
+  if (path.empty()) return fail("no output file named");
+  OutputFile out;
+  out.path_ = path;
+  struct stat st {};
+  const bool found = ::stat(path.c_str(), &st) == 0;
+  if (!found && errno != ENOENT) return sys_failf("open {}", path);
+  struct stat lst {};
+  const bool dangling = !found && ::lstat(path.c_str(), &lst) == 0;
+  if ((found && !S_ISREG(st.st_mode)) || dangling) {
+    // A device or FIFO is written, never replaced; a dangling symlink creates its target,
+    // as docker's os.Create does.
+    if (found && S_ISDIR(st.st_mode)) return failf("open {}: is a directory", path);
+    out.fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666));
+    if (!out.fd_) return sys_failf("open {}", path);
+    return out;
+  }
+  if (found) {
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (!real) return sys_failf("resolve {}", path);
+    out.path_ = real;
+    ::free(real);
+  }
+  const size_t slash = out.path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : out.path_.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? out.path_ : out.path_.substr(slash + 1);
+  for (int tries = 0; !out.fd_; ++tries) {
+    unsigned char rnd[6];
+    if (::getrandom(rnd, sizeof rnd, 0) != sizeof rnd) return sys_fail("getrandom");
+    std::string suffix;
+    for (unsigned char c : rnd) suffix += fmt::format("{:02x}", c);
+    out.tmp_ = (slash == std::string::npos ? "" : dir) + "." + base + ".hull-" + suffix;
+    // O_EXCL: no existing name is followed or reused; the umask applies to a new file.
+    out.fd_.reset(::open(out.tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!out.fd_ && (errno != EEXIST || tries == 8)) {
+      int err = errno;
+      out.tmp_.clear();
+      return sys_fail(fmt::format("open {}", path), err);
+    }
+  }
+  if (found && ::fchmod(out.fd_.get(), st.st_mode & 07777) < 0)
+    return sys_failf("chmod {}", out.tmp_);
+  return out;
+}
+
+OutputFile::OutputFile(OutputFile&& o) noexcept
+    : fd_(std::move(o.fd_)), path_(std::move(o.path_)), tmp_(std::exchange(o.tmp_, {})) {}
+
+OutputFile::~OutputFile() {
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status OutputFile::commit() {
+  if (fd_ && ::close(fd_.release()) < 0) return sys_failf("write {}", path_);
+  if (tmp_.empty()) return {};
+  if (::rename(tmp_.c_str(), path_.c_str()) < 0) return sys_failf("rename to {}", path_);
+  tmp_.clear();
+  return {};
 }
 
 Status remove_all(const std::string& path) {

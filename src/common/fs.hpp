@@ -24,6 +24,27 @@ Status write_atomic_at(int dirfd, const std::string& name, std::string_view data
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
 Result<UniqueFd> open_dir(const std::string& path);
 bool exists(const std::string& path);
+
+// A file a person names for output (`save -o PATH`). A regular file, new or existing
+// (through symlinks, as docker follows them), is written as a hidden temp file beside it
+// and renamed over it by commit(), keeping an existing file's mode: a failed write
+// leaves the old content, never half a new one, and no other name is touched. Anything
+// else that exists (a device such as /dev/null, a FIFO) is written in place, never
+// replaced. Not committed, the temp file goes with the object.
+class OutputFile {
+ public:
+  static Result<OutputFile> create(const std::string& path);
+  OutputFile(OutputFile&& o) noexcept;
+  OutputFile& operator=(OutputFile&&) = delete;
+  ~OutputFile();
+  int fd() const { return fd_.get(); }
+  Status commit();
+
+ private:
+  OutputFile() = default;
+  UniqueFd fd_;
+  std::string path_, tmp_;  // tmp_ empty: written in place
+};
 // Removes a directory tree, not crossing into other mounts.
 Status remove_all(const std::string& path);
 

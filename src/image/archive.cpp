@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "common/fs.hpp"
@@ -486,15 +487,14 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
   if (names.empty()) return fail("save: no images named");
   ArchivePtr a(archive_write_new(), archive_write_free);
   archive_write_set_format_pax_restricted(a.get());
-  std::string tmp_out;
-  int r;
-  if (path == "-") {
-    r = archive_write_open_fd(a.get(), STDOUT_FILENO);
-  } else {
-    tmp_out = path + ".tmp";
-    r = archive_write_open_filename(a.get(), tmp_out.c_str());
+  std::optional<fs::OutputFile> out;
+  if (path != "-") {
+    auto o = fs::OutputFile::create(path);
+    if (!o) return std::unexpected(std::move(o).error().wrap("save"));
+    out.emplace(std::move(*o));
   }
-  if (r != ARCHIVE_OK) return failf("save to {}: {}", path, archive_error_string(a.get()));
+  if (archive_write_open_fd(a.get(), out ? out->fd() : STDOUT_FILENO) != ARCHIVE_OK)
+    return failf("save to {}: {}", path, archive_error_string(a.get()));
   auto body = [&]() -> Status {
     std::set<std::string> written;
     Json docker_manifest = Json::array();
@@ -564,15 +564,8 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
       return failf("save to {}: {}", path, archive_error_string(a.get()));
     return {};
   }();
-  if (!body) {
-    if (!tmp_out.empty()) ::unlink(tmp_out.c_str());
-    return body;
-  }
-  if (!tmp_out.empty() && ::rename(tmp_out.c_str(), path.c_str()) < 0) {
-    int err = errno;
-    ::unlink(tmp_out.c_str());
-    return sys_fail(fmt::format("rename {} to {}", tmp_out, path), err);
-  }
+  if (!body) return body;  // the temp file goes with `out`
+  if (out) return with_context(out->commit(), "save");
   return {};
 }
 

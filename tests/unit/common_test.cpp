@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
@@ -111,6 +113,26 @@ TEST(Log, TextLinesCarryNoTerminalEscapes) {
   std::string text = fs::read_file(path).value();
   EXPECT_NE(text.find("image evil\\x1b]0;owned\\x07 refused"), std::string::npos) << text;
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+TEST(Fs, OutputFileAppearsOnlyAtCommit) {
+  test::TempDir dir;
+  const std::string path = dir.path + "/out.tar";
+  {
+    auto o = fs::OutputFile::create(path);
+    ASSERT_TRUE(o) << o.error().message;
+    ASSERT_EQ(::write(o->fd(), "x", 1), 1);
+    EXPECT_FALSE(fs::exists(path));  // not committed: nothing at the name, temp removed
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path));
+  auto o = fs::OutputFile::create(path);
+  ASSERT_TRUE(o);
+  ASSERT_EQ(::write(o->fd(), "new", 3), 3);
+  ASSERT_TRUE(o->commit());
+  EXPECT_EQ(fs::read_file(path).value(), "new");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 1);
+  EXPECT_FALSE(fs::OutputFile::create(dir.path));  // a directory
+  EXPECT_FALSE(fs::OutputFile::create(dir.path + "/no/such/dir/x"));
 }
 
 TEST(Sha256, KnownVector) {

@@ -1,4 +1,5 @@
 """hull import, tag, rmi, image prune, save and load."""
+import io
 import json
 import os
 import signal
@@ -143,3 +144,46 @@ def test_prune_warns_about_a_temp_entry_it_cannot_remove(hull, tmp_path):
         subprocess.run(["chattr", "-i", str(stuck / "f")], check=True)
     hull.run("image", "prune", "-f")
     assert hull.tmp_entries() == []
+
+
+def test_save_output_is_written_not_replaced(hull, tmp_path):
+    """save -o wrote PATH.tmp and renamed it over PATH: `-o /dev/null` replaced the device
+    node with a regular file, a symlink was replaced instead of written through, and an
+    unrelated PATH.tmp was clobbered."""
+    hull.run("import", str(rootfs_tar(tmp_path)), "sv:1")
+    out = tmp_path / "out"
+    out.mkdir()
+    # A character device stays one (a private node, not the host's /dev/null).
+    dev = out / "null"
+    subprocess.run(["mknod", "-m", "666", str(dev), "c", "1", "3"], check=True)
+    hull.run("save", "-o", str(dev), "sv:1")
+    assert dev.is_char_device()
+    # A FIFO is written through.
+    fifo = out / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    hull.run("save", "-o", str(fifo), "sv:1")
+    assert "manifest.json" in tarfile.open(fileobj=io.BytesIO(reader.communicate()[0])).getnames()
+    assert fifo.is_fifo()
+    # An existing file keeps its mode; a symlink to it stays a symlink; PATH.tmp is untouched.
+    target = out / "target.tar"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = out / "link.tar"
+    link.symlink_to(target)
+    (out / "target.tar.tmp").write_text("mine")
+    hull.run("save", "-o", str(link), "sv:1")
+    assert link.is_symlink() and tarfile.is_tarfile(target)
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert (out / "target.tar.tmp").read_text() == "mine"
+    # A failed save (no such image) leaves the old file, and no temp file beside it.
+    p = hull.run("save", "-o", str(target), "sv:1", "nope:1", check=False)
+    assert p.returncode == 125 and b"nope" in p.stderr
+    assert tarfile.is_tarfile(target)
+    assert sorted(x.name for x in out.iterdir()) == \
+        ["fifo", "link.tar", "null", "target.tar", "target.tar.tmp"]
+    # A missing directory and a directory are named in the error.
+    p = hull.run("save", "-o", str(tmp_path / "missing/x.tar"), "sv:1", check=False)
+    assert p.returncode == 125 and b"missing/x.tar: no such file or directory" in p.stderr, p.stderr
+    p = hull.run("save", "-o", str(out), "sv:1", check=False)
+    assert p.returncode == 125 and b"is a directory" in p.stderr, p.stderr
