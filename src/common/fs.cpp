@@ -189,6 +189,12 @@ OutputFile::~OutputFile() {
   if (!tmp_.empty()) ::unlink(tmp_.c_str());
 }
 
+Status write_output(const std::string& path, std::string_view data) {
+  auto out = HULL_TRY(OutputFile::create(path));
+  HULL_CHECK(write_all(out.fd(), data, path));
+  return out.commit();
+}
+
 Status OutputFile::commit() {
   if (fd_ && ::close(fd_.release()) < 0) return sys_failf("write {}", path_);
   if (tmp_.empty()) return {};

@@ -45,6 +45,8 @@ class OutputFile {
   UniqueFd fd_;
   std::string path_, tmp_;  // tmp_ empty: written in place
 };
+// The whole of data through an OutputFile (--pid-file).
+Status write_output(const std::string& path, std::string_view data);
 // Removes a directory tree, not crossing into other mounts.
 Status remove_all(const std::string& path);
 

@@ -469,12 +469,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     s.own_pid_ns = pidns->path.empty();
   s.owner = rootless ? std::to_string(::geteuid()) : "root";
   HULL_CHECK(store.save_at(dirfd.get(), s));
-  if (!opts.pid_file.empty()) {
-    std::string tmp = opts.pid_file + ".tmp";
-    HULL_CHECK(fs::write_file(tmp, std::to_string(s.pid), 0644));
-    if (::rename(tmp.c_str(), opts.pid_file.c_str()) < 0)
-      return sys_failf("rename {} to {}", tmp, opts.pid_file);
-  }
+  if (!opts.pid_file.empty()) HULL_CHECK(fs::write_output(opts.pid_file, std::to_string(s.pid)));
 
   HULL_CHECK(
       parent_sock.send(SyncType::kAck, {}, -1, mode == LaunchMode::create ? 0 : kAckStartNow));

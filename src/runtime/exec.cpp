@@ -14,8 +14,8 @@
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
-#include "common/userns.hpp"
 #include "common/log.hpp"
+#include "common/userns.hpp"
 #include "runtime/clone.hpp"
 #include "runtime/cloned_binary.hpp"
 #include "runtime/console.hpp"
@@ -207,12 +207,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     else
       HULL_CHECK(send_console_fd(opts.console_socket, m.fd.get()));
   }
-  if (!opts.pid_file.empty()) {
-    std::string tmp = opts.pid_file + ".tmp";
-    HULL_CHECK(fs::write_file(tmp, std::to_string(child.pid), 0644));
-    if (::rename(tmp.c_str(), opts.pid_file.c_str()) < 0)
-      return sys_failf("rename {} to {}", tmp, opts.pid_file);
-  }
+  if (!opts.pid_file.empty())
+    HULL_CHECK(fs::write_output(opts.pid_file, std::to_string(child.pid)));
   HULL_CHECK(parent_sock.send(SyncType::kAck, {}, -1, kAckStartNow));
   if (auto m = parent_sock.recv(); m) {
     if (m->type == SyncType::kError) return fail(std::move(m->text), m->err);

@@ -251,9 +251,13 @@ def test_run_detach(ctr):
 def test_pid_file(ctr, tmp_path):
     pf = tmp_path / "sub" / "pidfile"
     pf.parent.mkdir()
+    # A file of the caller's beside it is not the runtime's scratch space.
+    (pf.parent / "pidfile.tmp").write_text("mine")
     ctr.sh("sleep 1000")
     ctr.create("--pid-file", pf).ok()
     assert int(pf.read_text().strip()) == ctr.pid()
+    assert (pf.parent / "pidfile.tmp").read_text() == "mine"
+    assert sorted(p.name for p in pf.parent.iterdir()) == ["pidfile", "pidfile.tmp"]
 
 
 @pytest.mark.skip_runtime("crun", reason="crun resolves it elsewhere")
