@@ -137,10 +137,11 @@ bool exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
-Result<OutputFile> OutputFile::create(const std::string& path) {
+Result<OutputFile> OutputFile::create(const std::string& path, mode_t mode, bool durable) {
   if (path.empty()) return fail("no output file named");
   OutputFile out;
   out.path_ = path;
+  out.durable_ = durable;
   struct stat st {};
   const bool found = ::stat(path.c_str(), &st) == 0;
   if (!found && errno != ENOENT) return sys_failf("open {}", path);
@@ -150,7 +151,7 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
     // A device or FIFO is written, never replaced; a dangling symlink creates its target,
     // as docker's os.Create does.
     if (found && S_ISDIR(st.st_mode)) return failf("open {}: is a directory", path);
-    out.fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666));
+    out.fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, mode));
     if (!out.fd_) return sys_failf("open {}", path);
     return out;
   }
@@ -170,7 +171,7 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
     for (unsigned char c : rnd) suffix += fmt::format("{:02x}", c);
     out.tmp_ = (slash == std::string::npos ? "" : dir) + "." + base + ".hull-" + suffix;
     // O_EXCL: no existing name is followed or reused; the umask applies to a new file.
-    out.fd_.reset(::open(out.tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    out.fd_.reset(::open(out.tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!out.fd_ && (errno != EEXIST || tries == 8)) {
       int err = errno;
       out.tmp_.clear();
@@ -183,19 +184,23 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
 }
 
 OutputFile::OutputFile(OutputFile&& o) noexcept
-    : fd_(std::move(o.fd_)), path_(std::move(o.path_)), tmp_(std::exchange(o.tmp_, {})) {}
+    : fd_(std::move(o.fd_)),
+      path_(std::move(o.path_)),
+      tmp_(std::exchange(o.tmp_, {})),
+      durable_(o.durable_) {}
 
 OutputFile::~OutputFile() {
   if (!tmp_.empty()) ::unlink(tmp_.c_str());
 }
 
-Status write_output(const std::string& path, std::string_view data) {
-  auto out = HULL_TRY(OutputFile::create(path));
+Status write_output(const std::string& path, std::string_view data, mode_t mode, bool durable) {
+  auto out = HULL_TRY(OutputFile::create(path, mode, durable));
   HULL_CHECK(write_all(out.fd(), data, path));
   return out.commit();
 }
 
 Status OutputFile::commit() {
+  if (durable_ && !tmp_.empty() && ::fsync(fd_.get()) < 0) return sys_failf("fsync {}", tmp_);
   if (fd_ && ::close(fd_.release()) < 0) return sys_failf("write {}", path_);
   if (tmp_.empty()) return {};
   if (::rename(tmp_.c_str(), path_.c_str()) < 0) return sys_failf("rename to {}", path_);

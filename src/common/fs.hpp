@@ -33,7 +33,9 @@ bool exists(const std::string& path);
 // replaced. Not committed, the temp file goes with the object.
 class OutputFile {
  public:
-  static Result<OutputFile> create(const std::string& path);
+  // mode: a new file's (less the umask); durable: commit() fsyncs before the rename.
+  static Result<OutputFile> create(const std::string& path, mode_t mode = 0666,
+                                   bool durable = false);
   OutputFile(OutputFile&& o) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;
   ~OutputFile();
@@ -44,9 +46,11 @@ class OutputFile {
   OutputFile() = default;
   UniqueFd fd_;
   std::string path_, tmp_;  // tmp_ empty: written in place
+  bool durable_ = false;
 };
-// The whole of data through an OutputFile (--pid-file).
-Status write_output(const std::string& path, std::string_view data);
+// The whole of data through an OutputFile (--pid-file, docker's config.json).
+Status write_output(const std::string& path, std::string_view data, mode_t mode = 0666,
+                    bool durable = false);
 // Removes a directory tree, not crossing into other mounts.
 Status remove_all(const std::string& path);
 

@@ -33,8 +33,9 @@ Result<Json> read_config(const std::string& path) {
 Status write_config(const std::string& path, const Json& j) {
   auto slash = path.rfind('/');
   if (slash != std::string::npos) HULL_CHECK(fs::mkdir_p(path.substr(0, slash), 0700));
-  auto dir = HULL_TRY(fs::open_dir(slash == std::string::npos ? "." : path.substr(0, slash)));
-  return fs::write_atomic_at(dir.get(), path.substr(slash + 1), j.dump(1, '\t') + "\n", 0600);
+  // Through a symlink (dotfile managers link it), keeping an existing file's mode, as
+  // docker's Save does; never a half-written file of credentials.
+  return fs::write_output(path, j.dump(1, '\t') + "\n", 0600, /*durable=*/true);
 }
 
 }  // namespace

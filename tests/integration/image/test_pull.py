@@ -224,9 +224,22 @@ def test_bearer_token_with_credentials(hull, fake_registry, tmp_path):
     fake_registry.creds = ("alice", "pw")
     p = hull.run("pull", f"{fake_registry.host}/x:v1", check=False)
     assert p.returncode == 125 and b"unauthorized" in p.stderr
+    # ~/.docker/config.json linked from elsewhere (a dotfiles checkout), with a mode of
+    # its own and a file named config.json.tmp beside it.
+    dot = hull.home / ".docker"
+    dot.mkdir()
+    real = tmp_path / "dotfiles-docker-config.json"
+    real.write_text('{"auths": {}, "psFormat": "table {{.ID}}"}')
+    real.chmod(0o640)
+    (dot / "config.json").symlink_to(real)
+    (dot / "config.json.tmp").write_text("mine")
     hull.run("login", "-u", "alice", "-p", "pw", fake_registry.host)
-    cfg = json.loads((hull.home / ".docker/config.json").read_text())
-    assert fake_registry.host in cfg["auths"]
+    assert (dot / "config.json").is_symlink()
+    cfg = json.loads(real.read_text())
+    assert fake_registry.host in cfg["auths"] and cfg["psFormat"] == "table {{.ID}}"
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert (dot / "config.json.tmp").read_text() == "mine"
+    assert sorted(p.name for p in dot.iterdir()) == ["config.json", "config.json.tmp"]
     hull.run("pull", f"{fake_registry.host}/x:v1")
 
 
@@ -240,6 +253,7 @@ def test_basic_auth_registry(hull, auth_registry, tmp_path):
     out = hull.out("login", "-u", auth_registry.user, "--password-stdin", auth_registry.host,
                    input=auth_registry.password.encode())
     assert "Login Succeeded" in out
+    assert (hull.home / ".docker/config.json").stat().st_mode & 0o777 == 0o600
     hull.run("pull", ref)
     assert inspect(hull, ref)["Id"] == img.id
     assert "Removing login credentials" in hull.out("logout", auth_registry.host)
