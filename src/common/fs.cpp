@@ -20,6 +20,9 @@ Result<std::string> read_all(int fd, const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxReadFile)
+      return failf("read {}: more than {} MiB (not a file of this kind?)", path,
+                   kMaxReadFile >> 20);
   }
   return out;
 }

@@ -11,6 +11,10 @@
 
 namespace hull::fs {
 
+// Whole small files: configs, env files, profiles, state, /proc and /sys entries. More
+// than kMaxReadFile is an error, so `--env-file /dev/zero` (or a FIFO that never ends,
+// or a hostile 1 GB config) is refused instead of read until memory runs out.
+inline constexpr size_t kMaxReadFile = size_t(64) << 20;
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_file_at(int dirfd, const std::string& path);
 // Writes the whole buffer to an existing or new file (O_TRUNC).

@@ -115,6 +115,14 @@ TEST(Log, TextLinesCarryNoTerminalEscapes) {
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
 }
 
+TEST(Fs, ReadFileRefusesEndlessInput) {
+  auto r = fs::read_file("/dev/zero");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("read /dev/zero: more than 64 MiB"), std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(fs::read_file("/proc/self/status"));
+}
+
 TEST(Fs, OutputFileAppearsOnlyAtCommit) {
   test::TempDir dir;
   const std::string path = dir.path + "/out.tar";

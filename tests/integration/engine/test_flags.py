@@ -247,6 +247,9 @@ def test_exit_codes(hull, init_binary):
     (["--log-opt", "max-size=x"], "max-size"),
     (["--cpus", "abc"], "--cpus"),
     (["--pid", "container"], "--pid"),
+    # endless input is refused, not read until memory runs out
+    (["--env-file", "/dev/zero"], "--env-file: read /dev/zero: more than 64 MiB"),
+    (["--security-opt", "seccomp=/dev/zero"], "seccomp: read /dev/zero: more than 64 MiB"),
 ])
 def test_bad_input_creates_nothing(hull, args, needle):
     p = hull.run(*args, "--", "true", check=False)
@@ -257,7 +260,11 @@ def test_bad_input_creates_nothing(hull, args, needle):
 
 
 def test_unknown_image_and_name_in_use(hull):
-    p = hull("run", "no-such-image-here", "true", check=False)
+    # On a loopback registry that is not there: a bare name would ask docker.io, and the
+    # tests send nothing off this machine (not even a DNS query).
+    p = hull("run", "127.0.0.1:9/no-such-image-here", "true", check=False)
+    assert p.returncode == 125 and "no-such-image-here" in p.stderr
+    p = hull("run", "--pull", "never", "no-such-image-here", "true", check=False)
     assert p.returncode == 125 and "no-such-image-here" in p.stderr
     hull.create("--name", "taken", "--", "true")
     p = hull.run("--name", "taken", "--", "true", check=False)
