@@ -38,15 +38,18 @@ def docker_archive(config=CONFIG, manifest=None, raw_config=None, raw_manifest=N
                     json.dumps(man), "cfg.json": cfg, "layer.tar": LAYER})
 
 
+def oci_manifest(cfg):
+    """The OCI manifest of config bytes cfg and the one LAYER, sizes right."""
+    return {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": sha(cfg), "size": len(cfg)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": sha(LAYER), "size": len(LAYER)}]}
+
+
 def oci_archive(index_entry=None, manifest=None, config=CONFIG, manifests=None):
     cfg = json.dumps(config).encode()
-    man = manifest if manifest is not None else {
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha(cfg), "size": len(cfg)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": sha(LAYER), "size": len(LAYER)}]}
-    man = json.dumps(man).encode()
+    man = json.dumps(manifest if manifest is not None else oci_manifest(cfg)).encode()
     entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(man),
              "size": len(man), "annotations": {"org.opencontainers.image.ref.name": "1"}}
     entry.update(index_entry or {})
@@ -58,11 +61,7 @@ def oci_archive(index_entry=None, manifest=None, config=CONFIG, manifests=None):
 
 
 _CFG = json.dumps(CONFIG).encode()
-_MAN = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha(_CFG), "size": len(_CFG)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": sha(LAYER), "size": len(LAYER)}]}
+_MAN = oci_manifest(_CFG)
 
 _MAN_BODY = json.dumps(_MAN).encode()
 _ENTRY = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(_MAN_BODY),
