@@ -66,6 +66,8 @@ bool valid_domain_component(std::string_view c) {
   return true;
 }
 
+}  // namespace
+
 // host[:port], host dot-separated domain components or an [IPv6] literal. Says what is
 // wrong, empty when valid.
 std::string registry_problem(std::string_view r) {
@@ -102,6 +104,8 @@ std::string registry_problem(std::string_view r) {
   }
   return {};
 }
+
+namespace {
 
 bool all_lower_hex(std::string_view s) {
   for (char c : s)

@@ -28,6 +28,8 @@ struct Reference {
 Result<Reference> parse_reference(std::string_view s,
                                   std::string_view default_registry = "docker.io");
 
+// Why a "host[:port]" is not a registry name; empty when it is one.
+std::string registry_problem(std::string_view registry);
 // The registry host docker.io really answers on.
 std::string registry_endpoint_host(std::string_view registry);
 // Loopback registries (127.0.0.0/8, ::1, localhost) speak plain HTTP by default.

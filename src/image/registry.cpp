@@ -458,20 +458,30 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   Registry reg;
   reg.ref_ = ref;
   reg.s_ = std::make_unique<Shared>();
-  reg.s_->registry = ref.registry;
+  // docker.io may be served by a mirror (docker's registry-mirrors): names stay
+  // docker.io/..., requests, certificates, TLS choice and credentials are the mirror's.
+  std::string host = ref.registry;
+  if (const char* m = ::getenv("HULL_REGISTRY_MIRROR"); m && *m && ref.registry == "docker.io") {
+    if (auto why = registry_problem(m); !why.empty())
+      return failf("HULL_REGISTRY_MIRROR {:?}: {}", m, why);
+    host = m;
+  }
+  const std::string& r = host;
+  reg.host_ = registry_endpoint_host(host);
+  reg.s_->registry = host;
   auto roots = opts.cert_roots.empty() ? default_cert_roots() : opts.cert_roots;
-  auto certs = HULL_TRY(with_context(find_certs(ref.registry, opts.cert_dir, roots),
-                                     fmt::format("registry {}", ref.registry)));
-  bool insecure = std::ranges::find(opts.insecure, ref.registry) != opts.insecure.end();
+  auto certs =
+      HULL_TRY(with_context(find_certs(r, opts.cert_dir, roots), fmt::format("registry {}", r)));
+  bool insecure = std::ranges::find(opts.insecure, r) != opts.insecure.end();
   if (opts.tls_verify) insecure = !*opts.tls_verify;
   // Loopback registries are plain HTTP unless something asks for TLS: a certs.d entry (as
   // podman), --tls-verify, or --insecure-registry (https first, then plain HTTP).
-  bool plain = is_loopback_registry(ref.registry) && !certs && !insecure && !opts.tls_verify;
-  reg.base_ = (plain ? "http://" : "https://") + registry_endpoint_host(ref.registry);
+  bool plain = is_loopback_registry(r) && !certs && !insecure && !opts.tls_verify;
+  reg.base_ = (plain ? "http://" : "https://") + reg.host_;
   Shared& s = *reg.s_;
   s.tls.verify = !insecure;
   s.may_fall_back = insecure && !plain;
-  s.certs_hint = !opts.cert_dir.empty() ? opts.cert_dir : roots.front() + "/" + ref.registry;
+  s.certs_hint = !opts.cert_dir.empty() ? opts.cert_dir : roots.front() + "/" + r;
   if (certs) {
     s.certs_found = certs->dir;
     s.certs_hint = certs->dir;
@@ -480,8 +490,7 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
     if (!certs->ca_files.empty()) {
       s.tls.ca_pem = system_ca_bundle();
       for (auto& f : certs->ca_files) {
-        auto pem =
-            HULL_TRY(with_context(fs::read_file(f), fmt::format("registry {}", ref.registry)));
+        auto pem = HULL_TRY(with_context(fs::read_file(f), fmt::format("registry {}", r)));
         s.tls.ca_pem += "\n" + pem;
       }
     }
@@ -489,7 +498,7 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   if (opts.credentials) {
     reg.s_->creds = opts.credentials;
   } else {
-    auto creds = find_credentials(ref.registry, opts.auth_file);
+    auto creds = find_credentials(r, opts.auth_file);
     if (!creds) return std::unexpected(creds.error());
     reg.s_->creds = *creds;
   }
@@ -531,7 +540,7 @@ Status Registry::check() {
   for (int attempt = 0;; ++attempt) {
     r = perform(c.get(), s_->share, s_->tls, base_ + "/v2/", s_->headers(), nullptr);
     if (s_->fall_back(r)) {
-      base_ = "http://" + registry_endpoint_host(ref_.registry);
+      base_ = "http://" + host_;
       continue;
     }
     if (r.status == 401 && !answered) {
@@ -573,7 +582,7 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
                   return true;
                 });
     if (s_->fall_back(r)) {
-      base_ = "http://" + registry_endpoint_host(ref_.registry);
+      base_ = "http://" + host_;
       continue;
     }
     if (r.status == 401 && !refreshed) {

@@ -71,6 +71,7 @@ class Registry {
   struct Shared;
   std::unique_ptr<Shared> s_;
   std::string base_;  // "http://127.0.0.1:5000"
+  std::string host_;  // what base_ names: the registry, or docker.io's mirror
   Reference ref_;
 };
 

@@ -52,8 +52,10 @@ class Hull:
         self.rootfs = rootfs
         # No bridge by default: these tests must not touch the host's network (the bridge
         # test runs hull inside a network namespace of its own).
+        # A docker.io name that is not in the store goes to a closed loopback port, never
+        # to Docker Hub (nor a DNS query for it).
         self.env = dict(os.environ, HULL_ROOT=root, HULL_RUN_ROOT=run_root,
-                        HULL_DEFAULT_NETWORK="none")
+                        HULL_DEFAULT_NETWORK="none", HULL_REGISTRY_MIRROR="127.0.0.1:9")
         # The image flag the tests use: an imported image when the store can import,
         # else the rootfs directory itself.
         self.image = ["--rootfs", rootfs]

@@ -342,3 +342,22 @@ def test_run_and_create_check_platform_before_pulling(hull, tmp_path, verb, plat
     err = p.stderr.decode(errors="replace")
     assert p.returncode == 125, err
     assert shown in err and "connect" not in err.lower(), err
+
+
+def test_docker_io_through_a_mirror(hull, registry, tmp_path):
+    """HULL_REGISTRY_MIRROR serves docker.io names (docker's registry-mirrors): `busybox`
+    is fetched from the mirror and stored as docker.io/library/busybox, so a host with
+    no route to Docker Hub can still use short names."""
+    img = Image([BASE])
+    push(registry, tmp_path, "library/mirrored:v1", img)
+    mirror = {"HULL_REGISTRY_MIRROR": registry.host}
+    hull.run("pull", "mirrored:v1", env=mirror)
+    info = inspect(hull, "docker.io/library/mirrored:v1")
+    assert info["Id"] == img.id and info["RepoTags"] == ["mirrored:v1"], info
+    # Other registries are not redirected: this one is not there.
+    p = hull.run("pull", f"127.0.0.1:{free_port()}/library/mirrored:v1", env=mirror,
+                 check=False)
+    assert p.returncode == 125 and b"mirrored" in p.stderr, p.stderr
+    # A mirror that is not a host[:port] is named before any request.
+    p = hull.run("pull", "other:v1", env={"HULL_REGISTRY_MIRROR": "http://x/"}, check=False)
+    assert p.returncode == 125 and b"HULL_REGISTRY_MIRROR" in p.stderr, p.stderr
