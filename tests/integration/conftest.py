@@ -19,6 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import helpers` fro
 
 from helpers import oci, runtimes  # noqa: E402
 
+# Every hull a test starts inherits this: a docker.io name not in the store is asked of a
+# closed loopback port, never of Docker Hub (nor of DNS). A test that wants a mirror
+# sets its own.
+os.environ.setdefault("HULL_REGISTRY_MIRROR", "127.0.0.1:9")
+
 _NO_TESTS_COLLECTED = 5
 
 
