@@ -352,7 +352,8 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
   std::string kind = kind_of(top, top_json);
   Manifest man = top;
   Json man_json = top_json;
-  if (kind == kOciIndex || kind == kDockerList) {
+  const bool from_index = kind == kOciIndex || kind == kDockerList;
+  if (from_index) {
     bool explicit_p = !opts.platform.empty();
     auto d = HULL_TRY(with_context(
         pick_platform(top_json, explicit_p ? opts.platform : host_platform(), explicit_p),
@@ -410,6 +411,15 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
       cfg_text = HULL_TRY(store.read_blob(cfg_desc.digest));
     phases.mark("config");
     auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
+    // A single-platform image carries its platform only in the config: an explicit
+    // --platform must match it there (an index entry was matched already), as docker's.
+    if (!from_index && !opts.platform.empty()) {
+      auto want = HULL_TRY(parse_platform(opts.platform));
+      std::string os = json_string(cfg, "os"), arch = json_string(cfg, "architecture");
+      if (!os.empty() && !arch.empty() && (os != want.os || arch != want.arch))
+        return failf("{}: the image is {}/{}, not the {} asked for with --platform", ref.str(), os,
+                     arch, opts.platform);
+    }
     if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
         cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
       for (auto& d : cfg["rootfs"]["diff_ids"])

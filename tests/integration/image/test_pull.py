@@ -361,3 +361,20 @@ def test_docker_io_through_a_mirror(hull, registry, tmp_path):
     # A mirror that is not a host[:port] is named before any request.
     p = hull.run("pull", "other:v1", env={"HULL_REGISTRY_MIRROR": "http://x/"}, check=False)
     assert p.returncode == 125 and b"HULL_REGISTRY_MIRROR" in p.stderr, p.stderr
+
+
+def test_platform_checked_against_a_single_platform_image(hull, registry, tmp_path):
+    """A single-platform image names its platform only in its config: --platform
+    linux/arm64 of an amd64 image stored it as if it matched."""
+    img = Image([BASE], arch="amd64")
+    ref = push(registry, tmp_path, "single/arch:v1", img)
+    p = hull.run("pull", "--platform", "linux/arm64", ref, check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 125, err
+    assert "the image is linux/amd64, not the linux/arm64 asked for" in err, err
+    assert images_json(hull) == [] and hull.blobs() == [] and hull.layers() == []
+    hull.run("pull", "--platform", "linux/amd64", ref)
+    assert inspect(hull, ref)["Architecture"] == "amd64"
+    # With the config stored now (read from the store, not fetched): the same answer.
+    p = hull.run("pull", "--platform", "linux/arm64", ref, check=False)
+    assert p.returncode == 125 and b"not the linux/arm64" in p.stderr, p.stderr
