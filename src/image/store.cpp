@@ -1,6 +1,5 @@
 #include "image/store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sqlite3.h>
@@ -12,6 +11,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <set>
 
 #include "common/fs.hpp"
@@ -757,29 +757,25 @@ Result<std::vector<std::string>> Store::remove(std::string_view name_or_id, bool
 }
 
 Result<size_t> Store::remove_stale_temp() {
-  // Exclusive only if no other process holds the directory shared (this one converts its
-  // own lock); then back to shared.
-  if (::flock(tmp_dir_.get(), LOCK_EX | LOCK_NB) < 0) {
-    if (errno == EWOULDBLOCK || errno == EINTR) return size_t{0};
-    return sys_failf("flock {}/tmp", root_);
-  }
-  size_t removed = 0;
+  // Exclusive only if no other process holds the directory shared. Linux converts a
+  // lock by dropping it first, so a failed attempt leaves none: shared again either way.
+  const bool alone = ::flock(tmp_dir_.get(), LOCK_EX | LOCK_NB) == 0;
+  const int err = errno;
   Status st;
-  if (DIR* d = ::fdopendir(::dup(tmp_dir_.get()))) {
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d))
-      if (std::string_view n = e->d_name; n != "." && n != "..") names.emplace_back(n);
-    ::closedir(d);
-    for (const auto& n : names) {
-      const std::string path = root_ + "/tmp/" + n;
+  size_t removed = 0;
+  if (alone) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(root_ + "/tmp", ec)) {
+      const std::string path = e.path().string();
       if (auto r = fs::remove_all(path); !r) {
         if (st) st = with_context(std::move(r), "remove " + path);
       } else {
         ++removed;
       }
     }
-  } else {
-    st = sys_failf("read {}/tmp", root_);
+    if (ec && st) st = sys_fail(fmt::format("read {}/tmp", root_), ec.value());
+  } else if (err != EWOULDBLOCK && err != EINTR) {
+    st = sys_fail(fmt::format("flock {}/tmp", root_), err);
   }
   HULL_CHECK(flock_retry(tmp_dir_.get(), LOCK_SH));
   if (!st) return std::unexpected(st.error());

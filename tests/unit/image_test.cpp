@@ -377,6 +377,23 @@ TEST(Store, TagAndConfig) {
   EXPECT_TRUE(store->resolve("x"));
 }
 
+// Each open store holds ROOT/tmp shared; one that fails to take it exclusive (another is
+// open) must still hold it afterwards, or the other could clear its temp files.
+TEST(Store, StaleTempGoesOnlyWhenNoOtherStoreIsOpen) {
+  TempDir t;
+  const std::string root = t.path() + "/root";
+  auto a = Store::open(root);
+  auto b = Store::open(root);
+  ASSERT_TRUE(a && b);
+  auto [tmp, fd] = *a->temp_file();               // a's download in progress
+  EXPECT_EQ(a->remove_stale_temp().value(), 0u);  // b is open
+  EXPECT_EQ(b->remove_stale_temp().value(), 0u);  // a is still open
+  EXPECT_EQ(::access(tmp.c_str(), F_OK), 0);
+  *a = std::move(*b);  // the first store closes: its file is stale now
+  EXPECT_EQ(a->remove_stale_temp().value(), 1u);
+  EXPECT_NE(::access(tmp.c_str(), F_OK), 0);
+}
+
 TEST(Store, TagRefusesNamesThatShadowImageIds) {
   TempDir t;
   auto store = Store::open(t.path() + "/root");
