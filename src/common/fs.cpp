@@ -164,15 +164,16 @@ Result<OutputFile> OutputFile::create(const std::string& path, mode_t mode, bool
     out.path_ = real;
     ::free(real);
   }
+  // ".NAME.hull-RANDOM" in NAME's directory: the rename stays on one filesystem.
   const size_t slash = out.path_.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : out.path_.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? out.path_ : out.path_.substr(slash + 1);
+  const std::string dir = slash == std::string::npos ? "" : out.path_.substr(0, slash + 1);
+  const std::string base = out.path_.substr(slash == std::string::npos ? 0 : slash + 1);
   for (int tries = 0; !out.fd_; ++tries) {
     unsigned char rnd[6];
     if (::getrandom(rnd, sizeof rnd, 0) != sizeof rnd) return sys_fail("getrandom");
     std::string suffix;
     for (unsigned char c : rnd) suffix += fmt::format("{:02x}", c);
-    out.tmp_ = (slash == std::string::npos ? "" : dir) + "." + base + ".hull-" + suffix;
+    out.tmp_ = dir + "." + base + ".hull-" + suffix;
     // O_EXCL: no existing name is followed or reused; the umask applies to a new file.
     out.fd_.reset(::open(out.tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!out.fd_ && (errno != EEXIST || tries == 8)) {

@@ -272,12 +272,18 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added
 Result<Prepared> prepare_oci(Store& store, int dir, const Json& m, Added& added, Seen& seen) {
   auto blob_name = [](const std::string& d) { return "blobs/sha256/" + d.substr(7); };
   std::string digest = json_string(m, "digest"), media = json_string(m, "mediaType");
-  auto body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
-  if ("sha256:" + Sha256::hex(body) != digest)
-    return failf("index.json: manifest {} does not match its digest", digest);
+  // A manifest or index the descriptor desc names, its digest and size checked.
+  auto read_manifest = [&](const Json& desc, const std::string& d,
+                           std::string_view what) -> Result<std::string> {
+    auto text = HULL_TRY(read_beneath(dir, blob_name(d), 8 << 20));
+    if ("sha256:" + Sha256::hex(text) != d)
+      return failf("{}manifest {} does not match its digest", what, d);
+    HULL_CHECK(check_size(desc, int64_t(text.size()), fmt::format("{}manifest {}", what, d)));
+    return text;
+  };
+  auto body = HULL_TRY(read_manifest(m, digest, "index.json: "));
   Prepared p;
   p.size = int64_t(body.size());
-  HULL_CHECK(check_size(m, p.size, "index.json: manifest " + digest));
   auto mj = HULL_TRY(parse_json(body, digest));
   if (media == kOciIndex || media == kDockerList || mj.contains("manifests")) {
     // A nested index: take this host's platform.
@@ -293,10 +299,7 @@ Result<Prepared> prepare_oci(Store& store, int dir, const Json& m, Added& added,
       return failf("index.json: no manifest for {} in {}", want, digest);
     const Json sub = *found;
     digest = json_string(sub, "digest");
-    body = HULL_TRY(read_beneath(dir, blob_name(digest), 8 << 20));
-    if ("sha256:" + Sha256::hex(body) != digest)
-      return failf("manifest {} does not match its digest", digest);
-    HULL_CHECK(check_size(sub, int64_t(body.size()), "manifest " + digest));
+    body = HULL_TRY(read_manifest(sub, digest, ""));
     mj = HULL_TRY(parse_json(body, digest));
   }
   if (!mj.is_object() || !mj.contains("config") || !mj.contains("layers") ||
@@ -485,14 +488,15 @@ Result<std::string> decompressed(Store& store, const LayerRecord& l) {
 Status save_archive(Store& store, const std::vector<std::string>& names, const std::string& path,
                     ArchiveFormat format) {
   if (names.empty()) return fail("save: no images named");
-  ArchivePtr a(archive_write_new(), archive_write_free);
-  archive_write_set_format_pax_restricted(a.get());
+  // Declared first, so the archive (which writes to its fd) is freed before it closes.
   std::optional<fs::OutputFile> out;
   if (path != "-") {
     auto o = fs::OutputFile::create(path);
     if (!o) return std::unexpected(std::move(o).error().wrap("save"));
     out.emplace(std::move(*o));
   }
+  ArchivePtr a(archive_write_new(), archive_write_free);
+  archive_write_set_format_pax_restricted(a.get());
   if (archive_write_open_fd(a.get(), out ? out->fd() : STDOUT_FILENO) != ARCHIVE_OK)
     return failf("save to {}: {}", path, archive_error_string(a.get()));
   auto body = [&]() -> Status {

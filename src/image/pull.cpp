@@ -331,7 +331,8 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
   Phases phases;
   auto ref = HULL_TRY(parse_reference(ref_str));
   // Before any request: a bad platform is the error, not what the registry answers.
-  if (!opts.platform.empty()) HULL_TRY(parse_platform(opts.platform));
+  std::optional<Platform> asked;
+  if (!opts.platform.empty()) asked = HULL_TRY(parse_platform(opts.platform));
   std::mutex progress_mu;
   auto emit = [&](Progress p) {
     if (!opts.progress) return;
@@ -413,10 +414,9 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
     auto cfg = HULL_TRY(parse_json(cfg_text, fmt::format("config {}", cfg_desc.digest)));
     // A single-platform image carries its platform only in the config: an explicit
     // --platform must match it there (an index entry was matched already), as docker's.
-    if (!from_index && !opts.platform.empty()) {
-      auto want = HULL_TRY(parse_platform(opts.platform));
+    if (!from_index && asked) {
       std::string os = json_string(cfg, "os"), arch = json_string(cfg, "architecture");
-      if (!os.empty() && !arch.empty() && (os != want.os || arch != want.arch))
+      if (!os.empty() && !arch.empty() && (os != asked->os || arch != asked->arch))
         return failf("{}: the image is {}/{}, not the {} asked for with --platform", ref.str(), os,
                      arch, opts.platform);
     }

@@ -466,22 +466,21 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
       return failf("HULL_REGISTRY_MIRROR {:?}: {}", m, why);
     host = m;
   }
-  const std::string& r = host;
   reg.host_ = registry_endpoint_host(host);
   reg.s_->registry = host;
   auto roots = opts.cert_roots.empty() ? default_cert_roots() : opts.cert_roots;
-  auto certs =
-      HULL_TRY(with_context(find_certs(r, opts.cert_dir, roots), fmt::format("registry {}", r)));
-  bool insecure = std::ranges::find(opts.insecure, r) != opts.insecure.end();
+  auto certs = HULL_TRY(
+      with_context(find_certs(host, opts.cert_dir, roots), fmt::format("registry {}", host)));
+  bool insecure = std::ranges::find(opts.insecure, host) != opts.insecure.end();
   if (opts.tls_verify) insecure = !*opts.tls_verify;
   // Loopback registries are plain HTTP unless something asks for TLS: a certs.d entry (as
   // podman), --tls-verify, or --insecure-registry (https first, then plain HTTP).
-  bool plain = is_loopback_registry(r) && !certs && !insecure && !opts.tls_verify;
+  bool plain = is_loopback_registry(host) && !certs && !insecure && !opts.tls_verify;
   reg.base_ = (plain ? "http://" : "https://") + reg.host_;
   Shared& s = *reg.s_;
   s.tls.verify = !insecure;
   s.may_fall_back = insecure && !plain;
-  s.certs_hint = !opts.cert_dir.empty() ? opts.cert_dir : roots.front() + "/" + r;
+  s.certs_hint = !opts.cert_dir.empty() ? opts.cert_dir : roots.front() + "/" + host;
   if (certs) {
     s.certs_found = certs->dir;
     s.certs_hint = certs->dir;
@@ -490,7 +489,7 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
     if (!certs->ca_files.empty()) {
       s.tls.ca_pem = system_ca_bundle();
       for (auto& f : certs->ca_files) {
-        auto pem = HULL_TRY(with_context(fs::read_file(f), fmt::format("registry {}", r)));
+        auto pem = HULL_TRY(with_context(fs::read_file(f), fmt::format("registry {}", host)));
         s.tls.ca_pem += "\n" + pem;
       }
     }
@@ -498,7 +497,7 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   if (opts.credentials) {
     reg.s_->creds = opts.credentials;
   } else {
-    auto creds = find_credentials(r, opts.auth_file);
+    auto creds = find_credentials(host, opts.auth_file);
     if (!creds) return std::unexpected(creds.error());
     reg.s_->creds = *creds;
   }
