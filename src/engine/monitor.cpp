@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/fs.hpp"
+#include "common/loopback.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
@@ -119,7 +120,7 @@ constexpr const char* kTrimmedDbs[] = {"/containers.db", "/images.db"};
 // --network none's namespace for the calling thread: a new netns with lo up.
 Status new_loopback_netns() {
   if (::unshare(CLONE_NEWNET) < 0) return sys_fail("unshare CLONE_NEWNET");
-  if (!net::loopback_up()) return sys_fail("bring lo up in the container's netns");
+  if (!loopback_up()) return sys_fail("bring lo up in the container's netns");
   return {};
 }
 

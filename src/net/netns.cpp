@@ -1,18 +1,14 @@
 // Network namespaces kept alive by a bind mount, as `ip netns add` does, so that the
 // engine can set the network up before the container's first process exists.
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/loopback.hpp"
 #include "common/own_thread.hpp"
 #include "net/netlink.hpp"
 #include "net/network.hpp"
@@ -45,17 +41,6 @@ Status remove_netns(const std::string& path) {
     return sys_failf("umount netns \"{}\"", path);
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) return sys_failf("remove \"{}\"", path);
   return {};
-}
-
-// An ioctl on a socket of the calling thread's netns: no netlink, no allocation.
-bool loopback_up() {
-  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s) return false;
-  ifreq ifr{};
-  std::memcpy(ifr.ifr_name, "lo", 3);
-  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return false;
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  return ::ioctl(s.get(), SIOCSIFFLAGS, &ifr) == 0;
 }
 
 }  // namespace hull::net

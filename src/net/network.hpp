@@ -172,9 +172,6 @@ class Networks {
 Result<std::string> create_netns(const std::string& path);
 // Unmounts and deletes the file; a missing path is not an error.
 Status remove_netns(const std::string& path);
-// Brings lo up in the calling thread's netns (--network none: the monitor's own, made
-// with unshare; create_netns); false with errno set on failure.
-bool loopback_up();
 
 // ---------------------------------------------------------------------------------------
 // /etc/hosts and /etc/resolv.conf

@@ -344,6 +344,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.new_user_ns = new_user;
   ctx.in_user_ns = new_user || rootless;
   ctx.new_mount_ns = !mount_ns;
+  ctx.new_net_ns = (clone_flags & CLONE_NEWNET) != 0;
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
   ctx.preserve_fds = opts.preserve_fds;

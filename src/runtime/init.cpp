@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "common/fs.hpp"
+#include "common/loopback.hpp"
 #include "common/strings.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
@@ -101,6 +102,8 @@ Status setup(InitContext& ctx) {
     return sys_fail("join network namespace");
   if (ctx.mount_ns_fd >= 0 && ::setns(ctx.mount_ns_fd, CLONE_NEWNS) < 0)
     return sys_fail("join mount namespace");
+  // A new netns starts with lo down; runc (its "loopback" network) and crun bring it up.
+  if (ctx.new_net_ns && !loopback_up()) return sys_fail("bring lo up in the new network namespace");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
     return sys_failf("sethostname {}", spec.hostname);
   if (!spec.domainname.empty() &&

@@ -27,6 +27,7 @@ struct InitContext {
   // may need a bind instead.
   bool in_user_ns = false;
   bool new_mount_ns = false;
+  bool new_net_ns = false;         // made by clone: init brings its lo up, as runc and crun do
   bool unshare_cgroup_ns = false;  // after joining the cgroup (not done by clone3)
   bool no_pivot = false;
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny

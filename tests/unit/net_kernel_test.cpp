@@ -27,6 +27,7 @@
 #include <set>
 
 #include "common/fs.hpp"
+#include "common/loopback.hpp"
 #include "common/own_thread.hpp"
 #include "net/netlink.hpp"
 #include "net/network.hpp"
@@ -444,12 +445,12 @@ TEST_F(NetKernel, PruneOrphansAfterACrash) {
 
 TEST_F(NetKernel, NoneNetworkHasOnlyLoopback) {
   std::string ns = netns("none");
-  // loopback_up works in the caller's netns (the monitor's, for --network none).
+  // loopback_up works in the caller's netns (the runtime's init calls it in a new one).
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     int fd = ::open(ns.c_str(), O_RDONLY | O_CLOEXEC);
-    _exit(fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && loopback_up() ? 0 : 1);
+    _exit(fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && hull::loopback_up() ? 0 : 1);
   }
   int status = -1;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);

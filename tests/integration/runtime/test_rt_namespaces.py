@@ -73,6 +73,15 @@ def test_network_namespace_has_only_lo(ctr):
     assert lines[0] == "lo" and len(lines) == 2, lines
 
 
+def test_new_network_namespace_has_lo_up(ctr):
+    # A netns the runtime makes starts with lo down: runc (its "loopback" network) and
+    # crun bring it up before the program runs, so the program needs no CAP_NET_ADMIN.
+    ctr.set_namespace("network")
+    ctr.set_args("cat", "/sys/class/net/lo/flags")
+    flags = int(run_ok(ctr).strip(), 16)
+    assert flags & 0x1, f"lo is down: flags {flags:#x}"
+
+
 def test_lo_is_usable(ctr):
     # loopback only inside the container's own network namespace
     ctr.sh("ip link set lo up 2>/dev/null || ifconfig lo up; "
