@@ -8,7 +8,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from .conftest import make_tar
+from .conftest import Hull, Image, make_tar, write_layout
 
 
 def rootfs_tar(tmp_path, name="rootfs.tar", marker="1"):
@@ -187,3 +187,37 @@ def test_save_output_is_written_not_replaced(hull, tmp_path):
     assert p.returncode == 125 and b"missing/x.tar: no such file or directory" in p.stderr, p.stderr
     p = hull.run("save", "-o", str(out), "sv:1", check=False)
     assert p.returncode == 125 and b"is a directory" in p.stderr, p.stderr
+
+
+def test_full_filesystem_fails_cleanly_and_keeps_nothing(hull, registry, tmp_path):
+    """A store on a full filesystem: pull, import and load each fail naming ENOSPC, keep
+    none of the blobs, layers or temp files they wrote, and the same store works once
+    there is room again."""
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "hull-test-small", str(small)],
+                   check=True)
+    try:
+        h = Hull(hull.binary, small / "root", hull.home)
+        h.run("images")  # the store and its databases exist before the disk fills
+        # Random bytes: no compression gets this layer below the filesystem's size.
+        img = Image([[("bin/", None), ("big", os.urandom(4 << 20))]])
+        ref = registry.push(write_layout(tmp_path / "lay", {"t": img}), "t", "full/disk:v1")
+        tar = tmp_path / "big.tar"
+        tar.write_bytes(make_tar([("big", os.urandom(4 << 20))]))
+        archive = tmp_path / "img.tar"
+        hull.run("import", str(tar), "big:1")
+        hull.run("save", "-o", str(archive), "big:1")
+        for args in (("pull", "-q", ref), ("import", str(tar), "big:1"),
+                     ("load", "-i", str(archive))):
+            p = h.run(*args, check=False)
+            assert p.returncode != 0, args
+            assert b"no space left on device" in p.stderr, (args, p.stderr)
+            assert h.blobs() == [] and h.layers() == [] and h.tmp_entries() == [], args
+            assert h.out("images", "-q").strip() == "", args
+        # Room again (a bigger tmpfs over the same path would hide the store: grow it).
+        subprocess.run(["mount", "-o", "remount,size=32m", str(small)], check=True)
+        h.run("pull", "-q", ref)
+        assert json.loads(h.out("image", "inspect", ref))[0]["Id"] == img.id
+    finally:
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)
