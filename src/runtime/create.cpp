@@ -227,7 +227,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   // other processes that may hold CAP_SYS_PTRACE, run from a sealed copy.
   if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid);
       (!pidns || !pidns->path.empty()) && !lx.has_namespace(oci::NamespaceType::user)) {
-    uint64_t bnd = spec.process->capabilities ? 0 : ~uint64_t{0};  // absent: root keeps all
+    uint64_t bnd = 0;  // absent: no capabilities at all (apply_user_and_caps)
     if (spec.process->capabilities)
       for (int c : spec.process->capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
     if (could_ptrace_runtime(bnd, 0)) HULL_CHECK(reexec_from_sealed_copy());

@@ -26,6 +26,13 @@ struct CapMask {
   bool has(int c) const { return (bits >> c) & 1; }
 };
 
+// process.capabilities absent means every set empty, as runc and crun read it: root
+// does not keep the runtime's capabilities (exec fills it from the container's config).
+const oci::Capabilities& caps_of(const oci::Process& p) {
+  static const oci::Capabilities kNone;
+  return p.capabilities ? *p.capabilities : kNone;
+}
+
 }  // namespace
 
 Status apply_rlimits(const oci::Process& p) {
@@ -44,9 +51,8 @@ Status apply_oom_score_adj(pid_t pid, const oci::Process& p) {
 }
 
 Status drop_bounding_set(const oci::Process& p) {
-  if (!p.capabilities) return {};
   CapMask keep;
-  keep.set(p.capabilities->bounding);
+  keep.set(caps_of(p).bounding);
   // Up to the first number the kernel calls invalid (EINVAL): that is cap_last_cap + 1,
   // found without reading /proc/sys/kernel/cap_last_cap, and it covers capabilities
   // newer than this binary's headers too.
@@ -62,36 +68,35 @@ Status drop_bounding_set(const oci::Process& p) {
 
 Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed) {
   const auto& u = p.user;
-  if (p.capabilities && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return sys_fail("keepcaps");
+  const oci::Capabilities& caps = caps_of(p);
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return sys_fail("keepcaps");
   if (setgroups_allowed || !u.additional_gids.empty()) {
     if (::setgroups(u.additional_gids.size(), u.additional_gids.data()) < 0)
       return sys_fail("setgroups");
   }
   if (::setresgid(u.gid, u.gid, u.gid) < 0) return sys_failf("setresgid {}", u.gid);
   if (::setresuid(u.uid, u.uid, u.uid) < 0) return sys_failf("setresuid {}", u.uid);
-  if (p.capabilities) {
-    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return sys_fail("keepcaps");
-    CapMask eff, perm, inh;
-    eff.set(p.capabilities->effective);
-    perm.set(p.capabilities->permitted);
-    inh.set(p.capabilities->inheritable);
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    for (int i = 0; i < 2; ++i) {
-      data[i].effective = static_cast<uint32_t>(eff.bits >> (32 * i));
-      data[i].permitted = static_cast<uint32_t>(perm.bits >> (32 * i));
-      data[i].inheritable = static_cast<uint32_t>(inh.bits >> (32 * i));
-    }
-    if (::syscall(SYS_capset, &hdr, data) < 0) return sys_fail("capset");
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-      return sys_fail("clear ambient capabilities");
-    for (int c : p.capabilities->ambient) {
-      // The kernel raises an ambient capability only if it is also permitted and
-      // inheritable. runc's default spec lists ambient caps that are neither, and runc
-      // and crun skip those rather than fail: do the same, so such configs run alike.
-      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
-        if (errno != EPERM && errno != EINVAL) return sys_failf("raise ambient capability {}", c);
-      }
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return sys_fail("keepcaps");
+  CapMask eff, perm, inh;
+  eff.set(caps.effective);
+  perm.set(caps.permitted);
+  inh.set(caps.inheritable);
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  for (int i = 0; i < 2; ++i) {
+    data[i].effective = static_cast<uint32_t>(eff.bits >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(perm.bits >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(inh.bits >> (32 * i));
+  }
+  if (::syscall(SYS_capset, &hdr, data) < 0) return sys_fail("capset");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return sys_fail("clear ambient capabilities");
+  for (int c : caps.ambient) {
+    // The kernel raises an ambient capability only if it is also permitted and
+    // inheritable. runc's default spec lists ambient caps that are neither, and runc
+    // and crun skip those rather than fail: do the same, so such configs run alike.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+      if (errno != EPERM && errno != EINVAL) return sys_failf("raise ambient capability {}", c);
     }
   }
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

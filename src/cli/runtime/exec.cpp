@@ -21,7 +21,16 @@ struct ExecArgs {
 Result<oci::Process> build_process(const Globals& g, ExecArgs& a) {
   if (!a.process_file.empty()) {
     auto text = HULL_TRY(fs::read_file(a.process_file == "-" ? "/dev/stdin" : a.process_file));
-    return oci::parse_process(text, a.process_file);
+    oci::Process p = HULL_TRY(oci::parse_process(text, a.process_file));
+    // Without capabilities of its own the process gets the container's, as with runc and
+    // crun (absent would otherwise mean none at all).
+    if (!p.capabilities) {
+      auto state = HULL_TRY(store_of(g).load(a.id));
+      auto spec = HULL_TRY(oci::load_spec(state.bundle));
+      p.capabilities = spec.process && spec.process->capabilities ? *spec.process->capabilities
+                                                                  : oci::Capabilities{};
+    }
+    return p;
   }
   if (a.command.empty()) return fail("exec: a command or --process is required");
   auto state = HULL_TRY(store_of(g).load(a.id));
@@ -54,8 +63,8 @@ Result<oci::Process> build_process(const Globals& g, ExecArgs& a) {
     for (const auto& c : a.caps) {
       auto cap = oci::capability_from_name(c);
       if (!cap) return failf("--cap {}: unknown capability", c);
-      for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective,
-                        &p.capabilities->permitted})
+      for (auto* set :
+           {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
         set->push_back(*cap);
     }
   }

@@ -76,6 +76,20 @@ def test_exec_process_file(running, tmp_path):
     assert out[4].split() == ["Groups:", "7"]
 
 
+def test_exec_process_file_without_capabilities_gets_the_containers(running, tmp_path):
+    # runc and crun fill a --process file's missing capabilities from the container's
+    # config; it must never mean the runtime's own (a full bounding set)
+    pid = running.pid()
+    with open(f"/proc/{pid}/status") as f:
+        init = procstatus.caps(procstatus.parse_status(f.read()))
+    proc = {k: v for k, v in running.process.items() if k != "capabilities"}
+    proc["args"] = ["cat", "/proc/self/status"]
+    pf = tmp_path / "process.json"
+    pf.write_text(json.dumps(proc))
+    r = running.cmd("exec", "--process", pf, running.id).ok()
+    assert procstatus.caps(procstatus.parse_status(r.stdout)) == init
+
+
 @pytest.mark.skip_runtime("runc", reason="runc exec needs --detach with a console socket")
 def test_exec_tty_console_socket(running, console):
     sock = console()

@@ -139,6 +139,15 @@ def test_capabilities_dropped_are_enforced(ctr):
     assert "chowned" not in r.stdout and "done" in r.stdout, r
 
 
+def test_capabilities_absent_means_none(ctr):
+    # No process.capabilities is five empty sets (runc, crun), not the runtime's own: uid 0
+    # must not keep every capability the runtime holds
+    ctr.process.pop("capabilities", None)
+    ctr.set_args("cat", "/proc/self/status")
+    c = procstatus.caps(procstatus.parse_status(run_ok(ctr)))
+    assert c == {k: 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}, c
+
+
 @pytest.mark.parametrize("nnp", [True, False])
 def test_no_new_privileges(ctr, nnp):
     ctr.process["noNewPrivileges"] = nnp
