@@ -297,6 +297,18 @@ Status mount_all(const RootfsPlan& plan, int rootfd) {
       r = mount_fs(plan, rootfd, m);
     }
     if (!r) return std::unexpected(r.error().wrap(fmt::format("mounts[{}]", i)));
+    if (m.rec_attr_set != 0 || m.rec_attr_clr != 0) {
+      // "rro", "rnosuid", ...: the whole tree of the mount, submounts included.
+      auto top = HULL_TRY(open_in_root(rootfd, m.destination));
+      MountAttr attr{m.rec_attr_set, m.rec_attr_clr, 0, 0};
+      if (::syscall(SYS_mount_setattr, top.get(), "", AT_EMPTY_PATH | kAtRecursive, &attr,
+                    sizeof attr) < 0) {
+        if (errno == ENOSYS)
+          return failf("mounts[{}]: recursive mount options need mount_setattr (Linux 5.12)", i);
+        return sys_failf("mounts[{}]: set the recursive options of {} (mount_setattr)", i,
+                         m.destination);
+      }
+    }
     if (m.propagation) {
       auto top = HULL_TRY(open_in_root(rootfd, m.destination));
       if (::mount(nullptr, fd_path(top.get()).c_str(), nullptr, m.propagation, nullptr) < 0)

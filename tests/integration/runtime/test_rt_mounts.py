@@ -112,6 +112,25 @@ def test_rbind_carries_submounts_bind_does_not(ctr, tmp_path):
     assert out == ["on-tmpfs", "--", "under"]
 
 
+def test_recursive_mount_attributes(ctr, tmp_path):
+    # "rro", "rnosuid", "rnodev", "rnoexec" (mount_setattr with AT_RECURSIVE) reach every
+    # mount of an rbind, the submounts too; "ro" alone makes only the top one read-only
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    with host_mount("-t", "tmpfs", "tmpfs", src / "sub"):
+        ctr.add_mount("/r", "bind", src, ["rbind", "rro", "rnosuid", "rnodev", "rnoexec"])
+        ctr.add_mount("/top", "bind", src, ["rbind", "ro"])
+        ctr.sh("for f in /r/x /r/sub/x /top/sub/x; do touch $f 2>/dev/null && echo wrote $f;"
+               " done; cat /proc/self/mountinfo")
+        out = run_ok(ctr)
+    wrote = [ln for ln in out.splitlines() if ln.startswith("wrote")]
+    assert wrote == ["wrote /top/sub/x"], out
+    mi = mountinfo("\n".join(ln for ln in out.splitlines() if " - " in ln))
+    for mp in ("/r", "/r/sub"):
+        assert {"ro", "nosuid", "nodev", "noexec"} <= mi[mp]["opts"], (mp, mi[mp])
+    assert "ro" not in mi["/top/sub"]["opts"]
+
+
 @pytest.mark.parametrize("prop,seen", [("rslave", True), ("rprivate", False)])
 def test_bind_propagation(ctr, tmp_path, prop, seen):
     src = tmp_path / "src"
