@@ -184,6 +184,18 @@ Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
   std::string t = fd_path(target.get());
   unsigned long flags = m.flags & ~(MS_BIND | MS_REC);
   const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  if (m.copy_up && m.type == "tmpfs") {
+    // The directory the tmpfs is about to hide, copied into it; written before a
+    // read-only remount.
+    auto hidden = HULL_TRY(open_in_root(rootfd, m.destination, O_RDONLY | O_DIRECTORY));
+    if (::mount(m.source.c_str(), t.c_str(), m.type.c_str(), flags & ~MS_RDONLY, data) < 0)
+      return sys_fail(fmt::format("mount {} on {} ({})", m.source, m.destination, m.type));
+    auto tmpfs = HULL_TRY(open_in_root(rootfd, m.destination, O_RDONLY | O_DIRECTORY));
+    if (auto r = copy_tree(hidden.get(), tmpfs.get()); !r)
+      return std::unexpected(r.error().wrap(fmt::format("tmpcopyup {}", m.destination)));
+    if (flags & MS_RDONLY) HULL_CHECK(bind_remount(fd_path(tmpfs.get()), flags, 0, m.destination));
+    return {};
+  }
   if (::mount(m.source.c_str(), t.c_str(), m.type.c_str(), flags, data) == 0) return {};
   int err = errno;
   if (plan.in_user_ns && err == EPERM && (m.type == "sysfs" || m.type == "mqueue")) {

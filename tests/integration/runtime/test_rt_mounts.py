@@ -92,6 +92,22 @@ def test_tmpfs_size_mode_and_invisible_from_host(ctr):
     assert os.listdir(ctr.rootfs / "scratch") == []
 
 
+def test_tmpfs_tmpcopyup(ctr):
+    # "tmpcopyup": the tmpfs starts with a copy of the directory it hides, owners, modes
+    # and symlinks kept (runc, crun); what is written goes to the tmpfs only
+    d = ctr.rootfs / "opt"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "f").write_text("from the image\n")
+    os.chown(d / "sub" / "f", 7, 8)
+    os.chmod(d / "sub" / "f", 0o604)
+    os.symlink("sub/f", d / "link")
+    ctr.add_mount("/opt", "tmpfs", "tmpfs", ["tmpcopyup"])
+    ctr.sh("cat /opt/link; stat -c '%a %u %g' /opt/sub/f; readlink /opt/link; echo x > /opt/new;"
+           " grep -c ' /opt .* - tmpfs ' /proc/self/mountinfo")
+    assert run_ok(ctr).splitlines() == ["from the image", "604 7 8", "sub/f", "1"]
+    assert not (d / "new").exists()
+
+
 def test_mount_flags_noexec(ctr):
     ctr.add_mount("/scratch", "tmpfs", "tmpfs", ["noexec"])
     ctr.sh("cp /bin/busybox /scratch/bb; /scratch/bb true && echo EXECUTED; echo done")
