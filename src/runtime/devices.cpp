@@ -81,9 +81,17 @@ Status create_devices(const RootfsPlan& plan, int rootfd) {
     mode_t old = ::umask(0);
     ~UmaskZero() { ::umask(old); }
   } umask_zero;
-  for (const auto& d : kDefaultDevices)
+  // A linux.devices entry at a default device's path replaces it, as in runc and crun.
+  auto configured = [&](std::string_view path) {
+    for (const auto& d : spec.linux.devices)
+      if (d.path == path) return true;
+    return false;
+  };
+  for (const auto& d : kDefaultDevices) {
+    if (configured(d.path)) continue;
     HULL_CHECK(make_node(plan, rootfd, devdir.get(), d.path, 'c', makedev(d.major, d.minor), 0666,
                          0, 0, false));
+  }
   for (const auto& d : spec.linux.devices) {
     dev_t dev = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
     HULL_CHECK(make_node(plan, rootfd, devdir.get(), d.path, d.type, dev,

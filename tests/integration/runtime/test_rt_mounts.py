@@ -366,3 +366,14 @@ def test_linux_devices(ctr):
     assert out[0] == "character special file 1 3 620 7 8"
     assert out[1] == "w-ok"
     assert out[2] == "3"
+
+
+def test_linux_devices_replace_a_default_device(ctr):
+    # an entry at a default device's path is the one made (runc, crun): its numbers and mode
+    ctr.config["linux"]["devices"] = [
+        {"path": "/dev/full", "type": "c", "major": 1, "minor": 5, "fileMode": 0o640}]
+    res = ctr.config["linux"].setdefault("resources", {})
+    res.setdefault("devices", []).append(
+        {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"})
+    ctr.sh("stat -c '%t %T %a' /dev/full; echo x > /dev/full && echo w-ok")
+    assert run_ok(ctr).splitlines() == ["1 5 640", "w-ok"]
