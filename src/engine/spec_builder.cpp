@@ -119,7 +119,9 @@ Status check_sysctl(const std::string& key, bool own_net, bool own_ipc, bool own
     if (!own_net) return failf("--sysctl {}: not allowed with --network host", key);
     return {};
   }
-  if (key == "kernel.domainname" || key == "kernel.hostname") {
+  // The runtimes (runc, crun, hull-runtime) refuse it: --hostname sets it.
+  if (key == "kernel.hostname") return failf("--sysctl {}: not allowed, use --hostname", key);
+  if (key == "kernel.domainname") {
     if (!own_uts) return failf("--sysctl {}: not allowed with --uts host", key);
     return {};
   }

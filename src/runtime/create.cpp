@@ -163,7 +163,11 @@ Status validate_sysctl(const oci::Linux& lx) {
         return failf("config.json: linux.sysctl: \"{}\" needs a network namespace", raw);
       continue;
     }
-    if (key == "kernel.hostname" || key == "kernel.domainname") {
+    // runc and crun refuse it: hostname is the field for that, and the two could disagree.
+    if (key == "kernel.hostname")
+      return failf(
+          "config.json: linux.sysctl: \"{}\" is not allowed: set the hostname field instead", raw);
+    if (key == "kernel.domainname") {
       if (!is_new(oci::NamespaceType::uts))
         return failf("config.json: linux.sysctl: \"{}\" needs a uts namespace", raw);
       continue;

@@ -285,6 +285,8 @@ TEST(EngineSpec, NamespaceModesAndSysctl) {
   EXPECT_EQ(plan->spec.linux.sysctl.at("kernel.shmmax"), "1000000");
   o.sysctls = {"kernel.panic=1"};
   EXPECT_FALSE(build_spec(o, {}, ctx(d)));
+  o.sysctls = {"kernel.hostname=x"};  // --hostname's job; runc and crun refuse it
+  EXPECT_FALSE(build_spec(o, {}, ctx(d)));
   o = base();
   o.pid_mode = "bogus";
   EXPECT_FALSE(build_spec(o, {}, ctx(d)));

@@ -322,6 +322,19 @@ def test_sysctl_outside_namespace_refused(ctr):
     assert not ctr.leftovers()
 
 
+@pytest.mark.parametrize("hostname", ["itest", None])
+def test_sysctl_kernel_hostname_refused(ctr, hostname):
+    # runc and crun refuse it, with or without the hostname field: that field sets it
+    if hostname is None:
+        del ctr.config["hostname"]
+    ctr.config["linux"]["sysctl"] = {"kernel.hostname": "other"}
+    ctr.set_args("hostname")
+    r = ctr.run()
+    assert r.returncode != 0, r
+    assert "kernel.hostname" in r.stderr, r
+    assert not ctr.leftovers()
+
+
 DEFAULT_DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
                    "urandom": (1, 9), "tty": (5, 0)}
 
