@@ -190,6 +190,7 @@ Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mod
   if (!spec.process->terminal && !opts.console_socket.empty())
     return fail("--console-socket is only used with process.terminal true");
   HULL_CHECK(validate_sysctl(spec.linux));
+  HULL_CHECK(check_lsm_support(*spec.process));
   if (!spec.linux.time_offsets.empty() && !spec.linux.has_namespace(oci::NamespaceType::time))
     return fail("config.json: linux.timeOffsets: needs a new time namespace");
   return {};

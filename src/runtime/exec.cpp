@@ -104,6 +104,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   if (st == ContainerStatus::stopped) return fail("cannot exec in a stopped container");
   if (st == ContainerStatus::paused) return fail("cannot exec in a paused container");
   if (opts.process.args.empty()) return fail("exec: no command given");
+  HULL_CHECK(check_lsm_support(opts.process));
   if (opts.process.terminal && opts.detach && opts.console_socket.empty())
     return fail("exec --tty --detach needs --console-socket");
 

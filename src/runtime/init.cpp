@@ -194,6 +194,7 @@ Status become_process(const oci::Process& proc, const SyncSocket& sync, UniqueFd
     tty_slave.reset();
   }
   HULL_CHECK(apply_rlimits(proc));
+  HULL_CHECK(apply_lsm_labels(proc));
   if (::chdir(proc.cwd.c_str()) < 0)
     return sys_failf("chdir to cwd (\"{}\") set in config.json failed", proc.cwd);
   if (filter && !proc.no_new_privileges) HULL_CHECK(load_seccomp());

@@ -22,6 +22,13 @@ Status apply_user_and_caps(const oci::Process& p, bool setgroups_allowed);
 // Drops the bounding set to the config's (needs CAP_SETPCAP: call while still root).
 Status drop_bounding_set(const oci::Process& p);
 
+// process.apparmorProfile and process.selinuxLabel. On a host without that LSM runc and
+// crun refuse the config rather than run the program unconfined; so does
+// check_lsm_support, in the parent before anything is made. apply_lsm_labels, in the
+// child, asks for the profile or label at the coming execve.
+Status check_lsm_support(const oci::Process& p);
+Status apply_lsm_labels(const oci::Process& p);
+
 // Finds args[0] as execve would after a PATH lookup in env. Errors use runc's phrases,
 // which engines map to exit codes: `exec: "x": executable file not found in $PATH` (127),
 // `exec: "/x": stat /x: no such file or directory` (127), `exec: "/x": permission denied`

@@ -155,6 +155,32 @@ def test_no_new_privileges(ctr, nnp):
     assert run_ok(ctr).split() == ["NoNewPrivs:", "1" if nnp else "0"]
 
 
+def _lsm_enabled(lsm: str) -> bool:
+    try:
+        with open({"apparmor": "/sys/module/apparmor/parameters/enabled",
+                   "selinux": "/sys/fs/selinux/enforce"}[lsm]) as f:
+            return lsm == "selinux" or f.read().startswith("Y")
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("field,value,lsm", [
+    ("apparmorProfile", "hull-itest-profile", "apparmor"),
+    ("selinuxLabel", "system_u:system_r:container_t:s0", "selinux")])
+def test_lsm_label_without_the_lsm_is_refused(ctr, field, value, lsm):
+    # asked for confinement the host cannot give, runc and crun fail: the program must not
+    # run unconfined
+    if _lsm_enabled(lsm):
+        pytest.skip(f"{lsm} is enabled on this host")
+    ctr.process[field] = value
+    ctr.set_args("sh", "-c", "echo RAN")
+    r = ctr.run()
+    assert r.returncode != 0 and "RAN" not in r.stdout, r
+    if ctr.runtime.name == "hull":
+        assert field in r.stderr and value in r.stderr, r
+    assert not ctr.leftovers()
+
+
 def test_oom_score_adj(ctr):
     ctr.process["oomScoreAdj"] = 517
     ctr.set_args("cat", "/proc/self/oom_score_adj")
