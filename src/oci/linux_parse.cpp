@@ -124,6 +124,17 @@ Result<Linux> read_linux(const Json& j, const Path& p) {
       out.time_offsets[clock] = off;
     }
   }
+  if (const Json* pe = member(j, "personality")) {
+    Path pp = p / "personality";
+    HULL_CHECK(expect_object(*pe, pp));
+    HULL_CHECK(read_member(*pe, pp, "domain", out.personality));
+    if (out.personality != "LINUX" && out.personality != "LINUX32")
+      return field_fail(pp / "domain", "unknown personality domain \"{}\" (LINUX or LINUX32)",
+                        out.personality);
+    std::vector<std::string> flags;
+    HULL_CHECK(read_member(*pe, pp, "flags", flags));
+    if (!flags.empty()) return field_fail(pp / "flags", "personality flags are not supported");
+  }
   return out;
 }
 

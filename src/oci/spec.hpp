@@ -281,6 +281,8 @@ struct Linux {
   };
   // timeOffsets: "monotonic" and "boottime", applied to a new time namespace.
   std::map<std::string, TimeOffset> time_offsets;
+  // personality.domain: "" (absent), "LINUX" or "LINUX32" (uname -m of a 32-bit host).
+  std::string personality;
 
   bool has_namespace(NamespaceType t) const {
     for (const auto& n : namespaces)

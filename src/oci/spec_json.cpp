@@ -130,6 +130,7 @@ Json linux_json(const Linux& l) {
   put(j, "mountLabel", l.mount_label);
   for (const auto& [clock, off] : l.time_offsets)
     j["timeOffsets"][clock] = {{"secs", off.secs}, {"nanosecs", off.nanosecs}};
+  if (!l.personality.empty()) j["personality"] = {{"domain", l.personality}};
   return j;
 }
 

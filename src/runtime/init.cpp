@@ -8,6 +8,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -109,6 +110,10 @@ Status setup(InitContext& ctx) {
   if (!spec.domainname.empty() &&
       ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
     return sys_failf("setdomainname {}", spec.domainname);
+  // linux.personality (runc 1.2, crun): LINUX32 makes uname report a 32-bit machine.
+  if (!spec.linux.personality.empty() &&
+      ::personality(spec.linux.personality == "LINUX32" ? PER_LINUX32 : PER_LINUX) < 0)
+    return sys_failf("personality {}", spec.linux.personality);
 
   RootfsPlan plan{&spec, ctx.rootfs, ctx.bundle, ctx.in_user_ns, &await_join};
   UniqueFd rootfd = HULL_TRY(prepare_rootfs(plan));

@@ -224,3 +224,21 @@ def test_terminal_without_console_socket_fails(ctr):
     r = ctr.create()
     assert r.returncode != 0, r
     assert "console" in r.stderr.lower(), r
+
+
+@pytest.mark.skip_runtime("runc", reason="linux.personality is new in runc 1.2")
+def test_personality_linux32(ctr):
+    # the runtime-spec's linux.personality: LINUX32 makes uname report a 32-bit machine
+    ctr.config["linux"]["personality"] = {"domain": "LINUX32"}
+    ctr.set_args("uname", "-m")
+    assert run_ok(ctr) == "i686\n"
+
+
+@pytest.mark.hull_only
+@pytest.mark.parametrize("value,field", [({"domain": "LINUX64"}, "domain"),
+                                         ({"domain": "LINUX", "flags": ["x"]}, "flags")])
+def test_personality_refused_with_the_field_named(ctr, value, field):
+    ctr.config["linux"]["personality"] = value
+    r = ctr.run()
+    assert r.returncode != 0 and f"linux.personality.{field}" in r.stderr, r
+    assert not ctr.leftovers()
