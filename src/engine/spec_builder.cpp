@@ -820,72 +820,64 @@ Result<std::string> read_in_root(const std::string& rootfs, const char* path) {
 }  // namespace
 
 Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec) {
+  // docker's rules (runc's GetExecUser, which moby's getUser calls): a numeric user is a
+  // uid even when a name in passwd is made of digits, and one with no passwd entry keeps
+  // gid 0; a passwd entry, found by name or by uid, gives the gid and the name whose
+  // /etc/group memberships become the supplementary groups, unless a group is given:
+  // then that group alone.
   oci::User u;
   if (spec.empty()) return u;
   auto parts = split(spec, ':');
   std::string_view user = parts[0];
   std::optional<std::string_view> group;
   if (parts.size() == 2) group = parts[1];
-  auto passwd = read_in_root(rootfs, "etc/passwd");
-  bool found_user = false;
-  if (auto uid = parse_int<uid_t>(user)) {
-    u.uid = *uid;
-    u.gid = *uid == 0 ? 0 : *uid;
-    // A numeric uid keeps the primary gid from passwd when listed (docker).
-    if (passwd)
-      for (auto line : split(*passwd, '\n')) {
-        auto f = split(line, ':');
-        if (f.size() >= 4 && parse_int<uid_t>(f[2]) == *uid) {
-          if (auto g = parse_int<gid_t>(f[3])) u.gid = *g;
-          break;
-        }
-      }
-    found_user = true;
-  } else {
-    if (passwd)
-      for (auto line : split(*passwd, '\n')) {
-        auto f = split(line, ':');
-        if (f.size() >= 4 && f[0] == user) {
-          auto uid = parse_int<uid_t>(f[2]);
-          auto gid = parse_int<gid_t>(f[3]);
-          if (!uid || !gid) continue;
-          u.uid = *uid;
-          u.gid = *gid;
-          found_user = true;
-          break;
-        }
-      }
-    if (!found_user)
-      return failf("unable to find user {}: no matching entries in passwd file", user);
+  const auto uid_arg = parse_int<uid_t>(user);
+  std::string matched;  // the passwd entry's name
+  if (auto passwd = read_in_root(rootfs, "etc/passwd"))
+    for (auto line : split(*passwd, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() < 4) continue;
+      auto uid = parse_int<uid_t>(f[2]);
+      auto gid = parse_int<gid_t>(f[3]);
+      if (!uid || !gid || (uid_arg ? *uid != *uid_arg : f[0] != user)) continue;
+      u.uid = *uid;
+      u.gid = *gid;
+      matched = std::string(f[0]);
+      break;
+    }
+  if (matched.empty()) {
+    if (!uid_arg) return failf("unable to find user {}: no matching entries in passwd file", user);
+    u.uid = *uid_arg;
   }
+  if (!group && matched.empty()) return u;
   auto groups = read_in_root(rootfs, "etc/group");
   if (group) {
-    if (auto gid = parse_int<gid_t>(*group)) {
-      u.gid = *gid;
-    } else {
-      bool found = false;
-      if (groups)
-        for (auto line : split(*groups, '\n')) {
-          auto f = split(line, ':');
-          if (f.size() >= 3 && f[0] == *group) {
-            if (auto g = parse_int<gid_t>(f[2])) {
-              u.gid = *g;
-              found = true;
-            }
-            break;
-          }
-        }
-      if (!found)
+    const auto gid_arg = parse_int<gid_t>(*group);
+    bool found = false;
+    if (groups)
+      for (auto line : split(*groups, '\n')) {
+        auto f = split(line, ':');
+        if (f.size() < 3) continue;
+        auto gid = parse_int<gid_t>(f[2]);
+        if (!gid || (gid_arg ? *gid != *gid_arg : f[0] != *group)) continue;
+        u.gid = *gid;
+        found = true;
+        break;
+      }
+    if (!found) {
+      if (!gid_arg)
         return failf("unable to find group {}: no matching entries in group file", *group);
+      u.gid = *gid_arg;
     }
+    return u;
   }
-  // Supplementary groups: every group listing the user by name.
-  if (groups && !parse_int<uid_t>(user))
+  // Supplementary groups: every group listing the user's name.
+  if (groups)
     for (auto line : split(*groups, '\n')) {
       auto f = split(line, ':');
       if (f.size() < 4) continue;
       for (auto m : split(f[3], ','))
-        if (m == user)
+        if (m == matched)
           if (auto g = parse_int<gid_t>(f[2]); g && *g != u.gid) u.additional_gids.push_back(*g);
     }
   return u;

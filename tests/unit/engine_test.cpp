@@ -580,13 +580,28 @@ TEST(EngineSpec, ResolveUser) {
   EXPECT_EQ(u->uid, 1000u);
   EXPECT_EQ(u->gid, 1001u);
   EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
+  // A group given: that one alone, no supplementary groups (docker).
   u = resolve_user(d.path, "web:root");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 0u);
+  EXPECT_TRUE(u->additional_gids.empty());
+  u = resolve_user(d.path, "web:4343");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->gid, 4343u);
   u = resolve_user(d.path, "4242:4343");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 4242u);
   EXPECT_EQ(u->gid, 4343u);
+  // A uid without a passwd entry keeps gid 0; one with an entry is that user, groups too.
+  u = resolve_user(d.path, "4242");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->uid, 4242u);
+  EXPECT_EQ(u->gid, 0u);
+  EXPECT_TRUE(u->additional_gids.empty());
+  u = resolve_user(d.path, "1000");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->gid, 1001u);
+  EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
   EXPECT_FALSE(resolve_user(d.path, "nobody"));
   EXPECT_FALSE(resolve_user(d.path, "web:nogroup"));
   // /etc/passwd as a symlink out of the rootfs resolves inside it.

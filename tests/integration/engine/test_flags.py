@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 
@@ -49,6 +50,44 @@ def test_user_from_image_passwd(hull):
     assert p.returncode != 0
     assert "nosuchuser" in p.stderr
     assert hull.ids() == []
+
+
+def groups_of(status):
+    uid = int(re.search(r"Uid:\s+(\d+)", status).group(1))
+    gid = int(re.search(r"Gid:\s+(\d+)", status).group(1))
+    groups = sorted(int(g) for g in re.search(r"Groups:([^\n]*)", status).group(1).split())
+    return uid, gid, groups
+
+
+def test_user_groups_as_docker(hull, tmp_path):
+    """-u as docker resolves it (runc's GetExecUser): a uid without a passwd entry gets gid
+    0; a uid with one is that user, /etc/group memberships included; a group given
+    replaces the memberships. The same for exec -u."""
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(hull.rootfs, rootfs, symlinks=True)
+    rootfs.chmod(0o755)  # a mkdtemp copy: other users could not reach /proc
+    with open(rootfs / "etc" / "passwd", "a") as f:
+        f.write("alice:x:1000:1000:alice:/home/alice:/bin/sh\n")
+    with open(rootfs / "etc" / "group", "a") as f:
+        f.write("alice:x:1000:\nstaff:x:50:alice,daemon\nextra:x:60:alice\n")
+
+    def user(*flags):
+        p = hull("run", "--rm", *flags, "--rootfs", str(rootfs), "cat", "/proc/self/status")
+        return groups_of(p.stdout)
+
+    assert user("-u", "1234") == (1234, 0, [])
+    assert user("-u", "1234:4321") == (1234, 4321, [])
+    assert user("-u", "alice") == (1000, 1000, [50, 60])
+    assert user("-u", "1000") == (1000, 1000, [50, 60])
+    assert user("-u", "1") == (1, 1, [50])
+    assert user("-u", "alice:staff") == (1000, 50, [])
+    assert user("-u", "1000:60") == (1000, 60, [])
+    hull("run", "-d", "--name", "grp", "--rootfs", str(rootfs), "sleep", "1000")
+    p = hull("exec", "-u", "1000", "grp", "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (1000, 1000, [50, 60])
+    p = hull("exec", "-u", "4321", "grp", "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (4321, 0, [])
+    hull("rm", "-f", "grp")
 
 
 def test_generated_files(hull):
