@@ -326,13 +326,24 @@ Result<oci::Rlimit> parse_ulimit(std::string_view text) {
 Result<std::vector<std::string>> read_env_file(const std::string& path, const BuildContext& ctx) {
   auto text = fs::read_file(path);
   if (!text) return std::unexpected(text.error().wrap("--env-file"));
+  // docker's parser (opts.ParseEnvFile): lines end at \n or \r\n, a UTF-8 byte order mark
+  // is skipped, leading blanks go, and a value is kept as written, trailing blanks too.
+  std::string_view all = *text;
+  if (all.starts_with("\xEF\xBB\xBF")) all.remove_prefix(3);
   std::vector<std::string> env;
   int line_no = 0;
-  for (auto line : split(*text, '\n')) {
+  for (auto line : split(all, '\n')) {
     ++line_no;
-    auto t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
-    HULL_CHECK(add_env_arg(env, t, ctx, fmt::format(" in {} line {}", path, line_no)));
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+      line.remove_prefix(1);
+    if (line.empty() || line[0] == '#') continue;
+    auto where = fmt::format(" in {} line {}", path, line_no);
+    auto name = line.substr(0, line.find('='));
+    if (name.find_first_of(" \t") != std::string_view::npos)
+      return failf("invalid environment variable \"{}\"{}: the name contains whitespace", line,
+                   where);
+    HULL_CHECK(add_env_arg(env, line, ctx, where));
   }
   return env;
 }

@@ -29,6 +29,29 @@ def test_env_flags(hull, tmp_path):
     assert "HOSTNAME" in env
 
 
+def test_env_file_as_docker(hull, tmp_path):
+    """--env-file read as docker reads it: CRLF line ends and a byte order mark are not
+    part of the names and values, leading blanks go, a value keeps its trailing blanks,
+    and a name with a blank in it is an error naming the file and line."""
+    envfile = tmp_path / "env"
+    envfile.write_bytes(b"\xef\xbb\xbfFIRST=1\r\nCRLF=value\r\n  INDENTED=x\n"
+                        b"SPACES=  kept  \n\t# comment\n\nFROM_CALLER\r\n")
+    hull.env["FROM_CALLER"] = "caller"
+    p = hull.run("--env-file", str(envfile), "--", "env")
+    env = dict(l.split("=", 1) for l in p.stdout.split("\n") if "=" in l)
+    assert env["FIRST"] == "1"
+    assert env["CRLF"] == "value"
+    assert env["INDENTED"] == "x"
+    assert env["SPACES"] == "  kept  "
+    assert env["FROM_CALLER"] == "caller"
+    bad = tmp_path / "bad"
+    bad.write_text("GOOD=1\nexport BAD=1\n")
+    p = hull.run("--env-file", str(bad), "--", "true", check=False)
+    assert p.returncode == 125, p.stderr
+    assert "export BAD" in p.stderr and "line 2" in p.stderr
+    assert hull.ids() == []
+
+
 def test_workdir_entrypoint_hostname(hull):
     assert out(hull.run("-w", "/tmp", "--", "pwd")) == "/tmp"
     assert out(hull.run("--entrypoint", "/bin/echo", "--", "hi", "there")) == "hi there"
