@@ -16,6 +16,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -59,6 +60,30 @@ bool is_abs_clean(std::string_view p) {
   for (auto part : split(p, '/'))
     if (part == "..") return false;
   return true;
+}
+
+// A mount destination as docker cleans it (path.Clean): "/d/", "/d//e" and "/./d" are
+// "/d", "/d/e" and "/d". ".." stays, for is_abs_clean to refuse.
+std::string clean_target(std::string_view p) {
+  if (p.empty() || p[0] != '/') return std::string(p);
+  std::string out;
+  for (auto part : split(p, '/')) {
+    if (part.empty() || part == ".") continue;
+    out += '/';
+    out += part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+// A relative bind source is the caller's working directory's, as docker's CLI makes it
+// (`-v .:/src`, `-v ./data:/data`, `--mount type=bind,src=.`); "" if there is none.
+std::string absolute_source(std::string_view p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(std::filesystem::path(p), ec);
+  if (ec) return "";
+  auto s = abs.lexically_normal().string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 std::optional<std::string> env_name(std::string_view kv) {
@@ -135,9 +160,11 @@ struct MountSpec {
   std::vector<std::string> options;  // extra mount options (propagation, tmpfs size=)
 };
 
-Status add_volume_mount(Plan& plan, const BuildContext& ctx, const MountSpec& m) {
+Status add_volume_mount(Plan& plan, const BuildContext& ctx, MountSpec m) {
+  m.target = clean_target(m.target);
   if (!is_abs_clean(m.target))
     return failf("invalid mount target \"{}\": must be an absolute path without \"..\"", m.target);
+  if (m.target == "/") return fail("invalid mount target \"/\": the destination can't be \"/\"");
   std::vector<std::string> opts = m.options;
   MountRecord rec{m.type, "", m.source, m.target, !m.readonly};
   oci::Mount mount;
@@ -192,7 +219,8 @@ Result<MountSpec> parse_volume(std::string_view text) {
     m.source = std::string(parts[0]);
     m.target = std::string(parts[1]);
     if (m.source.empty()) return failf("invalid volume specification \"{}\": empty source", text);
-    m.type = m.source[0] == '/' ? "bind" : "volume";
+    m.type = m.source[0] == '/' || m.source[0] == '.' ? "bind" : "volume";
+    if (m.source[0] == '.') m.source = absolute_source(m.source);
     if (parts.size() == 3) {
       for (auto o : split(parts[2], ',')) {
         if (o == "ro")
@@ -260,6 +288,7 @@ Result<MountSpec> parse_mount_flag(std::string_view text) {
   if (m.target.empty()) return failf("invalid --mount \"{}\": target is required", text);
   if (m.type == "bind" && m.source.empty())
     return failf("invalid --mount \"{}\": source is required for a bind mount", text);
+  if (m.type == "bind" && m.source[0] != '/') m.source = absolute_source(m.source);
   if (m.type == "tmpfs" && !m.source.empty())
     return failf("invalid --mount \"{}\": a tmpfs has no source", text);
   return m;

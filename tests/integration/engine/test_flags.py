@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 
 import pytest
@@ -143,6 +144,38 @@ def test_volumes_and_mounts(hull, tmp_path):
     assert re.search(r"tmpfs /scratch tmpfs \S*size=1024k", mounts), mounts
     mounts = hull.run("--mount", "type=tmpfs,target=/t2", "--", "cat", "/proc/mounts").stdout
     assert " /t2 tmpfs " in mounts
+
+
+def test_mount_paths_as_docker(hull, tmp_path):
+    """A relative bind source is the caller's directory, as docker's CLI makes it (`-v
+    .:/src`, `-v ./data:/data`, `--mount type=bind,src=..`); a destination is cleaned
+    ("/d/" is "/d"); "/" is refused as a destination."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f").write_text("in-data\n")
+    (tmp_path / "top").write_text("at-top\n")
+
+    def run_in(cwd, *args):
+        p = hull.popen("run", "--rm", *args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, cwd=cwd)
+        o, e = p.communicate(timeout=60)
+        assert p.returncode == 0, e
+        return o
+
+    assert run_in(tmp_path, "-v", ".:/src", "-v", "./data:/data:ro", *hull.image,
+                  "cat", "/src/top", "/data/f") == "at-top\nin-data\n"
+    assert run_in(tmp_path / "data", "--mount", "type=bind,src=..,dst=/up,readonly",
+                  *hull.image, "cat", "/up/top") == "at-top\n"
+    assert hull.ids() == []
+    mounts = hull.run("-v", f"{tmp_path}/data/:/d/", "--tmpfs", "/t/", "--mount",
+                      "type=tmpfs,dst=/m//n/", "--", "sh", "-c",
+                      "cat /d/f; cat /proc/mounts").stdout
+    assert mounts.startswith("in-data\n")
+    assert " /t tmpfs " in mounts and " /m/n tmpfs " in mounts
+    for args in (["-v", f"{tmp_path}:/"], ["--tmpfs", "/"],
+                 ["--mount", f"type=bind,src={tmp_path},dst=//"]):
+        p = hull.run(*args, "--", "true", check=False)
+        assert p.returncode == 125 and "can't be \"/\"" in p.stderr, (args, p.stderr)
+    assert hull.ids() == []
 
 
 def test_read_only_rootfs(hull):
