@@ -151,40 +151,4 @@ Json inspect_json(const Engine& e, const Container& c) {
   };
 }
 
-Result<std::string> format_template(const Json& j, std::string_view tmpl) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < tmpl.size()) {
-    size_t open = tmpl.find("{{", pos);
-    if (open == std::string_view::npos) {
-      out += tmpl.substr(pos);
-      break;
-    }
-    out += tmpl.substr(pos, open - pos);
-    size_t close = tmpl.find("}}", open);
-    if (close == std::string_view::npos) return failf("--format \"{}\": unclosed {{{{", tmpl);
-    std::string_view expr = trim(tmpl.substr(open + 2, close - open - 2));
-    bool as_json = false;
-    if (expr.starts_with("json ")) {
-      as_json = true;
-      expr = trim(expr.substr(5));
-    }
-    const Json* cur = &j;
-    if (expr != ".") {
-      if (!expr.starts_with(".")) return failf("--format \"{}\": unsupported expression", tmpl);
-      for (auto part : split(expr.substr(1), '.')) {
-        if (!cur->is_object() || !cur->contains(std::string(part)))
-          return failf("--format \"{}\": no field \"{}\"", tmpl, part);
-        cur = &(*cur)[std::string(part)];
-      }
-    }
-    if (!as_json && cur->is_string())
-      out += cur->get<std::string>();
-    else
-      out += cur->dump();
-    pos = close + 2;
-  }
-  return out;
-}
-
 }  // namespace hull::engine

@@ -6,6 +6,7 @@
 
 #include "common/json.hpp"
 #include "engine/record.hpp"
+#include "engine/template.hpp"
 
 namespace hull::engine {
 
@@ -21,7 +22,5 @@ std::string ports_text(const ContainerConfig& c);
 std::string ports_text(const Container& c);
 std::string command_text(const ContainerConfig& c);
 Json inspect_json(const Engine& e, const Container& c);
-// `--format '{{.State.Pid}}'` and `{{json .Config}}`: a path into the JSON.
-Result<std::string> format_template(const Json& j, std::string_view tmpl);
 
 }  // namespace hull::engine

@@ -14,6 +14,7 @@
 #include "engine/record.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "engine/spec_builder.hpp"
+#include "engine/template.hpp"
 
 namespace hull::engine {
 namespace {
@@ -711,6 +712,42 @@ TEST(EngineRecords, OldExitsArePrunedThroughAnIndex) {
   EXPECT_FALSE(db->removed_exit("old"));
   EXPECT_EQ(db->removed_exit("recent"), 2);
   EXPECT_EQ(db->removed_exit(c.config.id), 0);
+}
+
+TEST(EngineTemplate, GoTemplateSubset) {
+  Json j = {{"Name", "/web"},
+            {"State", {{"Status", "exited"}, {"ExitCode", 3}, {"Running", false}}},
+            {"Config", {{"Cmd", {"sh", "-c", "exit 3"}}, {"Labels", {{"a", "1"}, {"b.c", "2"}}}}},
+            {"Empty", Json::array()}};
+  auto f = [&](std::string_view t) {
+    auto r = format_template(j, t);
+    return r ? *r : "error: " + r.error().message;
+  };
+  EXPECT_EQ(f("{{.State.ExitCode}} {{.Name}}"), "3 /web");
+  // Values print as Go prints them; json as docker's json function.
+  EXPECT_EQ(f("{{.Config.Cmd}}"), "[sh -c exit 3]");
+  EXPECT_EQ(f("{{.Config.Labels}}"), "map[a:1 b.c:2]");
+  EXPECT_EQ(f("{{json .Config.Cmd}}"), R"(["sh","-c","exit 3"])");
+  EXPECT_EQ(f("{{.State.Running}}"), "false");
+  EXPECT_EQ(f(R"({{index .Config.Labels "b.c"}}|{{index .Config.Labels "x"}}|)"), "2||");
+  EXPECT_EQ(f(R"({{.Config.Labels "a"}})"), "1");
+  EXPECT_EQ(f("{{range .Config.Cmd}}<{{.}}>{{end}}"), "<sh><-c><exit 3>");
+  EXPECT_EQ(f("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}"), "a=1;b.c=2;");
+  EXPECT_EQ(f("{{range $i, $e := .Config.Cmd}}{{$i}}{{end}}"), "012");
+  EXPECT_EQ(f("{{range .Empty}}x{{else}}none{{end}}"), "none");
+  EXPECT_EQ(f("{{if .State.Running}}up{{else}}down{{end}}"), "down");
+  EXPECT_EQ(f(R"({{if eq .State.Status "exited"}}gone{{end}})"), "gone");
+  EXPECT_EQ(f("{{range .Config.Cmd}}{{println .}}{{end}}"), "sh\n-c\nexit 3\n");
+  EXPECT_EQ(f(R"({{join .Config.Cmd ","}})"), "sh,-c,exit 3");
+  EXPECT_EQ(f("{{.Name | upper}} {{len .Config.Cmd}}"), "/WEB 3");
+  EXPECT_EQ(f(R"({{printf "%-6s|%3d" .State.Status .State.ExitCode}})"), "exited|  3");
+  EXPECT_EQ(f("a {{- .Name -}} b"), "a/webb");
+  EXPECT_EQ(f("{{$.Name}}{{/* note */}}"), "/web");
+  EXPECT_FALSE(format_template(j, "{{.Nope}}"));
+  EXPECT_FALSE(format_template(j, "{{range .Config.Cmd}}"));
+  EXPECT_FALSE(format_template(j, "{{end}}"));
+  EXPECT_FALSE(format_template(j, "{{.Name"));
+  EXPECT_FALSE(format_template(j, "{{nosuchfunc .Name}}"));
 }
 
 }  // namespace

@@ -300,6 +300,27 @@ def test_config_flags_in_inspect(hull):
     hull("rm", "cfg")
 
 
+def test_inspect_format_as_docker(hull):
+    """inspect -f with the Go template forms docker users write (index, range, if, json,
+    printf), values printed as Go prints them."""
+    hull.run("--name", "fmt", "-l", "app=db", "-l", "com.example.tier=back", "-e", "FOO=bar",
+             "--", "sh", "-c", "exit 3", check=False)
+    f = lambda t: hull("inspect", "-f", t, "fmt").stdout
+    assert f("{{.State.ExitCode}}") == "3\n"
+    assert f("{{.Config.Cmd}}") == "[sh -c exit 3]\n"
+    assert f("{{.Config.Labels}}") == "map[app:db com.example.tier:back]\n"
+    assert f('{{index .Config.Labels "com.example.tier"}}') == "back\n"
+    assert "FOO=bar\n" in f("{{range .Config.Env}}{{println .}}{{end}}")
+    assert f("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}") == \
+        "app=db com.example.tier=back \n"
+    assert f("{{if .State.Running}}up{{else}}down{{end}}") == "down\n"
+    assert f('{{printf "%-7s|" .State.Status}}') == "exited |\n"
+    assert f("{{json .Config.Labels}}") == '{"app":"db","com.example.tier":"back"}\n'
+    p = hull("inspect", "-f", "{{.Nope}}", "fmt", check=False)
+    assert p.returncode != 0 and "Nope" in p.stderr
+    hull("rm", "fmt")
+
+
 def test_log_rotation(hull):
     hull.run("--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", "--",
              "sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done")
