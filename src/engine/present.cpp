@@ -151,4 +151,30 @@ Json inspect_json(const Engine& e, const Container& c) {
   };
 }
 
+std::string tabulate(std::string_view lines) {
+  auto width = [](std::string_view s) {
+    size_t n = 0;
+    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;  // UTF-8 code points
+    return n;
+  };
+  if (lines.ends_with('\n')) lines.remove_suffix(1);
+  std::vector<std::vector<std::string_view>> rows;
+  for (auto line : split(lines, '\n')) rows.push_back(split(line, '\t'));
+  std::vector<size_t> w;
+  for (const auto& cells : rows)
+    for (size_t i = 0; i + 1 < cells.size(); ++i) {
+      if (w.size() <= i) w.resize(i + 1, 0);
+      w[i] = std::max(w[i], width(cells[i]));
+    }
+  std::string out;
+  for (const auto& cells : rows) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out.append(std::max<size_t>(10, w[i] + 3) - width(cells[i]), ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace hull::engine

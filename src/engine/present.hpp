@@ -22,5 +22,9 @@ std::string ports_text(const ContainerConfig& c);
 std::string ports_text(const Container& c);
 std::string command_text(const ContainerConfig& c);
 Json inspect_json(const Engine& e, const Container& c);
+// docker's `--format "table ..."` output, through Go's tabwriter as docker sets it up: the
+// cells of a line are separated by tabs, each column as wide as its widest cell plus 3
+// blanks (10 at least); a line's last cell is not aligned.
+std::string tabulate(std::string_view lines);
 
 }  // namespace hull::engine

@@ -79,6 +79,26 @@ def test_detached_logs_exec_stop_rm(hull):
     assert not os.path.exists(os.path.join(hull.root, "containers", cid))
 
 
+def test_ps_format_as_docker(hull):
+    """ps --format as docker: "table" adds the header row and aligns the columns (Go's
+    tabwriter: 3 blanks of padding, 10 columns at least), "\\t" typed in a shell is a tab,
+    .Labels joins the k=v pairs, .Label "k" is one label; -n N and -l show the last
+    created whatever their state."""
+    hull.run("-d", "--name", "up1", "-l", "app=web", "-l", "tier", "--", "sleep", "1000")
+    hull.run("--name", "ex3", "-l", "app=db", "--", "sh", "-c", "exit 3", check=False)
+    lines = hull("ps", "-a", "--format", r"table {{.Names}}\t{{.Status}}").stdout.splitlines()
+    assert lines[0] == "NAMES     STATUS"
+    assert lines[1].startswith("ex3       Exited (3) ")
+    assert lines[2].startswith("up1       Up ")
+    out = hull("ps", "-a", "--format", r'{{.Names}}\t{{.Label "app"}}\t{{.Labels}}').stdout
+    assert out == "ex3\tdb\tapp=db\nup1\tweb\tapp=web,tier=\n"
+    assert hull("ps", "-n", "1", "--format", "{{.Names}}").stdout == "ex3\n"
+    assert hull("ps", "-lq", "--no-trunc").stdout == hull.inspect("ex3")["Id"] + "\n"
+    assert hull("ps").stdout.splitlines()[0].split() == [
+        "CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    hull("rm", "-f", "up1", "ex3")
+
+
 def test_stop_timeout_kills(hull):
     hull.run("-d", "--name", "stubborn", "--", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
     time.sleep(0.3)
