@@ -1,4 +1,6 @@
-// hull ps [-a] [-q] [--no-trunc] [--filter K=V] [--format json|TEMPLATE]
+// hull ps [-a] [-n N] [-l] [-q] [--no-trunc] [--filter K=V] [--format json|TEMPLATE]
+#include <regex>
+
 #include "cli/engine/run_flags.hpp"
 #include "common/strings.hpp"
 #include "engine/present.hpp"
@@ -6,23 +8,71 @@
 namespace hull::cli {
 namespace {
 
-bool matches(const engine::Container& c, const std::string& filter) {
-  auto eq = filter.find('=');
-  std::string k = filter.substr(0, eq), v = eq == std::string::npos ? "" : filter.substr(eq + 1);
-  if (k == "name") return c.config.name.find(v) != std::string::npos;
-  if (k == "id") return c.config.id.starts_with(v);
-  if (k == "status") return engine::status_name(c.state.status) == v;
-  if (k == "ancestor") return c.config.image == v;
-  if (k == "label") {
-    auto eq2 = v.find('=');
-    auto it = c.config.labels.find(v.substr(0, eq2));
-    if (it == c.config.labels.end()) return false;
-    return eq2 == std::string::npos || it->second == v.substr(eq2 + 1);
+// docker's --filter: the values of one key are alternatives (label's must all hold), and
+// every key given must hold. name and id are regular expressions, searched in the name
+// with and without docker's leading '/' and in the full id.
+struct Filters {
+  std::vector<std::regex> name, id;
+  std::vector<std::string> status, ancestor, label;
+  std::vector<int> exited;
+};
+
+Result<Filters> parse_filters(const std::vector<std::string>& given) {
+  Filters f;
+  for (const auto& filter : given) {
+    auto eq = filter.find('=');
+    std::string k = filter.substr(0, eq), v = eq == std::string::npos ? "" : filter.substr(eq + 1);
+    if (k == "name" || k == "id") {
+      try {
+        (k == "name" ? f.name : f.id).emplace_back(v, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return failf("invalid filter \"{}\": not a regular expression: {}", filter, e.what());
+      }
+    } else if (k == "status") {
+      if (!engine::status_from_name(v))
+        return failf(
+            "invalid filter \"{}\": use created, restarting, running, paused, exited or dead",
+            filter);
+      f.status.push_back(v);
+    } else if (k == "exited") {
+      auto code = parse_int<int>(v);
+      if (!code) return failf("invalid filter \"{}\": an exit code is a number", filter);
+      f.exited.push_back(*code);
+    } else if (k == "ancestor") {
+      f.ancestor.push_back(v);
+    } else if (k == "label") {
+      f.label.push_back(v);
+    } else {
+      return failf("invalid filter \"{}\"", k);
+    }
   }
-  if (k == "exited")
-    return c.state.status == engine::ContainerStatus::exited &&
-           std::to_string(c.state.exit_code) == v;
-  return false;
+  return f;
+}
+
+bool matches(const engine::Container& c, const Filters& f) {
+  auto any = [](const auto& values, auto&& match) {
+    return values.empty() || std::any_of(values.begin(), values.end(), match);
+  };
+  const auto& cfg = c.config;
+  return any(f.name,
+             [&](const std::regex& re) {
+               return std::regex_search(cfg.name, re) || std::regex_search("/" + cfg.name, re);
+             }) &&
+         any(f.id, [&](const std::regex& re) { return std::regex_search(cfg.id, re); }) &&
+         any(f.status,
+             [&](const std::string& v) { return engine::status_name(c.state.status) == v; }) &&
+         any(f.ancestor, [&](const std::string& v) { return cfg.image == v; }) &&
+         any(f.exited,
+             [&](int code) {
+               return c.state.status == engine::ContainerStatus::exited &&
+                      c.state.exit_code == code;
+             }) &&
+         std::all_of(f.label.begin(), f.label.end(), [&](const std::string& v) {
+           auto eq = v.find('=');
+           auto it = cfg.labels.find(v.substr(0, eq));
+           return it != cfg.labels.end() &&
+                  (eq == std::string::npos || it->second == v.substr(eq + 1));
+         });
 }
 
 // docker's default: `docker ps` is this table.
@@ -82,12 +132,8 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
   add_multi(c, "-f,--filter", a->filters, "name=, id=, status=, label=, ancestor=, exited=");
   c->add_option("--format", a->format, "json, a template like {{.Names}}, or table TEMPLATE");
   return [a, &g]() -> int {
-    for (const auto& f : a->filters) {
-      auto k = f.substr(0, f.find('='));
-      if (k != "name" && k != "id" && k != "status" && k != "label" && k != "ancestor" &&
-          k != "exited")
-        return engine_report(Error{0, fmt::format("invalid filter \"{}\"", k)});
-    }
+    auto filters = parse_filters(a->filters);
+    if (!filters) return engine_report(filters.error());
     // docker's formatter: "table" adds a header row and aligns the columns; "\t" and "\n"
     // as typed in a shell are a tab and a new line.
     std::string format = a->format;
@@ -113,10 +159,9 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
       bool live = ct.state.status == engine::ContainerStatus::running ||
                   ct.state.status == engine::ContainerStatus::paused ||
                   ct.state.status == engine::ContainerStatus::restarting;
-      if (!a->all && last < 0 && !live) continue;
-      if (!std::all_of(a->filters.begin(), a->filters.end(),
-                       [&](const std::string& f) { return matches(ct, f); }))
-        continue;
+      // A status filter shows stopped containers without -a (docker).
+      if (!a->all && last < 0 && filters->status.empty() && !live) continue;
+      if (!matches(ct, *filters)) continue;
       if (last > 0 && shown >= last) break;
       ++shown;
       Json row = row_json(ct, a->no_trunc, now);

@@ -99,6 +99,30 @@ def test_ps_format_as_docker(hull):
     hull("rm", "-f", "up1", "ex3")
 
 
+def test_ps_filters_as_docker(hull):
+    """ps --filter as docker: name is a regular expression (matched with or without the
+    leading '/'), the values of one key are alternatives while label's must all hold, a
+    status filter lists stopped containers without -a, and an unknown status is an error."""
+    hull.run("-d", "--name", "web1", "-l", "app=web", "-l", "tier", "--", "sleep", "1000")
+    hull.run("--name", "web10", "-l", "app=db", "--", "sh", "-c", "exit 3", check=False)
+
+    def names(*filters):
+        args = [x for f in filters for x in ("--filter", f)]
+        return sorted(hull("ps", "-a", *args, "--format", "{{.Names}}").stdout.split())
+
+    assert names("name=web1") == ["web1", "web10"]
+    assert names("name=^web1$") == ["web1"]
+    assert names("name=^/web1$") == ["web1"]
+    assert names("name=^web1$", "name=^web10$") == ["web1", "web10"]
+    assert names("label=app", "label=tier") == ["web1"]
+    assert names("status=running", "status=exited") == ["web1", "web10"]
+    assert names("exited=3") == ["web10"]
+    assert hull("ps", "--filter", "status=exited", "--format", "{{.Names}}").stdout == "web10\n"
+    p = hull("ps", "--filter", "status=stopped", check=False)
+    assert p.returncode == 125 and "status=stopped" in p.stderr
+    hull("rm", "-f", "web1", "web10")
+
+
 def test_stop_timeout_kills(hull):
     hull.run("-d", "--name", "stubborn", "--", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
     time.sleep(0.3)
