@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <optional>
 
 #include "common/fs.hpp"
 #include "common/json.hpp"
@@ -184,13 +185,85 @@ Result<uint64_t> read_logs(const std::string& path, const LogQuery& q,
   return off;
 }
 
+namespace {
+
+// docker's timestamps (timetypes.GetTimestamp): 2006-01-02, then optionally T15, T15:04 or
+// T15:04:05 with a fraction, then Z or a +07:00 offset; without one, this host's local time.
+std::optional<int64_t> parse_timestamp(std::string_view s) {
+  size_t i = 0;
+  auto num = [&](size_t digits, int& out) {
+    out = 0;
+    if (i + digits > s.size()) return false;
+    for (size_t k = 0; k < digits; ++k) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i + k]))) return false;
+      out = out * 10 + (s[i + k] - '0');
+    }
+    i += digits;
+    return true;
+  };
+  auto lit = [&](char c) { return i < s.size() && s[i] == c && ++i; };
+  int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
+  if (!num(4, year) || !lit('-') || !num(2, mon) || !lit('-') || !num(2, day)) return {};
+  int64_t frac = 0;
+  if (lit('T')) {
+    if (!num(2, hour)) return {};
+    if (lit(':') && (!num(2, min) || (lit(':') && !num(2, sec)))) return {};
+    if (lit('.')) {
+      int digits = 0;
+      for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits)
+        if (digits < 9) frac = frac * 10 + (s[i] - '0');
+      if (digits == 0) return {};
+      for (; digits < 9; ++digits) frac *= 10;
+    }
+  }
+  std::optional<int> east;  // the zone's offset, seconds east of UTC
+  if (lit('Z') || lit('z')) {
+    east = 0;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i++] == '-' ? -1 : 1, oh = 0, om = 0;
+    if (!num(2, oh) || !lit(':') || !num(2, om)) return {};
+    east = sign * (oh * 3600 + om * 60);
+  }
+  if (i != s.size() || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 ||
+      sec > 60)
+    return {};
+  tm t{};
+  t.tm_year = year - 1900;
+  t.tm_mon = mon - 1;
+  t.tm_mday = day;
+  t.tm_hour = hour;
+  t.tm_min = min;
+  t.tm_sec = sec;
+  int64_t secs = 0;
+  if (east) {
+    secs = static_cast<int64_t>(::timegm(&t)) - *east;
+  } else {
+    t.tm_isdst = -1;
+    secs = static_cast<int64_t>(::mktime(&t));
+  }
+  return secs * 1000000000 + frac;
+}
+
+}  // namespace
+
 Result<int64_t> parse_since(std::string_view text, int64_t now_ns) {
   if (text.empty()) return 0;
-  if (auto secs = parse_int<int64_t>(text)) return *secs * 1000000000;
-  if (text.find('T') != std::string_view::npos || text.find('-') != std::string_view::npos) {
-    int64_t ns = parse_rfc3339(text);
-    if (ns >= 0) return ns;
-    return failf("invalid --since \"{}\": use RFC3339, a unix time or a duration like 10m", text);
+  if (text.find('-') != std::string_view::npos) {
+    if (auto ns = parse_timestamp(text)) return *ns;
+    return failf(
+        "invalid --since \"{}\": use a date (2006-01-02, 2006-01-02T15:04:05Z, with an offset "
+        "such as +02:00), a unix time or a duration like 10m",
+        text);
+  }
+  // A unix time, with nanoseconds after a dot (docker's "1700000000.5").
+  auto dot = text.find('.');
+  if (auto secs = parse_int<int64_t>(text.substr(0, dot))) {
+    std::string_view frac = dot == std::string_view::npos ? "" : text.substr(dot + 1);
+    if (frac.size() <= 9 && (frac.empty() || parse_int<int64_t>(frac))) {
+      int64_t ns = frac.empty() ? 0 : *parse_int<int64_t>(frac);
+      for (size_t d = frac.size(); d < 9; ++d) ns *= 10;
+      return *secs * 1000000000 + ns;
+    }
   }
   // A duration before now: "1h30m", "10s", "250ms".
   int64_t total = 0;

@@ -56,7 +56,8 @@ Result<uint64_t> read_logs(const std::string& path, const LogQuery& q,
 // Reads entries appended to the current file from offset on; returns the new offset.
 Result<uint64_t> read_logs_from(const std::string& path, uint64_t offset,
                                 const std::function<void(const LogEntry&)>& out);
-// "2013-01-02T13:23:37Z", "10m", "1h30m", a unix time "1700000000": docker's --since.
+// docker's --since/--until: "2013-01-02T13:23:37Z" (or +02:00, or no zone: local time),
+// "2013-01-02", "10m", "1h30m", a unix time "1700000000" or "1700000000.5".
 Result<int64_t> parse_since(std::string_view text, int64_t now_ns);
 
 }  // namespace hull::engine

@@ -22,7 +22,8 @@ HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
   return [a, &g]() -> int {
     engine::LogQuery q;
     int64_t now = engine::now_ns();
-    if (a->tail != "all") {
+    // A negative count is all of them, as docker's daemon reads it.
+    if (a->tail != "all" && !(a->tail.starts_with('-') && parse_int<int64_t>(a->tail))) {
       auto n = parse_int<size_t>(a->tail);
       if (!n) return engine_report(Error{0, fmt::format("invalid --tail \"{}\"", a->tail)});
       q.tail = *n;

@@ -123,6 +123,32 @@ def test_ps_filters_as_docker(hull):
     hull("rm", "-f", "web1", "web10")
 
 
+def test_logs_since_as_docker(hull):
+    """logs --since/--until read docker's timestamps: a zone offset counts (10:00+02:00 is
+    08:00Z), a date alone, a unix time with a fraction; --tail with a negative count is
+    all the lines."""
+    import datetime
+    hull.run("--name", "lg", "--", "sh", "-c", "echo a; echo b")
+    utc = datetime.datetime.now(datetime.timezone.utc)
+
+    def at(delta_s, offset_h):
+        t = utc + datetime.timedelta(seconds=delta_s, hours=offset_h)
+        return t.strftime("%Y-%m-%dT%H:%M:%S") + f"{'+' if offset_h >= 0 else '-'}{abs(offset_h):02d}:00"
+
+    logs = lambda *a: hull("logs", *a, "lg").stdout
+    assert logs("--since", at(-60, 2)) == "a\nb\n"
+    assert logs("--since", at(60, -2)) == ""
+    assert logs("--until", at(-60, -2)) == ""
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    assert logs("--since", yesterday) == "a\nb\n"
+    assert logs("--since", f"{time.time() - 60:.3f}") == "a\nb\n"
+    assert logs("--since", f"{time.time() + 60:.3f}") == ""
+    assert logs("--tail", "-1") == "a\nb\n"
+    p = hull("logs", "--since", "2026-13-01", "lg", check=False)
+    assert p.returncode == 125 and "2026-13-01" in p.stderr
+    hull("rm", "lg")
+
+
 def test_stop_timeout_kills(hull):
     hull.run("-d", "--name", "stubborn", "--", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
     time.sleep(0.3)
