@@ -813,6 +813,21 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
         m.options.emplace_back(opt);
     HULL_CHECK(add_volume_mount(plan, ctx, m));
   }
+  // docker's order (WithMounts sorts by the number of path elements): after its default
+  // set, a parent is mounted before what lies under it, so `-v conf:/etc` keeps the
+  // generated /etc/hosts visible and `-v a:/x/y -v b:/x` keeps /x/y.
+  {
+    static constexpr std::string_view kDefaults[] = {
+        "/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/shm", "/dev/mqueue"};
+    auto first = std::find_if(s.mounts.begin(), s.mounts.end(), [](const oci::Mount& m) {
+      return std::find(std::begin(kDefaults), std::end(kDefaults), m.destination) ==
+             std::end(kDefaults);
+    });
+    std::stable_sort(first, s.mounts.end(), [](const oci::Mount& a, const oci::Mount& b) {
+      return std::count(a.destination.begin(), a.destination.end(), '/') <
+             std::count(b.destination.begin(), b.destination.end(), '/');
+    });
+  }
 
   if (o.init) {
     if (ctx.init_path.empty())

@@ -178,6 +178,18 @@ def test_mount_paths_as_docker(hull, tmp_path):
     assert hull.ids() == []
 
 
+def test_mount_order_as_docker(hull, tmp_path):
+    """Mounts go parent first, as docker sorts them: a volume on /etc keeps the generated
+    /etc/hostname on top of it, and -v a:/x/y -v b:/x keeps /x/y visible."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "inner").mkdir()
+    (tmp_path / "inner" / "f").write_text("inner\n")
+    (tmp_path / "outer").mkdir()
+    p = hull.run("-h", "box", "-v", f"{tmp_path}/etc:/etc", "-v", f"{tmp_path}/inner:/x/y",
+                 "-v", f"{tmp_path}/outer:/x", "--", "sh", "-c", "cat /etc/hostname /x/y/f")
+    assert p.stdout == "box\ninner\n"
+
+
 def test_read_only_rootfs(hull):
     p = hull.run("--read-only", "--", "touch", "/newfile", check=False)
     assert p.returncode != 0
