@@ -149,7 +149,8 @@ Json ContainerConfig::to_json() const {
                         {"name", m.name},
                         {"source", m.source},
                         {"destination", m.destination},
-                        {"rw", m.rw}});
+                        {"rw", m.rw},
+                        {"copy", m.copy}});
   return Json{{"id", id},
               {"name", name},
               {"image", image},
@@ -210,7 +211,8 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     if (auto it = j.find("mounts"); it != j.end())
       for (const auto& m : *it)
         c.mounts.push_back({m.value("type", ""), m.value("name", ""), m.value("source", ""),
-                            m.value("destination", ""), m.value("rw", true)});
+                            m.value("destination", ""), m.value("rw", true),
+                            m.value("copy", true)});
     get_to(j, "log_max_size", c.log_max_size);
     get_to(j, "log_max_file", c.log_max_file);
     get_to(j, "user", c.user);

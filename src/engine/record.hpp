@@ -47,6 +47,9 @@ struct MountRecord {  // for inspect's Mounts
   std::string source;
   std::string destination;
   bool rw = true;
+  // A volume: the image's content at destination is copied into it while it is empty
+  // (docker; `:nocopy` and `volume-nocopy` turn it off).
+  bool copy = true;
   bool operator==(const MountRecord&) const = default;
 };
 

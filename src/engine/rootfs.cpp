@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/fs.hpp"
+#include "engine/volumes.hpp"
 #include "image/rootfs.hpp"
 #include "image/store.hpp"
 
@@ -26,11 +27,15 @@ Result<image::Store*> store_of(image::Store* images, const std::string& root,
 
 Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir, image::Store* images) {
-  if (!c.rootfs_dir.empty()) return {};
+  if (!c.rootfs_dir.empty()) return populate_volumes(c, c.rootfs_dir);
   std::optional<image::Store> opened;
   image::Store* store = HULL_TRY(store_of(images, root, opened));
   auto m = image::mount_rootfs(*store, c.image_id, container_dir, c.auto_remove);
   if (!m) return std::unexpected(m.error().wrap(fmt::format("rootfs of image {}", c.image)));
+  if (auto r = populate_volumes(c, m->merged); !r) {
+    (void)image::unmount_rootfs(container_dir);
+    return r;
+  }
   return {};
 }
 

@@ -157,6 +157,7 @@ struct MountSpec {
   std::string type;  // bind, volume, tmpfs
   std::string source, target;
   bool readonly = false;
+  bool copy = true;                  // a volume: filled from the image while empty
   std::vector<std::string> options;  // extra mount options (propagation, tmpfs size=)
 };
 
@@ -166,7 +167,7 @@ Status add_volume_mount(Plan& plan, const BuildContext& ctx, MountSpec m) {
     return failf("invalid mount target \"{}\": must be an absolute path without \"..\"", m.target);
   if (m.target == "/") return fail("invalid mount target \"/\": the destination can't be \"/\"");
   std::vector<std::string> opts = m.options;
-  MountRecord rec{m.type, "", m.source, m.target, !m.readonly};
+  MountRecord rec{m.type, "", m.source, m.target, !m.readonly, m.copy};
   oci::Mount mount;
   if (m.type == "tmpfs") {
     opts.insert(opts.begin(), {"nosuid", "nodev", "noexec"});
@@ -227,8 +228,10 @@ Result<MountSpec> parse_volume(std::string_view text) {
           m.readonly = true;
         else if (o == "rw")
           m.readonly = false;
-        else if (o == "z" || o == "Z" || o == "nocopy" || o == "copy")
-          continue;
+        else if (o == "nocopy" || o == "copy")
+          m.copy = o == "copy";
+        else if (o == "z" || o == "Z")
+          continue;  // SELinux labels: no SELinux here (docker ignores them too)
         else if (o == "private" || o == "rprivate" || o == "shared" || o == "rshared" ||
                  o == "slave" || o == "rslave") {
           if (m.type != "bind")
@@ -279,7 +282,14 @@ Result<MountSpec> parse_mount_flag(std::string_view text) {
     } else if (k == "tmpfs-mode") {
       if (!parse_int<unsigned>(v, 8)) return failf("invalid --mount \"{}\": bad tmpfs-mode", text);
       m.options.push_back(fmt::format("mode={}", v));
-    } else if (k == "volume-nocopy" || k == "consistency" || k == "bind-nonrecursive") {
+    } else if (k == "volume-nocopy") {
+      if (eq == std::string_view::npos || v == "true" || v == "1")
+        m.copy = false;
+      else if (v == "false" || v == "0")
+        m.copy = true;
+      else
+        return failf("invalid --mount \"{}\": bad value for volume-nocopy", text);
+    } else if (k == "consistency" || k == "bind-nonrecursive") {
       continue;
     } else {
       return failf("invalid --mount \"{}\": unknown field \"{}\"", text, k);

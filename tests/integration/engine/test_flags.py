@@ -190,6 +190,43 @@ def test_mount_order_as_docker(hull, tmp_path):
     assert p.stdout == "box\ninner\n"
 
 
+def test_volume_filled_from_image(hull, tmp_path):
+    """A new (empty) volume gets what the image has at its destination, owner, mode and
+    symlinks included, as docker fills it; :nocopy and volume-nocopy leave it empty; a
+    volume with content is not filled again."""
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(hull.rootfs, rootfs, symlinks=True)
+    rootfs.chmod(0o755)
+    data = rootfs / "srv" / "data"
+    data.mkdir(parents=True)
+    (data / "seed").write_text("from-image\n")
+    os.symlink("/etc/shadow", data / "link")
+    os.chown(data, 1, 1)
+    data.chmod(0o750)
+    img = ["--rootfs", str(rootfs)]
+    p = hull("run", "--rm", "-v", "v1:/srv/data", *img, "sh", "-c",
+             "cat /srv/data/seed; stat -c '%u:%g %a' /srv/data; readlink /srv/data/link")
+    assert p.stdout == "from-image\n1:1 750\n/etc/shadow\n"
+    vol = os.path.join(hull.root, "volumes", "v1", "_data")
+    assert os.readlink(os.path.join(vol, "link")) == "/etc/shadow"
+    with open(os.path.join(vol, "seed"), "w") as f:
+        f.write("changed\n")
+    assert hull("run", "--rm", "-v", "v1:/srv/data", *img, "cat", "/srv/data/seed").stdout == \
+        "changed\n"
+    assert hull("run", "--rm", "-v", "v2:/srv/data:nocopy", *img, "ls", "/srv/data").stdout == ""
+    assert hull("run", "--rm", "--mount", "type=volume,src=v3,dst=/srv/data,volume-nocopy", *img,
+                "ls", "/srv/data").stdout == ""
+    assert hull("run", "--rm", "-v", "/srv/data", *img, "cat", "/srv/data/seed").stdout == \
+        "from-image\n"
+    # From an image's overlay too.
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    hull("import", "-", "seeded:1", stdin=tar.stdout)
+    tar.wait()
+    assert hull("run", "--rm", "-v", "v4:/srv/data", "seeded:1", "cat", "/srv/data/seed").stdout == \
+        "from-image\n"
+    assert hull.ids() == []
+
+
 def test_read_only_rootfs(hull):
     p = hull.run("--read-only", "--", "touch", "/newfile", check=False)
     assert p.returncode != 0
