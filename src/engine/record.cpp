@@ -177,6 +177,7 @@ Json ContainerConfig::to_json() const {
               {"log_max_size", log_max_size},
               {"log_max_file", log_max_file},
               {"user", user},
+              {"group_add", group_add},
               {"workdir", workdir},
               {"init", init}};
 }
@@ -216,6 +217,7 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     get_to(j, "log_max_size", c.log_max_size);
     get_to(j, "log_max_file", c.log_max_file);
     get_to(j, "user", c.user);
+    get_to(j, "group_add", c.group_add);
     get_to(j, "workdir", c.workdir);
     get_to(j, "init", c.init);
   } catch (const Json::exception& e) {

@@ -78,6 +78,7 @@ struct ContainerConfig {
   uint64_t log_max_size = 0;  // bytes, 0 = unlimited
   int log_max_file = 1;
   std::string user, workdir;
+  std::vector<std::string> group_add;  // --group-add: names or gids
   bool init = false;
   Json to_json() const;
   static Result<ContainerConfig> from_json(const Json& j);

@@ -542,6 +542,11 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
       return failf("invalid --user \"{}\": use name|uid[:group|gid]", o.user);
   }
 
+  for (const auto& g : o.group_add)
+    if (g.empty() || g.find(':') != std::string::npos)
+      return failf("invalid --group-add \"{}\": use a group name or gid", g);
+  c.group_add = o.group_add;
+
   // --- signals and logs
   std::string stop_signal = !o.stop_signal.empty()       ? o.stop_signal
                             : !image.stop_signal.empty() ? image.stop_signal
@@ -945,6 +950,31 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
         if (m == matched)
           if (auto g = parse_int<gid_t>(f[2]); g && *g != u.gid) u.additional_gids.push_back(*g);
     }
+  return u;
+}
+
+Result<oci::User> resolve_process_user(const std::string& rootfs, const std::string& spec,
+                                       const std::vector<std::string>& group_add) {
+  oci::User u = HULL_TRY(resolve_user(rootfs, spec));
+  if (group_add.empty()) return u;
+  auto groups = read_in_root(rootfs, "etc/group");
+  for (const auto& want : group_add) {
+    std::optional<gid_t> gid;
+    if (groups)
+      for (auto line : split(*groups, '\n')) {
+        auto f = split(line, ':');
+        if (f.size() >= 3 && (f[0] == want || f[2] == want)) {
+          gid = parse_int<gid_t>(f[2]);
+          if (gid) break;
+        }
+      }
+    if (!gid) gid = parse_int<gid_t>(want);
+    if (!gid)
+      return failf("--group-add: unable to find group {}: no matching entries in group file", want);
+    if (std::find(u.additional_gids.begin(), u.additional_gids.end(), *gid) ==
+        u.additional_gids.end())
+      u.additional_gids.push_back(*gid);
+  }
   return u;
 }
 

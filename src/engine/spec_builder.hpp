@@ -26,6 +26,7 @@ struct RunOptions {
   std::string name;
   std::vector<std::string> env, env_files;
   std::string workdir, user, hostname;
+  std::vector<std::string> group_add;
   std::optional<std::string> entrypoint;
   std::vector<std::string> volumes, mounts, tmpfs;
   bool read_only = false;
@@ -100,5 +101,10 @@ std::string container_resolv_conf(std::string_view host);
 // `-u`: "name", "uid", "name:group", "uid:gid", resolved in the rootfs's /etc/passwd and
 // /etc/group (read confined to the rootfs: the image is untrusted).
 Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec);
+// The user of a process of the container (run, start, exec): `-u` as resolve_user, then
+// each `--group-add` (a group name of the image's /etc/group, or any gid) as docker adds
+// them to the supplementary groups.
+Result<oci::User> resolve_process_user(const std::string& rootfs, const std::string& spec,
+                                       const std::vector<std::string>& group_add);
 
 }  // namespace hull::engine

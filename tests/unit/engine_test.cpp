@@ -603,6 +603,11 @@ TEST(EngineSpec, ResolveUser) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 1001u);
   EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
+  // --group-add: a name of /etc/group or any number, after the user's own groups.
+  u = resolve_process_user(d.path, "web", {"root", "7777", "extra"});
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->additional_gids, (std::vector<gid_t>{2000, 0, 7777}));
+  EXPECT_FALSE(resolve_process_user(d.path, "", {"nosuchgroup"}));
   EXPECT_FALSE(resolve_user(d.path, "nobody"));
   EXPECT_FALSE(resolve_user(d.path, "web:nogroup"));
   // /etc/passwd as a symlink out of the rootfs resolves inside it.

@@ -66,8 +66,8 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
       p.env.push_back("TERM=xterm");
     if (!a->workdir.empty()) p.cwd = a->workdir;
     std::string user = a->user.empty() ? ct->config.user : a->user;
-    if (!user.empty()) {
-      auto u = engine::resolve_user(rs->rootfs, user);
+    if (!user.empty() || !ct->config.group_add.empty()) {
+      auto u = engine::resolve_process_user(rs->rootfs, user, ct->config.group_add);
       if (!u) return engine_report(u.error());
       p.user = *u;
     }

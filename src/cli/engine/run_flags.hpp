@@ -33,6 +33,7 @@ inline void add_run_flags(CLI::App* c, engine::RunOptions& o) {
   add_multi(c, "--env-file", o.env_files, "read environment variables from a file");
   c->add_option("-w,--workdir", o.workdir, "working directory inside the container");
   c->add_option("-u,--user", o.user, "user: name|uid[:group|gid]");
+  add_multi(c, "--group-add", o.group_add, "another group for the process (name or gid)");
   c->add_option("--entrypoint", o.entrypoint, "override the image's entrypoint");
   c->add_option("-h,--hostname", o.hostname, "container host name");
   add_multi(c, "-v,--volume", o.volumes, "bind mount or volume: SRC:DST[:ro]");

@@ -83,10 +83,8 @@ def groups_of(status):
     return uid, gid, groups
 
 
-def test_user_groups_as_docker(hull, tmp_path):
-    """-u as docker resolves it (runc's GetExecUser): a uid without a passwd entry gets gid
-    0; a uid with one is that user, /etc/group memberships included; a group given
-    replaces the memberships. The same for exec -u."""
+def users_rootfs(hull, tmp_path):
+    """The test rootfs with alice (1000) in groups staff (50) and extra (60), daemon in staff."""
     rootfs = tmp_path / "rootfs"
     shutil.copytree(hull.rootfs, rootfs, symlinks=True)
     rootfs.chmod(0o755)  # a mkdtemp copy: other users could not reach /proc
@@ -94,6 +92,14 @@ def test_user_groups_as_docker(hull, tmp_path):
         f.write("alice:x:1000:1000:alice:/home/alice:/bin/sh\n")
     with open(rootfs / "etc" / "group", "a") as f:
         f.write("alice:x:1000:\nstaff:x:50:alice,daemon\nextra:x:60:alice\n")
+    return rootfs
+
+
+def test_user_groups_as_docker(hull, tmp_path):
+    """-u as docker resolves it (runc's GetExecUser): a uid without a passwd entry gets gid
+    0; a uid with one is that user, /etc/group memberships included; a group given
+    replaces the memberships. The same for exec -u."""
+    rootfs = users_rootfs(hull, tmp_path)
 
     def user(*flags):
         p = hull("run", "--rm", *flags, "--rootfs", str(rootfs), "cat", "/proc/self/status")
@@ -112,6 +118,27 @@ def test_user_groups_as_docker(hull, tmp_path):
     p = hull("exec", "-u", "4321", "grp", "cat", "/proc/self/status")
     assert groups_of(p.stdout) == (4321, 0, [])
     hull("rm", "-f", "grp")
+
+
+def test_group_add(hull, tmp_path):
+    """--group-add NAME|GID (docker's): a name of the image's /etc/group or any number,
+    added to the user's groups in run, start and exec; an unknown name is an error."""
+    rootfs = users_rootfs(hull, tmp_path)
+    p = hull("run", "--rm", "--group-add", "staff", "--group-add", "4242", "--rootfs",
+             str(rootfs), "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (0, 0, [50, 4242])
+    p = hull("run", "--rm", "-u", "alice", "--group-add", "tty", "--rootfs", str(rootfs),
+             "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (1000, 1000, [5, 50, 60])
+    hull("run", "-d", "--name", "ga", "--group-add", "extra", "--rootfs", str(rootfs),
+         "sleep", "1000")
+    p = hull("exec", "-u", "daemon", "ga", "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (1, 1, [50, 60])
+    hull("rm", "-f", "ga")
+    p = hull("run", "--rm", "--group-add", "nosuchgroup", "--rootfs", str(rootfs), "true",
+             check=False)
+    assert p.returncode == 125 and "nosuchgroup" in p.stderr
+    assert hull.ids() == []
 
 
 def test_generated_files(hull):
