@@ -92,6 +92,37 @@ Json inspect_json(const Engine& e, const Container& c) {
          {"HostPort", std::to_string(p.host_port)}});
   Json networks = Json::object();
   networks[cfg.network] = {{"IPAddress", s.ip}, {"Aliases", cfg.network_aliases}};
+  // The limits docker's HostConfig shows, from the spec written at create (zero values, as
+  // docker's, when unset or unreadable).
+  int64_t memory = 0, swap = 0, nano_cpus = 0, shares = 0, shm_size = 0;
+  Json pids_limit = nullptr;
+  std::string cpuset;
+  bool readonly_rootfs = false;
+  if (auto spec = e.load_spec(cfg.id)) {
+    readonly_rootfs = spec->root.readonly;
+    if (const auto& r = spec->linux.resources) {
+      if (r->memory) {
+        memory = r->memory->limit.value_or(0);
+        swap = r->memory->swap.value_or(0);
+      }
+      if (r->cpu) {
+        if (r->cpu->quota.value_or(0) > 0 && r->cpu->period.value_or(0) > 0)
+          nano_cpus = *r->cpu->quota * 1000000000 / static_cast<int64_t>(*r->cpu->period);
+        shares = static_cast<int64_t>(r->cpu->shares.value_or(0));
+        cpuset = r->cpu->cpus;
+      }
+      if (r->pids_limit) pids_limit = *r->pids_limit;
+    }
+    for (const auto& m : spec->mounts)
+      if (m.destination == "/dev/shm" && m.type == "tmpfs")
+        for (auto o : m.options)
+          if (o.starts_with("size=")) shm_size = parse_int<int64_t>(o.substr(5)).value_or(0);
+  }
+  Json port_bindings = Json::object();
+  for (const auto& p : cfg.ports)
+    port_bindings[fmt::format("{}/{}", p.container_port, p.proto)].push_back(
+        {{"HostIp", p.host_ip},
+         {"HostPort", p.host_port ? std::to_string(p.host_port) : std::string()}});
   std::vector<std::string> args = cfg.entrypoint;
   args.insert(args.end(), cfg.cmd.begin(), cfg.cmd.end());
   std::string path;
@@ -133,7 +164,16 @@ Json inspect_json(const Engine& e, const Container& c) {
            {{"max-size", std::to_string(cfg.log_max_size)},
             {"max-file", std::to_string(cfg.log_max_file)}}}}},
         {"Init", cfg.init},
-        {"GroupAdd", cfg.group_add}}},
+        {"GroupAdd", cfg.group_add},
+        {"Memory", memory},
+        {"MemorySwap", swap},
+        {"NanoCpus", nano_cpus},
+        {"CpuShares", shares},
+        {"CpusetCpus", cpuset},
+        {"PidsLimit", pids_limit},
+        {"ReadonlyRootfs", readonly_rootfs},
+        {"ShmSize", shm_size},
+        {"PortBindings", port_bindings}}},
       {"Config",
        {{"Hostname", cfg.hostname},
         {"User", cfg.user},

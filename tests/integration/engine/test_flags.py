@@ -359,6 +359,26 @@ def test_resources_in_spec(hull):
     hull("rm", cid)
 
 
+def test_inspect_host_config_limits(hull):
+    """inspect shows the limits where docker's HostConfig has them, so `inspect -f
+    '{{.HostConfig.Memory}}'` works: Memory, MemorySwap, NanoCpus, CpuShares, CpusetCpus,
+    PidsLimit (null when unset), ReadonlyRootfs, ShmSize."""
+    cid = out(hull.create("-m", "64m", "--memory-swap", "128m", "--cpus", "1.5",
+                          "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "20",
+                          "--read-only", "--shm-size", "128m", "--", "true"))
+    hc = hull.inspect(cid)["HostConfig"]
+    assert (hc["Memory"], hc["MemorySwap"], hc["NanoCpus"], hc["CpuShares"], hc["CpusetCpus"],
+            hc["PidsLimit"], hc["ReadonlyRootfs"], hc["ShmSize"]) == \
+        (64 << 20, 128 << 20, 1500000000, 512, "0", 20, True, 128 << 20)
+    assert out(hull("inspect", "-f", "{{.HostConfig.Memory}}", cid)) == str(64 << 20)
+    hull("rm", cid)
+    cid = out(hull.create("--", "true"))
+    hc = hull.inspect(cid)["HostConfig"]
+    assert (hc["Memory"], hc["NanoCpus"], hc["PidsLimit"], hc["ReadonlyRootfs"], hc["ShmSize"]) \
+        == (0, 0, None, False, 64 << 20)
+    hull("rm", cid)
+
+
 def test_config_flags_in_inspect(hull):
     cid = out(hull.create("--name", "cfg", "--stop-signal", "SIGUSR1", "--stop-timeout", "3",
                           "--restart", "on-failure:4", "-l", "a=b", "-l", "c",
