@@ -1,5 +1,6 @@
 #include "engine/template.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <utility>
@@ -60,9 +61,15 @@ Result<std::vector<std::string>> words_of(std::string_view s, std::string_view t
   return out;
 }
 
+// Nested range/if blocks, bounded: the parser and the evaluator recurse once per level.
+constexpr int kMaxNesting = 100;
+// printf's widths, bounded: %99999999999s would ask for that many bytes.
+constexpr size_t kMaxWidth = 4096;
+
 struct Parser {
   std::string_view tmpl;
   size_t pos = 0;
+  int depth = 0;
 
   static void add_text(std::vector<Node>& out, std::string_view text) {
     if (!text.empty()) out.push_back(Node{Node::Kind::text, std::string(text), {}, {}, {}});
@@ -110,8 +117,11 @@ struct Parser {
         }
         if (rest.empty()) return failf("--format {:?}: {} needs a value", tmpl, kw);
         n.text = std::string(rest);
+        if (++depth > kMaxNesting)
+          return failf("--format {:?}: blocks nested deeper than {}", tmpl, kMaxNesting);
         auto end = HULL_TRY(parse(n.body));
         if (end == "else") end = HULL_TRY(parse(n.alt));
+        --depth;
         if (end != "end") return failf("--format {:?}: {} without {{{{end}}}}", tmpl, kw);
         out.push_back(std::move(n));
         continue;
@@ -240,7 +250,8 @@ struct Eval {
       size_t width = 0;
       while (++i < f.size() && f[i] == '-') left = true;
       while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i])))
-        width = width * 10 + static_cast<size_t>(f[i++] - '0');
+        width = std::min(width * 10 + static_cast<size_t>(f[i++] - '0'), kMaxWidth + 1);
+      if (width > kMaxWidth) return failf("--format {:?}: printf: width above {}", tmpl, kMaxWidth);
       if (i >= f.size()) return failf("--format {:?}: printf: bad verb", tmpl);
       if (f[i] == '%') {
         out += '%';

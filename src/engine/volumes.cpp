@@ -25,7 +25,10 @@ Status copy_metadata(int dir, const char* name, const struct stat& st, const std
   // EINVAL: an owner this (rootless) user namespace does not map; the copy keeps ours.
   if (::fchownat(dir, name, st.st_uid, st.st_gid, flags) < 0 && errno != EINVAL)
     return sys_failf("chown {}", shown);
-  if (!S_ISLNK(st.st_mode) && ::fchmodat(dir, *name ? name : ".", st.st_mode & 07777, 0) < 0)
+  // AT_SYMLINK_NOFOLLOW (glibc: through an O_PATH fd): a volume may be shared with a
+  // running container, which could swap the entry for a symlink to a host path.
+  if (!S_ISLNK(st.st_mode) &&
+      ::fchmodat(dir, *name ? name : ".", st.st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
     return sys_failf("chmod {}", shown);
   const timespec times[2] = {st.st_atim, st.st_mtim};
   if (::utimensat(dir, *name ? name : ".", times, AT_SYMLINK_NOFOLLOW) < 0)

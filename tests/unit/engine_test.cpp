@@ -753,6 +753,18 @@ TEST(EngineTemplate, GoTemplateSubset) {
   EXPECT_FALSE(format_template(j, "{{end}}"));
   EXPECT_FALSE(format_template(j, "{{.Name"));
   EXPECT_FALSE(format_template(j, "{{nosuchfunc .Name}}"));
+  // Bounded: a deep nesting or a huge width is an error, not a crash.
+  std::string deep;
+  for (int i = 0; i < 200000; ++i) deep += "{{if 1}}";
+  auto r = format_template(j, deep);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("nested deeper than 100"), std::string::npos);
+  std::string ok;
+  for (int i = 0; i < 100; ++i) ok += "{{if 1}}";
+  ok += "x";
+  for (int i = 0; i < 100; ++i) ok += "{{end}}";
+  EXPECT_EQ(f(ok), "x");
+  EXPECT_FALSE(format_template(j, R"({{printf "%99999999999999999999s" .Name}})"));
 }
 
 }  // namespace
