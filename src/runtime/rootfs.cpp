@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/copy_tree.hpp"
 #include "common/fs.hpp"
 #include "common/mountinfo.hpp"
 #include "common/strings.hpp"
@@ -191,8 +192,7 @@ Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
     if (::mount(m.source.c_str(), t.c_str(), m.type.c_str(), flags & ~MS_RDONLY, data) < 0)
       return sys_fail(fmt::format("mount {} on {} ({})", m.source, m.destination, m.type));
     auto tmpfs = HULL_TRY(open_in_root(rootfd, m.destination, O_RDONLY | O_DIRECTORY));
-    if (auto r = copy_tree(hidden.get(), tmpfs.get()); !r)
-      return std::unexpected(r.error().wrap(fmt::format("tmpcopyup {}", m.destination)));
+    HULL_CHECK(fs::copy_tree(hidden.get(), tmpfs.get(), "tmpcopyup " + m.destination));
     if (flags & MS_RDONLY) HULL_CHECK(bind_remount(fd_path(tmpfs.get()), flags, 0, m.destination));
     return {};
   }

@@ -39,10 +39,6 @@ Status mount_all(const RootfsPlan& plan, int rootfd);
 Status create_devices(const RootfsPlan& plan, int rootfd);
 // Creates a missing mount target (directory, or empty file when !dir) inside rootfd.
 Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir);
-// Copies the tree under src_dir into dst_dir ("tmpcopyup"): files, directories, symlinks
-// and nodes with their owners, modes and times. Every name is opened relative to its
-// directory's fd with O_NOFOLLOW: a symlink in the tree is copied, never followed.
-Status copy_tree(int src_dir, int dst_dir);
 // Binds the pty slave over /dev/console.
 Status mount_console(int rootfd, int slave_fd);
 // pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot); cwd is "/" after.

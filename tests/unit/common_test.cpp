@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/copy_tree.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
@@ -113,6 +114,48 @@ TEST(Log, TextLinesCarryNoTerminalEscapes) {
   std::string text = fs::read_file(path).value();
   EXPECT_NE(text.find("image evil\\x1b]0;owned\\x07 refused"), std::string::npos) << text;
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+TEST(Fs, CopyTreeKeepsMetadataAndFollowsNothing) {
+  test::TempDir t;
+  const std::string src = t.path + "/src", dst = t.path + "/dst", out = t.path + "/outside";
+  ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(dst.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(out.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/d").c_str(), 0750), 0);
+  ASSERT_TRUE(fs::write_file(src + "/d/f", "data"));
+  ASSERT_EQ(::chown((src + "/d/f").c_str(), 12, 34), 0);
+  ASSERT_EQ(::chmod((src + "/d/f").c_str(), 04710), 0);  // after the chown, which clears it
+  const timespec old[2] = {{1000, 0}, {2000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (src + "/d/f").c_str(), old, 0), 0);
+  // Links out of the tree, as an image may have them: copied, never written through.
+  ASSERT_EQ(::symlink(out.c_str(), (src + "/escape").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/passwd", (src + "/d/passwd").c_str()), 0);
+  ASSERT_EQ(::mkfifo((src + "/fifo").c_str(), 0600), 0);
+  ASSERT_EQ(::chmod((src + "/fifo").c_str(), 0620), 0);
+  UniqueFd from(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd to(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fs::copy_tree(from.get(), to.get(), "src"));
+  struct stat st {};
+  ASSERT_EQ(::stat((dst + "/d/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04710u);
+  EXPECT_EQ(st.st_uid, 12u);
+  EXPECT_EQ(st.st_gid, 34u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 2000);
+  EXPECT_EQ(*fs::read_file(dst + "/d/f"), "data");
+  ASSERT_EQ(::stat((dst + "/d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  char target[256] = {};
+  ASSERT_GT(::readlink((dst + "/escape").c_str(), target, sizeof target - 1), 0);
+  EXPECT_EQ(std::string(target), out);
+  ASSERT_EQ(::lstat((dst + "/fifo").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0620u);
+  EXPECT_TRUE(std::filesystem::is_empty(out));
+  // A destination that already has the name is an error, not an overwrite through it.
+  UniqueFd again(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_FALSE(fs::copy_tree(from.get(), again.get(), "src"));
+  EXPECT_TRUE(std::filesystem::is_empty(out));
 }
 
 TEST(Fs, ReadFileRefusesEndlessInput) {
