@@ -101,6 +101,8 @@ Result<Process> read_process(const Json& j, const Path& p) {
 
   HULL_CHECK(read_member(j, p, "env", out.env));
   for (size_t i = 0; i < out.env.size(); ++i) HULL_CHECK(check_env(out.env[i], (p / "env")[i]));
+  // REQUIRED by the runtime-spec; runc and crun refuse a process without it.
+  if (!member(j, "cwd")) return field_fail(p / "cwd", "required: the working directory");
   HULL_CHECK(read_member(j, p, "cwd", out.cwd));
   if (!is_absolute(out.cwd))
     return field_fail(p / "cwd", "\"{}\" is not an absolute path", out.cwd);

@@ -32,6 +32,16 @@ def test_env(ctr):
     assert not any(e.startswith("PYTEST_") for e in env)
 
 
+def test_missing_cwd_is_refused(ctr):
+    # process.cwd is REQUIRED (runtime-spec config.md); runc and crun refuse a config without
+    del ctr.process["cwd"]
+    r = ctr.create()
+    assert r.returncode != 0, r
+    if ctr.runtime.name != "crun":  # crun 1.8: "error loading config.json"
+        assert "cwd" in r.stderr.lower(), r
+    assert not ctr.leftovers()
+
+
 def test_cwd(ctr):
     ctr.process["cwd"] = "/etc"
     ctr.sh("pwd; ls hostname")
