@@ -15,8 +15,6 @@
 namespace hull::runtime {
 namespace {
 
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 struct CapMask {
   uint64_t bits = 0;
   void set(const std::vector<int>& caps) {
@@ -150,11 +148,12 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     if (err == EACCES) return fail(fmt::format("exec: \"{}\": permission denied", name), EACCES);
     return fail(fmt::format("exec: \"{}\": stat {}: {}", name, name, errno_string(err)), err);
   }
-  std::string_view path = kDefaultPath;
+  // No PATH in process.env: nothing is searched, as in runc (Go's LookPath) and crun.
+  std::string_view path;
   for (const auto& e : env)
     if (e.starts_with("PATH=")) path = std::string_view(e).substr(5);
   bool denied = false;
-  for (auto dir : split(path, ':')) {
+  for (auto dir : path.empty() ? std::vector<std::string_view>{} : split(path, ':')) {
     std::string cand = fmt::format("{}/{}", dir.empty() ? "." : dir, name);
     int err = check(cand);
     if (err == 0) return cand;

@@ -32,6 +32,18 @@ def test_env(ctr):
     assert not any(e.startswith("PYTEST_") for e in env)
 
 
+def test_env_without_path_finds_no_bare_name(ctr):
+    # no PATH in process.env: a bare name is not looked up in a default PATH (runc, crun)
+    ctr.process["env"] = [e for e in ctr.process["env"] if not e.startswith("PATH=")]
+    ctr.set_args("true")
+    r = ctr.run()
+    assert r.returncode != 0, r
+    assert "not found in $PATH" in r.stderr, r
+    assert not ctr.leftovers()
+    ctr.set_args("/bin/true")  # an absolute path needs no PATH
+    assert ctr.run().returncode == 0
+
+
 def test_missing_cwd_is_refused(ctr):
     # process.cwd is REQUIRED (runtime-spec config.md); runc and crun refuse a config without
     del ctr.process["cwd"]
