@@ -1,6 +1,9 @@
 // config.json: the top level (root, mounts, hooks, annotations), the rules that span
 // sections, and the public parse entry points.
+#include <algorithm>
+
 #include "common/fs.hpp"
+#include "common/strings.hpp"
 #include "oci/parse_parts.hpp"
 
 namespace hull::oci {
@@ -16,6 +19,17 @@ Result<Root> read_root(const Json& j, const Path& p) {
   return r;
 }
 
+// "/", "//", "/." or "/a/..": runc and crun refuse a mount on the root, which pivot_root
+// would put under the rootfs itself.
+bool names_root(std::string_view path) {
+  int depth = 0;
+  for (auto part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    depth = part == ".." ? std::max(depth - 1, 0) : depth + 1;
+  }
+  return depth == 0;
+}
+
 Result<Mount> read_mount(const Json& j, const Path& p) {
   HULL_CHECK(expect_object(j, p));
   Mount m;
@@ -23,6 +37,9 @@ Result<Mount> read_mount(const Json& j, const Path& p) {
   if (m.destination.empty()) return field_fail(p / "destination", "required");
   if (!is_absolute(m.destination))
     return field_fail(p / "destination", "\"{}\" is not an absolute path", m.destination);
+  if (names_root(m.destination))
+    return field_fail(p / "destination", "\"{}\" is the root: a mount there would be hidden",
+                      m.destination);
   HULL_CHECK(read_member(j, p, "type", m.type));
   HULL_CHECK(read_member(j, p, "source", m.source));
   HULL_CHECK(read_member(j, p, "options", m.options));

@@ -129,6 +129,16 @@ def test_bad_mount_option(ctr):
     assert_nothing_left(ctr)
 
 
+@pytest.mark.parametrize("dest", ["/", "//", "/."])
+def test_mount_on_root_refused(ctr, tmp_path, dest):
+    # a mount over / would be hidden by the rootfs itself; runc and crun refuse it
+    (tmp_path / "src").mkdir()
+    ctr.add_mount(dest, "bind", tmp_path / "src", ["bind"])
+    r = ctr.run()
+    assert r.returncode != 0, r
+    assert_nothing_left(ctr)
+
+
 def test_failure_after_mounts_cleans_up(ctr, tmp_path):
     # a late failure (bad program) after mounts were set up must undo them all
     src = tmp_path / "src"
