@@ -61,8 +61,9 @@ Status make_node(const RootfsPlan& plan, int rootfd, int devdir, const std::stri
     parent = own.get();
   }
   std::string name(p.substr(slash + 1));
-  // The umask is 0 here (create_devices), so mknod sets the mode exactly.
-  if (::mknodat(parent, name.c_str(), type_bits(type) | (mode & 07777), dev) < 0) {
+  // The umask is 0 here (create_devices), so mknod sets the mode exactly. Never a setuid or
+  // setgid node: runc and crun chown every node they make, which clears those bits.
+  if (::mknodat(parent, name.c_str(), type_bits(type) | (mode & 01777), dev) < 0) {
     if (errno != EEXIST) return sys_failf("mknod {}", path);
     return {};  // a node the rootfs already has is left as it is
   }

@@ -390,3 +390,12 @@ def test_linux_devices_replace_a_default_device(ctr):
         {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"})
     ctr.sh("stat -c '%t %T %a' /dev/full; echo x > /dev/full && echo w-ok")
     assert run_ok(ctr).splitlines() == ["1 5 640", "w-ok"]
+
+
+def test_device_file_mode_drops_setuid_setgid_sticky(ctr):
+    # runc and crun make no setuid or setgid device node (04755 -> 0755); the sticky bit stays
+    ctr.config["linux"]["devices"] = [
+        {"path": "/dev/itest-a", "type": "c", "major": 1, "minor": 3, "fileMode": 0o4755},
+        {"path": "/dev/itest-b", "type": "c", "major": 1, "minor": 3, "fileMode": 0o7755}]
+    ctr.sh("stat -c '%a' /dev/itest-a /dev/itest-b")
+    assert run_ok(ctr) == "755\n1755\n"
