@@ -83,11 +83,16 @@ HULL_VERB(exec, [](CLI::App& app, Globals& g) {
   c->add_option("--console-socket", a->opts.console_socket, "socket receiving the pty master");
   c->add_flag("-d,--detach", a->opts.detach, "return once the process runs");
   c->add_option("--pid-file", a->opts.pid_file, "file to write the process's pid to");
-  c->add_option("-e,--env", a->env, "KEY=VALUE to add to the environment");
+  // One value per occurrence, as runc's: a vector option would otherwise take the id and
+  // the command after it as more values (`exec -e A=1 ID sh` had no id).
+  auto repeatable = [c](std::string name, std::vector<std::string>& v, std::string desc) {
+    c->add_option(std::move(name), v, std::move(desc))->allow_extra_args(false)->type_size(1);
+  };
+  repeatable("-e,--env", a->env, "KEY=VALUE to add to the environment");
   c->add_option("--cwd", a->cwd, "working directory in the container");
   c->add_option("-u,--user", a->user, "UID[:GID]");
-  c->add_option("-g,--additional-gids", a->additional_gids, "additional group ids");
-  c->add_option("-c,--cap", a->caps, "add a capability");
+  repeatable("-g,--additional-gids", a->additional_gids, "additional group ids");
+  repeatable("-c,--cap", a->caps, "add a capability");
   c->add_flag("--no-new-privs", a->no_new_privs, "set no_new_privs");
   c->add_option("--preserve-fds", a->opts.preserve_fds, "pass N extra fds (from 3)")
       ->check(CLI::NonNegativeNumber);

@@ -61,6 +61,23 @@ def test_exec_env_cwd_user(running):
         assert out[4] == running.id
 
 
+def test_exec_repeatable_flags_right_before_the_id(running):
+    # each --env / --cap takes one value; the id and the command after it are not values
+    # (crun replaces the environment with --env: PATH given)
+    r = running.exec("sh", "-c", "echo $A $B; grep CapEff /proc/self/status",
+                     opts=["--env", "PATH=/bin", "--env", "A=1", "--env", "B=2",
+                           "--cap", "CAP_SYS_ADMIN"]).ok()
+    out = r.stdout.splitlines()
+    assert out[0] == "1 2"
+    assert int(out[1].split()[1], 16) & (1 << 21)  # CAP_SYS_ADMIN
+
+
+@pytest.mark.skip_runtime("crun", reason="crun 1.8 exec has no --additional-gids")
+def test_exec_additional_gids_right_before_the_id(running):
+    r = running.exec("id", "-G", opts=["--user", "1000", "-g", "5", "-g", "6"]).ok()
+    assert r.stdout.split()[1:] == ["5", "6"]
+
+
 def test_exec_process_file(running, tmp_path):
     proc = {"terminal": False, "user": {"uid": 1234, "gid": 2345, "additionalGids": [7]},
             "args": ["sh", "-c", "id -u; id -g; pwd; echo $X; grep Groups /proc/self/status"],
