@@ -72,13 +72,13 @@ void write(Level level, std::string_view raw) {
   }
   // One write per line so concurrent writers (runtime and its hooks) do not interleave.
   [[maybe_unused]] auto n = ::write(g_config.fd, line.data(), line.size());
-  // runc also shows errors on stderr when logging to a file: a person running the
-  // command sees why it failed, and an engine reading the log file still gets them.
-  if (g_config.to_file && level == Level::error && g_config.format == Format::text) {
-    std::string plain = fmt::format("{}\n", msg);
+  // runc and crun also show errors on stderr when logging to a file, as plain text in
+  // either format: a person (or podman, which quotes stderr) sees why it failed, and an
+  // engine reading the log file still gets them.
+  if (g_config.to_file && level == Level::error) {
+    if (escaped.empty()) escaped = escape_controls(raw);
+    std::string plain = fmt::format("{}\n", escaped);
     n = ::write(STDERR_FILENO, plain.data(), plain.size());
-  } else if (g_config.to_file && level == Level::error) {
-    n = ::write(STDERR_FILENO, line.data(), line.size());
   }
 }
 

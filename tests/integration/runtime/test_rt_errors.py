@@ -203,6 +203,17 @@ def test_log_format_json(ctr, tmp_path):
     assert_nothing_left(ctr)
 
 
+def test_log_format_json_keeps_stderr_plain(ctr, tmp_path):
+    # runc and crun: JSON lines in the --log file, the error as plain text on stderr (what a
+    # person or podman shows)
+    log = tmp_path / "log.json"
+    r = ctr.cmd("state", "no-such-container", global_args=["--log", log, "--log-format", "json"])
+    assert r.returncode != 0
+    assert r.stderr.strip() and not r.stderr.lstrip().startswith("{"), r
+    lines = [json.loads(ln) for ln in log.read_text().splitlines() if ln.strip()]
+    assert any(ln.get("level") == "error" and ln.get("msg") for ln in lines), lines
+
+
 @pytest.mark.hull_only
 def test_systemd_cgroup_is_a_clear_error(ctr):
     ctr.write_config()
