@@ -15,6 +15,8 @@ HULL_VERB(state, [](CLI::App& app, Globals& g) {
     auto s = store.load(*id);
     if (!s) return report(s.error());
     Json j = runtime::oci_state(*s, store.status_of(*s));
+    // The spec requires pid only while created or running; runc and crun print 0 after.
+    if (!j.contains("pid")) j["pid"] = 0;
     j["rootfs"] = s->rootfs;
     j["created"] = s->created;
     j["owner"] = s->owner;

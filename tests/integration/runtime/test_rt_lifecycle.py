@@ -112,6 +112,8 @@ def test_state_stopped_after_exit(ctr):
     ctr.create().ok()
     ctr.start().ok()
     ctr.wait_status("stopped")
+    # runc and crun keep "pid" in a stopped container's state, as 0 (list shows the same)
+    assert ctr.state()["pid"] == 0
     ctr.delete().ok()
 
 
