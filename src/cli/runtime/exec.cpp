@@ -100,12 +100,21 @@ HULL_VERB(exec, [](CLI::App& app, Globals& g) {
   c->prefix_command();
   return [a, c, &g] {
     a->command = c->remaining();
+    // A process that could not be started exits 255, as runc's exec (crun's too for a
+    // failed start): a caller can tell it from a program that ran and exited 1.
+    constexpr int kExecFailed = 255;
     auto p = build_process(g, *a);
-    if (!p) return report(p.error());
+    if (!p) {
+      report(p.error());
+      return kExecFailed;
+    }
     a->opts.id = a->id;
     a->opts.process = std::move(*p);
     auto r = runtime::exec(store_of(g), a->opts);
-    if (!r) return report(r.error());
+    if (!r) {
+      report(r.error());
+      return kExecFailed;
+    }
     return *r;
   };
 });

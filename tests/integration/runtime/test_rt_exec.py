@@ -164,6 +164,21 @@ def test_exec_missing_program(running):
     assert running.status() == "running"
 
 
+@pytest.mark.parametrize("case", ["missing-program", "not-executable", "missing-cwd"])
+def test_exec_failure_exit_status_is_255(running, case):
+    # runc and crun exit 255 when the process cannot be started, so a caller can tell it
+    # from a program that ran and exited 1
+    if case == "missing-program":
+        r = running.exec("no-such-program-xyz")
+    elif case == "not-executable":
+        (running.rootfs / "noexec").write_text("#!/bin/sh\n")
+        r = running.exec("/noexec")
+    else:
+        r = running.exec("true", opts=["--cwd", "/no/such/dir"])
+    assert r.returncode == 255, r
+    assert running.status() == "running"
+
+
 def test_exec_non_executable(running):
     f = running.rootfs / "noexec"
     f.write_text("#!/bin/sh\n")
