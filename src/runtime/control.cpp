@@ -33,7 +33,9 @@ Result<Opened> open_container(const StateStore& store, const std::string& id) {
 
 Status pause(const StateStore& store, const std::string& id) {
   auto c = HULL_TRY(open_container(store, id));
-  if (c.status != ContainerStatus::running)
+  // A created container's init (waiting on the exec fifo) may be frozen too, as runc and
+  // crun allow; it must be resumed before it can start.
+  if (c.status != ContainerStatus::running && c.status != ContainerStatus::created)
     return failf("container {} is not running: {}", id, status_name(c.status));
   HULL_CHECK(c.cgroup->freeze(true));
   // The marker is what `state` reads; written after the freeze took effect.

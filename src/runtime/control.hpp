@@ -16,7 +16,7 @@
 
 namespace hull::runtime {
 
-// Freezes every process of a running container; `state` then says "paused".
+// Freezes every process of a created or running container; `state` then says "paused".
 Status pause(const StateStore& store, const std::string& id);
 Status resume(const StateStore& store, const std::string& id);
 // Applies resources to a created, running or paused container (same rules as create):

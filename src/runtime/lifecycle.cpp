@@ -81,6 +81,7 @@ Status start(const StateStore& store, const std::string& id) {
   State s = HULL_TRY(store.load(id));
   ContainerStatus st = store.status_of(s);
   if (st == ContainerStatus::stopped) return fail("cannot start a container that has stopped");
+  if (st == ContainerStatus::paused) return fail("cannot start a container in the paused state");
   if (st != ContainerStatus::created) return fail("cannot start an already running container");
   // Pin init before opening the fifo: the open releases it, and a short program may have
   // run and exited before a later check.

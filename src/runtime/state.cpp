@@ -270,9 +270,10 @@ Result<std::vector<std::string>> StateStore::list() const {
 
 ContainerStatus StateStore::status_of(const State& s) const {
   if (!process_alive(s.pid, s.pid_start_time)) return ContainerStatus::stopped;
+  // Paused first: a created container can be paused (runc says "paused" for it too).
+  if (fs::exists(dir(s.id) + "/paused")) return ContainerStatus::paused;
   struct stat st {};
   if (::stat((dir(s.id) + "/exec.fifo").c_str(), &st) == 0) return ContainerStatus::created;
-  if (fs::exists(dir(s.id) + "/paused")) return ContainerStatus::paused;
   return ContainerStatus::running;
 }
 

@@ -157,6 +157,29 @@ def test_kill_created_container(ctr):
     ctr.wait_status("stopped")
 
 
+def test_pause_resume_created_container(ctr):
+    # runc and crun pause a created container's cgroup too; resumed, it starts as usual
+    ctr.sh("echo ran")
+    ctr.create().ok()
+    r = ctr.cmd("pause", ctr.id)
+    assert r.returncode == 0, r
+    assert ctr.status() in ("paused", "created")  # runc: paused, crun 1.8: created
+    if ctr.runtime.name != "crun":
+        assert ctr.start().returncode != 0  # runc: "cannot start a container in the paused state"
+    assert ctr.cmd("resume", ctr.id).returncode == 0
+    assert ctr.status() == "created"
+    ctr.start().ok()
+    ctr.wait_status("stopped")
+    assert ctr.output() == "ran\n"
+
+
+def test_delete_force_of_paused_created_container(ctr):
+    ctr.sh("sleep 100")
+    ctr.create().ok()
+    assert ctr.cmd("pause", ctr.id).returncode == 0
+    ctr.delete(force=True).ok()  # the fixture checks that nothing is left
+
+
 def test_delete_running_needs_force(ctr):
     pid = ctr.start_running()
     r = ctr.delete()
