@@ -47,7 +47,10 @@ Json features_document() {
              {"archs", names(seccomp_arch_names())},
              {"knownFlags", names(seccomp_flag_names())},
              {"supportedFlags", names(seccomp_flag_names())}}},
-           {"apparmor", {{"enabled", false}}},
+           // "enabled" is support in the runtime, not on this host (features.md): an
+           // apparmorProfile is applied where AppArmor is on. SELinux stays false while
+           // linux.mountLabel is not applied.
+           {"apparmor", {{"enabled", true}}},
            {"selinux", {{"enabled", false}}},
            {"intelRdt", {{"enabled", false}}},
            {"mountExtensions", {{"idmap", {{"enabled", false}}}}},

@@ -244,6 +244,14 @@ def test_features_document(ctr):
                                  "startContainer", "poststart", "poststop"}
 
 
+@pytest.mark.skip_runtime("crun", reason="crun 1.8 has no features command")
+def test_features_apparmor_means_supported(ctr):
+    # features.md: apparmor.enabled is true if the runtime supports it (compiled in),
+    # whatever the host has; runc says true, and hull applies process.apparmorProfile
+    doc = json.loads(ctr.cmd("features").ok().stdout)
+    assert doc["linux"]["apparmor"]["enabled"] is True
+
+
 @pytest.mark.hull_only
 def test_spec_is_runnable_as_is(ctr, tmp_path):
     # `spec` output with only terminal turned off runs a shell in the rootfs
