@@ -221,3 +221,54 @@ def test_full_filesystem_fails_cleanly_and_keeps_nothing(hull, registry, tmp_pat
         assert json.loads(h.out("image", "inspect", ref))[0]["Id"] == img.id
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+def _names(hull, *args):
+    out = hull.out("images", "--format", "{{.Repository}}:{{.Tag}}", *args)
+    return set(out.split())
+
+
+def test_images_filters_and_templates_as_docker(hull, tmp_path):
+    img = Image([[("f", "labelled")]], labels={"app": "web"})
+    layout = write_layout(tmp_path / "lay", {"t": img})
+    arch = tmp_path / "d.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{layout}:t",
+                    f"docker-archive:{arch}:lab/img:v1"], check=True)
+    hull.run("load", "-i", str(arch))  # created in 2024
+    old = hull.out("import", str(rootfs_tar(tmp_path)), "old:1").strip()
+    time.sleep(1.1)
+    new = hull.out("import", str(rootfs_tar(tmp_path, "n.tar", "2")), "new/app:1").strip()
+    hull.run("tag", "new/app:1", "new/app:2")
+    hull.run("import", str(rootfs_tar(tmp_path, "o.tar", "3")), "old:1")  # the first dangles
+
+    everything = {"lab/img:v1", "old:1", "new/app:1", "new/app:2", "<none>:<none>"}
+    assert _names(hull) == everything
+    assert _names(hull, "-f", "dangling=true") == {"<none>:<none>"}
+    assert hull.out("images", "-q", "--no-trunc", "--filter", "dangling=true").split() == [old]
+    assert _names(hull, "-f", "dangling=false") == everything - {"<none>:<none>"}
+    # docker's reference filter is a glob ('*' within one path component), also positional
+    assert _names(hull, "-f", "reference=new/*") == {"new/app:1", "new/app:2"}
+    assert _names(hull, "-f", "reference=*/app:2") == {"new/app:2"}
+    assert _names(hull, "-f", "reference=*") == {"old:1"}
+    assert _names(hull, "new/app:*") == {"new/app:1", "new/app:2"}
+    assert _names(hull, "-f", "reference=old", "-f", "reference=lab/*") == {"old:1", "lab/img:v1"}
+    assert _names(hull, "-f", "label=app") == {"lab/img:v1"}
+    assert _names(hull, "-f", "label=app=web") == {"lab/img:v1"}
+    assert _names(hull, "-f", "label=app=db") == set()
+    assert _names(hull, "-f", f"before={new}") == {"lab/img:v1", "<none>:<none>"}
+    assert _names(hull, "-f", f"since={old}") == {"new/app:1", "new/app:2", "old:1"}
+    assert _names(hull, "-f", "since=old:1", "-f", "dangling=false") == set()
+    p = hull.run("images", "-f", "colour=red", check=False)
+    assert p.returncode == 125 and b"colour" in p.stderr, p.stderr
+    p = hull.run("images", "-f", "before=nothing:here", check=False)
+    assert p.returncode == 125 and b"nothing:here" in p.stderr, p.stderr
+
+    # --format: Go templates over docker's fields, "table" with docker's headers
+    rows = hull.out("images", "--format", "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}",
+                    "new/app").splitlines()
+    assert rows[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID"], rows
+    assert sorted(r.split()[1] for r in rows[1:]) == ["1", "2"]
+    assert {r.split()[2] for r in rows[1:]} == {new[7:19]}
+    j = [json.loads(line) for line in
+         hull.out("images", "--format", "{{json .}}", "lab/img").splitlines()]
+    assert [(r["Repository"], r["Tag"]) for r in j] == [("lab/img", "v1")]
