@@ -4,11 +4,11 @@
 
 namespace hull::image {
 
-std::string human_size(double bytes) {
+std::string human_size(double bytes, int precision) {
   static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   int i = 0;
   while (bytes >= 1000 && i < 5) bytes /= 1000, ++i;
-  return fmt::format("{:.3g}{}", bytes, kUnits[i]);
+  return fmt::format("{:.{}g}{}", bytes, precision, kUnits[i]);
 }
 
 std::string human_duration(int64_t s) {

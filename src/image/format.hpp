@@ -7,8 +7,9 @@
 
 namespace hull::image {
 
-// 4260000 -> "4.26MB" (decimal units, 3 significant digits).
-std::string human_size(double bytes);
+// 4260000 -> "4.26MB" (decimal units, 3 significant digits, as docker's image sizes);
+// go-units' HumanSize itself (prune's "Total reclaimed space") keeps 4.
+std::string human_size(double bytes, int precision = 3);
 // 90 -> "About a minute", for "... ago".
 std::string human_duration(int64_t seconds);
 // "sha256:a416a98b71e2..." -> "a416a98b71e2".

@@ -616,8 +616,9 @@ Status Store::add_image(const NewImage& img) {
   return tx.commit();
 }
 
-// Deletes one image's rows, then every blob and layer no other image references.
-static Status delete_image(Store& s, sqlite3* db, const std::string& id) {
+// Deletes one image's rows, then every blob and layer no other image references; returns
+// the bytes that freed (unpacked layers and blob files).
+static Result<int64_t> delete_image(Store& s, sqlite3* db, const std::string& id) {
   std::vector<std::string> blobs, diffs;
   {
     sql::Stmt st(db, "SELECT digest FROM image_blobs WHERE image_id = ?1");
@@ -631,6 +632,7 @@ static Status delete_image(Store& s, sqlite3* db, const std::string& id) {
   }
   std::vector<std::pair<std::string, std::string>> dead_layers;  // diff id, short name
   std::vector<std::string> dead_blobs;
+  int64_t reclaimed = 0;
   {
     sql::Tx tx(db);
     HULL_CHECK(tx.begun());
@@ -646,9 +648,10 @@ static Status delete_image(Store& s, sqlite3* db, const std::string& id) {
       sql::Stmt st(db, "SELECT 1 FROM image_layers WHERE diff_id = ?1 LIMIT 1");
       st.bind(1, d);
       if (st.step()) continue;
-      sql::Stmt sh(db, "SELECT short FROM layers WHERE diff_id = ?1");
+      sql::Stmt sh(db, "SELECT short, size FROM layers WHERE diff_id = ?1");
       sh.bind(1, d);
-      std::string short_name = sh.step() ? sh.text(0) : "";
+      std::string short_name;
+      if (sh.step()) short_name = sh.text(0), reclaimed += sh.int64(1);
       sql::Stmt del(db, "DELETE FROM layers WHERE diff_id = ?1");
       del.bind(1, d);
       HULL_CHECK(del.run());
@@ -665,8 +668,12 @@ static Status delete_image(Store& s, sqlite3* db, const std::string& id) {
     if (!short_name.empty()) ::unlink(fmt::format("{}/l/{}", s.root(), short_name).c_str());
     HULL_CHECK(fs::remove_all(fmt::format("{}/layers/{}", s.root(), hex_of(d))));
   }
-  for (auto& b : dead_blobs) ::unlink(s.blob_path(b).c_str());
-  return {};
+  for (auto& b : dead_blobs) {
+    struct stat st {};
+    if (::stat(s.blob_path(b).c_str(), &st) == 0) reclaimed += st.st_size;
+    ::unlink(s.blob_path(b).c_str());
+  }
+  return reclaimed;
 }
 
 Status Store::collect_garbage(const std::vector<std::string>& blobs,
@@ -782,7 +789,7 @@ Result<size_t> Store::remove_stale_temp() {
   return removed;
 }
 
-Result<std::vector<std::string>> Store::prune(bool all) {
+Result<Store::Pruned> Store::prune(bool all) {
   std::vector<std::string> victims;
   {
     sql::Stmt st(db_, all ? "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM holds)"
@@ -791,14 +798,14 @@ Result<std::vector<std::string>> Store::prune(bool all) {
     while (st.step()) victims.push_back(st.text(0));
     HULL_CHECK(st.status());
   }
-  std::vector<std::string> out;
+  Pruned out;
   auto lk = HULL_TRY(lock());
   for (auto& id : victims) {
     sql::Stmt st(db_, "SELECT name FROM tags WHERE image_id = ?1");
     st.bind(1, id);
-    while (st.step()) out.push_back("untagged: " + familiar(st.text(0)));
-    HULL_CHECK(delete_image(*this, db_, id));
-    out.push_back("deleted: " + id);
+    while (st.step()) out.lines.push_back("untagged: " + familiar(st.text(0)));
+    out.reclaimed += HULL_TRY(delete_image(*this, db_, id));
+    out.lines.push_back("deleted: " + id);
   }
   // The images are gone by now: a temp entry that will not go is worth a warning, not
   // a failed prune.

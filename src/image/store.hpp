@@ -111,7 +111,11 @@ class Store {
   // "Untagged: ..." / "Deleted: ..." lines. Blobs and layers no image uses go too.
   Result<std::vector<std::string>> remove(std::string_view name_or_id, bool force);
   // Removes dangling (untagged) images, or with all every image no container holds.
-  Result<std::vector<std::string>> prune(bool all);
+  struct Pruned {
+    std::vector<std::string> lines;  // docker's "untagged: ..." / "deleted: ..."
+    int64_t reclaimed = 0;           // bytes of the layers and blobs removed
+  };
+  Result<Pruned> prune(bool all);
 
   // ---- content, used by pull, import, load, save ----
   std::string blob_path(std::string_view digest) const;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/engine/verb.hpp"
+#include "image/format.hpp"
 #include "image/store.hpp"
 
 namespace hull::cli {
@@ -52,10 +53,15 @@ std::function<int()> prune_verb(CLI::App& app, EngineGlobals& g) {
   return [o, &g] {
     auto store = image::Store::open(g.root);
     if (!store) return engine_report(store.error());
-    auto lines = store->prune(o->all);
-    if (!lines) return engine_report(lines.error());
-    if (!lines->empty()) std::cout << "Deleted Images:\n";
-    for (auto& l : *lines) std::cout << l << "\n";
+    auto pruned = store->prune(o->all);
+    if (!pruned) return engine_report(pruned.error());
+    if (!pruned->lines.empty()) {
+      std::cout << "Deleted Images:\n";
+      for (auto& l : pruned->lines) std::cout << l << "\n";
+      std::cout << "\n";
+    }
+    std::cout << "Total reclaimed space: " << image::human_size(double(pruned->reclaimed), 4)
+              << "\n";
     return 0;
   };
 }

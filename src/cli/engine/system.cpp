@@ -2,6 +2,7 @@
 // state, container directories and mounts without a record), then dangling images, or
 // with -a every image no container uses (docker's).
 #include "cli/engine/run_flags.hpp"
+#include "image/format.hpp"
 #include "image/store.hpp"
 
 namespace hull::cli {
@@ -33,12 +34,12 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
     if (!store) return engine_report(store.error());
     auto images = store->prune(a->all);
     if (!images) return engine_report(images.error());
-    if (!images->empty()) {
+    if (!images->lines.empty()) {
       fmt::print("Deleted Images:\n");
-      for (const auto& line : *images) fmt::print("{}\n", line);
+      for (const auto& line : images->lines) fmt::print("{}\n", line);
       fmt::print("\n");
     }
-    fmt::print("Total reclaimed space: 0B\n");
+    fmt::print("Total reclaimed space: {}\n", image::human_size(double(images->reclaimed), 4));
     return 0;
   };
 });

@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import tarfile
@@ -272,3 +273,15 @@ def test_images_filters_and_templates_as_docker(hull, tmp_path):
     j = [json.loads(line) for line in
          hull.out("images", "--format", "{{json .}}", "lab/img").splitlines()]
     assert [(r["Repository"], r["Tag"]) for r in j] == [("lab/img", "v1")]
+
+
+def test_image_prune_says_total_reclaimed_space(hull, tmp_path):
+    assert hull.out("image", "prune", "-f").splitlines() == ["Total reclaimed space: 0B"]
+    big = make_tar([("bin/", None), ("bin/sh", "#!"), ("big", os.urandom(300000))])
+    old = hull.out("import", "-", "p:1", input=big).strip()
+    hull.run("import", str(rootfs_tar(tmp_path)), "p:1")  # the first one dangles
+    lines = hull.out("image", "prune", "-f").splitlines()
+    assert lines[:3] == ["Deleted Images:", f"deleted: {old}", ""], lines
+    # go-units' HumanSize: the unpacked layer and its blob, 300 kB each at least
+    m = re.fullmatch(r"Total reclaimed space: ([0-9.]+)kB", lines[3])
+    assert m and 600 <= float(m.group(1)) < 700, lines
