@@ -704,35 +704,59 @@ Result<std::vector<std::string>> Store::remove(std::string_view name_or_id, bool
   auto lk = HULL_TRY(lock());
   std::string id = HULL_TRY(resolve(name_or_id));
   std::vector<std::string> out;
-  // A name with other names on the same image only loses that tag, as in docker.
-  bool by_name = false;
-  std::string tag_name;
-  std::string_view s = name_or_id;
-  if (!s.starts_with("sha256:") && !(is_hex(s) && id.substr(7).starts_with(s))) {
-    if (auto ref = parse_reference(s); ref && ref->digest.empty()) {
-      by_name = true;
-      tag_name = ref->str();
-    }
-  }
-  std::vector<std::string> tags;
+  std::vector<std::string> tags, digests;
   {
     sql::Stmt st(db_, "SELECT name FROM tags WHERE image_id = ?1");
     st.bind(1, id);
     while (st.step()) tags.push_back(st.text(0));
     HULL_CHECK(st.status());
+    sql::Stmt d(db_, "SELECT name FROM repo_digests WHERE image_id = ?1");
+    d.bind(1, id);
+    while (d.step()) digests.push_back(d.text(0));
+    HULL_CHECK(d.status());
   }
-  if (by_name && tags.size() > 1) {
-    sql::Stmt st(db_, "DELETE FROM tags WHERE name = ?1");
-    st.bind(1, tag_name);
-    HULL_CHECK(st.run());
-    out.push_back("Untagged: " + familiar(tag_name));
-    return out;
+  // A name (a tag, or a repo digest the image has) goes first and the image only with
+  // its last name, as in docker's ImageDelete; a tag takes its repository's digests with
+  // it when no other tag of that repository is left.
+  std::string given;
+  std::string_view s = name_or_id;
+  if (!s.starts_with("sha256:") && !(is_hex(s) && id.substr(7).starts_with(s))) {
+    if (auto ref = parse_reference(s); ref && ref->digest.empty()) {
+      given = ref->str();
+    } else if (ref && std::ranges::count(digests, ref->name() + "@" + ref->digest) > 0) {
+      given = ref->name() + "@" + ref->digest;
+    }
   }
-  if (!by_name && tags.size() > 1 && !force)
+  if (!given.empty()) {
+    auto repo_of = [](const std::string& r) {
+      auto parsed = parse_reference(r);
+      return parsed ? parsed->name() : r;
+    };
+    std::vector<std::string> drop{given};
+    if (given.find('@') == std::string::npos) {
+      bool other_tag = false;
+      for (auto& t : tags) other_tag |= t != given && repo_of(t) == repo_of(given);
+      if (!other_tag)
+        for (auto& d : digests)
+          if (repo_of(d) == repo_of(given)) drop.push_back(d);
+    }
+    if (tags.size() + digests.size() > drop.size()) {
+      for (auto& n : drop) {
+        sql::Stmt st(db_, n.find('@') == std::string::npos
+                              ? "DELETE FROM tags WHERE name = ?1 AND image_id = ?2"
+                              : "DELETE FROM repo_digests WHERE name = ?1 AND image_id = ?2");
+        st.bind(1, n).bind(2, id);
+        HULL_CHECK(st.run());
+        out.push_back("Untagged: " + familiar(n));
+      }
+      return out;
+    }
+  } else if (tags.size() > 1 && !force) {
     return failf(
         "conflict: unable to delete {} (must be forced) - image is referenced in multiple "
         "repositories",
         id.substr(7, 12));
+  }
   {
     sql::Stmt st(db_, "SELECT container_id FROM holds WHERE image_id = ?1 LIMIT 1");
     st.bind(1, id);
@@ -753,11 +777,7 @@ Result<std::vector<std::string>> Store::remove(std::string_view name_or_id, bool
     }
   }
   for (auto& t : tags) out.push_back("Untagged: " + familiar(t));
-  {
-    sql::Stmt st(db_, "SELECT name FROM repo_digests WHERE image_id = ?1");
-    st.bind(1, id);
-    while (st.step()) out.push_back("Untagged: " + familiar(st.text(0)));
-  }
+  for (auto& d : digests) out.push_back("Untagged: " + familiar(d));
   HULL_CHECK(delete_image(*this, db_, id));
   out.push_back("Deleted: " + id);
   return out;

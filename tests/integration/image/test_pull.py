@@ -378,3 +378,26 @@ def test_platform_checked_against_a_single_platform_image(hull, registry, tmp_pa
     # With the config stored now (read from the store, not fetched): the same answer.
     p = hull.run("pull", "--platform", "linux/arm64", ref, check=False)
     assert p.returncode == 125 and b"not the linux/arm64" in p.stderr, p.stderr
+
+
+def test_rmi_by_digest_or_tag_removes_that_name_first(hull, registry, tmp_path):
+    img = Image([[("d", "by-digest")]])
+    ref = push(registry, tmp_path, "dig/img:v1", img)
+    hull.run("pull", ref)
+    inspect = lambda name: json.loads(hull.out("image", "inspect", name))[0]
+    [rd] = inspect(ref)["RepoDigests"]
+    hull.run("tag", ref, "other:1")
+    # docker: `rmi NAME@DIGEST` untags that digest; the image keeps its tags
+    assert hull.out("rmi", rd).splitlines() == [f"Untagged: {rd}"]
+    j = inspect(img.id)
+    assert j["RepoDigests"] == [] and sorted(j["RepoTags"]) == sorted([ref, "other:1"])
+    # the last tag of a repository takes that repository's digests with it
+    hull.run("pull", ref)
+    assert inspect(ref)["RepoDigests"] == [rd]
+    assert hull.out("rmi", ref).splitlines() == [f"Untagged: {ref}", f"Untagged: {rd}"]
+    j = inspect("other:1")
+    assert j["RepoDigests"] == [] and j["RepoTags"] == ["other:1"]
+    # the image goes with its last name
+    assert hull.out("rmi", "other:1").splitlines() == ["Untagged: other:1",
+                                                        f"Deleted: {img.id}"]
+    assert hull.layers() == [] and hull.blobs() == []
