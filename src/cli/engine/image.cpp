@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/engine/verb.hpp"
+#include "engine/template.hpp"
 #include "image/format.hpp"
 #include "image/store.hpp"
 
@@ -16,30 +17,46 @@ std::function<int()> import_verb(CLI::App& app, EngineGlobals& g);
 std::function<int()> load_verb(CLI::App& app, EngineGlobals& g);
 std::function<int()> save_verb(CLI::App& app, EngineGlobals& g);
 
+// docker's `image inspect` (and `inspect --type image`): the JSON array, or each image
+// through a --format template.
+int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
+                   const std::string& format) {
+  auto store = image::Store::open(g.root);
+  if (!store) return engine_report(store.error());
+  Json out = Json::array();
+  int rc = 0;
+  for (auto& n : names) {
+    auto id = store->resolve(n);
+    auto j = id ? store->inspect(*id) : Result<Json>(std::unexpected(id.error()));
+    if (!j) {
+      log::error("{}", j.error().message);
+      rc = 1;
+      continue;
+    }
+    if (format.empty()) {
+      out.push_back(*j);
+      continue;
+    }
+    auto line = engine::format_template(*j, format);
+    if (!line) return engine_report(line.error());
+    std::cout << *line << "\n";
+  }
+  if (format.empty()) std::cout << out.dump(4) << "\n";
+  return rc;
+}
+
 namespace {
 
 std::function<int()> inspect_verb(CLI::App& app, EngineGlobals& g) {
-  auto names = std::make_shared<std::vector<std::string>>();
-  auto* sub = app.add_subcommand("inspect", "display detailed information on images");
-  sub->add_option("images", *names, "IMAGE...")->required();
-  return [names, &g] {
-    auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
-    Json out = Json::array();
-    int rc = 0;
-    for (auto& n : *names) {
-      auto id = store->resolve(n);
-      auto j = id ? store->inspect(*id) : Result<Json>(std::unexpected(id.error()));
-      if (!j) {
-        log::error("{}", j.error().message);
-        rc = 1;
-        continue;
-      }
-      out.push_back(*j);
-    }
-    std::cout << out.dump(4) << "\n";
-    return rc;
+  struct Opts {
+    std::vector<std::string> names;
+    std::string format;
   };
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("inspect", "display detailed information on images");
+  sub->add_option("images", o->names, "IMAGE...")->required();
+  sub->add_option("-f,--format", o->format, "template such as {{.Os}}/{{.Architecture}}");
+  return [o, &g] { return inspect_images(g, o->names, o->format); };
 }
 
 std::function<int()> prune_verb(CLI::App& app, EngineGlobals& g) {

@@ -285,3 +285,19 @@ def test_image_prune_says_total_reclaimed_space(hull, tmp_path):
     # go-units' HumanSize: the unpacked layer and its blob, 300 kB each at least
     m = re.fullmatch(r"Total reclaimed space: ([0-9.]+)kB", lines[3])
     assert m and 600 <= float(m.group(1)) < 700, lines
+
+
+def test_image_inspect_format_and_inspect_type_image(hull, tmp_path):
+    iid = hull.out("import", str(rootfs_tar(tmp_path)), "ins:1").strip()
+    out = hull.out("image", "inspect", "-f", "{{.Id}} {{.Os}} {{index .RepoTags 0}}", "ins:1")
+    assert out == f"{iid} linux ins:1\n"
+    assert hull.out("image", "inspect", "--format", "{{json .RootFS.Type}}", iid[7:19]) == \
+        '"layers"\n'
+    run = ("--run-root", str(tmp_path / "run"))
+    # docker's inspect finds an image when no container has the name, or with --type image
+    assert json.loads(hull.out(*run, "inspect", "ins:1"))[0]["Id"] == iid
+    assert hull.out(*run, "inspect", "--type", "image", "-f", "{{.Id}}", "ins:1") == iid + "\n"
+    p = hull.run(*run, "inspect", "--type", "container", "ins:1", check=False)
+    assert p.returncode != 0 and b"ins:1" in p.stderr, p.stderr
+    p = hull.run(*run, "inspect", "--type", "volume", "ins:1", check=False)
+    assert p.returncode == 125 and b"volume" in p.stderr, p.stderr
