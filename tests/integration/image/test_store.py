@@ -301,3 +301,18 @@ def test_image_inspect_format_and_inspect_type_image(hull, tmp_path):
     assert p.returncode != 0 and b"ins:1" in p.stderr, p.stderr
     p = hull.run(*run, "inspect", "--type", "volume", "ins:1", check=False)
     assert p.returncode == 125 and b"volume" in p.stderr, p.stderr
+
+
+def test_load_takes_an_existing_tag_and_says_so_even_with_q(hull, tmp_path):
+    a = hull.out("import", str(rootfs_tar(tmp_path)), "mv:1").strip()
+    arch = tmp_path / "a.tar"
+    hull.run("save", "-o", str(arch), "mv:1")
+    b = hull.out("import", str(rootfs_tar(tmp_path, "b.tar", "2")), "mv:1").strip()
+    # docker's -q hides progress only; the old image of the tag is named, then dangles
+    assert hull.out("load", "-q", "-i", str(arch)).splitlines() == [
+        f"The image mv:1 already exists, renaming the old one with ID {b} to empty string",
+        "Loaded image: mv:1"]
+    assert json.loads(hull.out("image", "inspect", "mv:1"))[0]["Id"] == a
+    assert json.loads(hull.out("image", "inspect", b))[0]["RepoTags"] == []
+    # loaded again: the tag is already this image's, nothing is renamed
+    assert hull.out("load", "-i", str(arch)).splitlines() == ["Loaded image: mv:1"]
