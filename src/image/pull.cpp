@@ -580,6 +580,15 @@ Result<Store*> StoreOpener::get() {
   return &**store_;
 }
 
+Result<std::vector<std::string>> list_tags(const Reference& ref, const PullOptions& opts) {
+  RegistryOptions ro{.insecure = opts.access.insecure_registries,
+                     .auth_file = opts.auth_file,
+                     .tls_verify = opts.access.tls_verify,
+                     .cert_dir = opts.access.cert_dir};
+  auto reg = HULL_TRY(Registry::connect(ref, ro));
+  return reg.tags();
+}
+
 Status check_login(std::string_view registry, const std::string& username,
                    const std::string& password, const RegistryAccess& access) {
   Reference ref;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "image/reference.hpp"
 #include "image/store.hpp"
 
 namespace hull::image {
@@ -42,6 +43,9 @@ struct PullOptions {
   std::string auth_file;  // docker config.json; empty: $DOCKER_CONFIG or ~/.docker
   int parallel = 4;
 };
+
+// The tags of ref's repository in its registry (`pull --all-tags`), sorted.
+Result<std::vector<std::string>> list_tags(const Reference& ref, const PullOptions& opts);
 
 // Returns the image id (config digest).
 Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts);

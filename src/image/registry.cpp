@@ -563,6 +563,61 @@ Status Registry::check() {
   return {};
 }
 
+Result<std::vector<std::string>> Registry::tags() {
+  CurlPtr c(curl_easy_init());
+  if (!c) return fail("curl_easy_init failed", ENOMEM);
+  std::vector<std::string> out;
+  std::string path = fmt::format("/v2/{}/tags/list", ref_.repository);
+  // A registry pages the list with Link: <path?n=..&last=..>; rel="next" (the
+  // distribution spec); the number of pages is bounded so a hostile one cannot loop.
+  for (int page = 0; !path.empty(); ++page) {
+    if (page >= 1000) return failf("tags of {}: more than 1000 pages", ref_.name());
+    Response r;
+    std::string body;
+    bool refreshed = false;
+    for (int attempt = 0;; ++attempt) {
+      body.clear();
+      r = perform(c.get(), s_->share, s_->tls, base_ + path, s_->headers({}),
+                  [&](const char* d, size_t n) {
+                    if (body.size() + n > (4 << 20)) return false;
+                    body.append(d, n);
+                    return true;
+                  });
+      if (s_->fall_back(r)) {
+        base_ = "http://" + host_;
+        continue;
+      }
+      if (r.status == 401 && !refreshed) {
+        refreshed = true;
+        if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
+      }
+      if (!transient(r) || attempt + 1 >= kAttempts) break;
+      backoff(attempt, r);
+    }
+    if (r.curl == CURLE_WRITE_ERROR) return failf("tags of {}: larger than 4 MiB", ref_.name());
+    if (r.curl != CURLE_OK)
+      return failf("tags of {}: {}", ref_.name(),
+                   s_->transport_error(r, base_.starts_with("https://")));
+    if (tls_server_got_plain_http(r)) return fail(s_->wants_tls_error());
+    if (r.status != 200) return std::unexpected(http_error(r, ref_, "tags"));
+    auto doc = HULL_TRY(parse_json(body, fmt::format("tags of {}", ref_.name())));
+    if (doc.is_object() && doc.contains("tags") && doc["tags"].is_array())
+      for (auto& t : doc["tags"])
+        if (t.is_string()) out.push_back(t.get<std::string>());
+    path.clear();
+    if (auto link = r.headers.find("link"); link != r.headers.end()) {
+      std::string_view l = link->second;
+      size_t open = l.find('<'), close = l.find('>');
+      if (open != std::string_view::npos && close != std::string_view::npos && open < close &&
+          l.find("rel=\"next\"") != std::string_view::npos && l.substr(open + 1).starts_with('/'))
+        path = std::string(l.substr(open + 1, close - open - 1));
+    }
+  }
+  std::ranges::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Result<Manifest> Registry::manifest(std::string_view reference) {
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);

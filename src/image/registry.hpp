@@ -51,6 +51,8 @@ class Registry {
   ~Registry();
 
   Result<Manifest> manifest(std::string_view reference);
+  // The repository's tags (GET /v2/<name>/tags/list, its Link pages followed), sorted.
+  Result<std::vector<std::string>> tags();
   // A small blob (config) into memory, digest checked.
   Result<std::string> small_blob(const std::string& digest, int64_t max_size);
   // Streams a blob to sink, hashing it: each byte once and in order, also across

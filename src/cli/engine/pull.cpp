@@ -64,12 +64,13 @@ class ProgressView {
 std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   struct Opts {
     std::string ref, platform, auth_file;
-    bool quiet = false;
+    bool quiet = false, all_tags = false;
     RegistryFlags registry;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("pull", "download an image from a registry");
   sub->add_option("image", o->ref, "NAME[:TAG|@DIGEST]")->required();
+  sub->add_flag("-a,--all-tags", o->all_tags, "download every tagged image of the repository");
   sub->add_option("--platform", o->platform, "os/arch[/variant] (default: this host's)");
   sub->add_flag("-q,--quiet", o->quiet, "print only the image name");
   o->registry.add(sub);
@@ -77,6 +78,10 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   return [o, sub, &g] {
     auto ref = image::parse_reference(o->ref);
     if (!ref) return engine_report(ref.error());
+    bool tagged = o->ref.find(':', o->ref.rfind('/') + 1) != std::string::npos;
+    if (o->all_tags && (tagged || !ref->digest.empty()))
+      return engine_report(
+          Error{0, fmt::format("tag can't be used with --all-tags/-a: {:?}", o->ref)});
     // Given, even empty, it must be a platform: checked before the store opens and before
     // any request.
     if (sub->count("--platform") > 0)
@@ -86,26 +91,40 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
     po.quiet = o->quiet;
     po.access = o->registry.get();
     po.auth_file = o->auth_file;
-    auto view = std::make_shared<ProgressView>(::isatty(STDOUT_FILENO));
-    if (!o->quiet) {
-      if (ref->digest.empty() && o->ref.find(':', o->ref.rfind('/') + 1) == std::string::npos)
-        std::cout << "Using default tag: latest\n";
-      po.progress = [view](const image::Progress& p) { view->on(p); };
+    std::vector<std::string> refs{o->ref};
+    if (o->all_tags) {
+      auto tags = image::list_tags(*ref, po);
+      if (!tags) return engine_report(tags.error());
+      if (tags->empty())
+        return engine_report(Error{0, fmt::format("repository {} has no tags", ref->name())});
+      refs.clear();
+      for (auto& t : *tags) refs.push_back(ref->name() + ":" + t);
     }
+    if (!o->quiet && !o->all_tags && ref->digest.empty() && !tagged)
+      std::cout << "Using default tag: latest\n";
     // The store opens (a new one creates and syncs its index) and libarchive loads on
     // another thread while the pull loads libcurl and asks for the manifest.
     image::StoreOpener store(g.root);
-    auto id = image::pull([&] { return store.get(); }, o->ref, po);
-    // A store that cannot open is the error to report, whatever the network said.
-    if (auto s = store.get(); !s) return engine_report(s.error());
-    if (!id) return engine_report(id.error());
+    bool changed = false;
+    for (auto& r : refs) {
+      auto view = std::make_shared<ProgressView>(::isatty(STDOUT_FILENO));
+      if (!o->quiet) po.progress = [view](const image::Progress& p) { view->on(p); };
+      auto id = image::pull([&] { return store.get(); }, r, po);
+      // A store that cannot open is the error to report, whatever the network said.
+      if (auto s = store.get(); !s) return engine_report(s.error());
+      if (!id) return engine_report(id.error());
+      changed |= view->changed();
+    }
+    // With -a docker names the repository alone.
     std::string shown =
-        ref->familiar_name() + (ref->digest.empty() ? ":" + ref->tag : "@" + ref->digest);
+        o->all_tags
+            ? ref->familiar_name()
+            : ref->familiar_name() + (ref->digest.empty() ? ":" + ref->tag : "@" + ref->digest);
     if (!o->quiet)
-      std::cout << (view->changed() ? "Status: Downloaded newer image for "
-                                    : "Status: Image is up to date for ")
+      std::cout << (changed ? "Status: Downloaded newer image for "
+                            : "Status: Image is up to date for ")
                 << shown << "\n";
-    std::cout << ref->str() << "\n";
+    std::cout << (o->all_tags ? ref->name() : ref->str()) << "\n";
     return 0;
   };
 }

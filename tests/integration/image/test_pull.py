@@ -401,3 +401,23 @@ def test_rmi_by_digest_or_tag_removes_that_name_first(hull, registry, tmp_path):
     assert hull.out("rmi", "other:1").splitlines() == ["Untagged: other:1",
                                                         f"Deleted: {img.id}"]
     assert hull.layers() == [] and hull.blobs() == []
+
+
+def test_pull_all_tags(hull, registry, tmp_path):
+    a, b = Image([[("a", "all-1")]]), Image([[("b", "all-2")]])
+    push(registry, tmp_path, "all/img:v1", a)
+    push(registry, tmp_path, "all/img:v2", b)
+    push(registry, tmp_path, "all/img:v2b", b)
+    name = f"{registry.host}/all/img"
+    p = hull.run("pull", "-a", f"{name}:v1", check=False)
+    assert p.returncode == 125 and b"--all-tags" in p.stderr, p.stderr
+    out = hull.out("pull", "--all-tags", name).splitlines()
+    assert "Using default tag: latest" not in out
+    assert [l for l in out if "Pulling from" in l] == \
+        ["v1: Pulling from all/img", "v2: Pulling from all/img", "v2b: Pulling from all/img"]
+    assert out[-2:] == [f"Status: Downloaded newer image for {name}", name], out
+    rows = {(r["Tag"], r["ID"]) for r in images_json(hull) if r["Repository"] == name}
+    assert rows == {("v1", a.id[7:19]), ("v2", b.id[7:19]), ("v2b", b.id[7:19])}
+    assert hull.out("pull", "-a", "-q", name) == name + "\n"
+    out = hull.out("pull", "-a", name).splitlines()
+    assert out[-2] == f"Status: Image is up to date for {name}", out
