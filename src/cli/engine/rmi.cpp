@@ -21,9 +21,9 @@ std::function<int()> rmi_verb(CLI::App& app, EngineGlobals& g, const char* name)
     int rc = 0;
     for (auto& img : o->images) {
       auto lines = store->remove(img, o->force);
+      // As docker: the other images are still removed; the status is hull's 125.
       if (!lines) {
-        log::error("{}", lines.error().message);
-        rc = 1;
+        rc = engine_report(lines.error());
         continue;
       }
       for (auto& l : *lines) std::cout << l << "\n";

@@ -316,3 +316,17 @@ def test_load_takes_an_existing_tag_and_says_so_even_with_q(hull, tmp_path):
     assert json.loads(hull.out("image", "inspect", b))[0]["RepoTags"] == []
     # loaded again: the tag is already this image's, nothing is renamed
     assert hull.out("load", "-i", str(arch)).splitlines() == ["Loaded image: mv:1"]
+
+
+def test_rmi_removes_the_others_when_one_fails_and_exits_125(hull, tmp_path):
+    iid = hull.out("import", str(rootfs_tar(tmp_path)), "a:1").strip()
+    for t in ("b:1", "c:1"):
+        hull.run("tag", "a:1", t)
+    p = hull.run("rmi", "b:1", "nope:1", "c:1", check=False)
+    assert p.returncode == 125, p
+    assert p.stdout.decode().splitlines() == ["Untagged: b:1", "Untagged: c:1"]
+    assert b"no such image: nope:1" in p.stderr, p.stderr
+    hull.run("tag", "a:1", "d:1")
+    p = hull.run("rmi", iid[7:19], check=False)
+    assert p.returncode == 125 and b"must be forced" in p.stderr, p.stderr
+    assert _names(hull) == {"a:1", "d:1"}
