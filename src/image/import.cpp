@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <optional>
 
 #include "common/sha256.hpp"
 #include "common/signals.hpp"
@@ -180,11 +181,13 @@ Status apply_change(Json& config, std::string_view line) {
 }  // namespace
 
 Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref_str,
-                                  const std::vector<std::string>& changes) {
-  auto ref = HULL_TRY(parse_reference(ref_str));
+                                  const std::vector<std::string>& changes,
+                                  std::string_view message) {
+  std::optional<Reference> ref;
+  if (!ref_str.empty()) ref = HULL_TRY(parse_reference(ref_str));
   Json config = Json::object();
   for (auto& c : changes) HULL_CHECK(apply_change(config, c));
-  if (!ref.digest.empty()) return failf("import: cannot tag with a digest: {}", ref_str);
+  if (ref && !ref->digest.empty()) return failf("import: cannot tag with a digest: {}", ref_str);
   UniqueFd owned;
   int in = STDIN_FILENO;
   if (path != "-") {
@@ -254,14 +257,16 @@ Result<std::string> import_rootfs(Store& store, const std::string& path, std::st
   std::string rest = plat.substr(plat.find('/') + 1);
   std::string arch = rest.substr(0, rest.find('/'));
   std::string created = rfc3339_now();
+  std::string comment =
+      message.empty() ? fmt::format("Imported from {}", path) : std::string(message);
   Json cfg = {
       {"architecture", arch},
       {"os", os},
       {"created", created},
+      {"comment", comment},
       {"config", config},
       {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array({*diff_id})}}},
-      {"history",
-       Json::array({{{"created", created}, {"comment", fmt::format("Imported from {}", path)}}})},
+      {"history", Json::array({{{"created", created}, {"comment", comment}}})},
   };
   std::string cfg_text = cfg.dump();
   std::string cfg_digest = HULL_TRY(store.put_blob(cfg_text));
@@ -280,7 +285,7 @@ Result<std::string> import_rootfs(Store& store, const std::string& path, std::st
   img.manifest_digest = man_digest;
   img.manifest_media_type = "application/vnd.oci.image.manifest.v1+json";
   img.layers.push_back({blob, media, *diff_id, total});
-  img.tags.push_back(ref.str());
+  if (ref) img.tags.push_back(ref->str());
   auto lk = HULL_TRY(store.lock());
   HULL_CHECK(store.add_image(img));
   return cfg_digest;

@@ -12,11 +12,14 @@
 namespace hull::image {
 
 // Reads a (possibly gzip/zstd-compressed) rootfs tarball from path ("-" = stdin) and
-// records it as a one-layer image tagged ref. Returns the image id.
-// changes are Dockerfile lines applied to the config, as `docker import --change`:
-// CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL.
+// records it as a one-layer image tagged ref (untagged when ref is empty, as docker's).
+// Returns the image id. changes are Dockerfile lines applied to the config, as `docker
+// import --change`: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL.
+// message (`-m`) is the config's comment and its history entry's, "Imported from PATH"
+// when empty.
 Result<std::string> import_rootfs(Store& store, const std::string& path, std::string_view ref,
-                                  const std::vector<std::string>& changes = {});
+                                  const std::vector<std::string>& changes = {},
+                                  std::string_view message = {});
 
 // Loads every image of a docker-archive (manifest.json) or oci-archive (index.json)
 // tarball ("-" = stdin). Returns "Loaded image: ..." lines.

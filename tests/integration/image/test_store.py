@@ -330,3 +330,17 @@ def test_rmi_removes_the_others_when_one_fails_and_exits_125(hull, tmp_path):
     p = hull.run("rmi", iid[7:19], check=False)
     assert p.returncode == 125 and b"must be forced" in p.stderr, p.stderr
     assert _names(hull) == {"a:1", "d:1"}
+
+
+def test_import_without_a_name_and_with_a_message(hull, tmp_path):
+    tar = rootfs_tar(tmp_path)
+    iid = hull.out("import", str(tar)).strip()
+    assert iid.startswith("sha256:")
+    assert hull.out("images", "-q", "--no-trunc", "-f", "dangling=true").split() == [iid]
+    j = json.loads(hull.out("image", "inspect", iid))[0]
+    assert j["RepoTags"] == [] and j["Comment"] == f"Imported from {tar}"
+    hull.run("import", "-m", "made by the test", str(rootfs_tar(tmp_path, "b.tar", "2")), "msg:1")
+    assert json.loads(hull.out("image", "inspect", "msg:1"))[0]["Comment"] == "made by the test"
+    # -c takes one value each: FILE after it is not swallowed now that NAME is optional
+    cid = hull.out("import", "-c", "ENV A=1", str(rootfs_tar(tmp_path, "c.tar", "3"))).strip()
+    assert "A=1" in json.loads(hull.out("image", "inspect", cid))[0]["Config"]["Env"]
