@@ -156,31 +156,38 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
       char at[64];
       std::strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
       std::string size = image::human_size(double(img.size));
-      auto digest_for = [&](const std::string& repo_name) {
-        for (auto& d : img.repo_digests)
-          if (d.starts_with(repo_name + "@")) return d.substr(repo_name.size() + 1);
-        return std::string("<none>");
-      };
-      if (img.tags.empty()) {
-        std::string digest = "<none>";
-        std::string repo = "<none>";
-        bool matched = false;
-        for (auto& d : img.repo_digests)
-          if (auto r = image::parse_reference(d); r && ref_ok(*r)) matched = true;
-        // A reference filter never shows an image without names (docker).
-        if (!filters->reference.empty() && !matched) continue;
-        if (!img.repo_digests.empty()) {
-          auto& d = img.repo_digests.front();
-          digest = d.substr(d.find('@') + 1);
-          if (auto r = image::parse_reference(d)) repo = r->familiar_name();
-        }
-        rows.push_back({repo, "<none>", digest, id, since, at, size});
+      // docker's rows (the CLI's imageFormatTaggedAndDigest): one per tag, and with
+      // --digests one per digest of the tag's repository; then one per repository the
+      // image has only a digest in; an image without names is one <none> row. A reference
+      // filter keeps the names it matches, as the daemon does: an image with none is not
+      // shown.
+      std::vector<image::Reference> tagged, digested;
+      for (auto& t : img.tags)
+        if (auto r = image::parse_reference(t); r && ref_ok(*r)) tagged.push_back(*r);
+      for (auto& d : img.repo_digests)
+        if (auto r = image::parse_reference(d); r && ref_ok(*r)) digested.push_back(*r);
+      if (tagged.empty() && digested.empty()) {
+        if (filters->reference.empty())
+          rows.push_back({"<none>", "<none>", "<none>", id, since, at, size});
         continue;
       }
-      for (auto& t : img.tags) {
-        auto r = image::parse_reference(t);
-        if (!r || !ref_ok(*r)) continue;
-        rows.push_back({r->familiar_name(), r->tag, digest_for(r->name()), id, since, at, size});
+      std::set<std::string> tagged_repos, digest_only;
+      for (auto& r : tagged) {
+        std::string repo = r.familiar_name();
+        tagged_repos.insert(repo);
+        std::vector<std::string> digests;
+        for (auto& d : digested)
+          if (d.familiar_name() == repo) digests.push_back(d.digest);
+        if (digests.empty()) digests.push_back("<none>");
+        // Without --digests a tag is one row (its repository's first digest in JSON).
+        if (!o->digests) digests.resize(1);
+        for (auto& dg : digests) rows.push_back({repo, r.tag, dg, id, since, at, size});
+      }
+      for (auto& d : digested) {
+        std::string repo = d.familiar_name();
+        if (tagged_repos.contains(repo)) continue;
+        if (o->digests || digest_only.insert(repo).second)
+          rows.push_back({repo, "<none>", d.digest, id, since, at, size});
       }
     }
     if (o->quiet) {

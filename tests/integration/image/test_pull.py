@@ -421,3 +421,20 @@ def test_pull_all_tags(hull, registry, tmp_path):
     assert hull.out("pull", "-a", "-q", name) == name + "\n"
     out = hull.out("pull", "-a", name).splitlines()
     assert out[-2] == f"Status: Image is up to date for {name}", out
+
+
+def test_images_shows_a_repository_known_only_by_digest(hull, registry, tmp_path):
+    img = Image([[("r", "rows")]])
+    ref = push(registry, tmp_path, "rows/img:v1", img)
+    hull.run("pull", ref)
+    [rd] = json.loads(hull.out("image", "inspect", ref))[0]["RepoDigests"]
+    hull.run("rmi", ref)
+    hull.run("pull", rd)  # a repo digest, no tag
+    hull.run("tag", rd, "other:1")
+    repo, digest = rd.split("@")
+    # docker: a row per tag, then one per repository the image has only a digest in
+    rows = {(r["Repository"], r["Tag"]) for r in images_json(hull)}
+    assert rows == {("other", "1"), (repo, "<none>")}, rows
+    table = [l.split()[:3] for l in hull.out("images", "--digests").splitlines()[1:]]
+    assert sorted(table) == sorted([["other", "1", "<none>"], [repo, "<none>", digest]])
+    assert hull.out("images", "-q").split() == [img.id[7:19]]
