@@ -809,7 +809,8 @@ Result<size_t> Store::remove_stale_temp() {
   return removed;
 }
 
-Result<Store::Pruned> Store::prune(bool all) {
+Result<Store::Pruned> Store::prune(bool all,
+                                   const std::function<bool(const std::string& id)>& want) {
   std::vector<std::string> victims;
   {
     sql::Stmt st(db_, all ? "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM holds)"
@@ -818,6 +819,7 @@ Result<Store::Pruned> Store::prune(bool all) {
     while (st.step()) victims.push_back(st.text(0));
     HULL_CHECK(st.status());
   }
+  if (want) std::erase_if(victims, [&](const std::string& id) { return !want(id); });
   Pruned out;
   auto lk = HULL_TRY(lock());
   for (auto& id : victims) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -115,7 +116,8 @@ class Store {
     std::vector<std::string> lines;  // docker's "untagged: ..." / "deleted: ..."
     int64_t reclaimed = 0;           // bytes of the layers and blobs removed
   };
-  Result<Pruned> prune(bool all);
+  // want, when given, narrows the candidates further (prune --filter).
+  Result<Pruned> prune(bool all, const std::function<bool(const std::string& id)>& want = {});
 
   // ---- content, used by pull, import, load, save ----
   std::string blob_path(std::string_view digest) const;

@@ -1,8 +1,12 @@
 // hull image ls|pull|rm|inspect|tag|prune|import|load|save: the image verbs grouped as
 // docker groups them. Each reuses the top-level verb's flags.
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "cli/engine/verb.hpp"
+#include "engine/logs.hpp"
+#include "engine/record.hpp"
 #include "engine/template.hpp"
 #include "image/format.hpp"
 #include "image/store.hpp"
@@ -59,18 +63,66 @@ std::function<int()> inspect_verb(CLI::App& app, EngineGlobals& g) {
   return [o, &g] { return inspect_images(g, o->names, o->format); };
 }
 
+// docker's image prune --filter: until=TIME (created before it: a duration ago, a date or
+// a unix time), label=K[=V] and label!=K[=V]; every one given must hold.
+Result<std::function<bool(const std::string&)>> prune_filter(
+    const image::Store& store, const std::vector<std::string>& given) {
+  std::optional<int64_t> until;
+  std::vector<std::pair<std::string, bool>> labels;  // K[=V], wanted
+  for (const auto& f : given) {
+    auto eq = f.find('=');
+    if (eq == std::string::npos) return failf("bad format of filter {:?} (expected name=value)", f);
+    std::string k = f.substr(0, eq), v = f.substr(eq + 1);
+    if (k == "until") {
+      auto t = engine::parse_since(v, engine::now_ns());
+      if (!t) return std::unexpected(t.error().wrap(fmt::format("filter {:?}", f)));
+      until = *t / 1000000000;
+    } else if (k == "label" || k == "label!") {
+      labels.emplace_back(v, k == "label");
+    } else {
+      return failf("invalid filter {:?}: image prune filters are until and label", k);
+    }
+  }
+  if (!until && labels.empty()) return std::function<bool(const std::string&)>{};
+  std::map<std::string, int64_t> created;
+  for (auto& img : HULL_TRY(store.list())) created[img.id] = img.created;
+  return std::function<bool(const std::string&)>(
+      [&store, until, labels, created](const std::string& id) {
+        auto c = created.find(id);
+        if (until && (c == created.end() || c->second >= *until)) return false;
+        auto parsed = store.config(id);
+        for (const auto& [kv, wanted] : labels) {
+          auto eq = kv.find('=');
+          bool has = false;
+          if (parsed) {
+            auto it = parsed->labels.find(kv.substr(0, eq));
+            has = it != parsed->labels.end() &&
+                  (eq == std::string::npos || it->second == kv.substr(eq + 1));
+          }
+          if (has != wanted) return false;
+        }
+        return true;
+      });
+}
+
 std::function<int()> prune_verb(CLI::App& app, EngineGlobals& g) {
   struct Opts {
     bool all = false, force = false;
+    std::vector<std::string> filters;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("prune", "remove unused images");
   sub->add_flag("-a,--all", o->all, "remove all images not used by a container");
-  sub->add_flag("-f,--force", o->force, "do not prompt for confirmation");
+  sub->add_flag("-f,--force", o->force, "do not prompt for confirmation (hull never prompts)");
+  sub->add_option("--filter", o->filters, "until=TIME, label=K[=V], label!=K[=V]")
+      ->allow_extra_args(false)
+      ->type_size(1);
   return [o, &g] {
     auto store = image::Store::open(g.root);
     if (!store) return engine_report(store.error());
-    auto pruned = store->prune(o->all);
+    auto want = prune_filter(*store, o->filters);
+    if (!want) return engine_report(want.error());
+    auto pruned = store->prune(o->all, *want);
     if (!pruned) return engine_report(pruned.error());
     if (!pruned->lines.empty()) {
       std::cout << "Deleted Images:\n";

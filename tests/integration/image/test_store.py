@@ -344,3 +344,31 @@ def test_import_without_a_name_and_with_a_message(hull, tmp_path):
     # -c takes one value each: FILE after it is not swallowed now that NAME is optional
     cid = hull.out("import", "-c", "ENV A=1", str(rootfs_tar(tmp_path, "c.tar", "3"))).strip()
     assert "A=1" in json.loads(hull.out("image", "inspect", cid))[0]["Config"]["Env"]
+
+
+def _load_labelled(hull, tmp_path, name, content, labels):
+    img = Image([[("f", content)]], labels=labels)  # created in 2024
+    layout = write_layout(tmp_path / f"lay-{content}", {"t": img})
+    arch = tmp_path / f"{content}.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{layout}:t",
+                    f"docker-archive:{arch}:{name}"], check=True)
+    hull.run("load", "-i", str(arch))
+    return img.id
+
+
+def test_image_prune_filters_until_and_label(hull, tmp_path):
+    web = _load_labelled(hull, tmp_path, "web:1", "web", {"app": "web"})
+    db = _load_labelled(hull, tmp_path, "db:1", "db", {"app": "db"})
+    now = hull.out("import", str(rootfs_tar(tmp_path)), "now:1").strip()
+    out = hull.out("image", "prune", "-a", "-f", "--filter", "label=app=db")
+    assert f"deleted: {db}" in out and web not in out and now not in out, out
+    out = hull.out("image", "prune", "-a", "-f", "--filter", "until=24h",
+                   "--filter", "label!=app=web")
+    assert out.splitlines() == ["Total reclaimed space: 0B"], out
+    out = hull.out("image", "prune", "-a", "-f", "--filter", "until=2025-01-01")
+    assert f"deleted: {web}" in out and now not in out, out
+    assert _names(hull) == {"now:1"}
+    p = hull.run("image", "prune", "-f", "--filter", "colour=red", check=False)
+    assert p.returncode == 125 and b"colour" in p.stderr, p.stderr
+    p = hull.run("image", "prune", "-f", "--filter", "until=soon", check=False)
+    assert p.returncode == 125 and b"soon" in p.stderr, p.stderr
