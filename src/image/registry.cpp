@@ -563,6 +563,38 @@ Status Registry::check() {
   return {};
 }
 
+struct Registry::Small {
+  Response r;
+  std::string body;
+};
+
+Result<Registry::Small> Registry::get_small(void* curl, const std::string& path,
+                                            const std::vector<std::string>& extra_headers) {
+  auto* c = static_cast<CURL*>(curl);
+  Small out;
+  bool refreshed = false;
+  for (int attempt = 0;; ++attempt) {
+    out.body.clear();
+    out.r = perform(c, s_->share, s_->tls, base_ + path, s_->headers(extra_headers),
+                    [&](const char* d, size_t n) {
+                      if (out.body.size() + n > (4 << 20)) return false;  // small; refuse floods
+                      out.body.append(d, n);
+                      return true;
+                    });
+    if (s_->fall_back(out.r)) {
+      base_ = "http://" + host_;
+      continue;
+    }
+    if (out.r.status == 401 && !refreshed) {
+      refreshed = true;
+      if (HULL_TRY(s_->answer(c, out.r, "repository:" + ref_.repository + ":pull"))) continue;
+    }
+    if (!transient(out.r) || attempt + 1 >= kAttempts) break;
+    backoff(attempt, out.r);
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> Registry::tags() {
   CurlPtr c(curl_easy_init());
   if (!c) return fail("curl_easy_init failed", ENOMEM);
@@ -572,28 +604,7 @@ Result<std::vector<std::string>> Registry::tags() {
   // distribution spec); the number of pages is bounded so a hostile one cannot loop.
   for (int page = 0; !path.empty(); ++page) {
     if (page >= 1000) return failf("tags of {}: more than 1000 pages", ref_.name());
-    Response r;
-    std::string body;
-    bool refreshed = false;
-    for (int attempt = 0;; ++attempt) {
-      body.clear();
-      r = perform(c.get(), s_->share, s_->tls, base_ + path, s_->headers({}),
-                  [&](const char* d, size_t n) {
-                    if (body.size() + n > (4 << 20)) return false;
-                    body.append(d, n);
-                    return true;
-                  });
-      if (s_->fall_back(r)) {
-        base_ = "http://" + host_;
-        continue;
-      }
-      if (r.status == 401 && !refreshed) {
-        refreshed = true;
-        if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
-      }
-      if (!transient(r) || attempt + 1 >= kAttempts) break;
-      backoff(attempt, r);
-    }
+    auto [r, body] = HULL_TRY(get_small(c.get(), path, {}));
     if (r.curl == CURLE_WRITE_ERROR) return failf("tags of {}: larger than 4 MiB", ref_.name());
     if (r.curl != CURLE_OK)
       return failf("tags of {}: {}", ref_.name(),
@@ -623,29 +634,8 @@ Result<Manifest> Registry::manifest(std::string_view reference) {
   if (!c) return fail("curl_easy_init failed", ENOMEM);
   std::vector<std::string> accept = {
       fmt::format("Accept: {}, {}, {}, {}", kOciIndex, kDockerList, kOciManifest, kDockerManifest)};
-  Response r;
-  std::string body;
-  bool refreshed = false;
-  for (int attempt = 0;; ++attempt) {
-    body.clear();
-    std::string url = fmt::format("{}/v2/{}/manifests/{}", base_, ref_.repository, reference);
-    r = perform(c.get(), s_->share, s_->tls, url, s_->headers(accept),
-                [&](const char* d, size_t n) {
-                  if (body.size() + n > (4 << 20)) return false;  // small; refuse floods
-                  body.append(d, n);
-                  return true;
-                });
-    if (s_->fall_back(r)) {
-      base_ = "http://" + host_;
-      continue;
-    }
-    if (r.status == 401 && !refreshed) {
-      refreshed = true;
-      if (HULL_TRY(s_->answer(c.get(), r, "repository:" + ref_.repository + ":pull"))) continue;
-    }
-    if (!transient(r) || attempt + 1 >= kAttempts) break;
-    backoff(attempt, r);
-  }
+  auto [r, body] = HULL_TRY(
+      get_small(c.get(), fmt::format("/v2/{}/manifests/{}", ref_.repository, reference), accept));
   if (r.curl == CURLE_WRITE_ERROR)
     return failf("manifest {} of {}: larger than 4 MiB", reference, ref_.name());
   if (r.curl != CURLE_OK)

@@ -71,6 +71,12 @@ class Registry {
  private:
   Registry() = default;
   struct Shared;
+  // A GET of base_ + path for a small document (a manifest, a page of tags): retries,
+  // the plain-HTTP fall-back and one answer to a 401 (pull scope; the credentials'
+  // headers are taken at each attempt, extra_headers added). Body kept up to 4 MiB.
+  struct Small;
+  Result<Small> get_small(void* curl, const std::string& path,
+                          const std::vector<std::string>& extra_headers);
   std::unique_ptr<Shared> s_;
   std::string base_;  // "http://127.0.0.1:5000"
   std::string host_;  // what base_ names: the registry, or docker.io's mirror
