@@ -218,4 +218,35 @@ std::string tabulate(std::string_view lines) {
   return out;
 }
 
+Result<std::string> format_rows(std::string_view format, std::string_view default_table,
+                                const std::vector<Json>& rows, const Json& header) {
+  std::string f(format);
+  const bool table = f.empty() || f.starts_with("table");
+  if (table) {
+    f = std::string(trim(std::string_view(f).substr(f.empty() ? 0 : 5)));
+    if (f.empty()) f = default_table;
+  }
+  for (auto [from, to] : {std::pair{"\\t", "\t"}, {"\\n", "\n"}})
+    for (size_t at = 0; (at = f.find(from, at)) != std::string::npos; at += 1) f.replace(at, 2, to);
+  std::string body;
+  for (const auto& row : rows) body += HULL_TRY(format_template(row, f)) + "\n";
+  if (!table) return body;
+  // The header: the same template over each field's column name (docker's FullHeader).
+  return tabulate(HULL_TRY(format_template(header, f)) + "\n" + body);
+}
+
+Result<std::pair<std::string, std::string>> split_filter(std::string_view filter) {
+  auto eq = filter.find('=');
+  if (eq == std::string_view::npos)
+    return failf("bad format of filter {:?} (expected name=value)", filter);
+  return std::pair{std::string(filter.substr(0, eq)), std::string(filter.substr(eq + 1))};
+}
+
+bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels) {
+  auto eq = wanted.find('=');
+  auto it = labels.find(std::string(wanted.substr(0, eq)));
+  return it != labels.end() &&
+         (eq == std::string_view::npos || it->second == wanted.substr(eq + 1));
+}
+
 }  // namespace hull::engine

@@ -27,4 +27,16 @@ Json inspect_json(const Engine& e, const Container& c);
 // blanks (10 at least); a line's last cell is not aligned.
 std::string tabulate(std::string_view lines);
 
+// docker's --format for a list (ps, images): a Go template run on each row; "table
+// TEMPLATE" (or "" with default_table) also runs it on `header`, whose fields hold the
+// column names, and aligns the columns with tabulate. "\t" and "\n" as typed in a shell
+// are a tab and a new line. "json" is the caller's.
+Result<std::string> format_rows(std::string_view format, std::string_view default_table,
+                                const std::vector<Json>& rows, const Json& header);
+
+// One --filter argument, "key=value" (docker: "bad format of filter" without '=').
+Result<std::pair<std::string, std::string>> split_filter(std::string_view filter);
+// docker's label filter: "K" holds when the label is there, "K=V" when it has that value.
+bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels);
+
 }  // namespace hull::engine

@@ -6,6 +6,7 @@
 
 #include "cli/engine/verb.hpp"
 #include "engine/logs.hpp"
+#include "engine/present.hpp"
 #include "engine/record.hpp"
 #include "engine/template.hpp"
 #include "image/format.hpp"
@@ -70,9 +71,7 @@ Result<std::function<bool(const std::string&)>> prune_filter(
   std::optional<int64_t> until;
   std::vector<std::pair<std::string, bool>> labels;  // K[=V], wanted
   for (const auto& f : given) {
-    auto eq = f.find('=');
-    if (eq == std::string::npos) return failf("bad format of filter {:?} (expected name=value)", f);
-    std::string k = f.substr(0, eq), v = f.substr(eq + 1);
+    auto [k, v] = HULL_TRY(engine::split_filter(f));
     if (k == "until") {
       auto t = engine::parse_since(v, engine::now_ns());
       if (!t) return std::unexpected(t.error().wrap(fmt::format("filter {:?}", f)));
@@ -91,16 +90,8 @@ Result<std::function<bool(const std::string&)>> prune_filter(
         auto c = created.find(id);
         if (until && (c == created.end() || c->second >= *until)) return false;
         auto parsed = store.config(id);
-        for (const auto& [kv, wanted] : labels) {
-          auto eq = kv.find('=');
-          bool has = false;
-          if (parsed) {
-            auto it = parsed->labels.find(kv.substr(0, eq));
-            has = it != parsed->labels.end() &&
-                  (eq == std::string::npos || it->second == kv.substr(eq + 1));
-          }
-          if (has != wanted) return false;
-        }
+        for (const auto& [kv, wanted] : labels)
+          if ((parsed && engine::label_matches(kv, parsed->labels)) != wanted) return false;
         return true;
       });
 }

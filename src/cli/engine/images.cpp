@@ -23,9 +23,11 @@ struct Row {
   std::string repo, tag, digest, id, created_since, created_at, size;
 };
 
-std::string pad(const std::string& s, size_t w) {
-  return s.size() >= w ? s + "   " : s + std::string(w - s.size() + 3, ' ');
-}
+// docker's default tables: `docker images` and `docker images --digests`.
+constexpr std::string_view kDefaultTable =
+    "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+constexpr std::string_view kDigestsTable =
+    "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
 // docker's image filters: the values of one key are alternatives (label's must all hold),
 // and every key given must hold.
@@ -38,10 +40,7 @@ struct Filters {
 Result<Filters> parse_filters(const std::vector<std::string>& given, const image::Store& store) {
   Filters f;
   for (const auto& filter : given) {
-    auto eq = filter.find('=');
-    if (eq == std::string::npos)
-      return failf("bad format of filter {:?} (expected name=value)", filter);
-    std::string k = filter.substr(0, eq), v = filter.substr(eq + 1);
+    auto [k, v] = HULL_TRY(engine::split_filter(filter));
     if (k == "dangling") {
       if (v == "true" || v == "1") {
         f.dangling = true;
@@ -89,17 +88,6 @@ bool reference_matches(const std::string& pattern, const image::Reference& r) {
   return !has_tag || want->tag == r.tag;
 }
 
-bool labels_match(const std::vector<std::string>& wanted,
-                  const std::map<std::string, std::string>& labels) {
-  for (const auto& w : wanted) {
-    auto eq = w.find('=');
-    auto it = labels.find(w.substr(0, eq));
-    if (it == labels.end()) return false;
-    if (eq != std::string::npos && it->second != w.substr(eq + 1)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* name) {
@@ -145,7 +133,11 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
       if (filters->since && img.created <= *filters->since) continue;
       if (!filters->label.empty()) {
         auto cfg = store->config(img.id);
-        if (!cfg || !labels_match(filters->label, cfg->labels)) continue;
+        if (!cfg ||
+            !std::all_of(filters->label.begin(), filters->label.end(), [&](const std::string& l) {
+              return engine::label_matches(l, cfg->labels);
+            }))
+          continue;
       }
       std::string id = o->no_trunc ? img.id : image::short_id(img.id);
       std::string since = image::human_duration(now - img.created) + " ago";
@@ -213,58 +205,23 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
       for (auto& r : rows) std::cout << row_json(r).dump() << "\n";
       return 0;
     }
-    if (!o->format.empty() && o->format != "table") {
-      // docker's formatter: "table" adds a header row and aligns the columns; "\t" and
-      // "\n" as typed in a shell are a tab and a new line.
-      std::string format = o->format;
-      bool table = format.starts_with("table");
-      if (table) format = std::string(trim(std::string_view(format).substr(5)));
-      for (auto [from, to] : {std::pair{"\\t", "\t"}, {"\\n", "\n"}})
-        for (size_t at = 0; (at = format.find(from, at)) != std::string::npos; at += 1)
-          format.replace(at, 2, to);
-      std::string body;
-      for (auto& r : rows) {
-        auto line = engine::format_template(row_json(r), format);
-        if (!line) return engine_report(line.error());
-        body += *line + "\n";
-      }
-      if (!table) {
-        std::cout << body;
-        return 0;
-      }
-      Json head = {{"Containers", "CONTAINERS"},
-                   {"CreatedAt", "CREATED AT"},
-                   {"CreatedSince", "CREATED"},
-                   {"Digest", "DIGEST"},
-                   {"ID", "IMAGE ID"},
-                   {"Repository", "REPOSITORY"},
-                   {"SharedSize", "SHARED SIZE"},
-                   {"Size", "SIZE"},
-                   {"Tag", "TAG"},
-                   {"UniqueSize", "UNIQUE SIZE"},
-                   {"VirtualSize", "VIRTUAL SIZE"}};
-      auto header = engine::format_template(head, format);
-      if (!header) return engine_report(header.error());
-      std::cout << engine::tabulate(*header + "\n" + body);
-      return 0;
-    }
-    size_t wr = 10, wt = 3, wd = 6, wi = 8, wc = 7;
-    for (auto& r : rows) {
-      wr = std::max(wr, r.repo.size());
-      wt = std::max(wt, r.tag.size());
-      wd = std::max(wd, r.digest.size());
-      wi = std::max(wi, r.id.size());
-      wc = std::max(wc, r.created_since.size());
-    }
-    std::string out = pad("REPOSITORY", wr) + pad("TAG", wt);
-    if (o->digests) out += pad("DIGEST", wd);
-    out += pad("IMAGE ID", wi) + pad("CREATED", wc) + "SIZE\n";
-    for (auto& r : rows) {
-      out += pad(r.repo, wr) + pad(r.tag, wt);
-      if (o->digests) out += pad(r.digest, wd);
-      out += pad(r.id, wi) + pad(r.created_since, wc) + r.size + "\n";
-    }
-    std::cout << out;
+    std::vector<Json> json_rows;
+    for (auto& r : rows) json_rows.push_back(row_json(r));
+    Json head = {{"Containers", "CONTAINERS"},
+                 {"CreatedAt", "CREATED AT"},
+                 {"CreatedSince", "CREATED"},
+                 {"Digest", "DIGEST"},
+                 {"ID", "IMAGE ID"},
+                 {"Repository", "REPOSITORY"},
+                 {"SharedSize", "SHARED SIZE"},
+                 {"Size", "SIZE"},
+                 {"Tag", "TAG"},
+                 {"UniqueSize", "UNIQUE SIZE"},
+                 {"VirtualSize", "VIRTUAL SIZE"}};
+    auto out =
+        engine::format_rows(o->format, o->digests ? kDigestsTable : kDefaultTable, json_rows, head);
+    if (!out) return engine_report(out.error());
+    std::cout << *out;
     return 0;
   };
 }

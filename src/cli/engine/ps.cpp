@@ -20,8 +20,7 @@ struct Filters {
 Result<Filters> parse_filters(const std::vector<std::string>& given) {
   Filters f;
   for (const auto& filter : given) {
-    auto eq = filter.find('=');
-    std::string k = filter.substr(0, eq), v = eq == std::string::npos ? "" : filter.substr(eq + 1);
+    auto [k, v] = HULL_TRY(engine::split_filter(filter));
     if (k == "name" || k == "id") {
       try {
         (k == "name" ? f.name : f.id).emplace_back(v, std::regex::ECMAScript);
@@ -67,12 +66,8 @@ bool matches(const engine::Container& c, const Filters& f) {
                return c.state.status == engine::ContainerStatus::exited &&
                       c.state.exit_code == code;
              }) &&
-         std::all_of(f.label.begin(), f.label.end(), [&](const std::string& v) {
-           auto eq = v.find('=');
-           auto it = cfg.labels.find(v.substr(0, eq));
-           return it != cfg.labels.end() &&
-                  (eq == std::string::npos || it->second == v.substr(eq + 1));
-         });
+         std::all_of(f.label.begin(), f.label.end(),
+                     [&](const std::string& v) { return engine::label_matches(v, cfg.labels); });
 }
 
 // docker's default: `docker ps` is this table.
@@ -134,17 +129,6 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
   return [a, &g]() -> int {
     auto filters = parse_filters(a->filters);
     if (!filters) return engine_report(filters.error());
-    // docker's formatter: "table" adds a header row and aligns the columns; "\t" and "\n"
-    // as typed in a shell are a tab and a new line.
-    std::string format = a->format;
-    bool table = format.empty() || format.starts_with("table");
-    if (table) {
-      format = std::string(trim(std::string_view(format).substr(format.empty() ? 0 : 5)));
-      if (format.empty()) format = kDefaultTable;
-    }
-    for (auto [from, to] : {std::pair{"\\t", "\t"}, {"\\n", "\n"}})
-      for (size_t at = 0; (at = format.find(from, at)) != std::string::npos; at += 1)
-        format.replace(at, 2, to);
     // -n N and -l (-n 1): the N last created, whatever their state (docker).
     int last = a->latest ? 1 : a->last;
     auto e = open_engine(g);
@@ -152,7 +136,7 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
     auto all = e->list();
     if (!all) return engine_report(all.error());
     int64_t now = engine::now_ns();
-    std::string body;
+    std::vector<Json> rows;
     Json label_keys = Json::object();
     int shown = 0;
     for (const auto& ct : *all) {
@@ -169,32 +153,25 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
         fmt::print("{}\n", row["ID"].get<std::string>());
         continue;
       }
-      if (format == "json") {
+      if (a->format == "json") {
         fmt::print("{}\n", row.dump());
         continue;
       }
       // docker's {{.Label "key"}}: one label's value.
       row["Label"] = ct.config.labels;
       for (const auto& [k, v] : ct.config.labels) label_keys[k] = "LABEL";
-      auto out = engine::format_template(row, format);
-      if (!out) return engine_report(out.error());
-      body += *out + "\n";
+      rows.push_back(std::move(row));
     }
-    if (a->quiet || format == "json") return 0;
-    if (!table) {
-      fmt::print("{}", body);
-      return 0;
-    }
-    // The header: the same template over each field's column name (docker's FullHeader).
+    if (a->quiet || a->format == "json") return 0;
     Json head = {
         {"ID", "CONTAINER ID"},      {"Image", "IMAGE"},        {"Command", "COMMAND"},
         {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
         {"Ports", "PORTS"},          {"Names", "NAMES"},        {"State", "STATE"},
         {"Labels", "LABELS"},        {"Mounts", "MOUNTS"},      {"LocalVolumes", "LOCAL VOLUMES"},
         {"Networks", "NETWORKS"},    {"Label", label_keys}};
-    auto header = engine::format_template(head, format);
-    if (!header) return engine_report(header.error());
-    fmt::print("{}", engine::tabulate(*header + "\n" + body));
+    auto out = engine::format_rows(a->format, kDefaultTable, rows, head);
+    if (!out) return engine_report(out.error());
+    fmt::print("{}", *out);
     return 0;
   };
 });
