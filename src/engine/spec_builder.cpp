@@ -887,6 +887,19 @@ Result<std::string> read_in_root(const std::string& rootfs, const char* path) {
   return out;
 }
 
+// A group of /etc/group's text by name, or by gid when `want` is a number.
+std::optional<gid_t> find_group(const Result<std::string>& groups, std::string_view want) {
+  if (!groups) return std::nullopt;
+  const auto gid_arg = parse_int<gid_t>(want);
+  for (auto line : split(*groups, '\n')) {
+    auto f = split(line, ':');
+    if (f.size() < 3) continue;
+    auto gid = parse_int<gid_t>(f[2]);
+    if (gid && (gid_arg ? *gid == *gid_arg : f[0] == want)) return gid;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec) {
@@ -922,23 +935,11 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
   if (!group && matched.empty()) return u;
   auto groups = read_in_root(rootfs, "etc/group");
   if (group) {
-    const auto gid_arg = parse_int<gid_t>(*group);
-    bool found = false;
-    if (groups)
-      for (auto line : split(*groups, '\n')) {
-        auto f = split(line, ':');
-        if (f.size() < 3) continue;
-        auto gid = parse_int<gid_t>(f[2]);
-        if (!gid || (gid_arg ? *gid != *gid_arg : f[0] != *group)) continue;
-        u.gid = *gid;
-        found = true;
-        break;
-      }
-    if (!found) {
-      if (!gid_arg)
-        return failf("unable to find group {}: no matching entries in group file", *group);
-      u.gid = *gid_arg;
-    }
+    // A gid need not be listed; a name must.
+    auto gid = find_group(groups, *group);
+    if (!gid) gid = parse_int<gid_t>(*group);
+    if (!gid) return failf("unable to find group {}: no matching entries in group file", *group);
+    u.gid = *gid;
     return u;
   }
   // Supplementary groups: every group listing the user's name.
@@ -959,15 +960,7 @@ Result<oci::User> resolve_process_user(const std::string& rootfs, const std::str
   if (group_add.empty()) return u;
   auto groups = read_in_root(rootfs, "etc/group");
   for (const auto& want : group_add) {
-    std::optional<gid_t> gid;
-    if (groups)
-      for (auto line : split(*groups, '\n')) {
-        auto f = split(line, ':');
-        if (f.size() >= 3 && (f[0] == want || f[2] == want)) {
-          gid = parse_int<gid_t>(f[2]);
-          if (gid) break;
-        }
-      }
+    auto gid = find_group(groups, want);
     if (!gid) gid = parse_int<gid_t>(want);
     if (!gid)
       return failf("--group-add: unable to find group {}: no matching entries in group file", want);
