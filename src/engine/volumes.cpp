@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string_view>
 
 #include "common/copy_tree.hpp"
@@ -56,7 +57,13 @@ Status populate_volumes(const ContainerConfig& c, const std::string& rootfs) {
       return sys_failf("open {} in the rootfs", m.destination);
     }
     std::string shown = fmt::format("volume {} ({})", m.name, m.destination);
-    HULL_CHECK(fs::copy_tree(from.get(), to.get(), shown));
+    if (auto r = fs::copy_tree(from.get(), to.get(), shown); !r) {
+      // Empty again: a half-filled volume would never be filled (it is no longer empty).
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(m.source, ec))
+        std::filesystem::remove_all(e.path(), ec);
+      return r;
+    }
     struct stat st {};
     if (::fstat(from.get(), &st) < 0) return sys_failf("stat {} in the rootfs", m.destination);
     HULL_CHECK(fs::copy_dir_metadata(to.get(), st, shown));

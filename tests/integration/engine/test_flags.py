@@ -254,6 +254,27 @@ def test_volume_filled_from_image(hull, tmp_path):
     assert hull.ids() == []
 
 
+def test_volume_fill_that_fails_leaves_the_volume_empty(hull, tmp_path):
+    # Deeper than the copy goes: the fill fails, and the volume is as empty as before, so
+    # the next container's fill (from a shallower image) is not skipped.
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(hull.rootfs, rootfs, symlinks=True)
+    rootfs.chmod(0o755)
+    deep = rootfs / "srv" / "data" / "seed"
+    deep.parent.mkdir(parents=True)
+    deep.write_text("x\n")
+    (rootfs / "srv" / "data" / "deep").mkdir()
+    os.makedirs(str(rootfs / "srv" / "data" / "deep") + "/d" * 300)
+    p = hull("run", "--rm", "-v", "vf:/srv/data", "--rootfs", str(rootfs), "true", check=False)
+    assert p.returncode == 125 and "deeper than 256" in p.stderr, p
+    vol = os.path.join(hull.root, "volumes", "vf", "_data")
+    assert os.listdir(vol) == []
+    shutil.rmtree(rootfs / "srv" / "data" / "deep")
+    assert hull("run", "--rm", "-v", "vf:/srv/data", "--rootfs", str(rootfs), "cat",
+                "/srv/data/seed").stdout == "x\n"
+    assert hull.ids() == []
+
+
 def test_read_only_rootfs(hull):
     p = hull.run("--read-only", "--", "touch", "/newfile", check=False)
     assert p.returncode != 0
