@@ -333,9 +333,7 @@ Status Launch::prepare() {
   const auto& cfg = c_.config;
   HULL_CHECK(prepare_rootfs(cfg, root_, dir_, images_));
   auto rest = [&]() -> Status {
-    if (!cfg.user.empty() || !cfg.group_add.empty())
-      spec_.process->user =
-          HULL_TRY(resolve_process_user(spec_.root.path, cfg.user, cfg.group_add));
+    spec_.process->user = HULL_TRY(resolve_process_user(spec_.root.path, cfg.user, cfg.group_add));
     if (cfg.network.starts_with("container:"))
       if (auto r = join_peer_network(); !r) return std::unexpected(r.error().wrap("network"));
     return {};
@@ -396,9 +394,8 @@ std::expected<runtime::Launched, Error> Launch::run(int attach_in, int go_fd) {
       if (read_byte(go_fd) != 'r') return fail("the CLI gave up before the container started");
       if (!network_first)
         if (auto r = setup_network(); !r) return std::unexpected(r.error().wrap("network"));
-      if (!cfg.user.empty() || !cfg.group_add.empty())
-        spec_.process->user =
-            HULL_TRY(resolve_process_user(spec_.root.path, cfg.user, cfg.group_add));
+      spec_.process->user =
+          HULL_TRY(resolve_process_user(spec_.root.path, cfg.user, cfg.group_add));
       return {};
     };
   auto launched = runtime::launch(store_, opts, runtime::LaunchMode::run, spec_);

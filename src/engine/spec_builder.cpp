@@ -22,6 +22,7 @@
 #include "common/log.hpp"
 #include "common/signals.hpp"
 #include "common/strings.hpp"
+#include "common/userns.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "image/pull.hpp"
 #include "net/network.hpp"
@@ -905,16 +906,18 @@ std::optional<gid_t> find_group(const Result<std::string>& groups, std::string_v
 Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec) {
   // docker's rules (runc's GetExecUser, which moby's getUser calls): a numeric user is a
   // uid even when a name in passwd is made of digits, and one with no passwd entry keeps
-  // gid 0; a passwd entry, found by name or by uid, gives the gid and the name whose
-  // /etc/group memberships become the supplementary groups, unless a group is given:
-  // then that group alone.
+  // gid 0; no user at all is uid 0's entry; a passwd entry, found by name or by uid, gives
+  // the gid and the name whose /etc/group memberships become the supplementary groups,
+  // unless a group is given: then that group alone. The primary gid always leads the
+  // supplementary list (moby since 20.10.24/23.0.3, GHSA-hmfx-3pcx-653p): without it, a
+  // file whose group denies access (mode 0604, say) would let the process in once it
+  // dropped that group with setgroups-free means such as newgrp.
   oci::User u;
-  if (spec.empty()) return u;
   auto parts = split(spec, ':');
   std::string_view user = parts[0];
   std::optional<std::string_view> group;
   if (parts.size() == 2) group = parts[1];
-  const auto uid_arg = parse_int<uid_t>(user);
+  const auto uid_arg = user.empty() ? std::optional<uid_t>{0} : parse_int<uid_t>(user);
   std::string matched;  // the passwd entry's name
   if (auto passwd = read_in_root(rootfs, "etc/passwd"))
     for (auto line : split(*passwd, '\n')) {
@@ -932,7 +935,14 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
     if (!uid_arg) return failf("unable to find user {}: no matching entries in passwd file", user);
     u.uid = *uid_arg;
   }
-  if (!group && matched.empty()) return u;
+  auto add = [&](gid_t g) {
+    if (std::find(u.additional_gids.begin(), u.additional_gids.end(), g) == u.additional_gids.end())
+      u.additional_gids.push_back(g);
+  };
+  if (!group && matched.empty()) {
+    add(u.gid);
+    return u;
+  }
   auto groups = read_in_root(rootfs, "etc/group");
   if (group) {
     // A gid need not be listed; a name must.
@@ -940,8 +950,10 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
     if (!gid) gid = parse_int<gid_t>(*group);
     if (!gid) return failf("unable to find group {}: no matching entries in group file", *group);
     u.gid = *gid;
+    add(u.gid);
     return u;
   }
+  add(u.gid);
   // Supplementary groups: every group listing the user's name.
   if (groups)
     for (auto line : split(*groups, '\n')) {
@@ -949,7 +961,7 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
       if (f.size() < 4) continue;
       for (auto m : split(f[3], ','))
         if (m == matched)
-          if (auto g = parse_int<gid_t>(f[2]); g && *g != u.gid) u.additional_gids.push_back(*g);
+          if (auto g = parse_int<gid_t>(f[2])) add(*g);
     }
   return u;
 }
@@ -957,8 +969,7 @@ Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spe
 Result<oci::User> resolve_process_user(const std::string& rootfs, const std::string& spec,
                                        const std::vector<std::string>& group_add) {
   oci::User u = HULL_TRY(resolve_user(rootfs, spec));
-  if (group_add.empty()) return u;
-  auto groups = read_in_root(rootfs, "etc/group");
+  auto groups = group_add.empty() ? Result<std::string>{} : read_in_root(rootfs, "etc/group");
   for (const auto& want : group_add) {
     auto gid = find_group(groups, want);
     if (!gid) gid = parse_int<gid_t>(want);
@@ -968,6 +979,17 @@ Result<oci::User> resolve_process_user(const std::string& rootfs, const std::str
         u.additional_gids.end())
       u.additional_gids.push_back(*gid);
   }
+  // A user namespace with one id mapping (rootless) denies setgroups: the process keeps
+  // the groups it has, as runc leaves them there. What /etc/group implies is dropped;
+  // --group-add, asked for by name, cannot be given and is an error.
+  if (userns::running_in_user_ns())
+    if (auto sg = fs::read_file("/proc/self/setgroups");
+        sg && sg->find("deny") != std::string::npos) {
+      if (!group_add.empty())
+        return fail(
+            "--group-add: this user namespace denies setgroups (rootless with one id mapping)");
+      u.additional_gids.clear();
+    }
   return u;
 }
 

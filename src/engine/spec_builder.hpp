@@ -98,8 +98,9 @@ std::vector<int> default_capabilities();
 // not answer inside another network namespace); docker's fallback servers if none remain.
 std::string container_resolv_conf(std::string_view host);
 
-// `-u`: "name", "uid", "name:group", "uid:gid", resolved in the rootfs's /etc/passwd and
-// /etc/group (read confined to the rootfs: the image is untrusted).
+// `-u`: "name", "uid", "name:group", "uid:gid" or "" (uid 0), resolved in the rootfs's
+// /etc/passwd and /etc/group (read confined to the rootfs: the image is untrusted). The
+// supplementary groups start with the primary gid, as docker's.
 Result<oci::User> resolve_user(const std::string& rootfs, const std::string& spec);
 // The user of a process of the container (run, start, exec): `-u` as resolve_user, then
 // each `--group-add` (a group name of the image's /etc/group, or any gid) as docker adds

@@ -575,20 +575,31 @@ TEST(EngineSpec, ResolveUser) {
   ASSERT_TRUE(fs::mkdir_p(d.path + "/etc"));
   ASSERT_TRUE(fs::write_file(d.path + "/etc/passwd",
                              "root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/home:/bin/sh\n"));
-  ASSERT_TRUE(fs::write_file(d.path + "/etc/group", "root:x:0:\nwebg:x:1001:\nextra:x:2000:web\n"));
+  ASSERT_TRUE(fs::write_file(d.path + "/etc/group",
+                             "root:x:0:\nwheel:x:10:root\nwebg:x:1001:web\nextra:x:2000:web\n"));
+  using Gids = std::vector<gid_t>;
+  // The primary gid leads the supplementary groups (docker since 23.0.3), then each group
+  // listing the user, once.
   auto u = resolve_user(d.path, "web");
   ASSERT_TRUE(u) << u.error().message;
   EXPECT_EQ(u->uid, 1000u);
   EXPECT_EQ(u->gid, 1001u);
-  EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
-  // A group given: that one alone, no supplementary groups (docker).
+  EXPECT_EQ(u->additional_gids, (Gids{1001, 2000}));
+  // No user: uid 0's entry, with its memberships (docker's `groups=0(root),10(wheel)`).
+  u = resolve_user(d.path, "");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->uid, 0u);
+  EXPECT_EQ(u->gid, 0u);
+  EXPECT_EQ(u->additional_gids, (Gids{0, 10}));
+  // A group given: that one alone, no memberships (docker).
   u = resolve_user(d.path, "web:root");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 0u);
-  EXPECT_TRUE(u->additional_gids.empty());
+  EXPECT_EQ(u->additional_gids, Gids{0});
   u = resolve_user(d.path, "web:4343");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 4343u);
+  EXPECT_EQ(u->additional_gids, Gids{4343});
   u = resolve_user(d.path, "4242:4343");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 4242u);
@@ -598,18 +609,24 @@ TEST(EngineSpec, ResolveUser) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->uid, 4242u);
   EXPECT_EQ(u->gid, 0u);
-  EXPECT_TRUE(u->additional_gids.empty());
+  EXPECT_EQ(u->additional_gids, Gids{0});
   u = resolve_user(d.path, "1000");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->gid, 1001u);
-  EXPECT_EQ(u->additional_gids, std::vector<gid_t>{2000});
+  EXPECT_EQ(u->additional_gids, (Gids{1001, 2000}));
   // --group-add: a name of /etc/group or any number, after the user's own groups.
   u = resolve_process_user(d.path, "web", {"root", "7777", "extra"});
   ASSERT_TRUE(u) << u.error().message;
-  EXPECT_EQ(u->additional_gids, (std::vector<gid_t>{2000, 0, 7777}));
+  EXPECT_EQ(u->additional_gids, (Gids{1001, 2000, 0, 7777}));
   EXPECT_FALSE(resolve_process_user(d.path, "", {"nosuchgroup"}));
   EXPECT_FALSE(resolve_user(d.path, "nobody"));
   EXPECT_FALSE(resolve_user(d.path, "web:nogroup"));
+  // No passwd at all: root by default, as docker.
+  TempDir empty;
+  u = resolve_user(empty.path, "");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->uid, 0u);
+  EXPECT_EQ(u->additional_gids, Gids{0});
   // /etc/passwd as a symlink out of the rootfs resolves inside it.
   TempDir d2;
   ASSERT_TRUE(fs::mkdir_p(d2.path + "/etc"));

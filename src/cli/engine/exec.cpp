@@ -66,11 +66,9 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
       p.env.push_back("TERM=xterm");
     if (!a->workdir.empty()) p.cwd = a->workdir;
     std::string user = a->user.empty() ? ct->config.user : a->user;
-    if (!user.empty() || !ct->config.group_add.empty()) {
-      auto u = engine::resolve_process_user(rs->rootfs, user, ct->config.group_add);
-      if (!u) return engine_report(u.error());
-      p.user = *u;
-    }
+    auto u = engine::resolve_process_user(rs->rootfs, user, ct->config.group_add);
+    if (!u) return engine_report(u.error());
+    p.user = *u;
     if (a->privileged) {
       // What this process holds: a capability outside its bounding set cannot be given.
       uint64_t bnd = ~uint64_t{0};

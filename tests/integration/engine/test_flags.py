@@ -84,40 +84,52 @@ def groups_of(status):
 
 
 def users_rootfs(hull, tmp_path):
-    """The test rootfs with alice (1000) in groups staff (50) and extra (60), daemon in staff."""
+    """The test rootfs with alice (1000) in groups staff (50) and extra (60), daemon in staff,
+    root in wheel (10)."""
     rootfs = tmp_path / "rootfs"
     shutil.copytree(hull.rootfs, rootfs, symlinks=True)
     rootfs.chmod(0o755)  # a mkdtemp copy: other users could not reach /proc
     with open(rootfs / "etc" / "passwd", "a") as f:
         f.write("alice:x:1000:1000:alice:/home/alice:/bin/sh\n")
     with open(rootfs / "etc" / "group", "a") as f:
-        f.write("alice:x:1000:\nstaff:x:50:alice,daemon\nextra:x:60:alice\n")
+        f.write("alice:x:1000:\nstaff:x:50:alice,daemon\nextra:x:60:alice\nwheel:x:10:root\n")
     return rootfs
 
 
 def test_user_groups_as_docker(hull, tmp_path):
     """-u as docker resolves it (runc's GetExecUser): a uid without a passwd entry gets gid
     0; a uid with one is that user, /etc/group memberships included; a group given
-    replaces the memberships. The same for exec -u."""
+    replaces the memberships; no -u is uid 0's entry, memberships included. The primary
+    gid is always among the supplementary groups (moby since 23.0.3: without it, a file
+    whose group is denied access could be read once the process left that group). The
+    same for exec, with -u or without."""
     rootfs = users_rootfs(hull, tmp_path)
 
     def user(*flags):
         p = hull("run", "--rm", *flags, "--rootfs", str(rootfs), "cat", "/proc/self/status")
         return groups_of(p.stdout)
 
-    assert user("-u", "1234") == (1234, 0, [])
-    assert user("-u", "1234:4321") == (1234, 4321, [])
-    assert user("-u", "alice") == (1000, 1000, [50, 60])
-    assert user("-u", "1000") == (1000, 1000, [50, 60])
-    assert user("-u", "1") == (1, 1, [50])
-    assert user("-u", "alice:staff") == (1000, 50, [])
-    assert user("-u", "1000:60") == (1000, 60, [])
+    assert user() == (0, 0, [0, 10])
+    assert user("-u", "1234") == (1234, 0, [0])
+    assert user("-u", "1234:4321") == (1234, 4321, [4321])
+    assert user("-u", "alice") == (1000, 1000, [50, 60, 1000])
+    assert user("-u", "1000") == (1000, 1000, [50, 60, 1000])
+    assert user("-u", "1") == (1, 1, [1, 50])
+    assert user("-u", "alice:staff") == (1000, 50, [50])
+    assert user("-u", "1000:60") == (1000, 60, [60])
     hull("run", "-d", "--name", "grp", "--rootfs", str(rootfs), "sleep", "1000")
     p = hull("exec", "-u", "1000", "grp", "cat", "/proc/self/status")
-    assert groups_of(p.stdout) == (1000, 1000, [50, 60])
+    assert groups_of(p.stdout) == (1000, 1000, [50, 60, 1000])
     p = hull("exec", "-u", "4321", "grp", "cat", "/proc/self/status")
-    assert groups_of(p.stdout) == (4321, 0, [])
+    assert groups_of(p.stdout) == (4321, 0, [0])
+    p = hull("exec", "grp", "cat", "/proc/self/status")
+    assert groups_of(p.stdout) == (0, 0, [0, 10])
     hull("rm", "-f", "grp")
+    # create, then start: resolved when the container starts, the same way.
+    img = hull("create", "-u", "alice", "--rootfs", str(rootfs), "cat", "/proc/self/status")
+    assert groups_of(hull("start", "-a", img.stdout.strip()).stdout) == (1000, 1000,
+                                                                        [50, 60, 1000])
+    hull("rm", img.stdout.strip())
 
 
 def test_group_add(hull, tmp_path):
@@ -126,14 +138,14 @@ def test_group_add(hull, tmp_path):
     rootfs = users_rootfs(hull, tmp_path)
     p = hull("run", "--rm", "--group-add", "staff", "--group-add", "4242", "--rootfs",
              str(rootfs), "cat", "/proc/self/status")
-    assert groups_of(p.stdout) == (0, 0, [50, 4242])
+    assert groups_of(p.stdout) == (0, 0, [0, 10, 50, 4242])
     p = hull("run", "--rm", "-u", "alice", "--group-add", "tty", "--rootfs", str(rootfs),
              "cat", "/proc/self/status")
-    assert groups_of(p.stdout) == (1000, 1000, [5, 50, 60])
+    assert groups_of(p.stdout) == (1000, 1000, [5, 50, 60, 1000])
     hull("run", "-d", "--name", "ga", "--group-add", "extra", "--rootfs", str(rootfs),
          "sleep", "1000")
     p = hull("exec", "-u", "daemon", "ga", "cat", "/proc/self/status")
-    assert groups_of(p.stdout) == (1, 1, [50, 60])
+    assert groups_of(p.stdout) == (1, 1, [1, 50, 60])
     hull("rm", "-f", "ga")
     p = hull("run", "--rm", "--group-add", "nosuchgroup", "--rootfs", str(rootfs), "true",
              check=False)

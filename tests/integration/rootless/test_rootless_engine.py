@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import tarfile
@@ -85,6 +86,27 @@ def test_run_rm_echo_exit_code_and_uid(user, image):
     assert p.returncode == 3, p.stderr
     p = user.hull("run", "--rm", image, "/no/such/program")
     assert p.returncode == 127, p.stderr
+    assert_nothing_left(user)
+
+
+def test_supplementary_groups(user, image):
+    """Where the user namespace allows setgroups (an /etc/subgid range through newgidmap),
+    the primary gid leads the supplementary groups as with root; with one mapping the
+    kernel denies setgroups: the process keeps the groups it has, and --group-add, which
+    cannot be honoured, is a clear error (it was setgroups' bare EPERM)."""
+    def groups(p):
+        assert p.returncode == 0, p.stderr
+        return re.search(r"Groups:([^\n]*)", p.stdout).group(1).split()
+
+    assert "Groups:" in user.hull("run", "--rm", image, "cat", "/proc/self/status",
+                                  check=True).stdout
+    p = user.hull("run", "--rm", "--group-add", "10", image, "cat", "/proc/self/status")
+    if user.kind == "subuid":
+        assert groups(user.hull("run", "--rm", image, "cat", "/proc/self/status")) == ["0"]
+        assert groups(p) == ["0", "10"]
+    else:
+        assert p.returncode == 125, p.stderr
+        assert "--group-add" in p.stderr and "setgroups" in p.stderr, p.stderr
     assert_nothing_left(user)
 
 
