@@ -22,22 +22,26 @@ inline int user_version(sqlite3* db) {
   return v;
 }
 
-// Runs `ddl` (idempotent statements: CREATE ... IF NOT EXISTS) and records `version`,
-// unless the file already has that version or a later one. `what` names the database in
-// errors. Bump the version with every change of ddl.
+// Runs `ddl` and records `version`, unless the file already has that version or a later
+// one. The version is read again inside the write transaction: processes opening a new
+// file at once each find it behind, and all but the first must then leave it alone (a
+// statement such as ALTER TABLE ADD COLUMN cannot run twice). `what` names the database
+// in errors. Bump the version with every change of ddl.
 inline Status ensure_schema(sqlite3* db, int version, const char* ddl, std::string_view what) {
   if (user_version(db) >= version) return {};
-  std::string sql = "BEGIN IMMEDIATE;";
-  sql += ddl;
-  sql += "PRAGMA user_version=" + std::to_string(version) + ";COMMIT;";
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  auto run = [&](const char* sql) -> Status {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return {};
     std::string msg = err ? err : sqlite3_errmsg(db);
     sqlite3_free(err);
     (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return failf("{}: create tables: {}", what, msg);
-  }
-  return {};
+  };
+  HULL_CHECK(run("BEGIN IMMEDIATE"));
+  if (user_version(db) >= version) return run("COMMIT");
+  std::string sql = ddl;
+  sql += "PRAGMA user_version=" + std::to_string(version) + ";COMMIT;";
+  return run(sql.c_str());
 }
 
 }  // namespace hull::sqlite

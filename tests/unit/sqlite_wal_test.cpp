@@ -6,11 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "common/sqlite_schema.hpp"
 #include "common/sqlite_wal.hpp"
 
 namespace {
@@ -198,3 +201,38 @@ TEST(SqliteWal, ConfigureProcessDropsThePageCacheSlab) {
 }
 
 }  // namespace
+
+// ensure_schema from several connections that open a new file at once: each finds the file
+// behind, and all but the first must leave it alone once they hold the write lock. Before,
+// the second ran the DDL again, and a statement that cannot run twice (ALTER TABLE ADD
+// COLUMN) failed: "duplicate column name" from `hull run -d` x20 on a new store.
+TEST(SqliteSchema, ConcurrentFirstOpensRunTheDdlOnce) {
+  constexpr const char* kDdl =
+      "CREATE TABLE IF NOT EXISTS t(a TEXT);"
+      "ALTER TABLE t ADD COLUMN b TEXT;";
+  for (int round = 0; round < 10; ++round) {
+    TempDir d;
+    const std::string path = d.path + "/s.db";
+    constexpr int kConns = 4;
+    sqlite3* dbs[kConns] = {};
+    for (auto*& db : dbs) {
+      ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+      sqlite3_busy_timeout(db, 5000);
+      sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    }
+    std::atomic<int> ready{0};
+    std::string errors[kConns];
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kConns; ++i)
+      threads.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < kConns) std::this_thread::yield();
+        if (auto r = hull::sqlite::ensure_schema(dbs[i], 1, kDdl, "s.db"); !r)
+          errors[i] = r.error().message;
+      });
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < kConns; ++i) EXPECT_EQ(errors[i], "") << "round " << round;
+    EXPECT_EQ(hull::sqlite::user_version(dbs[0]), 1);
+    for (auto* db : dbs) sqlite3_close(db);
+  }
+}
