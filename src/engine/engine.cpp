@@ -24,6 +24,7 @@
 #include "engine/monitor.hpp"
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
+#include "engine/volume_admin.hpp"
 #include "image/pull.hpp"
 #include "image/store.hpp"
 #include "net/network.hpp"
@@ -261,8 +262,9 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
                                    {"resolv.conf", plan.resolv_conf}})
     if (auto r = fs::write_file(dir + "/" + name, text, 0644); !r) return undo(r.error());
   for (const auto& v : plan.named_volumes) {
-    if (auto r = fs::mkdir_p(root_ + "/volumes/" + v + "/_data", 0755); !r) return undo(r.error());
-    if (auto r = db_.add_volume(v); !r) return undo(r.error());
+    bool anonymous = std::any_of(c.config.mounts.begin(), c.config.mounts.end(),
+                                 [&](const MountRecord& m) { return m.anonymous && m.name == v; });
+    if (auto r = create_volume(db_, v, {}, anonymous); !r) return undo(r.error());
   }
   created_.emplace(c, std::move(plan.spec));
   return c;
@@ -579,11 +581,9 @@ Status Engine::cleanup(const Container& c, bool volumes) {
   if (c.config.rootfs_dir.empty()) images = HULL_TRY(image_store());
   HULL_CHECK(remove_rootfs(c.config, root_, dir, images));
   HULL_CHECK(fs::remove_all(dir));
-  if (volumes)
-    for (const auto& m : c.config.mounts)
-      if (m.type == "volume" && m.name.size() == 64)  // anonymous: named by a random id
-        (void)fs::remove_all(root_ + "/volumes/" + m.name);
-  return db_.remove(c.config.id);
+  HULL_CHECK(db_.remove(c.config.id));
+  if (volumes) remove_anonymous_volumes(db_, c.config);
+  return {};
 }
 
 Status Engine::remove(const std::string& ref, bool force, bool volumes) {

@@ -24,6 +24,7 @@
 #include "engine/rootfs.hpp"
 #include "engine/rootless.hpp"
 #include "engine/spec_builder.hpp"
+#include "engine/volume_admin.hpp"
 #include "net/network.hpp"
 #include "runtime/container.hpp"
 
@@ -613,6 +614,7 @@ void remove_exited(const ContainerConfig& cfg, const std::string& root, const st
   teardown_network(cfg, root, run_root);
   (void)release_image(cfg, root, images);
   (void)db.remove_with_exit(cfg.id, status);
+  remove_anonymous_volumes(db, cfg);  // docker's --rm: "and its anonymous volumes"
 }
 
 namespace {
@@ -700,6 +702,7 @@ int finish_exit(const MonitorHandover& h, Db& db, image::Store* images) {
     (void)remove_rootfs(c.config, h.root, dir, images);
     (void)fs::remove_all(dir);
     (void)db.remove_with_exit(h.id, h.status);
+    remove_anonymous_volumes(db, c.config);
     report(h.status);
     return 0;
   }

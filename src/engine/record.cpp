@@ -150,7 +150,8 @@ Json ContainerConfig::to_json() const {
                         {"source", m.source},
                         {"destination", m.destination},
                         {"rw", m.rw},
-                        {"copy", m.copy}});
+                        {"copy", m.copy},
+                        {"anonymous", m.anonymous}});
   return Json{{"id", id},
               {"name", name},
               {"image", image},
@@ -212,8 +213,8 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     if (auto it = j.find("mounts"); it != j.end())
       for (const auto& m : *it)
         c.mounts.push_back({m.value("type", ""), m.value("name", ""), m.value("source", ""),
-                            m.value("destination", ""), m.value("rw", true),
-                            m.value("copy", true)});
+                            m.value("destination", ""), m.value("rw", true), m.value("copy", true),
+                            m.value("anonymous", false)});
     get_to(j, "log_max_size", c.log_max_size);
     get_to(j, "log_max_file", c.log_max_file);
     get_to(j, "user", c.user);
@@ -290,12 +291,18 @@ Result<Db> Db::open(const std::string& root) {
   HULL_CHECK(d.exec("PRAGMA synchronous=NORMAL;"));
   sqlite::keep_wal_short(d.db_, &kWalLimit);
   // Version 2: exits_at, so that each removal's pruning of old exits reads only those
-  // (without it, every `run --rm` scanned the whole hour of exits).
+  // (without it, every `run --rm` scanned the whole hour of exits). Version 3: volumes'
+  // labels and anonymous flag (`hull volume`); an older file's anonymous volumes are
+  // those named as new_container_id names them.
   HULL_CHECK(sqlite::ensure_schema(
-      d.db_, 2,
+      d.db_, 3,
       "CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE "
       "NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS volumes(name TEXT PRIMARY KEY, created INTEGER);"
+      "ALTER TABLE volumes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';"
+      "ALTER TABLE volumes ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE volumes SET anonymous = 1 WHERE length(name) = 64 AND "
+      "name NOT GLOB '*[^0-9a-f]*';"
       "CREATE TABLE IF NOT EXISTS exits(id TEXT PRIMARY KEY, exit_code INTEGER NOT "
       "NULL, at INTEGER NOT NULL);"
       "CREATE INDEX IF NOT EXISTS exits_at ON exits(at);",
@@ -441,9 +448,48 @@ std::optional<int> Db::removed_exit(const std::string& id) {
   return parse_int<int>(st.text(0));
 }
 
-Status Db::add_volume(const std::string& name) {
-  Stmt st(db_, "INSERT OR IGNORE INTO volumes(name, created) VALUES(?, ?)");
-  st.bind(1, name).bind(2, now_ns());
+Status Db::add_volume(const std::string& name, const std::string& labels_json, bool anonymous) {
+  Stmt st(db_,
+          "INSERT OR IGNORE INTO volumes(name, created, labels, anonymous) VALUES(?, ?, ?, ?)");
+  st.bind(1, name).bind(2, now_ns()).bind(3, labels_json).bind(4, int64_t{anonymous});
+  if (st.step() != SQLITE_DONE) return failf("containers.db: volume {}: {}", name, st.error());
+  return {};
+}
+
+namespace {
+
+Db::VolumeRow volume_row(const Stmt& st) {
+  Db::VolumeRow r;
+  r.name = st.text(0);
+  r.created = parse_int<int64_t>(st.text(1)).value_or(0);
+  r.labels_json = st.text(2);
+  r.anonymous = st.text(3) == "1";
+  return r;
+}
+
+}  // namespace
+
+Result<std::optional<Db::VolumeRow>> Db::volume(const std::string& name) {
+  Stmt st(db_, "SELECT name, created, labels, anonymous FROM volumes WHERE name = ?");
+  st.bind(1, name);
+  int rc = st.step();
+  if (rc == SQLITE_ROW) return volume_row(st);
+  if (rc != SQLITE_DONE) return failf("containers.db: volume {}: {}", name, st.error());
+  return std::nullopt;
+}
+
+Result<std::vector<Db::VolumeRow>> Db::volumes() {
+  Stmt st(db_, "SELECT name, created, labels, anonymous FROM volumes ORDER BY name");
+  std::vector<VolumeRow> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) out.push_back(volume_row(st));
+  if (rc != SQLITE_DONE) return failf("containers.db: volumes: {}", st.error());
+  return out;
+}
+
+Status Db::remove_volume(const std::string& name) {
+  Stmt st(db_, "DELETE FROM volumes WHERE name = ?");
+  st.bind(1, name);
   if (st.step() != SQLITE_DONE) return failf("containers.db: volume {}: {}", name, st.error());
   return {};
 }

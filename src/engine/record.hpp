@@ -50,6 +50,7 @@ struct MountRecord {  // for inspect's Mounts
   // A volume: the image's content at destination is copied into it while it is empty
   // (docker; `:nocopy` and `volume-nocopy` turn it off).
   bool copy = true;
+  bool anonymous = false;  // a volume made for this container (`-v /dst`): `rm -v` removes it
   bool operator==(const MountRecord&) const = default;
 };
 
@@ -134,8 +135,19 @@ class Db {
   // --rm container still learns how it ended (as docker's does).
   Status remove_with_exit(const std::string& id, int exit_code);
   std::optional<int> removed_exit(const std::string& id);
-  // Named volumes: a row per name, its directory under <root>/volumes.
-  Status add_volume(const std::string& name);
+  // Volumes: a row per name, its directory under <root>/volumes (engine/volume_admin).
+  // Adding a name already there changes nothing.
+  Status add_volume(const std::string& name, const std::string& labels_json = "{}",
+                    bool anonymous = false);
+  struct VolumeRow {
+    std::string name, labels_json;
+    int64_t created = 0;
+    bool anonymous = false;
+  };
+  // One volume (nullopt when there is no row) or all of them, by name.
+  Result<std::optional<VolumeRow>> volume(const std::string& name);
+  Result<std::vector<VolumeRow>> volumes();
+  Status remove_volume(const std::string& name);
   const std::string& root() const { return root_; }
 
  private:

@@ -24,6 +24,7 @@
 #include "common/strings.hpp"
 #include "common/userns.hpp"
 #include "engine/seccomp_profile.hpp"
+#include "engine/volume_admin.hpp"
 #include "image/pull.hpp"
 #include "net/network.hpp"
 #include "oci/capabilities.hpp"
@@ -178,9 +179,11 @@ Status add_volume_mount(Plan& plan, const BuildContext& ctx, MountSpec m) {
   } else {
     std::string source = m.source;
     if (m.type == "volume") {
-      if (source.empty()) source = new_container_id();  // anonymous volume
-      if (source.find('/') != std::string::npos || source == "." || source == "..")
-        return failf("invalid volume name \"{}\"", source);
+      rec.anonymous = source.empty();
+      if (rec.anonymous)
+        source = new_container_id();
+      else
+        HULL_CHECK(check_volume_name(source));
       plan.named_volumes.push_back(source);
       rec.name = source;
       source = ctx.root + "/volumes/" + source + "/_data";

@@ -1,7 +1,9 @@
-// hull system prune [-f] [-a]: stopped containers, whatever a crash left behind (runtime
-// state, container directories and mounts without a record), then dangling images, or
-// with -a every image no container uses (docker's).
+// hull system prune [-f] [-a] [--volumes]: stopped containers, whatever a crash left
+// behind (runtime state, container directories and mounts without a record), then
+// dangling images, or with -a every image no container uses, and with --volumes the
+// anonymous volumes no container uses (docker's).
 #include "cli/engine/run_flags.hpp"
+#include "engine/volume_admin.hpp"
 #include "image/format.hpp"
 #include "image/store.hpp"
 
@@ -9,7 +11,7 @@ namespace hull::cli {
 
 HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
-    bool force = false, all = false;
+    bool force = false, all = false, volumes = false;
   };
   auto a = std::make_shared<Args>();
   auto* c = app.add_subcommand("system", "manage hull");
@@ -18,6 +20,7 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
       "prune", "remove stopped containers, crash leftovers and dangling (-a: unused) images");
   prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
   prune->add_flag("-a,--all", a->all, "also unused images");
+  prune->add_flag("--volumes", a->volumes, "also unused anonymous volumes");
   return [a, prune, &g]() -> int {
     if (!prune->parsed()) return 125;
     auto e = open_engine(g);
@@ -39,7 +42,18 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
       for (const auto& line : images->lines) fmt::print("{}\n", line);
       fmt::print("\n");
     }
-    fmt::print("Total reclaimed space: {}\n", image::human_size(double(images->reclaimed), 4));
+    uint64_t reclaimed = images->reclaimed;
+    if (a->volumes) {
+      auto vols = engine::prune_volumes(e->db(), false);
+      if (!vols) return engine_report(vols.error());
+      if (!vols->removed.empty()) {
+        fmt::print("Deleted Volumes:\n");
+        for (const auto& n : vols->removed) fmt::print("{}\n", n);
+        fmt::print("\n");
+      }
+      reclaimed += vols->reclaimed;
+    }
+    fmt::print("Total reclaimed space: {}\n", image::human_size(double(reclaimed), 4));
     return 0;
   };
 });

@@ -1,0 +1,257 @@
+// hull volume create|ls|inspect|rm|prune: docker's volume verbs for its local driver. Flags
+// only; the work is in engine/volume_admin.
+#include <iostream>
+#include <memory>
+#include <regex>
+
+#include "cli/engine/run_flags.hpp"
+#include "engine/present.hpp"
+#include "engine/template.hpp"
+#include "engine/volume_admin.hpp"
+#include "image/format.hpp"
+
+namespace hull::cli {
+namespace {
+
+// --label K=V (or K alone: an empty value), docker's.
+Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::string>& given) {
+  std::map<std::string, std::string> out;
+  for (const auto& l : given) {
+    auto eq = l.find('=');
+    std::string k = l.substr(0, eq);
+    if (k.empty()) return failf("invalid label {:?}: empty name", l);
+    out[k] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  return out;
+}
+
+// The filters of `volume ls` (dangling, driver, label, label!, name) and `volume prune`
+// (label, label!, all): every key given must hold, any of one key's values.
+struct VolumeFilter {
+  std::map<std::string, std::vector<std::string>> by_key;
+  bool all = false;  // prune's all=true
+
+  static Result<VolumeFilter> parse(const std::vector<std::string>& given, bool prune) {
+    VolumeFilter f;
+    for (const auto& g : given) {
+      auto [k, v] = HULL_TRY(engine::split_filter(g));
+      bool known = prune ? (k == "label" || k == "label!" || k == "all")
+                         : (k == "dangling" || k == "driver" || k == "label" || k == "label!" ||
+                            k == "name");
+      if (!known)
+        return failf("invalid filter {:?}: {}", k,
+                     prune ? "volume prune filters are label, label! and all"
+                           : "volume ls filters are dangling, driver, label, label! and name");
+      if (k == "dangling" || k == "all") {
+        if (v != "true" && v != "false" && v != "1" && v != "0")
+          return failf("invalid filter '{}={}': a boolean is true or false", k, v);
+        if (k == "all") {
+          f.all = v == "true" || v == "1";
+          continue;
+        }
+      }
+      if (k == "name") {
+        try {
+          std::regex check(v);
+        } catch (const std::regex_error&) {
+          return failf("invalid filter 'name={}': not a regular expression", v);
+        }
+      }
+      f.by_key[k].push_back(v);
+    }
+    return f;
+  }
+
+  bool holds(const engine::Volume& v) const {
+    for (const auto& [k, values] : by_key) {
+      bool any = false;
+      for (const auto& want : values) {
+        if (k == "dangling")
+          any |= v.users.empty() == (want == "true" || want == "1");
+        else if (k == "driver")
+          any |= want == "local";
+        else if (k == "label")
+          any |= engine::label_matches(want, v.labels);
+        else if (k == "label!")
+          any |= !engine::label_matches(want, v.labels);
+        else if (k == "name")
+          any |= std::regex_search(v.name, std::regex(want));
+      }
+      // label! must hold for each value given, as docker's.
+      if (k == "label!")
+        any = std::all_of(values.begin(), values.end(), [&](const std::string& want) {
+          return !engine::label_matches(want, v.labels);
+        });
+      if (!any) return false;
+    }
+    return true;
+  }
+};
+
+Result<engine::Db> open_db(const EngineGlobals& g) {
+  return engine::Db::open(g.root);
+}
+
+}  // namespace
+
+HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
+  struct Args {
+    std::string name, driver = "local", format;
+    std::vector<std::string> labels, opts, names, filters;
+    bool quiet = false, force = false, all = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* vol = app.add_subcommand("volume", "manage volumes");
+  vol->require_subcommand(1);
+
+  auto* create = vol->add_subcommand("create", "create a volume");
+  create->add_option("NAME", a->name, "volume name (a random one if none)");
+  create->add_option("-d,--driver", a->driver, "volume driver (local)");
+  create->add_option("-l,--label", a->labels, "set metadata K=V")->allow_extra_args(false);
+  create->add_option("-o,--opt", a->opts, "driver options")->allow_extra_args(false);
+
+  auto* ls = vol->add_subcommand("ls", "list volumes");
+  ls->alias("list");
+  ls->add_flag("-q,--quiet", a->quiet, "only names");
+  ls->add_option("-f,--filter", a->filters, "dangling=BOOL, driver=, label=K[=V], name=")
+      ->allow_extra_args(false);
+  ls->add_option("--format", a->format, "json, a template like {{.Name}}, or table TEMPLATE");
+
+  auto* inspect = vol->add_subcommand("inspect", "display detailed information on volumes");
+  inspect->add_option("VOLUME", a->names, "volume names")->required();
+  inspect->add_option("-f,--format", a->format, "template such as {{.Mountpoint}}");
+
+  auto* rm = vol->add_subcommand("rm", "remove volumes");
+  rm->alias("remove");
+  rm->add_option("VOLUME", a->names, "volume names")->required();
+  rm->add_flag("-f,--force", a->force, "no error for a volume that does not exist");
+
+  auto* prune = vol->add_subcommand("prune", "remove unused anonymous (-a: all unused) volumes");
+  prune->add_flag("-a,--all", a->all, "all unused volumes, named ones too");
+  prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
+  prune->add_option("--filter", a->filters, "label=K[=V], label!=K[=V], all=BOOL")
+      ->allow_extra_args(false);
+
+  return [=, &g]() -> int {
+    auto db = open_db(g);
+    if (!db) return engine_report(db.error());
+
+    if (create->parsed()) {
+      if (a->driver != "local")
+        return engine_report(Error{
+            0, fmt::format("volume driver {:?} is not available: hull has local", a->driver)});
+      if (!a->opts.empty())
+        return engine_report(
+            Error{0, "-o/--opt: driver options are not supported: a hull volume is a directory"});
+      auto labels = parse_labels(a->labels);
+      if (!labels) return engine_report(labels.error());
+      std::string name = a->name.empty() ? engine::new_container_id() : a->name;
+      if (auto r = engine::create_volume(*db, name, *labels, a->name.empty()); !r)
+        return engine_report(r.error());
+      fmt::print("{}\n", name);
+      return 0;
+    }
+
+    if (ls->parsed()) {
+      auto f = VolumeFilter::parse(a->filters, false);
+      if (!f) return engine_report(f.error());
+      auto vols = engine::list_volumes(*db);
+      if (!vols) return engine_report(vols.error());
+      std::vector<Json> rows;
+      for (const auto& v : *vols) {
+        if (!f->holds(v)) continue;
+        if (a->quiet) {
+          fmt::print("{}\n", v.name);
+          continue;
+        }
+        std::string labels;
+        for (const auto& [k, val] : v.labels) labels += (labels.empty() ? "" : ",") + k + "=" + val;
+        rows.push_back({{"Driver", "local"},
+                        {"Labels", labels},
+                        {"Links", std::to_string(v.users.size())},
+                        {"Mountpoint", g.root + "/volumes/" + v.name + "/_data"},
+                        {"Name", v.name},
+                        {"Scope", "local"},
+                        {"Size", "N/A"}});
+      }
+      if (a->quiet) return 0;
+      if (a->format == "json") {
+        for (const auto& r : rows) fmt::print("{}\n", r.dump());
+        return 0;
+      }
+      Json head = {{"Driver", "DRIVER"},    {"Labels", "LABELS"},
+                   {"Links", "LINKS"},      {"Mountpoint", "MOUNTPOINT"},
+                   {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"},
+                   {"Size", "SIZE"}};
+      auto out = engine::format_rows(a->format, "{{.Driver}}\t{{.Name}}", rows, head);
+      if (!out) return engine_report(out.error());
+      std::cout << *out;
+      return 0;
+    }
+
+    if (inspect->parsed()) {
+      Json out = Json::array();
+      int rc = 0;
+      for (const auto& n : a->names) {
+        auto v = engine::find_volume(*db, n);
+        if (!v) {
+          log::error("no such volume: {}", n);
+          rc = 1;
+          continue;
+        }
+        Json j = engine::volume_json(*v, g.root);
+        if (a->format.empty()) {
+          out.push_back(std::move(j));
+          continue;
+        }
+        auto line = engine::format_template(j, a->format);
+        if (!line) return engine_report(line.error());
+        std::cout << *line << "\n";
+      }
+      if (a->format.empty()) std::cout << out.dump(4) << "\n";
+      return rc;
+    }
+
+    if (rm->parsed()) {
+      int rc = 0;
+      for (const auto& n : a->names) {
+        auto v = engine::find_volume(*db, n);
+        if (!v) {
+          if (a->force) continue;
+          log::error("{}", v.error().message);
+          rc = 1;
+          continue;
+        }
+        if (auto r = engine::remove_volume(*db, *v); !r) {
+          log::error("{}", r.error().message);
+          rc = 1;
+          continue;
+        }
+        fmt::print("{}\n", n);
+      }
+      return rc;
+    }
+
+    if (prune->parsed()) {
+      auto f = VolumeFilter::parse(a->filters, true);
+      if (!f) return engine_report(f.error());
+      auto vols = engine::list_volumes(*db);
+      if (!vols) return engine_report(vols.error());
+      auto pruned = engine::prune_volumes(*db, a->all || f->all,
+                                          [&](const engine::Volume& v) { return f->holds(v); });
+      if (!pruned) return engine_report(pruned.error());
+      const auto& removed = pruned->removed;
+      const uint64_t reclaimed = pruned->reclaimed;
+      if (!removed.empty()) {
+        fmt::print("Deleted Volumes:\n");
+        for (const auto& n : removed) fmt::print("{}\n", n);
+        fmt::print("\n");
+      }
+      fmt::print("Total reclaimed space: {}\n", image::human_size(double(reclaimed), 4));
+      return 0;
+    }
+    return 125;
+  };
+});
+
+}  // namespace hull::cli
