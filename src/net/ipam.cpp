@@ -1,5 +1,7 @@
 #include "net/ipam.hpp"
 
+#include <algorithm>
+
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 
@@ -7,9 +9,16 @@ namespace hull::net::ipam {
 
 Result<uint32_t> allocate(const Subnet& subnet, uint32_t gateway, const std::set<uint32_t>& used,
                           uint32_t cursor) {
+  return allocate(subnet, subnet, gateway, used, cursor);
+}
+
+Result<uint32_t> allocate(const Subnet& subnet, const Subnet& pool, uint32_t gateway,
+                          const std::set<uint32_t>& used, uint32_t cursor) {
   if (subnet.prefix > 30)
     return failf("subnet {} has no room for containers (prefix longer than /30)", subnet.str());
-  uint32_t first = subnet.base + 1, last = subnet.broadcast() - 1;
+  uint32_t first = std::max(subnet.base + 1, pool.base);
+  uint32_t last = std::min(subnet.broadcast() - 1, pool.broadcast());
+  if (first > last) return fail(fmt::format("no address in {}", pool.str()), ENOSPC);
   uint64_t span = uint64_t{last} - first + 1;
   if (cursor < first || cursor > last) cursor = first;
   for (uint64_t n = 0; n < span; ++n) {
@@ -17,6 +26,8 @@ Result<uint32_t> allocate(const Subnet& subnet, uint32_t gateway, const std::set
     if (a == gateway || used.contains(a)) continue;
     return a;
   }
+  if (pool.base != subnet.base || pool.prefix != subnet.prefix)
+    return fail(fmt::format("no free address left in ip range {}", pool.str()), ENOSPC);
   return fail(fmt::format("no free address left in subnet {}", subnet.str()), ENOSPC);
 }
 

@@ -18,6 +18,10 @@ namespace hull::net::ipam {
 // entries and conntrack state of a removed container from hitting its successor.
 Result<uint32_t> allocate(const Subnet& subnet, uint32_t gateway, const std::set<uint32_t>& used,
                           uint32_t cursor);
+// The same, from pool only (--ip-range, inside subnet): the subnet's network, broadcast
+// and gateway addresses stay reserved when the pool holds them.
+Result<uint32_t> allocate(const Subnet& subnet, const Subnet& pool, uint32_t gateway,
+                          const std::set<uint32_t>& used, uint32_t cursor);
 
 // A fixed address (--ip): inside the subnet, not reserved, not in use.
 Status check_static(const Subnet& subnet, uint32_t gateway, const std::set<uint32_t>& used,

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,13 +65,32 @@ struct NetworkInfo {
   std::string name;  // "bridge" is the default network
   std::string id;    // 64 hex
   std::string driver = "bridge";
-  std::string bridge;   // interface name: "hull0", "hull-<10 hex>"
-  std::string subnet;   // "10.88.0.0/16"
-  std::string gateway;  // "10.88.0.1"
+  std::string bridge;    // interface name: "hull0", "hull-<10 hex>", or -o's bridge.name
+  std::string subnet;    // "10.88.0.0/16"
+  std::string gateway;   // "10.88.0.1"
+  std::string ip_range;  // --ip-range, "" = the whole subnet
   int mtu = 1500;
   int64_t created = 0;  // unix seconds
   bool is_default = false;
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> options;  // -o as given
   std::vector<EndpointInfo> endpoints;
+};
+
+// docker network create's flags.
+struct CreateOptions {
+  std::string subnet;    // "" = a free /24 from 10.89.0.0/16 upward
+  std::string gateway;   // "" = the subnet's first address
+  std::string ip_range;  // containers' addresses come from this CIDR inside the subnet
+  // No route out: no masquerade, no forwarding between the bridge and any other
+  // interface, no published ports, and containers get no default route (docker's).
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+  // -o: com.docker.network.bridge.name (the bridge's interface name),
+  // com.docker.network.driver.mtu, com.docker.network.bridge.enable_ip_masquerade;
+  // any other com.docker.network.* key is refused rather than ignored; other keys are kept.
+  std::map<std::string, std::string> options;
 };
 
 struct Attachment {
@@ -122,6 +142,7 @@ class Networks {
   // free /24 from 10.89.0.0/16 upward; an empty gateway is the subnet's first address.
   Result<NetworkInfo> create(const std::string& name, const std::string& subnet = "",
                              const std::string& gateway = "");
+  Result<NetworkInfo> create(const std::string& name, const CreateOptions& options);
   // Fails while containers are attached. The default network cannot be removed.
   Status remove(const std::string& name_or_id);
   Result<std::vector<NetworkInfo>> list();

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <functional>
 #include <map>
@@ -53,6 +54,30 @@ CREATE TABLE IF NOT EXISTS endpoints(
   PRIMARY KEY(container_id, network), UNIQUE(network, ip));
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )";
+// Version 2: network create's --ip-range, --internal, --label and -o. ALTER TABLE has no
+// IF NOT EXISTS, so the version is checked again inside the write transaction.
+constexpr int kSchemaV2 = 2;
+constexpr const char* kSchemaV2Ddl = R"(
+ALTER TABLE networks ADD COLUMN ip_range TEXT NOT NULL DEFAULT '';
+ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE networks ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE networks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+)";
+
+Status migrate_v2(sql::Db& db) {
+  if (sqlite::user_version(db.get()) >= kSchemaV2) return {};
+  HULL_CHECK(db.exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    if (sqlite::user_version(db.get()) >= kSchemaV2) return {};
+    HULL_CHECK(db.exec(kSchemaV2Ddl));
+    return db.exec(fmt::format("PRAGMA user_version={}", kSchemaV2));
+  }();
+  if (!body) {
+    (void)db.exec("ROLLBACK");
+    return std::unexpected(body.error().wrap(fmt::format("{}: schema version 2", db.path())));
+  }
+  return db.exec("COMMIT");
+}
 
 struct NetRow {
   std::string name, id, bridge, subnet, gateway;
@@ -60,6 +85,14 @@ struct NetRow {
   int64_t created = 0;
   bool is_default = false;
   uint32_t next_ip = 0;
+  std::string ip_range;
+  bool internal = false;
+  std::map<std::string, std::string> labels, options;
+
+  [[nodiscard]] bool masquerade() const {
+    auto it = options.find("com.docker.network.bridge.enable_ip_masquerade");
+    return !internal && (it == options.end() || it->second != "false");
+  }
 };
 
 struct EpRow {
@@ -73,15 +106,31 @@ struct EpRow {
   int64_t seq = 0;
 };
 
-const char* kNetCols = "name, id, bridge, subnet, gateway, mtu, created, is_default, next_ip";
+const char* kNetCols =
+    "name, id, bridge, subnet, gateway, mtu, created, is_default, next_ip, ip_range, internal, "
+    "labels, options";
 const char* kEpCols =
     "container_id, network, container_name, hostname, ip, mac, host_veth, ifname, aliases, "
     "ports, extra_hosts, hosts_path, seq";
 
+std::map<std::string, std::string> map_from_json(const std::string& text) {
+  std::map<std::string, std::string> out;
+  auto j = parse_json(text, "net.db");
+  if (j && j->is_object())
+    for (const auto& [k, v] : j->items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
 NetRow net_row(const sql::Row& r) {
-  return NetRow{r.s(0), r.s(1),      r.s(2),
-                r.s(3), r.s(4),      static_cast<int>(r.i(5)),
-                r.i(6), r.i(7) != 0, static_cast<uint32_t>(r.i(8))};
+  NetRow n{r.s(0), r.s(1),      r.s(2),
+           r.s(3), r.s(4),      static_cast<int>(r.i(5)),
+           r.i(6), r.i(7) != 0, static_cast<uint32_t>(r.i(8))};
+  n.ip_range = r.s(9);
+  n.internal = r.i(10) != 0;
+  n.labels = map_from_json(r.s(11));
+  n.options = map_from_json(r.s(12));
+  return n;
 }
 
 std::vector<std::string> strings_from_json(const std::string& text) {
@@ -307,27 +356,30 @@ struct Networks::Impl {
         candidates.push_back(*parse_subnet(c));
       subnet = HULL_TRY(ipam::pick_subnet(candidates, taken));
     }
-    return HULL_TRY(insert_network(std::string(kDefaultName), config.default_bridge, subnet,
-                                   subnet.base + 1, true));
+    NetRow n;
+    n.name = kDefaultName;
+    n.bridge = config.default_bridge;
+    n.is_default = true;
+    return HULL_TRY(insert_network(std::move(n), subnet, subnet.base + 1));
   }
 
-  Result<NetRow> insert_network(const std::string& name, const std::string& bridge,
-                                const Subnet& subnet, uint32_t gateway, bool is_default) {
-    NetRow n{name,
-             random_hex(32),
-             bridge,
-             subnet.str(),
-             format_ipv4(gateway),
-             kDefaultMtu,
-             static_cast<int64_t>(time(nullptr)),
-             is_default,
-             gateway + 1};
-    if (!is_default) n.bridge = std::string(kUserBridgePrefix) + n.id.substr(0, 10);
+  // n carries the name, is_default and create's extras; an empty bridge is named after
+  // the new id.
+  Result<NetRow> insert_network(NetRow n, const Subnet& subnet, uint32_t gateway) {
+    n.id = random_hex(32);
+    n.subnet = subnet.str();
+    n.gateway = format_ipv4(gateway);
+    n.created = static_cast<int64_t>(time(nullptr));
+    n.next_ip = gateway + 1;
+    if (!n.ip_range.empty())
+      if (auto r = parse_subnet(n.ip_range)) n.next_ip = r->base;
+    if (n.bridge.empty()) n.bridge = std::string(kUserBridgePrefix) + n.id.substr(0, 10);
     HULL_CHECK(
         db.run("INSERT INTO networks(name, id, bridge, subnet, gateway, mtu, created, is_default, "
-               "next_ip) VALUES(?,?,?,?,?,?,?,?,?)",
+               "next_ip, ip_range, internal, labels, options) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                {n.name, n.id, n.bridge, n.subnet, n.gateway, int64_t{n.mtu}, n.created,
-                int64_t{n.is_default}, int64_t{n.next_ip}}));
+                int64_t{n.is_default}, int64_t{n.next_ip}, n.ip_range, int64_t{n.internal},
+                Json(n.labels).dump(), Json(n.options).dump()}));
     return n;
   }
 
@@ -361,18 +413,23 @@ struct Networks::Impl {
     std::map<std::string, int> users;
     for (const auto& e : eps) users[e.network]++;
     nft::Model model;
+    std::set<std::string> internal;
     for (const auto& n : nets) {
       bool in_use = !n.is_default || users[n.name] > 0;
       if (!in_use) {
         HULL_CHECK(nl::delete_link(sock, n.bridge));
         continue;
       }
-      model.bridges.push_back({n.bridge, n.subnet});
+      model.bridges.push_back({n.bridge, n.subnet, n.internal, n.masquerade()});
+      if (n.internal) internal.insert(n.name);
     }
-    for (const auto& e : eps)
+    for (const auto& e : eps) {
+      // docker publishes no port of a container on an internal network.
+      if (internal.contains(e.network)) continue;
       for (const auto& p : e.ports)
         model.ports.push_back(
             {p.host_ip, p.host_port, p.proto, format_ipv4(e.ip), p.container_port});
+    }
     std::string text = nft::render(model);
     std::optional<std::string> last;
     HULL_CHECK(db.query("SELECT value FROM meta WHERE key = 'nft'", {},
@@ -574,7 +631,9 @@ struct Networks::Impl {
       HULL_CHECK(ipam::check_static(subnet, gateway, used, *a));
       ip = *a;
     } else {
-      ip = HULL_TRY(ipam::allocate(subnet, gateway, used, net.next_ip));
+      Subnet pool = subnet;
+      if (!net.ip_range.empty()) pool = HULL_TRY(parse_subnet(net.ip_range));
+      ip = HULL_TRY(ipam::allocate(subnet, pool, gateway, used, net.next_ip));
       HULL_CHECK(
           db.run("UPDATE networks SET next_ip = ? WHERE name = ?", {int64_t{ip + 1}, net.name}));
     }
@@ -616,7 +675,9 @@ struct Networks::Impl {
       HULL_CHECK(nl::set_up(in_ns, "lo"));
       HULL_CHECK(nl::add_address(in_ns, ep.ifname, ip, subnet.prefix));
       HULL_CHECK(nl::set_up(in_ns, ep.ifname));
-      if (existing.empty()) HULL_CHECK(nl::add_default_route(in_ns, ep.ifname, gateway));
+      // An internal network has no way out, so no default route (docker's).
+      if (existing.empty() && !net.internal)
+        HULL_CHECK(nl::add_default_route(in_ns, ep.ifname, gateway));
       return {};
     }();
     if (!in_netns)
@@ -686,9 +747,13 @@ struct Networks::Impl {
     i.bridge = n.bridge;
     i.subnet = n.subnet;
     i.gateway = n.gateway;
+    i.ip_range = n.ip_range;
     i.mtu = n.mtu;
     i.created = n.created;
     i.is_default = n.is_default;
+    i.internal = n.internal;
+    i.labels = n.labels;
+    i.options = n.options;
     for (const auto& e : HULL_TRY(endpoints("WHERE network = ?", {n.name})))
       i.endpoints.push_back(EndpointInfo{e.container_id, e.container_name, subnet_of(e, n), e.mac,
                                          e.host_veth, e.aliases, e.ports});
@@ -711,33 +776,85 @@ Result<Networks> Networks::open(const std::string& root, const Config& config) {
   if (!lock) return sys_failf("open \"{}\"", lock_path);
   auto db = HULL_TRY(sql::Db::open(root + "/net.db"));
   HULL_CHECK(sqlite::ensure_schema(db.get(), kSchemaVersion, kSchema, root + "/net.db"));
+  HULL_CHECK(migrate_v2(db));
   auto impl = std::make_unique<Impl>(Impl{root, config, std::move(db), std::move(lock)});
   return Networks(std::move(impl));
 }
 
 Result<NetworkInfo> Networks::create(const std::string& name, const std::string& subnet_text,
                                      const std::string& gateway_text) {
+  CreateOptions o;
+  o.subnet = subnet_text;
+  o.gateway = gateway_text;
+  return create(name, o);
+}
+
+Result<NetworkInfo> Networks::create(const std::string& name, const CreateOptions& o) {
   auto& I = *impl_;
   if (!valid_network_name(name))
     return failf("invalid network name \"{}\": use letters, digits, '_', '.', '-'", name);
   if (name == kDefaultName || name == "host" || name == "none" || name == "default")
     return failf("network name \"{}\" is reserved", name);
+  NetRow row;
+  row.name = name;
+  row.internal = o.internal;
+  row.labels = o.labels;
+  row.options = o.options;
+  for (const auto& [key, value] : o.options) {
+    if (key == "com.docker.network.bridge.name") {
+      if (value.empty() || value.size() > 15 || value.find_first_of("/ :") != std::string::npos)
+        return failf(
+            "-o {}={}: not a valid interface name (1-15 characters, no '/', ':' or "
+            "blank)",
+            key, value);
+      row.bridge = value;
+    } else if (key == "com.docker.network.driver.mtu") {
+      int mtu = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), mtu);
+      if (ec != std::errc() || end != value.data() + value.size() || mtu < 68 || mtu > 65535)
+        return failf("-o {}={}: the MTU is a number from 68 to 65535", key, value);
+      row.mtu = mtu;
+    } else if (key == "com.docker.network.bridge.enable_ip_masquerade") {
+      if (value != "true" && value != "false")
+        return failf("-o {}={}: want true or false", key, value);
+    } else if (key.starts_with("com.docker.network.")) {
+      // Refused rather than stored and ignored: enable_icc=false, for one, would promise
+      // an isolation hull does not give.
+      return failf(
+          "-o {}: not supported by hull (supported: com.docker.network.bridge.name, "
+          "com.docker.network.driver.mtu, "
+          "com.docker.network.bridge.enable_ip_masquerade)",
+          key);
+    }
+  }
   auto lk = HULL_TRY(I.lock());
   auto sock = HULL_TRY(nl::Socket::open());
   if (HULL_TRY(I.find_network(name)))
     return fail(fmt::format("network with name \"{}\" already exists", name), EEXIST);
   std::vector<Subnet> others;
-  for (const auto& n : HULL_TRY(I.networks()))
+  for (const auto& n : HULL_TRY(I.networks())) {
     if (auto s = parse_subnet(n.subnet)) others.push_back(*s);
+    if (!row.bridge.empty() && n.bridge == row.bridge)
+      return fail(
+          fmt::format("bridge name \"{}\" is already used by network \"{}\"", row.bridge, n.name),
+          EEXIST);
+  }
+  if (!row.bridge.empty() && HULL_TRY(nl::link_index(sock, row.bridge)) != 0)
+    return fail(fmt::format("-o com.docker.network.bridge.name={}: an interface of that name "
+                            "already exists",
+                            row.bridge),
+                EEXIST);
   Subnet subnet;
-  if (!subnet_text.empty()) {
-    subnet = HULL_TRY(parse_subnet(subnet_text));
+  if (!o.subnet.empty()) {
+    subnet = HULL_TRY(parse_subnet(o.subnet));
     if (subnet.prefix > 30) return failf("subnet {} is too small (at most /30)", subnet.str());
-    for (const auto& o : others)
-      if (subnet.overlaps(o))
+    for (const auto& other : others)
+      if (subnet.overlaps(other))
         return failf("subnet {} overlaps the subnet {} of another hull network", subnet.str(),
-                     o.str());
+                     other.str());
   } else {
+    if (!o.ip_range.empty() || !o.gateway.empty())
+      return failf("--{} needs --subnet", o.ip_range.empty() ? "gateway" : "ip-range");
     auto taken = others;
     auto routes = ipam::host_routes();
     taken.insert(taken.end(), routes.begin(), routes.end());
@@ -747,18 +864,23 @@ Result<NetworkInfo> Networks::create(const std::string& name, const std::string&
     subnet = HULL_TRY(ipam::pick_subnet(candidates, taken));
   }
   uint32_t gateway = subnet.base + 1;
-  if (!gateway_text.empty()) {
-    auto g = parse_ipv4(gateway_text);
-    if (!g) return failf("invalid gateway \"{}\": not an IPv4 address", gateway_text);
+  if (!o.gateway.empty()) {
+    auto g = parse_ipv4(o.gateway);
+    if (!g) return failf("invalid gateway \"{}\": not an IPv4 address", o.gateway);
     if (!subnet.contains(*g) || *g == subnet.base || *g == subnet.broadcast())
-      return failf("gateway {} is not a host address of subnet {}", gateway_text, subnet.str());
+      return failf("gateway {} is not a host address of subnet {}", o.gateway, subnet.str());
     gateway = *g;
+  }
+  if (!o.ip_range.empty()) {
+    auto r = HULL_TRY(parse_subnet(o.ip_range));
+    if (!subnet.contains(r.base) || r.prefix < subnet.prefix)
+      return failf("ip range {} is not inside subnet {}", r.str(), subnet.str());
+    row.ip_range = r.str();
   }
   HULL_CHECK(I.db.exec("BEGIN IMMEDIATE"));
   bool made = false;
-  NetRow row;
   auto body = [&]() -> Status {
-    row = HULL_TRY(I.insert_network(name, "", subnet, gateway, false));
+    row = HULL_TRY(I.insert_network(row, subnet, gateway));
     made = HULL_TRY(I.ensure_bridge(sock, row));
     HULL_CHECK(I.reconcile(sock));
     return I.db.exec("COMMIT");

@@ -45,8 +45,10 @@ std::string render(const Model& m) {
       "  chain postrouting {\n"
       "    type nat hook postrouting priority 100; policy accept;\n";
   for (const auto& b : m.bridges) {
+    if (b.internal) continue;  // no way out, no published ports
     // Outbound: the subnet leaves through any other interface behind the host's address.
-    out += fmt::format("    ip saddr {} oifname != \"{}\" masquerade\n", b.subnet, b.name);
+    if (b.masquerade)
+      out += fmt::format("    ip saddr {} oifname != \"{}\" masquerade\n", b.subnet, b.name);
     // 127.0.0.1:port from the host (route_localnet lets it be routed to the bridge): the
     // container must answer the gateway, not a loopback address.
     out += fmt::format("    oifname \"{}\" ip saddr 127.0.0.0/8 masquerade\n", b.name);
@@ -64,6 +66,13 @@ std::string render(const Model& m) {
     for (const auto& b : m.bridges)
       if (a.name != b.name)
         out += fmt::format("    iifname \"{}\" oifname \"{}\" drop\n", a.name, b.name);
+  // An internal network (docker's --internal) talks only inside its bridge.
+  for (const auto& b : m.bridges)
+    if (b.internal)
+      out += fmt::format(
+          "    iifname \"{0}\" oifname != \"{0}\" drop\n    oifname \"{0}\" iifname != \"{0}\" "
+          "drop\n",
+          b.name);
   out +=
       "  }\n"
       "}\n";

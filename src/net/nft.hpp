@@ -17,8 +17,10 @@ namespace hull::net::nft {
 inline constexpr const char* kTable = "hull";
 
 struct Bridge {
-  std::string name;    // interface
-  std::string subnet;  // CIDR
+  std::string name;        // interface
+  std::string subnet;      // CIDR
+  bool internal = false;   // network create --internal: nothing in or out but the bridge
+  bool masquerade = true;  // -o com.docker.network.bridge.enable_ip_masquerade=false
 };
 
 struct Port {

@@ -38,28 +38,59 @@ Json to_json(const net::NetworkInfo& n) {
                        {"HostPort", std::to_string(p.host_port)},
                        {"ContainerPort", std::to_string(p.container_port)},
                        {"Protocol", p.proto}});
-    containers[e.container_id] = {{"Name", e.container_name}, {"MacAddress", e.mac},
-                                  {"IPv4Address", e.ip},      {"HostVeth", e.host_veth},
+    // EndpointID: hull has no endpoint objects; the host veth names the endpoint.
+    containers[e.container_id] = {{"Name", e.container_name}, {"EndpointID", e.host_veth},
+                                  {"MacAddress", e.mac},      {"IPv4Address", e.ip},
+                                  {"IPv6Address", ""},        {"HostVeth", e.host_veth},
                                   {"Aliases", e.aliases},     {"Ports", ports}};
   }
+  Json config = {{"Subnet", n.subnet}, {"Gateway", n.gateway}};
+  if (!n.ip_range.empty()) config["IPRange"] = n.ip_range;
+  // docker shows the -o options given; hull adds the bridge's name and MTU it chose.
+  Json options = n.options;
+  options["com.docker.network.bridge.name"] = n.bridge;
+  options["com.docker.network.driver.mtu"] = std::to_string(n.mtu);
   return {{"Name", n.name},
           {"Id", n.id},
           {"Created", format_rfc3339(n.created)},
+          {"Scope", "local"},
           {"Driver", n.driver},
+          {"EnableIPv6", false},
           {"IPAM",
-           {{"Driver", "default"},
-            {"Config", Json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}},
-          {"Options",
-           {{"com.docker.network.bridge.name", n.bridge},
-            {"com.docker.network.driver.mtu", std::to_string(n.mtu)}}},
-          {"Containers", containers}};
+           {{"Driver", "default"}, {"Options", Json::object()}, {"Config", Json::array({config})}}},
+          {"Internal", n.internal},
+          {"Attachable", false},
+          {"Ingress", false},
+          {"ConfigFrom", {{"Network", ""}}},
+          {"ConfigOnly", false},
+          {"Containers", containers},
+          {"Options", options},
+          {"Labels", n.labels}};
+}
+
+// "k=v" (or "k", an empty value, as docker takes a label) into a map.
+Result<std::map<std::string, std::string>> key_values(const std::vector<std::string>& args,
+                                                      std::string_view flag, bool value_needed) {
+  std::map<std::string, std::string> out;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    if (eq == 0 || (eq == std::string::npos && value_needed))
+      return failf("invalid {} \"{}\": want KEY=VALUE", flag, a);
+    if (eq == std::string::npos)
+      out[a] = "";
+    else
+      out[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  return out;
 }
 
 }  // namespace
 
 HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
-    std::string name, subnet, gateway, driver = "bridge";
+    std::string name, subnet, gateway, ip_range, driver = "bridge";
+    bool internal = false;
+    std::vector<std::string> labels, opts;
     std::vector<std::string> names;
     bool quiet = false, force = false;
     std::string format;
@@ -73,6 +104,14 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
   auto* create = net->add_subcommand("create", "create a bridge network");
   create->add_option("--subnet", a->subnet, "subnet in CIDR form, e.g. 10.89.5.0/24");
   create->add_option("--gateway", a->gateway, "gateway address inside the subnet");
+  create->add_option("--ip-range", a->ip_range, "give containers addresses from this CIDR only");
+  create->add_flag("--internal", a->internal, "no access to or from outside the network");
+  create->add_option("--label", a->labels, "a label KEY=VALUE (repeatable)")
+      ->allow_extra_args(false)
+      ->type_size(1);
+  create->add_option("-o,--opt", a->opts, "a driver option KEY=VALUE (repeatable)")
+      ->allow_extra_args(false)
+      ->type_size(1);
   create->add_option("-d,--driver", a->driver, "network driver")->check(CLI::IsMember({"bridge"}));
   create->add_option("NAME", a->name, "network name")->required();
 
@@ -106,7 +145,18 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     auto nets = open_networks(g);
     if (!nets) return engine_report(nets.error());
     if (create->parsed()) {
-      auto n = nets->create(a->name, a->subnet, a->gateway);
+      net::CreateOptions o;
+      o.subnet = a->subnet;
+      o.gateway = a->gateway;
+      o.ip_range = a->ip_range;
+      o.internal = a->internal;
+      auto labels = key_values(a->labels, "--label", false);
+      if (!labels) return engine_report(labels.error());
+      auto opts = key_values(a->opts, "-o", true);
+      if (!opts) return engine_report(opts.error());
+      o.labels = std::move(*labels);
+      o.options = std::move(*opts);
+      auto n = nets->create(a->name, o);
       if (!n) return engine_report(n.error());
       std::cout << n->id << "\n";
       return 0;

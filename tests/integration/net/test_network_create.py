@@ -1,0 +1,63 @@
+"""`network create`'s docker flags (--ip-range, --internal, --label, -o) and what
+`network inspect` shows of them. Runs hull inside a throwaway network namespace
+(conftest.py)."""
+import json
+import re
+
+
+def inspect(hull, name):
+    return json.loads(hull("network", "inspect", name).stdout)[0]
+
+
+def test_create_ip_range_labels_and_options(hull, testns):
+    hull("network", "create", "--subnet", "10.204.0.0/24", "--ip-range", "10.204.0.128/25",
+         "--gateway", "10.204.0.1", "--label", "team=web", "--label", "solo",
+         "-o", "com.docker.network.bridge.name=hulltestbr", "-o",
+         "com.docker.network.driver.mtu=1400", "app")
+    n = inspect(hull, "app")
+    assert n["IPAM"]["Config"] == [{"Subnet": "10.204.0.0/24", "Gateway": "10.204.0.1",
+                                    "IPRange": "10.204.0.128/25"}], n["IPAM"]
+    assert n["Labels"] == {"team": "web", "solo": ""}, n["Labels"]
+    assert n["Options"]["com.docker.network.bridge.name"] == "hulltestbr", n["Options"]
+    assert n["Options"]["com.docker.network.driver.mtu"] == "1400", n["Options"]
+    assert n["Internal"] is False and n["Scope"] == "local" and n["EnableIPv6"] is False, n
+    assert "hulltestbr" in testns.links()
+    assert " mtu 1400 " in testns.cmd("ip", "-o", "link", "show", "hulltestbr").stdout
+    out = hull.run("--rm", "--network", "app", "--", "sh", "-c",
+                   "ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu").stdout
+    ip = re.search(r"inet 10\.204\.0\.(\d+)/24", out)
+    assert ip and int(ip.group(1)) >= 128, out
+    assert out.splitlines()[-1] == "1400", out
+    hull("network", "rm", "app")
+    assert "hulltestbr" not in testns.links()
+
+
+def test_create_refuses_what_it_cannot_do(hull, testns):
+    for args, words in [
+            (["-o", "com.docker.network.bridge.enable_icc=false"], "enable_icc"),
+            (["--ip-range", "10.205.1.0/24"], "needs --subnet"),
+            (["--subnet", "10.205.0.0/24", "--ip-range", "10.206.0.0/25"], "not inside"),
+            (["-o", "com.docker.network.driver.mtu=big"], "MTU"),
+            (["--label", "=x"], "--label")]:
+        p = hull("network", "create", *args, "bad", check=False)
+        assert p.returncode == 125 and words in p.stderr, (args, p.stderr)
+    assert "bad" not in hull("network", "ls").stdout
+    assert not [l for l in testns.links() if l.startswith("hull")], testns.links()
+
+
+def test_internal_network_has_no_way_out(hull, testns):
+    hull("network", "create", "--internal", "--subnet", "10.207.0.0/24", "inner")
+    assert inspect(hull, "inner")["Internal"] is True
+    hull.run("-d", "--name", "web", "--network", "inner", "-p", "18086:80", "--",
+             "sh", "-c", "mkdir -p /w && echo hi > /w/index.html && exec httpd -f -p 80 -h /w")
+    out = hull.run("--rm", "--network", "inner", "--", "sh", "-c",
+                   "ip route; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                   "wget -q -O - http://web/ && break; sleep 0.2; done").stdout
+    assert "default" not in out, out
+    assert "hi" in out, out
+    table = testns.cmd("nft", "list", "table", "ip", "hull").stdout
+    assert "10.207.0.0/24" not in table or "masquerade" not in [
+        l for l in table.splitlines() if "10.207.0.0/24" in l][0], table
+    assert "dport 18086" not in table, table
+    bridge = inspect(hull, "inner")["Options"]["com.docker.network.bridge.name"]
+    assert f'iifname "{bridge}" oifname != "{bridge}" drop' in table, table
