@@ -2,6 +2,7 @@
 // src/net (Networks).
 #include <iostream>
 #include <memory>
+#include <regex>
 
 #include "cli/engine/verb.hpp"
 #include "common/fs.hpp"
@@ -9,6 +10,7 @@
 #include "common/time.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
+#include "engine/present.hpp"
 #include "net/network.hpp"
 
 namespace hull::cli {
@@ -84,6 +86,81 @@ Result<std::map<std::string, std::string>> key_values(const std::vector<std::str
   return out;
 }
 
+// docker network ls's filters: different keys must all hold, values of one key are
+// alternatives. name and id match all or part (a regular expression, as docker's
+// filters.Match), driver exactly, label as ps's, type custom|builtin, scope local,
+// dangling true|false (no container; the default network is never dangling).
+struct LsFilter {
+  std::map<std::string, std::vector<std::string>> by_key;
+};
+
+Result<LsFilter> parse_ls_filters(const std::vector<std::string>& args) {
+  LsFilter f;
+  for (const auto& a : args) {
+    auto [k, v] = HULL_TRY(engine::split_filter(a));
+    if (k != "name" && k != "id" && k != "driver" && k != "label" && k != "type" && k != "scope" &&
+        k != "dangling")
+      return failf(
+          "invalid filter {:?}: network filters are name, id, driver, label, type, "
+          "scope and dangling",
+          k);
+    if (k == "type" && v != "custom" && v != "builtin")
+      return failf("invalid filter 'type={}': want custom or builtin", v);
+    if (k == "dangling" && v != "true" && v != "false" && v != "1" && v != "0")
+      return failf("invalid filter 'dangling={}': want true or false", v);
+    if (k == "name" || k == "id") {
+      try {
+        std::regex check(v);
+      } catch (const std::regex_error&) {
+        return failf("invalid filter '{}={}': not a regular expression", k, v);
+      }
+    }
+    f.by_key[k].push_back(v);
+  }
+  return f;
+}
+
+bool ls_matches(const LsFilter& f, const net::NetworkInfo& n) {
+  for (const auto& [k, values] : f.by_key) {
+    bool any = false;
+    for (const auto& v : values) {
+      if (k == "name" || k == "id")
+        any = any || std::regex_search(k == "name" ? n.name : n.id, std::regex(v));
+      else if (k == "driver")
+        any = any || v == n.driver;
+      else if (k == "label")
+        any = any || engine::label_matches(v, n.labels);
+      else if (k == "type")
+        any = any || (v == "builtin") == n.is_default;
+      else if (k == "scope")
+        any = any || v == "local";
+      else if (k == "dangling")
+        any = any || (v == "true" || v == "1") == (!n.is_default && n.endpoints.empty());
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+// One row of docker network ls: what its --format templates and "json" see.
+Json ls_row(const net::NetworkInfo& n, bool no_trunc) {
+  std::string labels;
+  for (const auto& [k, v] : n.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+  // CreatedAt as Go's time.String(), as ps shows it.
+  std::string created = format_rfc3339(n.created);
+  created = created.substr(0, 10) + " " + created.substr(11, 8) + " +0000 UTC";
+  return {{"CreatedAt", created},
+          {"Driver", n.driver},
+          {"ID", no_trunc ? n.id : short_id(n.id)},
+          {"IPv6", "false"},
+          {"Internal", n.internal ? "true" : "false"},
+          {"Labels", labels},
+          {"Name", n.name},
+          {"Scope", "local"}};
+}
+
+constexpr std::string_view kLsTable = "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
+
 }  // namespace
 
 HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
@@ -92,7 +169,8 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     bool internal = false;
     std::vector<std::string> labels, opts;
     std::vector<std::string> names;
-    bool quiet = false, force = false;
+    bool quiet = false, force = false, no_trunc = false;
+    std::vector<std::string> filters;
     std::string format;
     std::string network, container, ip;
     std::vector<std::string> aliases;
@@ -118,7 +196,12 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
   auto* ls = net->add_subcommand("ls", "list networks");
   ls->alias("list");
   ls->add_flag("-q,--quiet", a->quiet, "print only ids");
-  ls->add_option("--format", a->format, "json: one JSON object per line");
+  ls->add_flag("--no-trunc", a->no_trunc, "print whole ids");
+  ls->add_option("-f,--filter", a->filters, "name, id, driver, label, type, scope, dangling")
+      ->allow_extra_args(false)
+      ->type_size(1);
+  ls->add_option("--format", a->format,
+                 "table, table TEMPLATE, TEMPLATE (a Go template) or json (one object a line)");
 
   auto* inspect = net->add_subcommand("inspect", "show networks as JSON");
   inspect->add_option("NETWORK", a->names, "network names or ids")->required();
@@ -162,21 +245,32 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       return 0;
     }
     if (ls->parsed()) {
+      auto filter = parse_ls_filters(a->filters);
+      if (!filter) return engine_report(filter.error());
       auto all = nets->list();
       if (!all) return engine_report(all.error());
+      std::vector<Json> rows;
+      for (const auto& n : *all)
+        if (ls_matches(*filter, n)) rows.push_back(ls_row(n, a->no_trunc));
       if (a->quiet) {
-        for (const auto& n : *all) std::cout << short_id(n.id) << "\n";
+        for (const auto& r : rows) std::cout << r["ID"].get<std::string>() << "\n";
         return 0;
       }
       if (a->format == "json") {
-        for (const auto& n : *all) std::cout << to_json(n).dump() << "\n";
+        for (const auto& r : rows) std::cout << r.dump() << "\n";
         return 0;
       }
-      std::cout << fmt::format("{:<14}{:<20}{:<10}{:<18}{}\n", "NETWORK ID", "NAME", "DRIVER",
-                               "SUBNET", "CONTAINERS");
-      for (const auto& n : *all)
-        std::cout << fmt::format("{:<14}{:<20}{:<10}{:<18}{}\n", short_id(n.id), n.name, n.driver,
-                                 n.subnet, n.endpoints.size());
+      Json head = {{"CreatedAt", "CREATED AT"},
+                   {"Driver", "DRIVER"},
+                   {"ID", "NETWORK ID"},
+                   {"IPv6", "IPV6"},
+                   {"Internal", "INTERNAL"},
+                   {"Labels", "LABELS"},
+                   {"Name", "NAME"},
+                   {"Scope", "SCOPE"}};
+      auto out = engine::format_rows(a->format, kLsTable, rows, head);
+      if (!out) return engine_report(out.error());
+      std::cout << *out;
       return 0;
     }
     if (inspect->parsed()) {

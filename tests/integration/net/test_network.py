@@ -19,9 +19,9 @@ def test_network_create_ls_inspect_rm(hull, testns):
     nid = hull("network", "create", "--subnet", "10.201.0.0/24", "app").stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{64}", nid)
     ls = hull("network", "ls").stdout
-    assert "app" in ls and "10.201.0.0/24" in ls
+    assert "app" in ls and nid[:12] in ls
     info = hull("network", "inspect", "app").stdout
-    assert '"Gateway": "10.201.0.1"' in info
+    assert '"Gateway": "10.201.0.1"' in info and '"Subnet": "10.201.0.0/24"' in info
     bridge = re.search(r'"com.docker.network.bridge.name": "([^"]+)"', info).group(1)
     assert bridge in testns.links()
     bad = hull("network", "create", "--subnet", "10.201.0.0/25", "other", check=False)

@@ -61,3 +61,41 @@ def test_internal_network_has_no_way_out(hull, testns):
     assert "dport 18086" not in table, table
     bridge = inspect(hull, "inner")["Options"]["com.docker.network.bridge.name"]
     assert f'iifname "{bridge}" oifname != "{bridge}" drop' in table, table
+
+
+def test_ls_filters_format_and_no_trunc(hull):
+    ids = {}
+    for name, extra in [("front", ["--label", "tier=web"]), ("back", ["--label", "tier=db"]),
+                        ("other", ["--internal"])]:
+        ids[name] = hull("network", "create", *extra, name).stdout.strip()
+    hull("network", "ls")  # makes the default network's row
+    # docker's default table: NETWORK ID, NAME, DRIVER, SCOPE, ids cut to 12.
+    lines = hull("network", "ls").stdout.splitlines()
+    assert lines[0].split() == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"], lines
+    assert any(l.split()[:2] == [ids["front"][:12], "front"] for l in lines), lines
+    whole = hull("network", "ls", "--no-trunc", "-q").stdout.split()
+    assert ids["front"] in whole and ids["back"] in whole, whole
+
+    def names(*args):
+        return sorted(hull("network", "ls", *args, "--format", "{{.Name}}").stdout.split())
+
+    assert names() == ["back", "bridge", "front", "other"]
+    assert names("-f", "name=^b") == ["back", "bridge"]
+    assert names("-f", "name=ron") == ["front"]
+    assert names("-f", "name=front", "-f", "name=back") == ["back", "front"]
+    assert names("-f", "id=" + ids["back"][:6]) == ["back"]
+    assert names("-f", "label=tier") == ["back", "front"]
+    assert names("-f", "label=tier=db") == ["back"]
+    assert names("-f", "type=builtin") == ["bridge"]
+    assert names("-f", "type=custom", "-f", "name=o") == ["front", "other"]
+    assert names("-f", "driver=bridge", "-f", "dangling=true") == ["back", "front", "other"]
+    assert hull("network", "ls", "-q", "-f", "name=^front$").stdout == ids["front"][:12] + "\n"
+    table = hull("network", "ls", "-f", "label=tier=web", "--format",
+                 "table {{.Name}}\t{{.Labels}}\t{{.Internal}}").stdout.splitlines()
+    assert [l.split() for l in table] == [["NAME", "LABELS", "INTERNAL"],
+                                          ["front", "tier=web", "false"]], table
+    row = json.loads(hull("network", "ls", "-f", "name=other", "--format", "json").stdout)
+    assert row["Name"] == "other" and row["Internal"] == "true" and row["Scope"] == "local"
+    assert row["ID"] == ids["other"][:12], row
+    bad = hull("network", "ls", "-f", "colour=red", check=False)
+    assert bad.returncode == 125 and "colour" in bad.stderr, bad.stderr
