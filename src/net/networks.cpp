@@ -568,10 +568,11 @@ struct Networks::Impl {
         }
       } else {
         if (clash(p))
-          return fail(fmt::format("publish {}:{}/{}: host port {} is already allocated to "
-                                  "another container",
+          // docker's words, which scripts look for.
+          return fail(fmt::format("publish {}:{}/{}: Bind for {}:{} failed: port is already "
+                                  "allocated (by another container, or twice in this one)",
                                   p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port, p.proto,
-                                  p.host_port),
+                                  p.host_ip.empty() ? "0.0.0.0" : p.host_ip, p.host_port),
                       EADDRINUSE);
         HULL_CHECK(check_port_free(p));
         p.host_port_last = 0;

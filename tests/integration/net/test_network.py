@@ -217,3 +217,17 @@ def test_nothing_remains_after_rm_and_network_rm(hull, testns):
     assert not [l for l in testns.links() if l.startswith("hull")], testns.links()
     assert "table ip hull" not in testns.nft_tables()
     assert testns.cmd("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"
+
+
+def test_same_host_port_twice_is_already_allocated(hull, testns):
+    hull.run("-d", "--name", "first", "-p", "18087:80", "--", "sleep", "1000")
+    for flags in (["-p", "18087:81"], ["-p", "18088:80", "-p", "18088:81"]):
+        p = hull.run("-d", "--name", "second", *flags, "--", "sleep", "1000", check=False)
+        assert p.returncode == 125, p
+        # docker's words, which scripts grep for.
+        assert "port is already allocated" in p.stderr, p.stderr
+        assert "Bind for 0.0.0.0:1808" in p.stderr, p.stderr
+    veths = [l for l in testns.links() if l.startswith("hullv")]
+    assert len(veths) == 1, veths
+    table = testns.cmd("nft", "list", "table", "ip", "hull").stdout
+    assert "dport 18088" not in table and table.count("dnat to") == 1, table
