@@ -269,6 +269,8 @@ Status Launch::setup_network() {
   req.aliases = cfg.network_aliases;
   req.extra_hosts = cfg.extra_hosts;
   req.ip = cfg.ip;
+  req.mac = cfg.mac_address;
+  req.domainname = cfg.domainname;
   req.hosts_path = dir_ + "/hosts";
   auto att = HULL_TRY(nets.attach(req));
   ip_ = att.ip;

@@ -174,6 +174,8 @@ Json ContainerConfig::to_json() const {
               {"ports", ports_j},
               {"extra_hosts", extra_hosts},
               {"ip", ip},
+              {"mac_address", mac_address},
+              {"domainname", domainname},
               {"mounts", mounts_j},
               {"log_max_size", log_max_size},
               {"log_max_file", log_max_file},
@@ -210,6 +212,8 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     ports_from_json(j, "ports", c.ports);
     get_to(j, "extra_hosts", c.extra_hosts);
     get_to(j, "ip", c.ip);
+    get_to(j, "mac_address", c.mac_address);
+    get_to(j, "domainname", c.domainname);
     if (auto it = j.find("mounts"); it != j.end())
       for (const auto& m : *it)
         c.mounts.push_back({m.value("type", ""), m.value("name", ""), m.value("source", ""),

@@ -75,6 +75,8 @@ struct ContainerConfig {
   std::vector<PortMapping> ports;        // as asked: host_port 0 = picked at attach
   std::vector<std::string> extra_hosts;  // --add-host "name:ip" (host-gateway kept)
   std::string ip;                        // --ip: fixed address on the network
+  std::string mac_address;               // --mac-address, "" = derived from the address
+  std::string domainname;                // --domainname
   std::vector<MountRecord> mounts;
   uint64_t log_max_size = 0;  // bytes, 0 = unlimited
   int log_max_file = 1;

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -458,6 +459,9 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (!o.network_aliases.empty())
       return failf("--network-alias: not supported with --network {}", network);
     if (!o.ip.empty()) return failf("--ip: not supported with --network {}", network);
+    // docker: "conflicting options: mac-address and the network mode".
+    if (!o.mac_address.empty())
+      return failf("conflicting options: --mac-address and --network {}", network);
     if (o.publish_all && !pasta_net)
       return failf("--publish-all: ports can only be published on a bridge network, not {}",
                    network);
@@ -467,6 +471,19 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (::inet_pton(AF_INET, o.ip.c_str(), &a) != 1)
       return failf("invalid --ip \"{}\": not an IPv4 address", o.ip);
     c.ip = o.ip;
+  }
+  if (!o.mac_address.empty()) {
+    // Six hex octets; a multicast address (the first octet's low bit) is no interface's.
+    static const std::regex kMac("^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$");
+    if (!std::regex_match(o.mac_address, kMac))
+      return failf("invalid --mac-address \"{}\": want six hex octets, e.g. 02:42:0a:00:00:05",
+                   o.mac_address);
+    if (std::stoi(o.mac_address.substr(0, 2), nullptr, 16) & 1)
+      return failf("invalid --mac-address \"{}\": a multicast address", o.mac_address);
+    c.mac_address = o.mac_address;
+    std::replace(c.mac_address.begin(), c.mac_address.end(), '-', ':');
+    std::transform(c.mac_address.begin(), c.mac_address.end(), c.mac_address.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   }
   if (shared_net && !o.hostname.empty())
     return failf("conflicting options: --hostname and --network {}", network);
@@ -526,6 +543,12 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (host_uts) return fail("conflicting options: --hostname and --uts host");
     if (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos)
       return failf("invalid hostname \"{}\"", o.hostname);
+  }
+  if (!o.domainname.empty()) {
+    if (host_uts) return fail("conflicting options: --domainname and --uts host");
+    if (o.domainname.size() > 64 || o.domainname.find_first_of("/ ") != std::string::npos)
+      return failf("invalid domainname \"{}\"", o.domainname);
+    c.domainname = o.domainname;
   }
   p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   if (!c.hostname.empty()) set_env(p.env, "HOSTNAME=" + c.hostname);
@@ -696,6 +719,7 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   if (!host_net) lx.namespaces.push_back({oci::NamespaceType::network, {}});
   lx.namespaces.push_back({oci::NamespaceType::cgroup, {}});
   s.hostname = c.hostname;
+  s.domainname = c.domainname;
   if (system_paths) {
     lx.masked_paths = {"/proc/asound",
                        "/proc/acpi",

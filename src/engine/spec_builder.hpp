@@ -50,8 +50,10 @@ struct RunOptions {
   std::vector<std::string> network_aliases;
   bool publish_all = false;  // -P: every ExposedPorts entry of the image
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;
-  std::string ip;      // --ip
-  std::string rootfs;  // podman's --rootfs: a directory instead of an image
+  std::string ip;           // --ip
+  std::string mac_address;  // --mac-address: eth0's MAC on a bridge network
+  std::string domainname;   // --domainname: the UTS namespace's NIS domain name
+  std::string rootfs;       // podman's --rootfs: a directory instead of an image
 };
 
 // What the image contributes (its config), already resolved by the image store.

@@ -117,7 +117,9 @@ struct AttachRequest {
   // rewrites it in place, keeping the inode, when peers join or leave its networks.
   // Empty: the engine writes hosts_file() itself and gets no updates.
   std::string hosts_path;
-  std::string ip;  // --ip: a fixed address inside the subnet, "" = next free
+  std::string ip;          // --ip: a fixed address inside the subnet, "" = next free
+  std::string mac;         // --mac-address (validated), "" = 02:42 + the address
+  std::string domainname;  // --domainname: hosts names "HOST.DOMAIN HOST", as docker
 };
 
 struct Config {

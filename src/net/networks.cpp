@@ -644,8 +644,11 @@ struct Networks::Impl {
     ep.network = net.name;
     ep.container_name = rq.container_name;
     ep.hostname = rq.hostname;
+    // docker's hosts line with a domain name: the FQDN, then the short name.
+    if (!rq.hostname.empty() && !rq.domainname.empty())
+      ep.hostname = fmt::format("{}.{} {}", rq.hostname, rq.domainname, rq.hostname);
     ep.ip = ip;
-    ep.mac = ipam::mac_for(ip);
+    ep.mac = rq.mac.empty() ? ipam::mac_for(ip) : rq.mac;
     ep.host_veth = std::string(kVethPrefix) + random_hex(5);
     ep.ifname = fmt::format("eth{}", existing.size());
     ep.aliases = rq.aliases;

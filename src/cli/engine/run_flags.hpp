@@ -69,6 +69,8 @@ inline void add_run_flags(CLI::App* c, engine::RunOptions& o) {
                 "network: none, host, container:NAME, or a network name");
   add_multi(c, "--network-alias", o.network_aliases, "another name on the network");
   c->add_option("--ip", o.ip, "IPv4 address on the network (e.g. 10.89.0.10)");
+  c->add_option("--mac-address", o.mac_address, "eth0's MAC address (e.g. 02:42:0a:59:00:05)");
+  c->add_option("--domainname", o.domainname, "container NIS domain name");
   add_multi(c, "-p,--publish", o.publish, "publish a port: [ip:]hostPort:containerPort[/proto]");
   c->add_flag("-P,--publish-all", o.publish_all, "publish every exposed port on a free host port");
   add_multi(c, "--add-host", o.add_hosts, "add a hosts entry NAME:IP (IP may be host-gateway)");

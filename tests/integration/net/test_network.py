@@ -231,3 +231,21 @@ def test_same_host_port_twice_is_already_allocated(hull, testns):
     assert len(veths) == 1, veths
     table = testns.cmd("nft", "list", "table", "ip", "hull").stdout
     assert "dport 18088" not in table and table.count("dnat to") == 1, table
+
+
+def test_mac_address_and_domainname(hull):
+    hull("network", "create", "--subnet", "10.208.0.0/24", "app")
+    out = hull.run("--rm", "--network", "app", "--mac-address", "02:42:AC:11:00:99",
+                   "--hostname", "web", "--domainname", "example.test", "--",
+                   "sh", "-c", "cat /sys/class/net/eth0/address /proc/sys/kernel/domainname; hostname; "
+                   "cat /etc/hosts").stdout
+    lines = out.splitlines()
+    assert lines[:3] == ["02:42:ac:11:00:99", "example.test", "web"], out
+    # docker's hosts line with a domain name: FQDN, then the short name.
+    assert re.search(r"^10\.208\.0\.\d+\s+web\.example\.test web$", out, re.M), out
+    for flags, words in [(["--mac-address", "02:42:ac:11:00"], "--mac-address"),
+                         (["--mac-address", "03:42:ac:11:00:99"], "multicast"),
+                         (["--network", "none", "--mac-address", "02:42:ac:11:00:99"],
+                          "conflicting options")]:
+        p = hull.run("--rm", *flags, "--", "true", check=False)
+        assert p.returncode == 125 and words in p.stderr, (flags, p.stderr)
