@@ -509,7 +509,7 @@ Status Engine::kill(const std::string& ref, int signal) {
   return {};
 }
 
-Status Engine::stop(const std::string& ref, std::optional<int> timeout) {
+Status Engine::stop(const std::string& ref, std::optional<int> timeout, std::optional<int> signal) {
   Container c = HULL_TRY(find(ref));
   if (!is_live(c.state.status)) return {};
   c.state.manual_stop = true;
@@ -522,7 +522,7 @@ Status Engine::stop(const std::string& ref, std::optional<int> timeout) {
   }
   if (c.state.status == ContainerStatus::paused) (void)pause(ref, false);
   int t = timeout.value_or(c.config.stop_timeout);
-  int sig = parse_signal(c.config.stop_signal).value_or(SIGTERM);
+  int sig = signal.value_or(parse_signal(c.config.stop_signal).value_or(SIGTERM));
   if (auto rs = store_.load(c.config.id)) {
     UniqueFd init = open_pidfd(rs->pid, rs->pid_start_time);
     if (init) {

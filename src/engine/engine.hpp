@@ -67,8 +67,10 @@ class Engine {
   Result<Container> create(const RunOptions& o, const StartOptions* early = nullptr);
   // Spawns the container's monitor, which launches it; returns once it runs (or failed).
   std::expected<StartResult, RunError> start(const std::string& ref, const StartOptions& o);
-  // SIGTERM (or the stop signal), then SIGKILL after timeout seconds.
-  Status stop(const std::string& ref, std::optional<int> timeout);
+  // signal (default: the container's stop signal, SIGTERM unless set), then SIGKILL after
+  // timeout seconds (default: the container's --stop-timeout; < 0: no limit).
+  Status stop(const std::string& ref, std::optional<int> timeout,
+              std::optional<int> signal = std::nullopt);
   Status kill(const std::string& ref, int signal);
   Status remove(const std::string& ref, bool force, bool volumes);
   Status pause(const std::string& ref, bool frozen);

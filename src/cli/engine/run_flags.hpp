@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/engine/verb.hpp"
+#include "common/signals.hpp"
 #include "engine/engine.hpp"
 #include "engine/spec_builder.hpp"
 
@@ -92,6 +93,15 @@ inline void finish_run_flags(CLI::App* c, engine::RunOptions& o) {
 
 inline Result<engine::Engine> open_engine(const EngineGlobals& g) {
   return engine::Engine::open(g.root, g.run_root);
+}
+
+// stop's and restart's -s: a name or number as kill takes it; empty is the container's own
+// stop signal.
+inline Result<std::optional<int>> parse_stop_signal(const std::string& text) {
+  if (text.empty()) return std::optional<int>();
+  auto sig = parse_signal(text);
+  if (!sig || *sig == 0) return failf("invalid signal \"{}\"", text);
+  return sig;
 }
 
 // A failed action's report: hull's own errors exit 125, a failed start its RunError's code.

@@ -394,3 +394,28 @@ def test_exec_privileged(hull):
     eff = int(re.search(r"CapEff:\s+([0-9a-f]+)", status).group(1), 16)
     assert eff & (1 << 21)  # CAP_SYS_ADMIN
     hull("rm", "-f", "ex")
+
+
+def test_stop_and_restart_signal(hull):
+    """stop and restart -s/--signal (docker's): the signal sent first instead of the stop
+    signal, by name or number; SIGKILL after the timeout as before. An unknown signal is an
+    error before anything is stopped."""
+    trap = "trap 'exit 42' USR1; trap 'exit 43' USR2; while true; do sleep 0.1; done"
+    hull.run("-d", "--name", "sig1", "--", "sh", "-c", trap)
+    hull.run("-d", "--name", "sig2", "--", "sh", "-c", trap)
+    time.sleep(0.3)
+    assert hull("stop", "-s", "USR1", "sig1", "sig2").stdout == "sig1\nsig2\n"
+    assert hull.inspect("sig1")["State"]["ExitCode"] == 42
+    assert hull.inspect("sig2")["State"]["ExitCode"] == 42
+    hull("start", "sig1")
+    time.sleep(0.3)
+    hull("restart", "--signal", "10", "sig1")  # SIGUSR1
+    assert hull.inspect("sig1")["State"]["Running"]
+    assert hull("wait", "sig2").stdout.strip() == "42"
+    p = hull("stop", "-s", "NOSUCH", "sig1", check=False)
+    assert p.returncode != 0 and "NOSUCH" in p.stderr
+    assert hull.inspect("sig1")["State"]["Running"]
+    time.sleep(0.3)
+    hull("stop", "--signal", "SIGUSR2", "sig1")
+    assert hull.inspect("sig1")["State"]["ExitCode"] == 43
+    hull("rm", "sig1", "sig2")
