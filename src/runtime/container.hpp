@@ -27,6 +27,10 @@ struct CreateOptions {
   // is read again after it), and the rootfs is looked at only after it. An error unwinds
   // the launch as any other.
   std::function<Status()> before_clone;
+  // The engine's: the program starts with every signal at its default action, as a docker
+  // container's does, not ignoring what the launching monitor ignores (an ignored signal
+  // stays ignored across execve, and a shell cannot even trap it).
+  bool default_signals = false;
 };
 
 enum class LaunchMode {

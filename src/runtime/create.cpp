@@ -353,6 +353,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
   ctx.preserve_fds = opts.preserve_fds;
+  ctx.default_signals = opts.default_signals;
   ctx.setgroups_allowed = !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
   // Joined, not made: the namespace we are in may have setgroups denied (a single mapping).
   if (!new_user && rootless)

@@ -80,6 +80,9 @@ Status setup(InitContext& ctx) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (ctx.default_signals)
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
   auto go = HULL_TRY(ctx.sync->expect(SyncType::kGo));
   // Into the container's v1 cgroups before anything else runs (see cgroups::SelfJoin).
   for (const auto& t : ctx.join_tasks)

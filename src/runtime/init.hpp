@@ -32,6 +32,7 @@ struct InitContext {
   bool no_pivot = false;
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
   int preserve_fds = 0;
+  bool default_signals = false;  // CreateOptions::default_signals
   // v1 `tasks` files init writes "0" to, first thing after kGo (cgroups::Manager::SelfJoin).
   std::vector<std::string> join_tasks;
   std::vector<int> keep_fds;                 // fds above 2 that survive the early close

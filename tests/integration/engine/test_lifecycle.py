@@ -419,3 +419,26 @@ def test_stop_and_restart_signal(hull):
     hull("stop", "--signal", "SIGUSR2", "sig1")
     assert hull.inspect("sig1")["State"]["ExitCode"] == 43
     hull("rm", "sig1", "sig2")
+
+
+def test_program_starts_with_default_signal_actions(hull):
+    """A container's program starts with no signal ignored, as docker's: the monitor
+    ignores the terminal's signals (HUP, INT, QUIT, PIPE, ...) for itself, and an ignored
+    signal would stay ignored across execve: a shell could not trap it (kill -s HUP of a
+    script that traps it did nothing), ctrl-c did not interrupt a command under `run -it
+    sh`, and a writer to a closed pipe got EPIPE instead of dying. Restarts too."""
+    ign = hull.run("--", "grep", "SigIgn", "/proc/self/status").stdout.split()[1]
+    assert int(ign, 16) == 0, ign
+    # A child interrupted by SIGINT dies of it (130 from the shell), not ignores it.
+    p = hull.run("--", "sh", "-c", "sleep 5 & kill -INT $!; wait $!; echo $?", timeout=30)
+    assert p.stdout.strip() == "130", p.stdout
+    hull.run("-d", "--name", "hup", "--restart", "on-failure:1", "--",
+             "sh", "-c", "trap 'exit 7' HUP; while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    hull("kill", "-s", "HUP", "hup")
+    assert wait_for(lambda: hull.inspect("hup")["RestartCount"] == 1, timeout=10)
+    assert wait_for(lambda: hull.inspect("hup")["State"]["Running"], timeout=10)
+    time.sleep(0.3)
+    hull("kill", "-s", "SIGHUP", "hup")
+    assert hull("wait", "hup").stdout.strip() == "7"
+    hull("rm", "hup")
