@@ -1,4 +1,5 @@
-// hull exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] [--privileged] CONTAINER CMD [ARG...]
+// hull exec [-d] [-i] [-t] [-e K=V] [--env-file FILE] [-w DIR] [-u USER] [--privileged]
+//           CONTAINER CMD [ARG...]
 // In-process through the runtime library: the new process joins the container's
 // namespaces and cgroup with the security settings of its init.
 #include <fcntl.h>
@@ -15,7 +16,7 @@ namespace hull::cli {
 HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
     std::string ref, workdir, user;
-    std::vector<std::string> env, command;
+    std::vector<std::string> env, env_files, command;
     bool detach = false, interactive = false, tty = false, privileged = false;
   };
   auto a = std::make_shared<Args>();
@@ -26,6 +27,7 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
   c->add_flag("-i,--interactive", a->interactive, "keep stdin open");
   c->add_flag("-t,--tty", a->tty, "allocate a pseudo-terminal");
   add_multi(c, "-e,--env", a->env, "set an environment variable");
+  add_multi(c, "--env-file", a->env_files, "read environment variables from a file");
   c->add_option("-w,--workdir", a->workdir, "working directory");
   c->add_option("-u,--user", a->user, "user: name|uid[:group|gid]");
   c->add_flag("--privileged", a->privileged, "all capabilities");
@@ -36,6 +38,9 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     if (!e) return engine_report(e.error());
     auto ct = e->find(a->ref);
     if (!ct) return engine_report(ct.error());
+    if (ct->state.status == engine::ContainerStatus::paused)
+      return engine_report(Error{
+          0, fmt::format("container {} is paused, unpause the container before exec", a->ref)});
     if (ct->state.status != engine::ContainerStatus::running)
       return engine_report(Error{0, fmt::format("container {} is not running", a->ref)});
     auto spec = e->load_spec(ct->config.id);
@@ -50,16 +55,30 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     p.args = a->command;
     p.terminal = a->tty;
     p.console_size.reset();
+    // docker's order: the files' variables, then -e's; a bare NAME is the caller's value,
+    // left out when the caller has none.
+    engine::BuildContext ctx;
+    ctx.getenv = [](const std::string& name) -> std::optional<std::string> {
+      const char* v = ::getenv(name.c_str());
+      return v ? std::optional<std::string>(v) : std::nullopt;
+    };
+    std::vector<std::string> env;
+    for (const auto& f : a->env_files) {
+      auto vars = engine::read_env_file(f, ctx);
+      if (!vars) return engine_report(vars.error());
+      env.insert(env.end(), vars->begin(), vars->end());
+    }
     for (const auto& kv : a->env) {
-      auto name = kv.substr(0, kv.find('='));
-      std::string val = kv;
-      if (kv.find('=') == std::string::npos) {
-        const char* v = ::getenv(kv.c_str());
-        if (!v) continue;
-        val = kv + "=" + v;
+      if (kv.find('=') != std::string::npos) {
+        env.push_back(kv);
+      } else if (auto v = ctx.getenv(kv)) {
+        env.push_back(kv + "=" + *v);
       }
+    }
+    for (const auto& kv : env) {
+      auto name = kv.substr(0, kv.find('='));
       std::erase_if(p.env, [&](const std::string& x) { return x.substr(0, x.find('=')) == name; });
-      p.env.push_back(val);
+      p.env.push_back(kv);
     }
     if (a->tty && std::none_of(p.env.begin(), p.env.end(),
                                [](const std::string& x) { return x.starts_with("TERM="); }))

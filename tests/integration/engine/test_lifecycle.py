@@ -442,3 +442,25 @@ def test_program_starts_with_default_signal_actions(hull):
     hull("kill", "-s", "SIGHUP", "hup")
     assert hull("wait", "hup").stdout.strip() == "7"
     hull("rm", "hup")
+
+
+def test_exec_env_file_and_paused(hull, tmp_path):
+    """exec --env-file (docker's): the file's variables, parsed as run's, then -e's over
+    them; a bare NAME is the caller's value. exec into a paused container says so, as
+    docker's "is paused, unpause the container before exec"."""
+    hull.run("-d", "--name", "ef", "-e", "KEEP=image", "--", "sleep", "1000")
+    env_file = tmp_path / "env"
+    env_file.write_text("# comment\nA=from-file\nB=file\nFROM_CALLER\n")
+    env = dict(hull.env, FROM_CALLER="caller")
+    p = subprocess.run([HULL, "exec", "--env-file", str(env_file), "-e", "B=flag", "ef", "sh",
+                        "-c", "echo $A $B $FROM_CALLER $KEEP"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "from-file flag caller image\n"
+    p = hull("exec", "--env-file", str(tmp_path / "missing"), "ef", "true", check=False)
+    assert p.returncode != 0 and "missing" in p.stderr
+    if hull("pause", "ef", check=False).returncode == 0:
+        p = hull("exec", "ef", "true", check=False)
+        assert p.returncode != 0 and "is paused" in p.stderr, p.stderr
+        hull("unpause", "ef")
+    hull("rm", "-f", "ef")
