@@ -1,4 +1,4 @@
-// hull logs [-f] [--tail N] [--since T] [--until T] [-t] CONTAINER
+// hull logs [-f] [--tail N] [--since T] [--until T] [-t] [--details] CONTAINER
 #include <unistd.h>
 
 #include "cli/engine/run_flags.hpp"
@@ -9,7 +9,7 @@ namespace hull::cli {
 HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
     std::string ref, tail = "all", since, until;
-    bool follow = false, timestamps = false;
+    bool follow = false, timestamps = false, details = false;
   };
   auto a = std::make_shared<Args>();
   auto* c = app.add_subcommand("logs", "print a container's logs");
@@ -19,15 +19,12 @@ HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("--since", a->since, "only after a time (RFC3339, unix time, or 10m)");
   c->add_option("--until", a->until, "only before a time");
   c->add_flag("-t,--timestamps", a->timestamps, "prefix each line with its time");
+  c->add_flag("--details", a->details, "prefix each line with its --log-opt attributes");
   return [a, &g]() -> int {
     engine::LogQuery q;
     int64_t now = engine::now_ns();
-    // A negative count is all of them, as docker's daemon reads it.
-    if (a->tail != "all" && !(a->tail.starts_with('-') && parse_int<int64_t>(a->tail))) {
-      auto n = parse_int<size_t>(a->tail);
-      if (!n) return engine_report(Error{0, fmt::format("invalid --tail \"{}\"", a->tail)});
-      q.tail = *n;
-    }
+    // A negative count or anything but a number is all of them, as docker's daemon reads it.
+    if (auto n = parse_int<size_t>(a->tail)) q.tail = *n;
     auto since = engine::parse_since(a->since, now);
     if (!since) return engine_report(since.error());
     q.since_ns = *since;
@@ -40,10 +37,10 @@ HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
     if (!ct) return engine_report(ct.error());
     auto print = [&](const engine::LogEntry& l) {
       FILE* f = l.stream == "stderr" ? stderr : stdout;
-      if (a->timestamps)
-        fmt::print(f, "{} {}", l.time, l.log);
-      else
-        fmt::print(f, "{}", l.log);
+      // --details: the record's attributes (--log-opt labels, env), then a blank. hull's
+      // records have none, so the blank alone, as docker prints a record without any.
+      fmt::print(f, "{}{}{}{}", a->timestamps ? l.time : "", a->timestamps ? " " : "",
+                 a->details ? " " : "", l.log);
       std::fflush(f);
     };
     std::string path = e->log_path(ct->config.id);

@@ -464,3 +464,16 @@ def test_exec_env_file_and_paused(hull, tmp_path):
         assert p.returncode != 0 and "is paused" in p.stderr, p.stderr
         hull("unpause", "ef")
     hull("rm", "-f", "ef")
+
+
+def test_logs_details_and_tail_as_docker(hull):
+    """logs --details (docker's): each line after its --log-opt attributes and a blank;
+    hull's records have none, so a blank alone (after -t's time). --tail that is not a
+    number is all the lines, as docker's daemon reads it, not an error."""
+    hull.run("--name", "ld", "--", "sh", "-c", "echo a; echo b")
+    assert hull("logs", "--details", "ld").stdout == " a\n b\n"
+    stamped = hull("logs", "--details", "-t", "--tail", "1", "ld").stdout
+    assert re.fullmatch(r"\S+Z  b\n", stamped), stamped
+    assert hull("logs", "--tail", "abc", "ld").stdout == "a\nb\n"
+    assert hull("logs", "-n", "1", "ld").stdout == "b\n"
+    hull("rm", "ld")
