@@ -1,4 +1,5 @@
-// hull stats [--no-stream] [-a] [CONTAINER...]: a live table from the cgroup counters.
+// hull stats [--no-stream] [--no-trunc] [-a] [--format F] [CONTAINER...]: a live table from
+// the cgroup counters.
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include "cli/engine/run_flags.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
+#include "engine/present.hpp"
 
 namespace hull::cli {
 namespace {
@@ -64,6 +66,7 @@ Sample sample(engine::Engine& e, const engine::Container& c) {
   return s;
 }
 
+// docker's units.BytesSize: 4 significant digits, binary units ("208KiB", "1.727MiB").
 std::string bytes(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(b);
@@ -72,9 +75,10 @@ std::string bytes(uint64_t b) {
     v /= 1024;
     ++u;
   }
-  return u == 0 ? fmt::format("{}B", b) : fmt::format("{:.2f}{}", v, units[u]);
+  return fmt::format("{:.4g}{}", v, units[u]);
 }
 
+// docker's units.HumanSizeWithPrecision(n, 3): decimal units ("916B", "2.48kB").
 std::string si(uint64_t b) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
   double v = static_cast<double>(b);
@@ -83,15 +87,20 @@ std::string si(uint64_t b) {
     v /= 1000;
     ++u;
   }
-  return u == 0 ? fmt::format("{}B", b) : fmt::format("{:.3g}{}", v, units[u]);
+  return fmt::format("{:.3g}{}", v, units[u]);
 }
+
+// docker's default: `docker stats` is this table.
+constexpr std::string_view kDefaultTable =
+    "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{."
+    "PIDs}}";
 
 }  // namespace
 
 HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
     std::vector<std::string> refs;
-    bool no_stream = false, all = false;
+    bool no_stream = false, all = false, no_trunc = false;
     std::string format;
   };
   auto a = std::make_shared<Args>();
@@ -99,61 +108,70 @@ HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("container", a->refs, "container names or ids (default: all running)");
   c->add_flag("--no-stream", a->no_stream, "print one sample and exit");
   c->add_flag("-a,--all", a->all, "include stopped containers");
-  c->add_option("--format", a->format, "json");
+  c->add_flag("--no-trunc", a->no_trunc, "full container ids");
+  c->add_option("--format", a->format, "json, a template like {{.Name}}, or table TEMPLATE");
   return [a, &g]() -> int {
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
-    auto pick = [&]() -> Result<std::vector<engine::Container>> {
-      std::vector<engine::Container> out;
+    // Each container with the name it goes by in .Container: as given, else the short id.
+    using Picked = std::vector<std::pair<engine::Container, std::string>>;
+    auto pick = [&]() -> Result<Picked> {
+      Picked out;
       if (!a->refs.empty()) {
-        for (const auto& r : a->refs) out.push_back(HULL_TRY(e->find(r)));
+        for (const auto& r : a->refs) out.emplace_back(HULL_TRY(e->find(r)), r);
         return out;
       }
       for (auto& ct : HULL_TRY(e->list()))
         if (a->all || ct.state.status == engine::ContainerStatus::running ||
-            ct.state.status == engine::ContainerStatus::paused)
-          out.push_back(std::move(ct));
+            ct.state.status == engine::ContainerStatus::paused) {
+          std::string short_id = ct.config.id.substr(0, 12);
+          out.emplace_back(std::move(ct), std::move(short_id));
+        }
       return out;
     };
     auto cts = pick();
     if (!cts) return engine_report(cts.error());
+    const Json head = {{"ID", "CONTAINER ID"},
+                       {"Name", "NAME"},
+                       {"Container", "CONTAINER"},
+                       {"CPUPerc", "CPU %"},
+                       {"MemUsage", "MEM USAGE / LIMIT"},
+                       {"MemPerc", "MEM %"},
+                       {"NetIO", "NET I/O"},
+                       {"BlockIO", "BLOCK I/O"},
+                       {"PIDs", "PIDS"}};
     std::vector<Sample> prev;
-    for (const auto& ct : *cts) prev.push_back(sample(*e, ct));
+    for (const auto& [ct, as] : *cts) prev.push_back(sample(*e, ct));
     for (bool first = true;; first = false) {
       std::this_thread::sleep_for(std::chrono::milliseconds(first && a->no_stream ? 500 : 1000));
-      std::string out;
-      if (!a->no_stream) out += "\033[2J\033[H";
-      if (a->format != "json")
-        out += fmt::format("{:<14}{:<22}{:<9}{:<22}{:<9}{:<20}{:<20}{}\n", "CONTAINER ID", "NAME",
-                           "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS");
+      std::vector<Json> rows;
       for (size_t i = 0; i < cts->size(); ++i) {
-        Sample now = sample(*e, (*cts)[i]);
+        Sample now = sample(*e, (*cts)[i].first);
         double cpu = 0;
         if (now.at > prev[i].at && now.cpu_ns >= prev[i].cpu_ns)
           cpu = 100.0 * static_cast<double>(now.cpu_ns - prev[i].cpu_ns) /
                 static_cast<double>(now.at - prev[i].at);
         double memp =
             now.limit ? 100.0 * static_cast<double>(now.mem) / static_cast<double>(now.limit) : 0;
-        if (a->format == "json") {
-          out += Json{{"ID", now.id.substr(0, 12)},
-                      {"Name", now.name},
-                      {"CPUPerc", fmt::format("{:.2f}%", cpu)},
-                      {"MemUsage", fmt::format("{} / {}", bytes(now.mem), bytes(now.limit))},
-                      {"MemPerc", fmt::format("{:.2f}%", memp)},
-                      {"NetIO", fmt::format("{} / {}", si(now.rx), si(now.tx))},
-                      {"BlockIO", fmt::format("{} / {}", si(now.blk_r), si(now.blk_w))},
-                      {"PIDs", std::to_string(now.pids)}}
-                     .dump() +
-                 "\n";
-        } else {
-          out += fmt::format("{:<14}{:<22}{:<9}{:<22}{:<9}{:<20}{:<20}{}\n", now.id.substr(0, 12),
-                             now.name.substr(0, 21), fmt::format("{:.2f}%", cpu),
-                             fmt::format("{} / {}", bytes(now.mem), bytes(now.limit)),
-                             fmt::format("{:.2f}%", memp),
-                             fmt::format("{} / {}", si(now.rx), si(now.tx)),
-                             fmt::format("{} / {}", si(now.blk_r), si(now.blk_w)), now.pids);
-        }
+        rows.push_back({{"ID", a->no_trunc ? now.id : now.id.substr(0, 12)},
+                        {"Name", now.name},
+                        {"Container", (*cts)[i].second},
+                        {"CPUPerc", fmt::format("{:.2f}%", cpu)},
+                        {"MemUsage", fmt::format("{} / {}", bytes(now.mem), bytes(now.limit))},
+                        {"MemPerc", fmt::format("{:.2f}%", memp)},
+                        {"NetIO", fmt::format("{} / {}", si(now.rx), si(now.tx))},
+                        {"BlockIO", fmt::format("{} / {}", si(now.blk_r), si(now.blk_w))},
+                        {"PIDs", std::to_string(now.pids)}});
         prev[i] = now;
+      }
+      std::string out;
+      if (!a->no_stream) out += "\033[2J\033[H";
+      if (a->format == "json") {
+        for (const auto& r : rows) out += r.dump() + "\n";
+      } else {
+        auto table = engine::format_rows(a->format, kDefaultTable, rows, head);
+        if (!table) return engine_report(table.error());
+        out += *table;
       }
       fmt::print("{}", out);
       std::fflush(stdout);

@@ -477,3 +477,32 @@ def test_logs_details_and_tail_as_docker(hull):
     assert hull("logs", "--tail", "abc", "ld").stdout == "a\nb\n"
     assert hull("logs", "-n", "1", "ld").stdout == "b\n"
     hull("rm", "ld")
+
+
+def test_stats_format_as_docker(hull):
+    """stats --format as docker's: a template per row (.Container is the name as given),
+    "table TEMPLATE" with the column names, json; --no-trunc shows full ids; sizes as
+    docker's units (4 significant digits: "208KiB", not "208.00KiB"); a stopped container
+    has a row of zeros."""
+    cid = out(hull.run("-d", "--name", "st", "--", "sleep", "1000"))
+    hull.create("--name", "st-created", "--", "true")
+    p = hull("stats", "--no-stream", "--format", "{{.Container}}:{{.Name}}:{{.ID}}", "st")
+    assert p.stdout == f"st:st:{cid[:12]}\n"
+    p = hull("stats", "--no-stream", "--no-trunc", "--format", "{{.ID}}", cid[:5])
+    assert p.stdout == cid + "\n"
+    lines = hull("stats", "--no-stream", "--format", r"table {{.Name}}\t{{.PIDs}}",
+                 "st", "st-created").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "PIDS"]
+    assert lines[1].split() == ["st", "1"]
+    assert lines[2].split() == ["st-created", "0"]
+    row = json.loads(hull("stats", "--no-stream", "--format", "json", "st").stdout)
+    assert row["Container"] == "st" and row["Name"] == "st"
+    assert re.fullmatch(r"\d+(\.\d+)?[KMG]iB / \d+(\.\d+)?[KMGT]iB", row["MemUsage"]), row
+    assert not re.search(r"\.\d{2}[KMG]iB", row["MemUsage"]) or \
+        len(row["MemUsage"].split()[0].rstrip("KMGiB").replace(".", "")) <= 4, row
+    assert json.loads(hull("stats", "--no-stream", "--format", "{{json .}}", "st").stdout)["ID"] \
+        == cid[:12]
+    default = hull("stats", "--no-stream", "st").stdout.splitlines()
+    assert default[0].split() == ["CONTAINER", "ID", "NAME", "CPU", "%", "MEM", "USAGE", "/",
+                                  "LIMIT", "MEM", "%", "NET", "I/O", "BLOCK", "I/O", "PIDS"]
+    hull("rm", "-f", "st", "st-created")
