@@ -35,18 +35,18 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     a->command = c->remaining();
     if (a->command.empty()) return engine_report(Error{0, "exec: a command is required"});
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
-    if (!ct) return engine_report(ct.error());
+    if (!ct) return verb_failure(ct.error());
     if (ct->state.status == engine::ContainerStatus::paused)
-      return engine_report(Error{
+      return verb_failure(Error{
           0, fmt::format("container {} is paused, unpause the container before exec", a->ref)});
     if (ct->state.status != engine::ContainerStatus::running)
-      return engine_report(Error{0, fmt::format("container {} is not running", a->ref)});
+      return verb_failure(Error{0, fmt::format("container {} is not running", a->ref)});
     auto spec = e->load_spec(ct->config.id);
-    if (!spec) return engine_report(spec.error());
+    if (!spec) return verb_failure(spec.error());
     auto rs = e->store().load(ct->config.id);
-    if (!rs) return engine_report(rs.error());
+    if (!rs) return verb_failure(rs.error());
     oci::Process p = *spec->process;
     // --network container:NAME took NAME's hostname when it started (the record has it).
     if (!spec->hostname.empty() && spec->hostname != ct->config.hostname)
@@ -65,7 +65,7 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     std::vector<std::string> env;
     for (const auto& f : a->env_files) {
       auto vars = engine::read_env_file(f, ctx);
-      if (!vars) return engine_report(vars.error());
+      if (!vars) return verb_failure(vars.error());
       env.insert(env.end(), vars->begin(), vars->end());
     }
     for (const auto& kv : a->env) {

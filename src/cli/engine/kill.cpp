@@ -15,7 +15,7 @@ HULL_ENGINE_VERB(kill, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("-s,--signal", a->signal, "signal (default KILL)");
   return [a, &g]() -> int {
     auto sig = parse_signal(a->signal);
-    if (!sig) return engine_report(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
+    if (!sig) return verb_failure(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
     return for_each_container(
         g, a->refs, [&](engine::Engine& e, const std::string& ref) { return e.kill(ref, *sig); });
   };

@@ -26,15 +26,15 @@ HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
     // A negative count or anything but a number is all of them, as docker's daemon reads it.
     if (auto n = parse_int<size_t>(a->tail)) q.tail = *n;
     auto since = engine::parse_since(a->since, now);
-    if (!since) return engine_report(since.error());
+    if (!since) return verb_failure(since.error());
     q.since_ns = *since;
     auto until = engine::parse_since(a->until, now);
-    if (!until) return engine_report(until.error());
+    if (!until) return verb_failure(until.error());
     q.until_ns = *until;
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
-    if (!ct) return engine_report(ct.error());
+    if (!ct) return verb_failure(ct.error());
     auto print = [&](const engine::LogEntry& l) {
       FILE* f = l.stream == "stderr" ? stderr : stdout;
       // --details: the record's attributes (--log-opt labels, env), then a blank. hull's
@@ -45,7 +45,7 @@ HULL_ENGINE_VERB(logs, [](CLI::App& app, EngineGlobals& g) {
     };
     std::string path = e->log_path(ct->config.id);
     auto off = engine::read_logs(path, q, print);
-    if (!off) return engine_report(off.error());
+    if (!off) return verb_failure(off.error());
     if (!a->follow) return 0;
     uint64_t pos = *off;
     for (;;) {

@@ -13,10 +13,10 @@ HULL_ENGINE_VERB(rename, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("new_name", a->name, "new name")->required();
   return [a, &g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
-    if (!ct) return engine_report(ct.error());
-    if (auto r = e->db().rename(ct->config.id, a->name); !r) return engine_report(r.error());
+    if (!ct) return verb_failure(ct.error());
+    if (auto r = e->db().rename(ct->config.id, a->name); !r) return verb_failure(r.error());
     return 0;
   };
 });

@@ -16,7 +16,7 @@ HULL_ENGINE_VERB(restart, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("-s,--signal", a->signal, "signal to send first (default: the stop signal)");
   return [a, &g]() -> int {
     auto sig = parse_stop_signal(a->signal);
-    if (!sig) return engine_report(sig.error());
+    if (!sig) return verb_failure(sig.error());
     return for_each_container(
         g, a->refs,
         [&](engine::Engine& e, const std::string& ref) -> std::expected<void, engine::RunError> {

@@ -15,11 +15,11 @@ HULL_ENGINE_VERB(rm, [](CLI::App& app, EngineGlobals& g) {
   c->add_flag("-v,--volumes", a->volumes, "remove its anonymous volumes");
   return [a, &g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     int rc = 0;
     for (const auto& ref : a->refs) {
       if (auto r = e->remove(ref, a->force, a->volumes); !r)
-        rc = engine_report(r.error());
+        rc = verb_failure(r.error());
       else
         fmt::print("{}\n", ref);
     }

@@ -104,24 +104,24 @@ inline Result<std::optional<int>> parse_stop_signal(const std::string& text) {
   return sig;
 }
 
-// A failed action's report: hull's own errors exit 125, a failed start its RunError's code.
+// A failed action's report: the docker CLI's 1 whatever the failure (a start that failed
+// included: `docker restart` of a program not found exits 1).
 inline int report_failure(const Error& e) {
-  return engine_report(e);
+  return verb_failure(e);
 }
 inline int report_failure(const engine::RunError& e) {
-  log::error("{}", e.error.message);
-  return e.exit_code;
+  return verb_failure(e.error);
 }
 
 // docker's multi-container verbs (stop, kill, pause...): the action runs on each named
 // container in turn; each success prints the name as given, each failure is reported and
-// the rest still run. The status is the last failure's, 0 if none. action(engine, ref)
+// the rest still run. The status is 1 if any failed, as docker's, else 0. action(engine, ref)
 // returns std::expected<void, Error or engine::RunError>.
 template <class Action>
 int for_each_container(const EngineGlobals& g, const std::vector<std::string>& refs,
                        Action&& action) {
   auto e = open_engine(g);
-  if (!e) return engine_report(e.error());
+  if (!e) return verb_failure(e.error());
   int rc = 0;
   for (const auto& ref : refs) {
     if (auto r = action(*e, ref); !r)

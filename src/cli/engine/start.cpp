@@ -19,7 +19,7 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
   c->add_flag("-i,--interactive", a->interactive, "attach stdin");
   return [a, &g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     int rc = 0;
     for (const auto& ref : a->refs) {
       bool attach = a->attach && a->refs.size() == 1;
@@ -30,8 +30,9 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
       }
       auto r = e->start(ref, {.attach = attach});
       if (!r) {
+        // Attached, the launch's status (127: not found...); else docker's 1.
         log::error("{}", r.error().error.message);
-        rc = r.error().exit_code;
+        rc = attach ? r.error().exit_code : 1;
         continue;
       }
       if (attach) return r->detached ? 0 : r->exit_code.value_or(engine::kExitEngine);

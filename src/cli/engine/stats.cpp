@@ -112,7 +112,7 @@ HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("--format", a->format, "json, a template like {{.Name}}, or table TEMPLATE");
   return [a, &g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     // Each container with the name it goes by in .Container: as given, else the short id.
     using Picked = std::vector<std::pair<engine::Container, std::string>>;
     auto pick = [&]() -> Result<Picked> {
@@ -130,7 +130,7 @@ HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
       return out;
     };
     auto cts = pick();
-    if (!cts) return engine_report(cts.error());
+    if (!cts) return verb_failure(cts.error());
     const Json head = {{"ID", "CONTAINER ID"},
                        {"Name", "NAME"},
                        {"Container", "CONTAINER"},
@@ -170,7 +170,7 @@ HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
         for (const auto& r : rows) out += r.dump() + "\n";
       } else {
         auto table = engine::format_rows(a->format, kDefaultTable, rows, head);
-        if (!table) return engine_report(table.error());
+        if (!table) return verb_failure(table.error());
         out += *table;
       }
       fmt::print("{}", out);

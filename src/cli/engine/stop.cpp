@@ -17,7 +17,7 @@ HULL_ENGINE_VERB(stop, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("-s,--signal", a->signal, "signal to send first (default: the stop signal)");
   return [a, &g]() -> int {
     auto sig = parse_stop_signal(a->signal);
-    if (!sig) return engine_report(sig.error());
+    if (!sig) return verb_failure(sig.error());
     return for_each_container(g, a->refs, [&](engine::Engine& e, const std::string& ref) {
       return e.stop(ref, a->timeout, *sig);
     });

@@ -47,14 +47,14 @@ HULL_ENGINE_VERB(top, [](CLI::App& app, EngineGlobals& g) {
   return [a, c, &g]() -> int {
     a->ps_args = c->remaining();
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
-    if (!ct) return engine_report(ct.error());
+    if (!ct) return verb_failure(ct.error());
     if (ct->state.status != engine::ContainerStatus::running &&
         ct->state.status != engine::ContainerStatus::paused)
-      return engine_report(Error{0, fmt::format("container {} is not running", a->ref)});
+      return verb_failure(Error{0, fmt::format("container {} is not running", a->ref)});
     auto rs = e->store().load(ct->config.id);
-    if (!rs) return engine_report(rs.error());
+    if (!rs) return verb_failure(rs.error());
     auto pids = container_pids(*rs);
     std::string cmd = "ps";
     if (a->ps_args.empty()) cmd += " -ef";
@@ -62,11 +62,11 @@ HULL_ENGINE_VERB(top, [](CLI::App& app, EngineGlobals& g) {
       if (arg.find_first_not_of(
               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-,=%") !=
           std::string::npos)
-        return engine_report(Error{0, fmt::format("top: unsupported ps option \"{}\"", arg)});
+        return verb_failure(Error{0, fmt::format("top: unsupported ps option \"{}\"", arg)});
       cmd += " " + arg;
     }
     FILE* f = ::popen(cmd.c_str(), "r");
-    if (!f) return engine_report(Error{errno, "popen ps"});
+    if (!f) return verb_failure(Error{errno, "popen ps"});
     char line[4096];
     int pid_col = -1;
     bool header = true;
@@ -86,7 +86,7 @@ HULL_ENGINE_VERB(top, [](CLI::App& app, EngineGlobals& g) {
           fmt::print("{}", line);
     }
     int st = ::pclose(f);
-    if (pid_col < 0) return engine_report(Error{0, "top: ps printed no PID column"});
+    if (pid_col < 0) return verb_failure(Error{0, "top: ps printed no PID column"});
     return st == 0 ? 0 : 1;
   };
 });

@@ -33,10 +33,19 @@ inline bool register_engine_verb(const char* name, EngineVerbFactory factory) {
   static const bool hull_engine_verb_registered_##name = \
       ::hull::cli::register_engine_verb(#name, __VA_ARGS__)
 
-// Prints "hull: <message>" to stderr and returns docker's 125.
+// Prints "hull: <message>" to stderr and returns docker's 125 (run, create: an error of the
+// engine rather than of the program).
 inline int engine_report(const Error& e) {
   log::error("{}", e.message);
   return 125;
+}
+
+// Prints "hull: <message>" to stderr and returns 1: the docker CLI's status for a failed
+// request in the verbs that act on existing containers (stop, kill, rm, exec before the
+// program starts, logs...): only run and create turn the engine's errors into 125.
+inline int verb_failure(const Error& e) {
+  log::error("{}", e.message);
+  return 1;
 }
 
 }  // namespace hull::cli

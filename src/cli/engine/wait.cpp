@@ -9,12 +9,12 @@ HULL_ENGINE_VERB(wait, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("container", *refs, "container names or ids")->required();
   return [refs, &g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     int rc = 0;
     for (const auto& ref : *refs) {
       auto code = e->wait(ref);
       if (!code)
-        rc = engine_report(code.error());
+        rc = verb_failure(code.error());
       else
         fmt::print("{}\n", *code);
       std::fflush(stdout);

@@ -64,7 +64,7 @@ def test_detached_logs_exec_stop_rm(hull):
     assert hull("ps", "-q", "--filter", "name=nomatch").stdout.strip() == ""
     # rm of a running container needs -f.
     p = hull("rm", "web", check=False)
-    assert p.returncode == 125 and "running" in p.stderr
+    assert p.returncode == 1 and "running" in p.stderr
     # sh as PID 1 ignores SIGTERM (no handler): killed after the timeout, as docker does.
     t0 = time.time()
     hull("stop", "-t", "1", "web")
@@ -145,7 +145,7 @@ def test_logs_since_as_docker(hull):
     assert logs("--since", f"{time.time() + 60:.3f}") == ""
     assert logs("--tail", "-1") == "a\nb\n"
     p = hull("logs", "--since", "2026-13-01", "lg", check=False)
-    assert p.returncode == 125 and "2026-13-01" in p.stderr
+    assert p.returncode == 1 and "2026-13-01" in p.stderr
     hull("rm", "lg")
 
 
@@ -506,3 +506,28 @@ def test_stats_format_as_docker(hull):
     assert default[0].split() == ["CONTAINER", "ID", "NAME", "CPU", "%", "MEM", "USAGE", "/",
                                   "LIMIT", "MEM", "%", "NET", "I/O", "BLOCK", "I/O", "PIDS"]
     hull("rm", "-f", "st", "st-created")
+
+
+def test_verbs_on_several_containers_as_docker(hull):
+    """stop, kill, rm, pause, wait... of several containers as docker's CLI: an error per
+    name that fails (on stderr), the others still done (their names on stdout), and exit
+    status 1, not 125 (which docker keeps for run and create). exec, logs, top, rename,
+    start of a missing or stopped container exit 1 as well."""
+    hull.run("-d", "--name", "m1", "--", "sleep", "1000")
+    hull.run("-d", "--name", "m2", "--", "sleep", "1000")
+    p = hull("stop", "-t", "0", "m1", "nosuch", "m2", check=False)
+    assert p.returncode == 1 and p.stdout == "m1\nm2\n" and "nosuch" in p.stderr, p
+    assert hull.inspect("m2")["State"]["Status"] == "exited"
+    p = hull("kill", "m1", check=False)
+    assert p.returncode == 1 and "not running" in p.stderr
+    p = hull("wait", "m1", "nosuch", "m2", check=False)
+    assert p.returncode == 1 and p.stdout == "137\n137\n"
+    for args in (["exec", "m1", "true"], ["exec", "nosuch", "true"], ["logs", "nosuch"],
+                 ["top", "m1"], ["rename", "nosuch", "other"], ["start", "nosuch"],
+                 ["pause", "m1"], ["unpause", "m1"], ["restart", "nosuch"],
+                 ["stats", "--no-stream", "nosuch"], ["kill", "-s", "NOSUCH", "m1"]):
+        p = hull(*args, check=False)
+        assert p.returncode == 1 and p.stderr, (args, p)
+    p = hull("rm", "m1", "nosuch", "m2", check=False)
+    assert p.returncode == 1 and p.stdout == "m1\nm2\n" and "nosuch" in p.stderr, p
+    assert hull.ids() == []
