@@ -27,7 +27,26 @@
 #include "runtime/state.hpp"
 
 namespace hull::runtime {
-namespace {}  // namespace
+namespace {
+
+// A created container's init is pid 1 of its namespace, and the kernel drops a signal
+// that pid 1 has no handler for. runc's init is a Go program, whose runtime handles these
+// and exits, so `kill ID` (SIGTERM) stops a created container; this does the same. execve
+// resets handled signals to their defaults, so the program never sees these handlers.
+constexpr int kEndsCreatedInit[] = {SIGHUP,  SIGINT,    SIGQUIT, SIGILL, SIGTRAP,
+                                    SIGABRT, SIGSTKFLT, SIGTERM, SIGSYS};
+
+void end_on_signal(int sig) {
+  ::_exit(128 + sig);
+}
+
+void end_created_init_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = end_on_signal;
+  for (int sig : kEndsCreatedInit) ::sigaction(sig, &sa, nullptr);
+}
+
+}  // namespace
 
 void close_inherited_fds(std::vector<int> keep, int preserve_fds) {
   for (int i = 0; i < preserve_fds; ++i) keep.push_back(3 + i);
@@ -160,6 +179,7 @@ Status setup(InitContext& ctx) {
   rootfd.reset();
   HULL_CHECK(finalize_rootfs(plan));
 
+  if (ctx.fifo_fd >= 0) end_created_init_on_signals();
   // After `start` released the fifo, this process's errors go to `start` through the
   // fifo's write end, which closes on exec (see start() in lifecycle.cpp).
   UniqueFd fifo_w;

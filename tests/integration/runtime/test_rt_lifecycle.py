@@ -157,6 +157,33 @@ def test_kill_created_container(ctr):
     ctr.wait_status("stopped")
 
 
+@pytest.mark.skip_runtime("crun", reason="crun 1.8's created init ignores SIGTERM")
+@pytest.mark.parametrize("sig", [None, "INT", "HUP"])
+def test_kill_created_container_with_default_signal(ctr, sig):
+    # runc's waiting init exits on SIGTERM, SIGINT, SIGHUP: `kill ID` stops a created
+    # container (an engine's stop of a never-started container needs no SIGKILL timeout)
+    ctr.sh("echo ran > /ran")
+    ctr.create().ok()
+    pid = ctr.pid()
+    ctr.kill(*([sig] if sig else [])).ok()
+    oci.wait_for(lambda: not oci.pid_alive(pid), what="init to die")
+    ctr.wait_status("stopped")
+    assert ctr.start().returncode != 0
+    assert not (ctr.rootfs / "ran").exists()
+
+
+def test_kill_created_container_with_ignored_signal(ctr):
+    # SIGUSR1 neither ends runc's waiting init nor hull's; it starts as usual afterwards
+    ctr.sh("echo ran")
+    ctr.create().ok()
+    ctr.kill("USR1").ok()
+    time.sleep(0.2)
+    assert ctr.status() == "created"
+    ctr.start().ok()
+    ctr.wait_status("stopped")
+    assert ctr.output() == "ran\n"
+
+
 def test_pause_resume_created_container(ctr):
     # runc and crun pause a created container's cgroup too; resumed, it starts as usual
     ctr.sh("echo ran")
