@@ -72,6 +72,7 @@ struct ExecOptions {
   std::string console_socket;
   std::string pid_file;
   bool detach = false;
+  bool ignore_paused = false;  // runc's --ignore-paused: the process waits for resume
   int preserve_fds = 0;
 };
 

@@ -102,7 +102,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   State s = HULL_TRY(store.load(opts.id));
   ContainerStatus st = store.status_of(s);
   if (st == ContainerStatus::stopped) return fail("cannot exec in a stopped container");
-  if (st == ContainerStatus::paused) return fail("cannot exec in a paused container");
+  if (st == ContainerStatus::paused && !opts.ignore_paused)
+    return fail("cannot exec in a paused container (use --ignore-paused to override)");
   if (opts.process.args.empty()) return fail("exec: no command given");
   HULL_CHECK(check_lsm_support(opts.process));
   if (opts.process.terminal && opts.detach && opts.console_socket.empty())

@@ -1,6 +1,7 @@
 // hull-runtime exec [--process FILE] [-t --console-socket S] [-d] [--pid-file F] [-e K=V]
 //                   [--cwd D] [-u UID[:GID]] [--additional-gids G] [-c CAP] [--no-new-privs]
-//                   [--preserve-fds N] ID [COMMAND [ARG...]]
+//                   [--preserve-fds N] [--process-label L] [--apparmor P] [--ignore-paused]
+//                   ID [COMMAND [ARG...]]
 // Without --process the container's own config.json process is the base, as runc does.
 #include "cli/runtime/verb.hpp"
 #include "common/fs.hpp"
@@ -12,7 +13,7 @@ namespace hull::cli {
 namespace {
 
 struct ExecArgs {
-  std::string id, process_file, cwd, user;
+  std::string id, process_file, cwd, user, process_label, apparmor, cgroup;
   std::vector<std::string> command, env, caps, additional_gids;
   bool tty = false, no_new_privs = false;
   runtime::ExecOptions opts;
@@ -41,7 +42,14 @@ Result<oci::Process> build_process(const Globals& g, ExecArgs& a) {
   p.terminal = a.tty;
   p.console_size.reset();
   for (const auto& e : a.env) p.env.push_back(e);
-  if (!a.cwd.empty()) p.cwd = a.cwd;
+  if (!a.cwd.empty()) {
+    // runc: "Cwd must be an absolute path"; a relative one would resolve against wherever
+    // init's setup left the process.
+    if (a.cwd.front() != '/') return failf("--cwd \"{}\": cwd must be an absolute path", a.cwd);
+    p.cwd = a.cwd;
+  }
+  if (!a.process_label.empty()) p.selinux_label = a.process_label;
+  if (!a.apparmor.empty()) p.apparmor_profile = a.apparmor;
   if (!a.user.empty()) {
     auto parts = split(a.user, ':');
     auto uid = parse_int<uid_t>(parts[0]);
@@ -94,12 +102,23 @@ HULL_VERB(exec, [](CLI::App& app, Globals& g) {
   repeatable("-g,--additional-gids", a->additional_gids, "additional group ids");
   repeatable("-c,--cap", a->caps, "add a capability");
   c->add_flag("--no-new-privs", a->no_new_privs, "set no_new_privs");
+  c->add_option("--process-label", a->process_label, "SELinux label of the process");
+  c->add_option("--apparmor", a->apparmor, "AppArmor profile of the process");
+  c->add_option("--cgroup", a->cgroup, "sub-cgroup to run in (unsupported; empty only)");
+  c->add_flag("--ignore-paused", a->opts.ignore_paused, "allow exec in a paused container");
   c->add_option("--preserve-fds", a->opts.preserve_fds, "pass N extra fds (from 3)")
       ->check(CLI::NonNegativeNumber);
   // Everything after the id is the command, flags included (`exec ID sh -c "..."`).
   c->prefix_command();
   return [a, c, &g] {
     a->command = c->remaining();
+    // CLI11 collects an unknown flag before the id with the command; runc refuses it. A
+    // command never starts with '-', so that is where one shows.
+    if (!a->command.empty() && a->command[0].starts_with('-'))
+      return report(Error{EINVAL, fmt::format("flag provided but not defined: {}", a->command[0])});
+    if (!a->cgroup.empty())
+      return report(Error{
+          ENOTSUP, fmt::format("--cgroup {}: exec into a sub-cgroup is not supported", a->cgroup)});
     // A process that could not be started exits 255, as runc's exec (crun's too for a
     // failed start): a caller can tell it from a program that ran and exited 1.
     constexpr int kExecFailed = 255;

@@ -5,6 +5,8 @@ container's security settings."""
 import json
 import os
 import re
+import subprocess
+import time
 
 import pytest
 
@@ -205,3 +207,47 @@ def test_exec_in_created_container(ctr):
     ctr.exec("true")
     assert not (ctr.rootfs / "ran").exists()
     assert ctr.status() == "created"
+
+
+@pytest.mark.parametrize("cwd", ["bin", "../etc", "."])
+def test_exec_relative_cwd_is_refused(running, cwd):
+    # runc: "Cwd must be an absolute path" (as in config.json), exit 255
+    r = running.exec("pwd", opts=["--cwd", cwd])
+    assert r.returncode == 255, r
+    assert "absolute" in r.stderr, r
+
+
+@pytest.mark.skip_runtime("crun", reason="crun 1.8 has no --ignore-paused")
+def test_exec_in_paused_container_needs_ignore_paused(running):
+    running.cmd("pause", running.id).ok()
+    resumed = False
+    try:
+        r = running.exec("true")
+        assert r.returncode == 255 and "--ignore-paused" in r.stderr, r
+        # Accepted, the process starts frozen with the container (runc's exec waits for it
+        # as well): resume lets it run and finish.
+        argv = running.argv(["exec", "--ignore-paused", running.id, "sh", "-c", "exit 3"])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        assert p.poll() is None, p.stderr.read()
+        running.cmd("resume", running.id).ok()
+        resumed = True
+        assert p.wait(timeout=10) == 3
+    finally:
+        if not resumed:
+            running.cmd("resume", running.id)
+
+
+@pytest.mark.skip_runtime("crun", reason="crun 1.8 names no --process-label / --apparmor")
+def test_exec_lsm_flags_are_known(running):
+    # empty values mean "unchanged", as runc; the flags must not swallow the id
+    r = running.exec("true", opts=["--apparmor", "", "--process-label", ""])
+    assert r.returncode == 0, r
+
+
+def test_exec_unknown_flag_before_the_id_is_an_error(running):
+    # runc: "flag provided but not defined: -no-such-flag", exit 1 (a usage error)
+    r = running.exec("true", opts=["--no-such-flag"])
+    assert r.returncode == 1, r
+    assert "no-such-flag" in r.stderr, r
