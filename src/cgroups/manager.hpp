@@ -29,11 +29,21 @@ struct Stats {
   struct {
     uint64_t usage_total = 0, usage_user = 0, usage_kernel = 0;  // ns
     uint64_t throttled_periods = 0, throttled_time = 0, periods = 0;
-    std::vector<uint64_t> percpu;  // ns, v1 cpuacct.usage_percpu
+    // ns, v1 cpuacct.usage_percpu, usage_percpu_sys, usage_percpu_user
+    std::vector<uint64_t> percpu, percpu_kernel, percpu_user;
   } cpu;
   struct {
-    uint64_t usage = 0, max_usage = 0, limit = 0, cache = 0, swap_usage = 0, swap_limit = 0;
-    uint64_t failcnt = 0, oom_events = 0;
+    std::vector<uint64_t> cpus, mems;  // effective, as lists of numbers
+    // v1 cpuset flags by runc's names ("cpu_exclusive", ...), in runc's order
+    std::vector<std::pair<std::string, int64_t>> flags;
+  } cpuset;
+  struct MemoryEntry {
+    uint64_t limit = 0, usage = 0, max = 0, failcnt = 0;
+  };
+  struct {
+    MemoryEntry usage, swap, kernel, kernel_tcp;  // swap is memory + swap, as v1 counts it
+    uint64_t cache = 0, oom_events = 0;
+    std::vector<std::pair<std::string, uint64_t>> raw;  // memory.stat, in its order
   } memory;
   struct {
     uint64_t current = 0, limit = 0;

@@ -1,5 +1,7 @@
 #include "cgroups/v1.hpp"
 
+#include "cgroups/stats.hpp"
+
 #include <dirent.h>
 #include <signal.h>
 #include <time.h>
@@ -8,6 +10,7 @@
 #include <algorithm>
 
 #include "cgroups/devices.hpp"
+#include "cgroups/stats.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -335,9 +338,32 @@ Result<Stats> V1::stats() const {
       s.cpu.usage_user = files_.read_keyed(*d, "cpuacct.stat", "user") * (1000000000 / hz);
       s.cpu.usage_kernel = files_.read_keyed(*d, "cpuacct.stat", "system") * (1000000000 / hz);
     }
-    if (auto per = files_.read(*d, "cpuacct.usage_percpu"))
-      for (auto v : split(trim(*per), ' '))
-        if (auto n = parse_int<uint64_t>(v)) s.cpu.percpu.push_back(*n);
+    auto per_cpu = [&](const char* file, std::vector<uint64_t>& out) {
+      if (auto per = files_.read(*d, file))
+        for (auto v : split(trim(*per), ' '))
+          if (auto n = parse_int<uint64_t>(v)) out.push_back(*n);
+    };
+    per_cpu("cpuacct.usage_percpu", s.cpu.percpu);
+    per_cpu("cpuacct.usage_percpu_sys", s.cpu.percpu_kernel);
+    per_cpu("cpuacct.usage_percpu_user", s.cpu.percpu_user);
+  }
+  if (const auto* d = dir_of("cpuset")) {
+    if (auto t = files_.read(*d, "cpuset.effective_cpus")) s.cpuset.cpus = parse_id_list(*t);
+    if (auto t = files_.read(*d, "cpuset.effective_mems")) s.cpuset.mems = parse_id_list(*t);
+    // runc's names for the v1 cpuset flags, in its order.
+    constexpr std::pair<const char*, const char*> kFlags[] = {
+        {"cpu_exclusive", "cpuset.cpu_exclusive"},
+        {"mem_hardwall", "cpuset.mem_hardwall"},
+        {"mem_exclusive", "cpuset.mem_exclusive"},
+        {"memory_migrate", "cpuset.memory_migrate"},
+        {"memory_spread_page", "cpuset.memory_spread_page"},
+        {"memory_spread_slab", "cpuset.memory_spread_slab"},
+        {"memory_pressure", "cpuset.memory_pressure"},
+        {"sched_load_balance", "cpuset.sched_load_balance"},
+        {"sched_relax_domain_level", "cpuset.sched_relax_domain_level"}};
+    for (auto [name, file] : kFlags)
+      if (auto t = files_.read(*d, file))
+        if (auto v = parse_int<int64_t>(trim(*t))) s.cpuset.flags.emplace_back(name, *v);
   }
   if (const auto* d = dir_of("cpu")) {
     s.cpu.periods = files_.read_keyed(*d, "cpu.stat", "nr_periods");
@@ -345,13 +371,20 @@ Result<Stats> V1::stats() const {
     s.cpu.throttled_time = files_.read_keyed(*d, "cpu.stat", "throttled_time");
   }
   if (const auto* d = dir_of("memory")) {
-    s.memory.usage = files_.read_u64(*d, "memory.usage_in_bytes");
-    s.memory.max_usage = files_.read_u64(*d, "memory.max_usage_in_bytes");
-    s.memory.limit = files_.read_u64(*d, "memory.limit_in_bytes");
-    s.memory.failcnt = files_.read_u64(*d, "memory.failcnt");
-    s.memory.cache = files_.read_keyed(*d, "memory.stat", "cache");
-    s.memory.swap_usage = files_.read_u64(*d, "memory.memsw.usage_in_bytes");
-    s.memory.swap_limit = files_.read_u64(*d, "memory.memsw.limit_in_bytes");
+    // memory.X, memory.memsw.X, memory.kmem.X, memory.kmem.tcp.X as runc reads them.
+    auto entry = [&](const std::string& prefix, Stats::MemoryEntry& e) {
+      e.usage = files_.read_u64(*d, prefix + "usage_in_bytes");
+      e.max = files_.read_u64(*d, prefix + "max_usage_in_bytes");
+      e.limit = files_.read_u64(*d, prefix + "limit_in_bytes");
+      e.failcnt = files_.read_u64(*d, prefix + "failcnt");
+    };
+    entry("memory.", s.memory.usage);
+    entry("memory.memsw.", s.memory.swap);
+    entry("memory.kmem.", s.memory.kernel);
+    entry("memory.kmem.tcp.", s.memory.kernel_tcp);
+    if (auto t = files_.read(*d, "memory.stat")) s.memory.raw = parse_flat_keyed(*t);
+    for (const auto& [key, value] : s.memory.raw)
+      if (key == "cache") s.memory.cache = value;
     s.memory.oom_events = files_.read_keyed(*d, "memory.oom_control", "oom_kill");
   }
   if (const auto* d = dir_of("pids")) {

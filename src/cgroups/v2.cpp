@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cgroups/devices.hpp"
+#include "cgroups/stats.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -247,13 +248,23 @@ Result<Stats> V2::stats() const {
   s.cpu.periods = files_.read_keyed(dir_, "cpu.stat", "nr_periods");
   s.cpu.throttled_periods = files_.read_keyed(dir_, "cpu.stat", "nr_throttled");
   s.cpu.throttled_time = files_.read_keyed(dir_, "cpu.stat", "throttled_usec") * 1000;
-  s.memory.usage = files_.read_u64(dir_, "memory.current");
-  s.memory.max_usage = files_.read_u64(dir_, "memory.peak");
-  s.memory.limit = files_.read_u64(dir_, "memory.max");
-  s.memory.cache = files_.read_keyed(dir_, "memory.stat", "file");
-  s.memory.swap_usage = files_.read_u64(dir_, "memory.swap.current");
-  s.memory.swap_limit = files_.read_u64(dir_, "memory.swap.max");
-  s.memory.failcnt = files_.read_keyed(dir_, "memory.events", "max");
+  auto& mem = s.memory.usage;
+  mem.usage = files_.read_u64(dir_, "memory.current");
+  mem.max = files_.read_u64(dir_, "memory.peak");
+  mem.limit = files_.read_u64(dir_, "memory.max");
+  mem.failcnt = files_.read_keyed(dir_, "memory.events", "max");
+  if (auto t = files_.read(dir_, "memory.stat")) s.memory.raw = parse_flat_keyed(*t);
+  for (const auto& [key, value] : s.memory.raw)
+    if (key == "file") s.memory.cache = value;
+  // v1 counts swap as memory + swap; runc reports v2's the same way.
+  s.memory.swap.usage = files_.read_u64(dir_, "memory.swap.current") + mem.usage;
+  s.memory.swap.max = files_.read_u64(dir_, "memory.swap.peak") + mem.max;
+  s.memory.swap.limit = files_.read_u64(dir_, "memory.swap.max");
+  if (s.memory.swap.limit != UINT64_MAX && mem.limit != UINT64_MAX)
+    s.memory.swap.limit += mem.limit;
+  s.memory.swap.failcnt = files_.read_keyed(dir_, "memory.swap.events", "fail");
+  if (auto t = files_.read(dir_, "cpuset.cpus.effective")) s.cpuset.cpus = parse_id_list(*t);
+  if (auto t = files_.read(dir_, "cpuset.mems.effective")) s.cpuset.mems = parse_id_list(*t);
   s.memory.oom_events = files_.read_keyed(dir_, "memory.events", "oom_kill");
   s.pids.current = files_.read_u64(dir_, "pids.current");
   auto max = files_.read_u64(dir_, "pids.max");

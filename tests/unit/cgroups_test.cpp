@@ -329,6 +329,9 @@ TEST(CgroupV1, StatsFromControlFiles) {
   put(t.tmp.path() + "/cpuacct/s1/cpuacct.usage_user", "100000\n");
   put(t.tmp.path() + "/cpuacct/s1/cpuacct.usage_sys", "23456\n");
   put(t.tmp.path() + "/cpu/s1/cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 99\n");
+  put(mem + "memory.stat", "cache 8192\nrss 4096\ntotal_inactive_file 512\n");
+  put(mem + "memory.kmem.usage_in_bytes", "1024\n");
+  put(t.tmp.path() + "/cpuacct/s1/cpuacct.usage_percpu_sys", "5 6\n");
   auto s = (*m)->stats();
   ASSERT_TRUE(s);
   EXPECT_EQ(*(*m)->oom_kill_count(), 2u);
@@ -340,6 +343,13 @@ TEST(CgroupV1, StatsFromControlFiles) {
   EXPECT_EQ(j["cpu"]["usage"]["total"], 123456);
   EXPECT_EQ(j["cpu"]["usage"]["kernel"], 23456);
   EXPECT_EQ(j["cpu"]["throttling"]["throttledPeriods"], 4);
+  // runc's fields beyond the usual: memory.stat as raw, kmem, per-cpu kernel time
+  EXPECT_EQ(j["memory"]["raw"]["total_inactive_file"], 512);
+  EXPECT_EQ(j["memory"]["cache"], 8192);
+  EXPECT_EQ(j["memory"]["kernel"]["usage"], 1024);
+  EXPECT_EQ(j["cpu"]["usage"]["percpu_kernel"], Json::array({5, 6}));
+  EXPECT_TRUE(j["intel_rdt"].is_object());
+  EXPECT_TRUE(j.contains("network_interfaces"));
   ASSERT_TRUE((*m)->destroy());
 }
 

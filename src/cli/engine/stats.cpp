@@ -38,9 +38,9 @@ Sample sample(engine::Engine& e, const engine::Container& c) {
     if (auto m = cgroups::load_manager(rs->cgroup))
       if (auto st = (*m)->stats()) {
         s.cpu_ns = st->cpu.usage_total;
-        s.mem = st->memory.usage > st->memory.cache ? st->memory.usage - st->memory.cache
-                                                    : st->memory.usage;
-        s.limit = st->memory.limit;
+        uint64_t used = st->memory.usage.usage;
+        s.mem = used > st->memory.cache ? used - st->memory.cache : used;
+        s.limit = st->memory.usage.limit;
         s.pids = st->pids.current;
         for (const auto& b : st->blkio) {
           if (b.op == "Read" || b.op == "read") s.blk_r += b.value;

@@ -1,5 +1,5 @@
 """`update` with runc's flags and --resources, read back from the container's cgroup
-files (v1 controllers or cgroup2, wherever the container's init sits)."""
+files (v1 controllers or cgroup2, wherever the container's init sits); `events --stats`."""
 
 import json
 
@@ -91,3 +91,25 @@ def test_update_resources_file_ignores_the_other_flags(limited, tmp_path):
     limited.cmd("update", "-r", f, "--memory", "32m", "--pids-limit", "20", limited.id).ok()
     assert pids_max(limited.pid()) == "50"
     assert memory_limit(limited.pid()) == 64 * MiB
+
+
+@pytest.mark.skip_runtime("crun", reason="crun 1.8 has no events verb")
+def test_events_stats_has_runcs_fields(limited):
+    # runc's `events --stats` data (types/events.go): every section, and in memory the
+    # memory.stat values as raw (a working set is computed from them)
+    r = limited.cmd("events", "--stats", limited.id).ok()
+    ev = json.loads(r.stdout)
+    assert ev["type"] == "stats" and ev["id"] == limited.id
+    d = ev["data"]
+    for key in ("cpu", "memory", "pids", "blkio", "hugetlb", "intel_rdt"):
+        assert key in d, key
+    assert "network_interfaces" in d
+    assert d["memory"]["usage"]["limit"] == 64 * MiB
+    assert d["memory"]["usage"]["usage"] > 0
+    for entry in ("usage", "swap"):
+        assert "limit" in d["memory"][entry], entry
+    raw = d["memory"]["raw"]
+    assert raw and all(isinstance(v, int) for v in raw.values())
+    assert any(k in raw for k in ("inactive_file", "total_inactive_file")), raw
+    assert d["pids"] == {"current": 1, "limit": 100}
+    assert isinstance(d["cpu"]["usage"]["percpu"], list)
