@@ -20,6 +20,8 @@ struct CreateOptions {
   std::string pid_file;
   std::string console_socket;
   bool no_pivot = false;
+  bool no_new_keyring = false;   // inherit the caller's session keyring (runc's flag)
+  bool bundle_resolved = false;  // bundle is a realpath already (launch() makes it one)
   int preserve_fds = 0;
   // The engine's: called once the state dir and the cgroup exist, before namespaces are
   // joined and the init is cloned, so the caller can finish the container's set-up

@@ -205,6 +205,7 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   if (!spec) return std::unexpected(spec.error());
   CreateOptions o = opts;
   o.bundle = *bundle;
+  o.bundle_resolved = true;
   return launch(store, o, mode, *spec);
 }
 
@@ -240,8 +241,13 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
 
   auto find_rootfs = [&]() -> Result<std::string> {
     std::string rootfs = spec.root.path;
+    // The usual "rootfs", one name in a resolved bundle, needs no realpath (a readlink for
+    // each component of the path) when it is a directory itself, not a symlink.
+    const bool one_name = opts.bundle_resolved && !rootfs.empty() &&
+                          rootfs.find('/') == std::string::npos && rootfs != "." && rootfs != "..";
     if (rootfs.empty() || rootfs.front() != '/') rootfs = opts.bundle + "/" + rootfs;
     struct stat st {};
+    if (one_name && ::lstat(rootfs.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return rootfs;
     if (::stat(rootfs.c_str(), &st) < 0) return sys_failf("rootfs {}", rootfs);
     if (!S_ISDIR(st.st_mode)) return failf("rootfs {}: not a directory", rootfs);
     return absolute(rootfs);
@@ -352,6 +358,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   ctx.new_net_ns = (clone_flags & CLONE_NEWNET) != 0;
   ctx.unshare_cgroup_ns = cgns && cgns->path.empty();
   ctx.no_pivot = opts.no_pivot;
+  if (!opts.no_new_keyring) ctx.session_keyring = "_ses." + opts.id;
   ctx.preserve_fds = opts.preserve_fds;
   ctx.default_signals = opts.default_signals;
   ctx.setgroups_allowed = !(new_user && rootless && !needs_id_helper(lx.gid_mappings, ::getegid()));
@@ -475,6 +482,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid))
     s.own_pid_ns = pidns->path.empty();
   s.owner = rootless ? std::to_string(::geteuid()) : "root";
+  s.no_new_keyring = opts.no_new_keyring;
   HULL_CHECK(store.save_at(dirfd.get(), s));
   if (!opts.pid_file.empty()) HULL_CHECK(fs::write_output(opts.pid_file, std::to_string(s.pid)));
 

@@ -43,6 +43,7 @@ struct Joins {
   std::vector<std::pair<UniqueFd, int>> child;  // joined by the child, in order
   bool user = false;
   std::vector<std::string> tasks;  // v1 `tasks` files the child writes 0 to (cgroups::SelfJoin)
+  std::string session_keyring;     // init's "_ses.<id>", joined as runc's exec does
 };
 
 bool same_ns(pid_t pid, const char* name) {
@@ -82,6 +83,7 @@ Result<UniqueFd> open_ns(pid_t pid, const char* name) {
       if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresgid 0");
       if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresuid 0");
     }
+    if (!joins.session_keyring.empty()) HULL_CHECK(join_session_keyring(joins.session_keyring));
     UniqueFd slave;
     if (opts.process.terminal) {
       UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -120,6 +122,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   if (could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
 
   Joins joins;
+  if (!s.no_new_keyring) joins.session_keyring = "_ses." + opts.id;
   // Rootless: joining the other namespaces needs CAP_SYS_ADMIN in this process's own user
   // namespace, which an unprivileged user has only in the container's: enter it first.
   const bool enter_user_first = ::geteuid() != 0 && !same_ns(s.pid, "user");

@@ -121,6 +121,8 @@ Status setup(InitContext& ctx) {
     if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresgid 0");
     if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_fail("setresuid 0");
   }
+  // Keyrings belong to the user namespace: joined as its root, as runc does.
+  if (!ctx.session_keyring.empty()) HULL_CHECK(join_session_keyring(ctx.session_keyring));
   if (ctx.net_ns_fd >= 0 && ::setns(ctx.net_ns_fd, CLONE_NEWNET) < 0)
     return sys_fail("join network namespace");
   if (ctx.mount_ns_fd >= 0 && ::setns(ctx.mount_ns_fd, CLONE_NEWNS) < 0)

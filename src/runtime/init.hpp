@@ -30,6 +30,7 @@ struct InitContext {
   bool new_net_ns = false;         // made by clone: init brings its lo up, as runc and crun do
   bool unshare_cgroup_ns = false;  // after joining the cgroup (not done by clone3)
   bool no_pivot = false;
+  std::string session_keyring;    // "_ses.<id>"; empty with --no-new-keyring
   bool setgroups_allowed = true;  // false when gid_map was written after setgroups=deny
   int preserve_fds = 0;
   bool default_signals = false;  // CreateOptions::default_signals

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -161,6 +162,20 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
   }
   if (denied) return fail(fmt::format("exec: \"{}\": permission denied", name), EACCES);
   return fail(fmt::format("exec: \"{}\": executable file not found in $PATH", name), ENOENT);
+}
+
+Status join_session_keyring(const std::string& name) {
+  long id = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str());
+  if (id < 0) {
+    if (errno == ENOSYS || errno == EPERM) return {};
+    return sys_failf("join session keyring {}", name);
+  }
+  // The kernel's KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ | KEY_USR_LINK plus
+  // KEY_USR_SEARCH, as runc's ModKeyringPerm leaves it: an exec as the same user joins it.
+  constexpr unsigned long kPerm = 0x3f1b0000;
+  if (::syscall(SYS_keyctl, KEYCTL_SETPERM, id, kPerm) < 0 && errno != EACCES)
+    return sys_failf("set permissions of session keyring {}", name);
+  return {};
 }
 
 }  // namespace hull::runtime

@@ -29,6 +29,12 @@ Status drop_bounding_set(const oci::Process& p);
 Status check_lsm_support(const oci::Process& p);
 Status apply_lsm_labels(const oci::Process& p);
 
+// runc's session keyring: the process joins "_ses.<id>" (made when absent, then searchable
+// by its owner as runc sets it) instead of inheriting the caller's session keyring and
+// the keys in it. Skipped where the kernel has no keyrings (ENOSYS, as runc) or a
+// seccomp filter around the runtime refuses keyctl (EPERM: Docker's default profile).
+Status join_session_keyring(const std::string& name);
+
 // Finds args[0] as execve would after a PATH lookup in env. Errors use runc's phrases,
 // which engines map to exit codes: `exec: "x": executable file not found in $PATH` (127),
 // `exec: "/x": stat /x: no such file or directory` (127), `exec: "/x": permission denied`

@@ -99,7 +99,8 @@ Json State::to_json() const {
          {"created", created},
          {"owner", owner},
          {"created_user_ns", created_user_ns},
-         {"own_pid_ns", own_pid_ns}};
+         {"own_pid_ns", own_pid_ns},
+         {"no_new_keyring", no_new_keyring}};
   if (!annotations.empty()) j["annotations"] = annotations;
   if (!cgroup.is_null()) j["cgroup"] = cgroup;
   if (!resources.is_null()) j["resources"] = resources;
@@ -121,6 +122,7 @@ Result<State> State::from_json(const Json& j) {
     s.owner = j.value("owner", "");
     s.created_user_ns = j.value("created_user_ns", false);
     s.own_pid_ns = j.value("own_pid_ns", false);
+    s.no_new_keyring = j.value("no_new_keyring", false);
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     if (j.contains("cgroup")) s.cgroup = j["cgroup"];
     if (j.contains("resources")) s.resources = j["resources"];

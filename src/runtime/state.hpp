@@ -36,6 +36,7 @@ struct State {
   // Init is pid 1 of a pid namespace of its own: once it is gone, so is every other
   // process of the container (the kernel kills them before init's exit is reported).
   bool own_pid_ns = false;
+  bool no_new_keyring = false;  // exec's processes keep the caller's keyring too (runc)
   std::string owner;
   // Paths of the namespaces init lives in, for exec (/proc/<pid>/ns/* when alive).
   Json to_json() const;

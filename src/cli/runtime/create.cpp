@@ -15,8 +15,8 @@ void add_create_flags(CLI::App* c, runtime::CreateOptions& o) {
   c->add_flag("--no-pivot", o.no_pivot, "chroot instead of pivot_root (for ramfs roots)");
   c->add_option("--preserve-fds", o.preserve_fds, "pass N extra fds (from 3) to the container")
       ->check(CLI::NonNegativeNumber);
-  static bool no_new_keyring = false;
-  c->add_flag("--no-new-keyring", no_new_keyring, "accepted for runc compatibility");
+  c->add_flag("--no-new-keyring", o.no_new_keyring,
+              "keep the caller's session keyring (default: a new one, \"_ses.<id>\")");
 }
 
 }  // namespace

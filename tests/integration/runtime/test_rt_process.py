@@ -264,3 +264,35 @@ def test_personality_refused_with_the_field_named(ctr, value, field):
     r = ctr.run()
     assert r.returncode != 0 and f"linux.personality.{field}" in r.stderr, r
     assert not ctr.leftovers()
+
+
+def _keyrings_seen(ctr, *extra):
+    """The keyrings named in the container's /proc/keys (unmasked for this)."""
+    masked = ctr.config["linux"].get("maskedPaths", [])
+    ctr.config["linux"]["maskedPaths"] = [p for p in masked if p != "/proc/keys"]
+    ctr.sh("cat /proc/keys")
+    r = ctr.run(*extra).ok()
+    return [line.split()[-2].rstrip(":") for line in r.stdout.splitlines() if "keyring" in line]
+
+
+def _own_keyrings(ctr, names):
+    # runc names it "_ses.<id>", crun "<id>"
+    return {f"_ses.{ctr.id}", ctr.id} & set(names)
+
+
+def test_new_session_keyring_named_after_the_container(ctr):
+    # runc and crun join a new session keyring: the container does not get the caller's
+    # session keyring and the keys in it
+    assert _own_keyrings(ctr, _keyrings_seen(ctr))
+
+
+def test_no_new_keyring_keeps_the_callers(ctr):
+    assert not _own_keyrings(ctr, _keyrings_seen(ctr, "--no-new-keyring"))
+
+
+def test_exec_joins_the_containers_session_keyring(ctr):
+    masked = ctr.config["linux"].get("maskedPaths", [])
+    ctr.config["linux"]["maskedPaths"] = [p for p in masked if p != "/proc/keys"]
+    ctr.start_running()
+    r = ctr.exec("cat", "/proc/keys").ok()
+    assert _own_keyrings(ctr, [line.split()[-2].rstrip(":") for line in r.stdout.splitlines()])
