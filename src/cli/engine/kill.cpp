@@ -14,8 +14,10 @@ HULL_ENGINE_VERB(kill, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("container", a->refs, "container names or ids")->required();
   c->add_option("-s,--signal", a->signal, "signal (default KILL)");
   return [a, &g]() -> int {
+    // Signal 0 (a liveness probe to kill(2), and to runc) is not a signal to docker.
     auto sig = parse_signal(a->signal);
-    if (!sig) return verb_failure(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
+    if (!sig || *sig == 0)
+      return verb_failure(Error{0, fmt::format("invalid signal \"{}\"", a->signal)});
     return for_each_container(
         g, a->refs, [&](engine::Engine& e, const std::string& ref) { return e.kill(ref, *sig); });
   };

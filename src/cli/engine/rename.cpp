@@ -16,6 +16,8 @@ HULL_ENGINE_VERB(rename, [](CLI::App& app, EngineGlobals& g) {
     if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
     if (!ct) return verb_failure(ct.error());
+    if (ct->config.name == a->name)
+      return verb_failure(Error{0, "Renaming a container with the same name as its current name"});
     if (auto r = e->db().rename(ct->config.id, a->name); !r) return verb_failure(r.error());
     return 0;
   };

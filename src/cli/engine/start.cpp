@@ -18,11 +18,14 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
   c->add_flag("-a,--attach", a->attach, "attach to the output and wait for the exit");
   c->add_flag("-i,--interactive", a->interactive, "attach stdin");
   return [a, &g]() -> int {
+    // docker refuses rather than start them all unattached.
+    if ((a->attach || a->interactive) && a->refs.size() > 1)
+      return verb_failure(Error{0, "you cannot start and attach multiple containers at once"});
     auto e = open_engine(g);
     if (!e) return verb_failure(e.error());
     int rc = 0;
     for (const auto& ref : a->refs) {
-      bool attach = a->attach && a->refs.size() == 1;
+      bool attach = a->attach;
       RawTerminal raw;
       if (attach) {
         auto ct = e->find(ref);

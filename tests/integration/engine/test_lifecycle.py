@@ -531,3 +531,24 @@ def test_verbs_on_several_containers_as_docker(hull):
     p = hull("rm", "m1", "nosuch", "m2", check=False)
     assert p.returncode == 1 and p.stdout == "m1\nm2\n" and "nosuch" in p.stderr, p
     assert hull.ids() == []
+
+
+def test_refusals_as_docker(hull):
+    """What docker's CLI refuses, hull refuses with exit 1 and nothing done: start -a or -i
+    of several containers (hull started them all unattached), a rename to the current name
+    (hull said nothing and exited 0), and kill -s 0 (a liveness probe to kill(2), "Invalid
+    signal" to docker; hull sent it and exited 0)."""
+    hull.create("--name", "r1", "--", "echo", "one")
+    hull.create("--name", "r2", "--", "echo", "two")
+    for flag in ("-a", "-i"):
+        p = hull("start", flag, "r1", "r2", check=False)
+        assert p.returncode == 1 and "multiple containers" in p.stderr, p
+    assert hull.inspect("r1")["State"]["Status"] == "created"
+    assert hull.inspect("r2")["State"]["Status"] == "created"
+    p = hull("rename", "r1", "r1", check=False)
+    assert p.returncode == 1 and "same name" in p.stderr, p
+    hull.run("-d", "--name", "k0", "--", "sleep", "1000")
+    p = hull("kill", "-s", "0", "k0", check=False)
+    assert p.returncode == 1 and "invalid signal" in p.stderr, p
+    assert hull.inspect("k0")["State"]["Status"] == "running"
+    hull("rm", "-f", "r1", "r2", "k0")
