@@ -220,6 +220,11 @@ std::string tabulate(std::string_view lines) {
 
 Result<std::string> format_rows(std::string_view format, std::string_view default_table,
                                 const std::vector<Json>& rows, const Json& header) {
+  if (format == "json") {
+    std::string lines;
+    for (const auto& row : rows) lines += row.dump() + "\n";
+    return lines;
+  }
   std::string f(format);
   const bool table = f.empty() || f.starts_with("table");
   if (table) {

@@ -30,7 +30,7 @@ std::string tabulate(std::string_view lines);
 // docker's --format for a list (ps, images): a Go template run on each row; "table
 // TEMPLATE" (or "" with default_table) also runs it on `header`, whose fields hold the
 // column names, and aligns the columns with tabulate. "\t" and "\n" as typed in a shell
-// are a tab and a new line. "json" is the caller's.
+// are a tab and a new line. "json" is each row as a line of JSON.
 Result<std::string> format_rows(std::string_view format, std::string_view default_table,
                                 const std::vector<Json>& rows, const Json& header);
 

@@ -201,10 +201,6 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
                   {"UniqueSize", "N/A"},
                   {"VirtualSize", r.size}};
     };
-    if (o->format == "json") {
-      for (auto& r : rows) std::cout << row_json(r).dump() << "\n";
-      return 0;
-    }
     std::vector<Json> json_rows;
     for (auto& r : rows) json_rows.push_back(row_json(r));
     Json head = {{"Containers", "CONTAINERS"},

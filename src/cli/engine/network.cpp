@@ -256,10 +256,6 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
         for (const auto& r : rows) std::cout << r["ID"].get<std::string>() << "\n";
         return 0;
       }
-      if (a->format == "json") {
-        for (const auto& r : rows) std::cout << r.dump() << "\n";
-        return 0;
-      }
       Json head = {{"CreatedAt", "CREATED AT"},
                    {"Driver", "DRIVER"},
                    {"ID", "NETWORK ID"},

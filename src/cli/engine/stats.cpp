@@ -166,13 +166,9 @@ HULL_ENGINE_VERB(stats, [](CLI::App& app, EngineGlobals& g) {
       }
       std::string out;
       if (!a->no_stream) out += "\033[2J\033[H";
-      if (a->format == "json") {
-        for (const auto& r : rows) out += r.dump() + "\n";
-      } else {
-        auto table = engine::format_rows(a->format, kDefaultTable, rows, head);
-        if (!table) return verb_failure(table.error());
-        out += *table;
-      }
+      auto table = engine::format_rows(a->format, kDefaultTable, rows, head);
+      if (!table) return verb_failure(table.error());
+      out += *table;
       fmt::print("{}", out);
       std::fflush(stdout);
       if (a->no_stream) return 0;

@@ -175,10 +175,6 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
                         {"Size", "N/A"}});
       }
       if (a->quiet) return 0;
-      if (a->format == "json") {
-        for (const auto& r : rows) fmt::print("{}\n", r.dump());
-        return 0;
-      }
       Json head = {{"Driver", "DRIVER"},    {"Labels", "LABELS"},
                    {"Links", "LINKS"},      {"Mountpoint", "MOUNTPOINT"},
                    {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"},
