@@ -133,6 +133,26 @@ def container_cgroups():
         lambda name: len(name) == 64 and all(c in "0123456789abcdef" for c in name)))
 
 
+def _populated(cg):
+    try:
+        with open(os.path.join(cg, "cgroup.procs")) as f:
+            return f.read().strip() != ""
+    except OSError:
+        return False
+
+
+def leaked_cgroups(new):
+    """Of the container cgroups that appeared during a test, those that stay: present and
+    empty a second later. Another test session running on the same host (as engineers'
+    parallel runs do) has container cgroups of its own, which hold their processes or go
+    away; a leak stays, empty. Removing another session's cgroup while its container was
+    being set up broke that session's run."""
+    if not new:
+        return []
+    time.sleep(1.0)
+    return [cg for cg in new if os.path.isdir(cg) and not _populated(cg)]
+
+
 def mounts_under(path):
     with open("/proc/self/mountinfo") as f:
         return [l.split()[4] for l in f if l.split()[4].startswith(path)]
@@ -156,7 +176,7 @@ def hull(rootfs_dir):
         time.sleep(0.05)
     procs = hull_processes(root) + hull_processes(rootfs_dir)
     mounts = mounts_under(root)
-    cgroups_left = sorted(container_cgroups() - cgroups_before)
+    cgroups_left = sorted(leaked_cgroups(container_cgroups() - cgroups_before))
     runtime_left = [e for e in os.listdir(os.path.join(run_root, "runtime"))
                     if not e.startswith(".")] if os.path.isdir(
         os.path.join(run_root, "runtime")) else []
