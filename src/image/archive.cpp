@@ -153,12 +153,15 @@ std::string layer_media(Store& store, const std::string& digest) {
                        : "application/vnd.oci.image.layer.v1.tar";
 }
 
-std::vector<std::string> diff_ids_of(const Json& cfg) {
+// The config's diff ids, each a sha256 digest (as pull checks them): an empty one would
+// let the layer unpack unverified and name the store's whole layers/ directory.
+Result<std::vector<std::string>> diff_ids_of(const Json& cfg, std::string_view what) {
   std::vector<std::string> out;
-  if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
-      cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
-    for (auto& d : cfg["rootfs"]["diff_ids"])
-      out.push_back(d.is_string() ? d.get<std::string>() : "");
+  for (auto& d : json_array(json_object(cfg, "rootfs"), "diff_ids")) {
+    std::string id = d.is_string() ? d.get<std::string>() : d.dump();
+    if (!valid_digest(id)) return failf("{}: invalid diff id {:?}", what, id);
+    out.push_back(std::move(id));
+  }
   return out;
 }
 
@@ -195,7 +198,7 @@ Result<Prepared> prepare_docker(Store& store, int dir, const Json& e, Added& add
       HULL_TRY(adopt_blob(store, dir, e["Config"].get<std::string>(), added, seen));
   auto cfg_text = HULL_TRY(store.read_blob(cfg_digest));
   auto cfg = HULL_TRY(parse_json(cfg_text, e["Config"].get<std::string>()));
-  auto diffs = diff_ids_of(cfg);
+  auto diffs = HULL_TRY(diff_ids_of(cfg, e["Config"].get<std::string>()));
   if (diffs.size() != e["Layers"].size())
     return failf("manifest.json: {} layers but the config lists {} diff ids", e["Layers"].size(),
                  diffs.size());
@@ -311,7 +314,7 @@ Result<Prepared> prepare_oci(Store& store, int dir, const Json& m, Added& added,
       HULL_TRY(adopt_blob(store, dir, blob_name(cfg_digest), added, seen, cfg_digest));
   HULL_CHECK(check_size(json_object(mj, "config"), cfg_size, "config " + cfg_digest));
   auto cfg = HULL_TRY(parse_json(HULL_TRY(store.read_blob(cfg_digest)), cfg_digest));
-  auto diffs = diff_ids_of(cfg);
+  auto diffs = HULL_TRY(diff_ids_of(cfg, "config " + cfg_digest));
   if (diffs.size() != mj["layers"].size())
     return failf("manifest {}: {} layers but {} diff ids", digest, mj["layers"].size(),
                  diffs.size());

@@ -680,6 +680,8 @@ Status Store::collect_garbage(const std::vector<std::string>& blobs,
                               const std::vector<std::string>& diff_ids) {
   auto lk = HULL_TRY(lock());
   for (auto& d : diff_ids) {
+    // ROOT/layers/<hex>: anything but a digest could name another directory (layers/ itself).
+    if (!valid_digest(d)) continue;
     sql::Stmt st(db_, "SELECT 1 FROM image_layers WHERE diff_id = ?1 LIMIT 1");
     st.bind(1, d);
     if (st.step()) continue;

@@ -412,6 +412,38 @@ TEST(Store, TagRefusesNamesThatShadowImageIds) {
   EXPECT_EQ((*store->inspect(*b))["RepoTags"].size(), 1u);
 }
 
+// A docker-archive whose config lists an empty diff id: the load used to unpack the layer
+// unverified, fail to record it, and collect "ROOT/layers/" (every image's layers) as the
+// layer it had added.
+TEST(Load, InvalidDiffIdRefusedAndOtherLayersKept) {
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store) << store.error().message;
+  std::string rootfs = t.path() + "/rootfs.tar";
+  write_tar(rootfs, {{"bin/", AE_IFDIR, ""}, {"bin/sh", AE_IFREG, "#!"}});
+  auto kept = import_rootfs(*store, rootfs, "kept:1");
+  ASSERT_TRUE(kept) << kept.error().message;
+  std::string kept_dir = store->layer_dir((*store->layers(*kept))[0].diff_id);
+  std::string layer = t.path() + "/layer.tar";
+  write_tar(layer, {{"f", AE_IFREG, "evil"}});
+  for (const char* diff : {R"("")", "5", R"("sha256:..")"}) {
+    std::string archive = t.path() + "/load.tar";
+    write_tar(archive,
+              {{"layer.tar", AE_IFREG, *fs::read_file(layer)},
+               {"config.json", AE_IFREG,
+                fmt::format(R"({{"rootfs":{{"type":"layers","diff_ids":[{}]}}}})", diff)},
+               {"manifest.json", AE_IFREG,
+                R"([{"Config":"config.json","RepoTags":["evil:1"],"Layers":["layer.tar"]}])"}});
+    auto r = load_archive(*store, archive);
+    ASSERT_FALSE(r) << diff;
+    EXPECT_NE(r.error().message.find("invalid diff id"), std::string::npos) << r.error().message;
+    auto sh = fs::read_file(kept_dir + "/bin/sh");
+    ASSERT_TRUE(sh) << diff << ": the other image's layer was removed";
+    EXPECT_EQ(*sh, "#!");
+    EXPECT_FALSE(store->resolve("evil:1"));
+  }
+}
+
 TEST(Import, ChangesValidatedAtImport) {
   TempDir t;
   auto store = Store::open(t.path() + "/root");
