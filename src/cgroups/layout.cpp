@@ -160,6 +160,8 @@ Result<std::optional<int64_t>> swap_to_v2(std::optional<int64_t> swap,
   if (*swap == -1) return std::optional<int64_t>{-1};
   if (!limit || *limit == 0 || *limit == -1)
     return fail("linux.resources.memory.swap: needs memory.limit on cgroup v2");
+  // runc's words: any other negative limit is not a size (and swap - limit would overflow).
+  if (*limit < 0) return failf("linux.resources.memory.limit: invalid memory value {}", *limit);
   if (*swap < *limit)
     return failf("linux.resources.memory.swap ({}) must not be less than memory.limit ({})", *swap,
                  *limit);

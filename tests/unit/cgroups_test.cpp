@@ -131,6 +131,9 @@ TEST(CgroupConvert, SwapIsMemoryPlusSwap) {
   EXPECT_FALSE(*swap_to_v2(std::nullopt, 16 << 20));
   EXPECT_FALSE(swap_to_v2(8 << 20, 16 << 20));
   EXPECT_FALSE(swap_to_v2(8 << 20, std::nullopt));
+  // A negative limit other than -1 is refused, as runc does: INT64_MAX - (-2) overflowed.
+  EXPECT_FALSE(swap_to_v2(INT64_MAX, -2));
+  EXPECT_FALSE(swap_to_v2(64 << 20, INT64_MIN));
 }
 
 oci::Resources full_resources() {
