@@ -763,7 +763,10 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
           o.memory_swap);
     res.memory->swap = swap;
   } else if (res.memory) {
-    res.memory->swap = 2 * *res.memory->limit;  // docker: as much swap as memory
+    // docker: as much swap as memory; twice a limit past INT64_MAX / 2 (--memory 8e9g)
+    // overflowed into a negative swap, and such a limit is no limit: swap is unlimited too.
+    int64_t limit = *res.memory->limit;
+    res.memory->swap = limit > INT64_MAX / 2 ? -1 : 2 * limit;
   }
   if (!o.cpus.empty()) {
     char* end = nullptr;

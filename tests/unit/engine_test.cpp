@@ -160,6 +160,12 @@ TEST(EngineSpec, Resources) {
   plan = build_spec(o, {}, ctx(d));
   ASSERT_TRUE(plan);
   EXPECT_EQ(*plan->spec.linux.resources->memory->swap, -1);
+  // Twice a limit this large overflowed int64 into a negative swap.
+  o.memory_swap.clear();
+  o.memory = "8000000000g";
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(*plan->spec.linux.resources->memory->swap, -1);
   for (auto bad : {"64x", "1m", "", "abc"}) {
     auto b = base();
     b.memory = bad;
