@@ -187,6 +187,15 @@ Result<uint64_t> read_logs(const std::string& path, const LogQuery& q,
 
 namespace {
 
+// Nanoseconds since the epoch fit int64 for years 1678 to 2262: a time outside is the
+// first or last representable one (for --since and --until that means everything or
+// nothing), not a product that overflowed into another sign.
+int64_t saturated_ns(__int128 ns) {
+  if (ns > INT64_MAX) return INT64_MAX;
+  if (ns < INT64_MIN) return INT64_MIN;
+  return static_cast<int64_t>(ns);
+}
+
 // docker's timestamps (timetypes.GetTimestamp): 2006-01-02, then optionally T15, T15:04 or
 // T15:04:05 with a fraction, then Z or a +07:00 offset; without one, this host's local time.
 std::optional<int64_t> parse_timestamp(std::string_view s) {
@@ -241,7 +250,7 @@ std::optional<int64_t> parse_timestamp(std::string_view s) {
     t.tm_isdst = -1;
     secs = static_cast<int64_t>(::mktime(&t));
   }
-  return secs * 1000000000 + frac;
+  return saturated_ns(__int128(secs) * 1000000000 + frac);
 }
 
 }  // namespace
@@ -262,11 +271,11 @@ Result<int64_t> parse_since(std::string_view text, int64_t now_ns) {
     if (frac.size() <= 9 && (frac.empty() || parse_int<int64_t>(frac))) {
       int64_t ns = frac.empty() ? 0 : *parse_int<int64_t>(frac);
       for (size_t d = frac.size(); d < 9; ++d) ns *= 10;
-      return *secs * 1000000000 + ns;
+      return saturated_ns(__int128(*secs) * 1000000000 + ns);
     }
   }
   // A duration before now: "1h30m", "10s", "250ms".
-  int64_t total = 0;
+  double total = 0;  // a double, then saturated: "9999999999h" is past int64's range
   std::string_view s = text;
   while (!s.empty()) {
     size_t i = 0;
@@ -284,9 +293,10 @@ Result<int64_t> parse_since(std::string_view text, int64_t now_ns) {
                   : unit == "ms" ? 1e6
                                  : -1;
     if (mult < 0) return failf("invalid --since \"{}\": unknown unit \"{}\"", text, unit);
-    total += static_cast<int64_t>(v * mult);
+    total += v * mult;
   }
-  return now_ns - total;
+  if (total >= 0x1p63) return saturated_ns(__int128(now_ns) - INT64_MAX);
+  return saturated_ns(__int128(now_ns) - static_cast<int64_t>(total));
 }
 
 }  // namespace hull::engine

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "engine/logs.hpp"
 #include "engine/record.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "engine/spec_builder.hpp"
@@ -184,6 +185,21 @@ TEST(EngineSpec, Resources) {
   b.memory = "64m";
   b.memory_swap = "32m";
   EXPECT_FALSE(build_spec(b, {}, ctx(d)));
+}
+
+// --since/--until past int64 nanoseconds (after 2262, before 1678, or a duration longer
+// than 292 years) saturate: the products used to overflow into the other sign.
+TEST(Logs, SinceSaturatesOutOfRange) {
+  const int64_t now = int64_t(1700000000) * 1000000000;
+  EXPECT_EQ(*parse_since("2023-11-14T22:13:20Z", now), now);
+  EXPECT_EQ(*parse_since("1700000000.5", now), now + 500000000);
+  EXPECT_EQ(*parse_since("1h30m", now), now - int64_t(5400) * 1000000000);
+  EXPECT_EQ(*parse_since("3000-01-01T00:00:00Z", now), INT64_MAX);
+  EXPECT_EQ(*parse_since("9999-12-31", now), INT64_MAX);
+  EXPECT_EQ(*parse_since("1000-01-01T00:00:00Z", now), INT64_MIN);
+  EXPECT_EQ(*parse_since("99999999999", now), INT64_MAX);
+  EXPECT_EQ(*parse_since("10000000h", now), now - INT64_MAX);
+  EXPECT_EQ(*parse_since("5000000h5000000h", now), now - INT64_MAX);
 }
 
 TEST(EngineSpec, Sizes) {
