@@ -157,7 +157,7 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
   if (slash != std::string_view::npos) {
     std::string_view first = rest.substr(0, slash);
     if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
-        first == "localhost" || first.front() == '[') {
+        first == "localhost" || first.starts_with('[')) {
       if (auto why = registry_problem(first); !why.empty())
         return failf("invalid reference format: bad registry {:?} in {:?}: {}", first, s, why);
       ref.registry = std::string(first);
