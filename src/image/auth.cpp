@@ -105,8 +105,12 @@ Result<std::optional<Credentials>> find_credentials(std::string_view registry,
         return failf("{}: auths.{}.auth is not base64 of user:password", path, key);
       return Credentials{dec.substr(0, colon), dec.substr(colon + 1)};
     }
-    if (e->contains("username") && e->contains("password"))
-      return Credentials{e->value("username", ""), e->value("password", "")};
+    if (e->contains("username") && e->contains("password")) {
+      // Json::value throws on a member of another type: `"username": 5` aborted hull.
+      if (!(*e)["username"].is_string() || !(*e)["password"].is_string())
+        return failf("{}: auths.{}: username and password are not strings", path, key);
+      return Credentials{json_string(*e, "username"), json_string(*e, "password")};
+    }
   }
   return std::nullopt;
 }

@@ -238,6 +238,24 @@ std::string sha_file(const std::string& path) {
   return "sha256:" + Sha256::hex(*data);
 }
 
+// A username or password of another type than string made Json::value throw, and hull
+// end in std::terminate.
+TEST(Auth, NonStringUsernameIsAnError) {
+  TempDir t;
+  std::string file = t.path() + "/config.json";
+  ASSERT_TRUE(fs::write_file(file, R"({"auths":{"h:1":{"username":5,"password":"p"}}})"));
+  auto c = find_credentials("h:1", file);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("not strings"), std::string::npos) << c.error().message;
+  ASSERT_TRUE(fs::write_file(file, R"({"auths":{"h:1":{"username":"u","password":null}}})"));
+  EXPECT_FALSE(find_credentials("h:1", file));
+  ASSERT_TRUE(fs::write_file(file, R"({"auths":{"h:1":{"username":"u","password":"p"}}})"));
+  auto ok = find_credentials("h:1", file);
+  ASSERT_TRUE(ok && *ok) << (ok ? "none" : ok.error().message);
+  EXPECT_EQ((*ok)->username, "u");
+  EXPECT_EQ((*ok)->password, "p");
+}
+
 TEST(Unpack, FilesLinksAndDiffId) {
   TempDir t;
   std::string tar = t.path() + "/l.tar", out = t.path() + "/out";
