@@ -162,41 +162,6 @@ std::string registry_message(const std::string& body) {
   return out;
 }
 
-// Parses `Bearer realm="...",service="...",scope="..."` into scheme + params.
-std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h) {
-  std::map<std::string, std::string> params;
-  auto sp = h.find(' ');
-  std::string scheme(h.substr(0, sp));
-  for (auto& c : scheme) c = char(tolower(c));
-  if (sp == std::string_view::npos) return {scheme, params};
-  std::string_view rest = h.substr(sp + 1);
-  while (!rest.empty()) {
-    rest = trim(rest);
-    auto eq = rest.find('=');
-    if (eq == std::string_view::npos) break;
-    std::string key(trim(rest.substr(0, eq)));
-    for (auto& c : key) c = char(tolower(c));
-    rest = rest.substr(eq + 1);
-    std::string value;
-    if (!rest.empty() && rest.front() == '"') {
-      size_t i = 1;
-      for (; i < rest.size() && rest[i] != '"'; ++i) {
-        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
-        value += rest[i];
-      }
-      rest = rest.substr(std::min(rest.size(), i + 1));
-    } else {
-      auto comma = rest.find(',');
-      value = std::string(trim(rest.substr(0, comma)));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
-    }
-    params[key] = value;
-    auto comma = rest.find(',');
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
-  return {scheme, params};
-}
-
 std::string url_escape(CURL* c, const std::string& s) {
   char* e = curl_easy_escape(c, s.c_str(), int(s.size()));
   std::string out = e ? e : "";
@@ -263,6 +228,40 @@ void backoff(int attempt, const Response& r) {
 }
 
 }  // namespace
+
+std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h) {
+  std::map<std::string, std::string> params;
+  auto sp = h.find(' ');
+  std::string scheme(h.substr(0, sp));
+  for (auto& c : scheme) c = char(tolower(c));
+  if (sp == std::string_view::npos) return {scheme, params};
+  std::string_view rest = h.substr(sp + 1);
+  while (!rest.empty()) {
+    rest = trim(rest);
+    auto eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key(trim(rest.substr(0, eq)));
+    for (auto& c : key) c = char(tolower(c));
+    rest = rest.substr(eq + 1);
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      size_t i = 1;
+      for (; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
+        value += rest[i];
+      }
+      rest = rest.substr(std::min(rest.size(), i + 1));
+    } else {
+      auto comma = rest.find(',');
+      value = std::string(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma);
+    }
+    params[key] = value;
+    auto comma = rest.find(',');
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return {scheme, params};
+}
 
 struct Registry::Shared {
   // Connections, TLS sessions and DNS answers shared by every request of this pull,

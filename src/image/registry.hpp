@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@ struct RegistryOptions {
 struct Manifest {
   std::string body, media_type, digest;
 };
+
+// A WWW-Authenticate header, `Bearer realm="...",service="...",scope="..."`: the scheme in
+// lower case and the parameters by lower-case name. Exported for tests.
+std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h);
 
 // Every manifest kind hull understands, for Accept.
 inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
