@@ -534,7 +534,8 @@ class Extractor {
           // Only a sparse file's trailing hole leaves the file short of its size.
           if (sz != written_end && ::ftruncate(fd.get(), sz) < 0)
             return sys_failf("truncate {}", path);
-          size_ += sz;
+          // Saturated: sparse entries may claim any size (two of 2^62 bytes fit on tmpfs).
+          if (sz > 0 && __builtin_add_overflow(size_, sz, &size_)) size_ = INT64_MAX;
         }
         HULL_CHECK(metadata(fd.get(), e, path, uid, gid, perm));
         timespec ts[2];

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "common/fs.hpp"
@@ -406,6 +407,55 @@ TEST(StagedLayer, CommittedOrGone) {
   auto c2 = store->commit_layer(std::move(*again));
   ASSERT_TRUE(c2) << c2.error().message;
   EXPECT_TRUE(entries(t.path() + "/root/tmp").empty());
+}
+
+}  // namespace
+}  // namespace hull::image
+
+namespace hull::image {
+namespace {
+
+// Sparse entries may claim any size while carrying one byte each; the layer's size is
+// their sum, saturated: two of 2^62 bytes overflowed int64 into a negative size. On tmpfs
+// (/dev/shm), whose files may be that large, as on xfs.
+TEST(Unpack, SparseSizesSaturate) {
+  if (::access("/dev/shm", W_OK) != 0) GTEST_SKIP() << "no writable /dev/shm";
+  std::vector<char> buf(1 << 16);
+  size_t used = 0;
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax(a);
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  for (const char* name : {"big1", "big2"}) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, la_int64_t{1} << 62);
+    archive_entry_sparse_add_entry(e, 0, 1);
+    ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK) << archive_error_string(a);
+    ASSERT_EQ(archive_write_data(a, "x", 1), 1);
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  char tmpl[] = "/dev/shm/hull-unpack-sparse-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string tar(buf.data(), used);
+  size_t off = 0;
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  auto r = unpack_stream(
+      [&](char* out, size_t len) -> Result<size_t> {
+        size_t n = std::min(len, tar.size() - off);
+        std::memcpy(out, tar.data() + off, n);
+        off += n;
+        return n;
+      },
+      dfd);
+  ::close(dfd);
+  (void)fs::remove_all(dir);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->size, INT64_MAX);
 }
 
 }  // namespace
