@@ -218,6 +218,13 @@ std::string tabulate(std::string_view lines) {
   return out;
 }
 
+Result<std::string> inspect_output(const std::vector<Json>& objects, std::string_view format) {
+  if (format.empty()) return Json(objects).dump(4) + "\n";
+  std::string lines;
+  for (const auto& o : objects) lines += HULL_TRY(format_template(o, format)) + "\n";
+  return lines;
+}
+
 Result<std::string> format_rows(std::string_view format, std::string_view default_table,
                                 const std::vector<Json>& rows, const Json& header) {
   if (format == "json") {

@@ -34,6 +34,10 @@ std::string tabulate(std::string_view lines);
 Result<std::string> format_rows(std::string_view format, std::string_view default_table,
                                 const std::vector<Json>& rows, const Json& header);
 
+// docker's inspect output: the objects as one JSON array (indented 4), or with a --format
+// template each object through it, a line each.
+Result<std::string> inspect_output(const std::vector<Json>& objects, std::string_view format);
+
 // One --filter argument, "key=value" (docker: "bad format of filter" without '=').
 Result<std::pair<std::string, std::string>> split_filter(std::string_view filter);
 // docker's label filter: "K" holds when the label is there, "K=V" when it has that value.

@@ -28,7 +28,7 @@ int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
                    const std::string& format) {
   auto store = image::Store::open(g.root);
   if (!store) return engine_report(store.error());
-  Json out = Json::array();
+  std::vector<Json> found;
   int rc = 0;
   for (auto& n : names) {
     auto id = store->resolve(n);
@@ -38,15 +38,11 @@ int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
       rc = 1;
       continue;
     }
-    if (format.empty()) {
-      out.push_back(*j);
-      continue;
-    }
-    auto line = engine::format_template(*j, format);
-    if (!line) return engine_report(line.error());
-    std::cout << *line << "\n";
+    found.push_back(std::move(*j));
   }
-  if (format.empty()) std::cout << out.dump(4) << "\n";
+  auto out = engine::inspect_output(found, format);
+  if (!out) return engine_report(out.error());
+  std::cout << *out;
   return rc;
 }
 

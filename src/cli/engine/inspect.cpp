@@ -27,7 +27,7 @@ HULL_ENGINE_VERB(inspect, [](CLI::App& app, EngineGlobals& g) {
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
     std::optional<image::Store> store;
-    Json out = Json::array();
+    std::vector<Json> found;
     int rc = 0;
     for (const auto& ref : a->refs) {
       Json j;
@@ -48,15 +48,11 @@ HULL_ENGINE_VERB(inspect, [](CLI::App& app, EngineGlobals& g) {
         }
         j = std::move(*img);
       }
-      if (!a->format.empty()) {
-        auto s = engine::format_template(j, a->format);
-        if (!s) return engine_report(s.error());
-        fmt::print("{}\n", *s);
-      } else {
-        out.push_back(std::move(j));
-      }
+      found.push_back(std::move(j));
     }
-    if (a->format.empty()) fmt::print("{}\n", out.dump(4));
+    auto out = engine::inspect_output(found, a->format);
+    if (!out) return engine_report(out.error());
+    fmt::print("{}", *out);
     return rc == 0 ? 0 : 1;
   };
 });

@@ -171,7 +171,7 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     std::vector<std::string> names;
     bool quiet = false, force = false, no_trunc = false;
     std::vector<std::string> filters;
-    std::string format;
+    std::string format, inspect_format;
     std::string network, container, ip;
     std::vector<std::string> aliases;
   };
@@ -205,6 +205,7 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
 
   auto* inspect = net->add_subcommand("inspect", "show networks as JSON");
   inspect->add_option("NETWORK", a->names, "network names or ids")->required();
+  inspect->add_option("-f,--format", a->inspect_format, "template such as {{.IPAM.Config}}");
 
   auto* rm = net->add_subcommand("rm", "remove networks");
   rm->alias("remove");
@@ -270,7 +271,7 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       return 0;
     }
     if (inspect->parsed()) {
-      Json out = Json::array();
+      std::vector<Json> found;
       int rc = 0;
       for (const auto& name : a->names) {
         auto n = nets->inspect(name);
@@ -279,9 +280,11 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
           rc = 1;
           continue;
         }
-        out.push_back(to_json(*n));
+        found.push_back(to_json(*n));
       }
-      std::cout << out.dump(4) << "\n";
+      auto out = engine::inspect_output(found, a->inspect_format);
+      if (!out) return engine_report(out.error());
+      std::cout << *out;
       return rc;
     }
     if (rm->parsed()) {

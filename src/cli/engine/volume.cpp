@@ -186,7 +186,7 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
     }
 
     if (inspect->parsed()) {
-      Json out = Json::array();
+      std::vector<Json> found;
       int rc = 0;
       for (const auto& n : a->names) {
         auto v = engine::find_volume(*db, n);
@@ -195,16 +195,11 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
           rc = 1;
           continue;
         }
-        Json j = engine::volume_json(*v, g.root);
-        if (a->format.empty()) {
-          out.push_back(std::move(j));
-          continue;
-        }
-        auto line = engine::format_template(j, a->format);
-        if (!line) return engine_report(line.error());
-        std::cout << *line << "\n";
+        found.push_back(engine::volume_json(*v, g.root));
       }
-      if (a->format.empty()) std::cout << out.dump(4) << "\n";
+      auto out = engine::inspect_output(found, a->format);
+      if (!out) return engine_report(out.error());
+      std::cout << *out;
       return rc;
     }
 

@@ -24,6 +24,10 @@ def test_network_create_ls_inspect_rm(hull, testns):
     assert '"Gateway": "10.201.0.1"' in info and '"Subnet": "10.201.0.0/24"' in info
     bridge = re.search(r'"com.docker.network.bridge.name": "([^"]+)"', info).group(1)
     assert bridge in testns.links()
+    # -f/--format as docker's (the flag was unknown): a line per network.
+    fmt = "{{.Name}} {{.Driver}}"
+    p = hull("network", "inspect", "-f", fmt, "app", "nosuchnet", check=False)
+    assert p.returncode == 1 and p.stdout == "app bridge\n" and "nosuchnet" in p.stderr
     bad = hull("network", "create", "--subnet", "10.201.0.0/25", "other", check=False)
     assert bad.returncode != 0 and "overlaps" in bad.stderr
     hull("network", "rm", "app")
