@@ -244,6 +244,12 @@ def test_v2_backend_live_on_unified_tree(runtime):
             break
         time.sleep(0.05)
     assert read(d + "/cgroup.procs") == ""
+    # cgroup.procs hides a process as soon as it starts exiting; the init is
+    # "stopped" only once it is a zombie, a moment later.
+    for _ in range(100):
+        if runtime.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.05)
     runtime("delete", cid)
     assert not os.path.exists(d)
 
