@@ -247,18 +247,4 @@ Result<std::string> format_rows(std::string_view format, std::string_view defaul
   return tabulate(HULL_TRY(format_template(header, f)) + "\n" + body);
 }
 
-Result<std::pair<std::string, std::string>> split_filter(std::string_view filter) {
-  auto eq = filter.find('=');
-  if (eq == std::string_view::npos)
-    return failf("bad format of filter {:?} (expected name=value)", filter);
-  return std::pair{std::string(filter.substr(0, eq)), std::string(filter.substr(eq + 1))};
-}
-
-bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels) {
-  auto eq = wanted.find('=');
-  auto it = labels.find(std::string(wanted.substr(0, eq)));
-  return it != labels.end() &&
-         (eq == std::string_view::npos || it->second == wanted.substr(eq + 1));
-}
-
 }  // namespace hull::engine

@@ -38,9 +38,4 @@ Result<std::string> format_rows(std::string_view format, std::string_view defaul
 // template each object through it, a line each.
 Result<std::string> inspect_output(const std::vector<Json>& objects, std::string_view format);
 
-// One --filter argument, "key=value" (docker: "bad format of filter" without '=').
-Result<std::pair<std::string, std::string>> split_filter(std::string_view filter);
-// docker's label filter: "K" holds when the label is there, "K=V" when it has that value.
-bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels);
-
 }  // namespace hull::engine

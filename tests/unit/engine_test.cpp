@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "engine/filters.hpp"
 #include "engine/logs.hpp"
 #include "engine/record.hpp"
 #include "engine/seccomp_profile.hpp"
@@ -804,6 +805,54 @@ TEST(EngineTemplate, GoTemplateSubset) {
   for (int i = 0; i < 100; ++i) ok += "{{end}}";
   EXPECT_EQ(f(ok), "x");
   EXPECT_FALSE(format_template(j, R"({{printf "%99999999999999999999s" .Name}})"));
+}
+
+// docker's filters.Args: keys AND, a key's values OR, label values AND, booleans agree.
+TEST(EngineFilters, DockerFilterArgsSemantics) {
+  using K = FilterArgs::Kind;
+  static constexpr FilterArgs::Key keys[] = {{"name", K::regex},
+                                             {"status", K::text},
+                                             {"dangling", K::boolean},
+                                             {"label", K::label},
+                                             {"label!", K::label}};
+  auto parse = [](std::vector<std::string> given) {
+    return FilterArgs::parse(given, keys, "test ls");
+  };
+  auto f = parse(
+      {"name=^web", "name=db$", "status=up", "status=down", "label=a", "label=b=2", "label!=c"});
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_TRUE(f->search("name", {"web1"}));
+  EXPECT_TRUE(f->search("name", {"x", "maindb"}));
+  EXPECT_FALSE(f->search("name", {"aweb"}));
+  EXPECT_TRUE(f->search("other", {"anything"}));  // not given: holds
+  EXPECT_TRUE(f->any("status", [](const std::string& v) { return v == "down"; }));
+  EXPECT_FALSE(f->any("status", [](const std::string& v) { return v == "gone"; }));
+  EXPECT_TRUE(f->labels_hold({{"a", ""}, {"b", "2"}}));
+  EXPECT_FALSE(f->labels_hold({{"a", ""}}));                         // b=2 must hold too
+  EXPECT_FALSE(f->labels_hold({{"a", ""}, {"b", "3"}}));             // b's value differs
+  EXPECT_FALSE(f->labels_hold({{"a", ""}, {"b", "2"}, {"c", ""}}));  // label!=c
+  EXPECT_EQ(f->values("status"), (std::vector<std::string>{"up", "down"}));
+  EXPECT_FALSE(f->boolean("dangling"));
+
+  auto d = parse({"dangling=1", "dangling=true"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->boolean("dangling"), true);
+  EXPECT_EQ(parse({"dangling=0"})->boolean("dangling"), false);
+
+  for (auto [bad, named] : {std::pair{"colour=red",
+                                      "\"colour\": test ls filters are name, "
+                                      "status, dangling, label and label!"},
+                            {"name=(", "'name=(': not a regular expression"},
+                            {"dangling=maybe", "'dangling=maybe': want true or false"},
+                            {"label==x", "no label name"},
+                            {"nameweb", "bad format of filter"}}) {
+    auto r = parse({bad});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find(named), std::string::npos) << r.error().message;
+  }
+  auto both = parse({"dangling=true", "dangling=0"});
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("true and false both given"), std::string::npos);
 }
 
 }  // namespace

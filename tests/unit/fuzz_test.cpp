@@ -28,6 +28,7 @@
 #include "common/json.hpp"
 #include "common/sha256.hpp"
 #include "common/strings.hpp"
+#include "engine/filters.hpp"
 #include "engine/logs.hpp"
 #include "engine/present.hpp"
 #include "engine/spec_builder.hpp"

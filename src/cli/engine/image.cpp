@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/engine/verb.hpp"
+#include "engine/filters.hpp"
 #include "engine/logs.hpp"
 #include "engine/present.hpp"
 #include "engine/record.hpp"
@@ -64,31 +65,26 @@ std::function<int()> inspect_verb(CLI::App& app, EngineGlobals& g) {
 // a unix time), label=K[=V] and label!=K[=V]; every one given must hold.
 Result<std::function<bool(const std::string&)>> prune_filter(
     const image::Store& store, const std::vector<std::string>& given) {
+  static constexpr engine::FilterArgs::Key keys[] = {{"until", engine::FilterArgs::Kind::text},
+                                                     {"label", engine::FilterArgs::Kind::label},
+                                                     {"label!", engine::FilterArgs::Kind::label}};
+  auto args = HULL_TRY(engine::FilterArgs::parse(given, keys, "image prune"));
   std::optional<int64_t> until;
-  std::vector<std::pair<std::string, bool>> labels;  // K[=V], wanted
-  for (const auto& f : given) {
-    auto [k, v] = HULL_TRY(engine::split_filter(f));
-    if (k == "until") {
-      auto t = engine::parse_since(v, engine::now_ns());
-      if (!t) return std::unexpected(t.error().wrap(fmt::format("filter {:?}", f)));
-      until = *t / 1000000000;
-    } else if (k == "label" || k == "label!") {
-      labels.emplace_back(v, k == "label");
-    } else {
-      return failf("invalid filter {:?}: image prune filters are until and label", k);
-    }
+  for (const auto& v : args.values("until")) {
+    auto t = engine::parse_since(v, engine::now_ns());
+    if (!t) return std::unexpected(t.error().wrap(fmt::format("filter 'until={}'", v)));
+    until = *t / 1000000000;
   }
-  if (!until && labels.empty()) return std::function<bool(const std::string&)>{};
+  if (given.empty()) return std::function<bool(const std::string&)>{};
   std::map<std::string, int64_t> created;
   for (auto& img : HULL_TRY(store.list())) created[img.id] = img.created;
   return std::function<bool(const std::string&)>(
-      [&store, until, labels, created](const std::string& id) {
+      [&store, until, args = std::move(args), created](const std::string& id) {
         auto c = created.find(id);
         if (until && (c == created.end() || c->second >= *until)) return false;
+        if (!args.has("label") && !args.has("label!")) return true;
         auto parsed = store.config(id);
-        for (const auto& [kv, wanted] : labels)
-          if ((parsed && engine::label_matches(kv, parsed->labels)) != wanted) return false;
-        return true;
+        return parsed ? args.labels_hold(parsed->labels) : !args.has("label");
       });
 }
 

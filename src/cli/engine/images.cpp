@@ -10,6 +10,7 @@
 
 #include "cli/engine/verb.hpp"
 #include "common/strings.hpp"
+#include "engine/filters.hpp"
 #include "engine/present.hpp"
 #include "engine/template.hpp"
 #include "image/format.hpp"
@@ -29,43 +30,30 @@ constexpr std::string_view kDefaultTable =
 constexpr std::string_view kDigestsTable =
     "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
-// docker's image filters: the values of one key are alternatives (label's must all hold),
-// and every key given must hold.
+// docker's image filters. before and since name an image: its creation time is the bound.
+constexpr engine::FilterArgs::Key kFilterKeys[] = {{"dangling", engine::FilterArgs::Kind::boolean},
+                                                   {"reference", engine::FilterArgs::Kind::text},
+                                                   {"label", engine::FilterArgs::Kind::label},
+                                                   {"before", engine::FilterArgs::Kind::text},
+                                                   {"since", engine::FilterArgs::Kind::text}};
+
 struct Filters {
-  std::vector<std::string> reference, label;
-  std::optional<bool> dangling;
+  engine::FilterArgs args;
+  std::vector<std::string> reference;
   std::optional<int64_t> before, since;  // the named image's creation time
 };
 
 Result<Filters> parse_filters(const std::vector<std::string>& given, const image::Store& store) {
-  Filters f;
-  for (const auto& filter : given) {
-    auto [k, v] = HULL_TRY(engine::split_filter(filter));
-    if (k == "dangling") {
-      if (v == "true" || v == "1") {
-        f.dangling = true;
-      } else if (v == "false" || v == "0") {
-        f.dangling = false;
-      } else {
-        return failf("invalid filter 'dangling={}': want true or false", v);
-      }
-    } else if (k == "reference") {
-      f.reference.push_back(v);
-    } else if (k == "label") {
-      f.label.push_back(v);
-    } else if (k == "before" || k == "since") {
+  Filters f{HULL_TRY(engine::FilterArgs::parse(given, kFilterKeys, "images")), {}, {}, {}};
+  f.reference = f.args.values("reference");
+  for (const auto* k : {"before", "since"}) {
+    for (const auto& v : f.args.values(k)) {
       auto id = store.resolve(v);
-      if (!id) return failf("filter {:?}: {}", filter, id.error().message);
+      if (!id) return failf("filter '{}={}': {}", k, v, id.error().message);
       int64_t created = 0;
-      auto list = store.list();
-      if (!list) return std::unexpected(list.error());
-      for (auto& img : *list)
+      for (auto& img : HULL_TRY(store.list()))
         if (img.id == *id) created = img.created;
-      (k == "before" ? f.before : f.since) = created;
-    } else {
-      return failf(
-          "invalid filter {:?}: images filters are dangling, reference, label, before and since",
-          k);
+      (k == std::string_view("before") ? f.before : f.since) = created;
     }
   }
   return f;
@@ -128,16 +116,13 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
     int64_t now = ::time(nullptr);
     std::vector<Row> rows;
     for (auto& img : *list) {
-      if (filters->dangling && *filters->dangling != img.tags.empty()) continue;
+      auto dangling = filters->args.boolean("dangling");
+      if (dangling && *dangling != img.tags.empty()) continue;
       if (filters->before && img.created >= *filters->before) continue;
       if (filters->since && img.created <= *filters->since) continue;
-      if (!filters->label.empty()) {
+      if (filters->args.has("label")) {
         auto cfg = store->config(img.id);
-        if (!cfg ||
-            !std::all_of(filters->label.begin(), filters->label.end(), [&](const std::string& l) {
-              return engine::label_matches(l, cfg->labels);
-            }))
-          continue;
+        if (!cfg || !filters->args.labels_hold(cfg->labels)) continue;
       }
       std::string id = o->no_trunc ? img.id : image::short_id(img.id);
       std::string since = image::human_duration(now - img.created) + " ago";

@@ -2,7 +2,6 @@
 // src/net (Networks).
 #include <iostream>
 #include <memory>
-#include <regex>
 
 #include "cli/engine/verb.hpp"
 #include "common/fs.hpp"
@@ -10,6 +9,7 @@
 #include "common/time.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
+#include "engine/filters.hpp"
 #include "engine/present.hpp"
 #include "net/network.hpp"
 
@@ -86,60 +86,31 @@ Result<std::map<std::string, std::string>> key_values(const std::vector<std::str
   return out;
 }
 
-// docker network ls's filters: different keys must all hold, values of one key are
-// alternatives. name and id match all or part (a regular expression, as docker's
-// filters.Match), driver exactly, label as ps's, type custom|builtin, scope local,
-// dangling true|false (no container; the default network is never dangling).
-struct LsFilter {
-  std::map<std::string, std::vector<std::string>> by_key;
-};
+// docker network ls's filters. name and id match all or part (regular expressions),
+// driver exactly, type custom|builtin, scope local, dangling true|false (no container; the
+// predefined networks are never dangling).
+constexpr engine::FilterArgs::Key kLsFilterKeys[] = {
+    {"name", engine::FilterArgs::Kind::regex},      {"id", engine::FilterArgs::Kind::regex},
+    {"driver", engine::FilterArgs::Kind::text},     {"label", engine::FilterArgs::Kind::label},
+    {"type", engine::FilterArgs::Kind::text},       {"scope", engine::FilterArgs::Kind::text},
+    {"dangling", engine::FilterArgs::Kind::boolean}};
 
-Result<LsFilter> parse_ls_filters(const std::vector<std::string>& args) {
-  LsFilter f;
-  for (const auto& a : args) {
-    auto [k, v] = HULL_TRY(engine::split_filter(a));
-    if (k != "name" && k != "id" && k != "driver" && k != "label" && k != "type" && k != "scope" &&
-        k != "dangling")
-      return failf(
-          "invalid filter {:?}: network filters are name, id, driver, label, type, "
-          "scope and dangling",
-          k);
-    if (k == "type" && v != "custom" && v != "builtin")
+Result<engine::FilterArgs> parse_ls_filters(const std::vector<std::string>& given) {
+  auto f = HULL_TRY(engine::FilterArgs::parse(given, kLsFilterKeys, "network ls"));
+  for (const auto& v : f.values("type"))
+    if (v != "custom" && v != "builtin")
       return failf("invalid filter 'type={}': want custom or builtin", v);
-    if (k == "dangling" && v != "true" && v != "false" && v != "1" && v != "0")
-      return failf("invalid filter 'dangling={}': want true or false", v);
-    if (k == "name" || k == "id") {
-      try {
-        std::regex check(v);
-      } catch (const std::regex_error&) {
-        return failf("invalid filter '{}={}': not a regular expression", k, v);
-      }
-    }
-    f.by_key[k].push_back(v);
-  }
   return f;
 }
 
-bool ls_matches(const LsFilter& f, const net::NetworkInfo& n) {
-  for (const auto& [k, values] : f.by_key) {
-    bool any = false;
-    for (const auto& v : values) {
-      if (k == "name" || k == "id")
-        any = any || std::regex_search(k == "name" ? n.name : n.id, std::regex(v));
-      else if (k == "driver")
-        any = any || v == n.driver;
-      else if (k == "label")
-        any = any || engine::label_matches(v, n.labels);
-      else if (k == "type")
-        any = any || (v == "builtin") == n.is_default;
-      else if (k == "scope")
-        any = any || v == "local";
-      else if (k == "dangling")
-        any = any || (v == "true" || v == "1") == (!n.is_default && n.endpoints.empty());
-    }
-    if (!any) return false;
-  }
-  return true;
+bool ls_matches(const engine::FilterArgs& f, const net::NetworkInfo& n) {
+  auto dangling = f.boolean("dangling");
+  return f.search("name", {n.name}) && f.search("id", {n.id}) &&
+         f.any("driver", [&](const std::string& v) { return v == n.driver; }) &&
+         f.labels_hold(n.labels) &&
+         f.any("type", [&](const std::string& v) { return (v == "builtin") == n.is_default; }) &&
+         f.any("scope", [&](const std::string& v) { return v == "local"; }) &&
+         (!dangling || *dangling == (!n.is_default && n.endpoints.empty()));
 }
 
 // One row of docker network ls: what its --format templates and "json" see.

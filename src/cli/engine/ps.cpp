@@ -1,73 +1,44 @@
 // hull ps [-a] [-n N] [-l] [-q] [--no-trunc] [--filter K=V] [--format json|TEMPLATE]
-#include <regex>
 
 #include "cli/engine/run_flags.hpp"
 #include "common/strings.hpp"
+#include "engine/filters.hpp"
 #include "engine/present.hpp"
 
 namespace hull::cli {
 namespace {
 
-// docker's --filter: the values of one key are alternatives (label's must all hold), and
-// every key given must hold. name and id are regular expressions, searched in the name
-// with and without docker's leading '/' and in the full id.
-struct Filters {
-  std::vector<std::regex> name, id;
-  std::vector<std::string> status, ancestor, label;
-  std::vector<int> exited;
-};
+// docker's ps filters. name and id are regular expressions, searched in the name with and
+// without docker's leading '/' and in the full id.
+constexpr engine::FilterArgs::Key kFilterKeys[] = {
+    {"name", engine::FilterArgs::Kind::regex},    {"id", engine::FilterArgs::Kind::regex},
+    {"status", engine::FilterArgs::Kind::text},   {"exited", engine::FilterArgs::Kind::text},
+    {"ancestor", engine::FilterArgs::Kind::text}, {"label", engine::FilterArgs::Kind::label}};
 
-Result<Filters> parse_filters(const std::vector<std::string>& given) {
-  Filters f;
-  for (const auto& filter : given) {
-    auto [k, v] = HULL_TRY(engine::split_filter(filter));
-    if (k == "name" || k == "id") {
-      try {
-        (k == "name" ? f.name : f.id).emplace_back(v, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return failf("invalid filter \"{}\": not a regular expression: {}", filter, e.what());
-      }
-    } else if (k == "status") {
-      if (!engine::status_from_name(v))
-        return failf(
-            "invalid filter \"{}\": use created, restarting, running, paused, exited or dead",
-            filter);
-      f.status.push_back(v);
-    } else if (k == "exited") {
-      auto code = parse_int<int>(v);
-      if (!code) return failf("invalid filter \"{}\": an exit code is a number", filter);
-      f.exited.push_back(*code);
-    } else if (k == "ancestor") {
-      f.ancestor.push_back(v);
-    } else if (k == "label") {
-      f.label.push_back(v);
-    } else {
-      return failf("invalid filter \"{}\"", k);
-    }
-  }
+Result<engine::FilterArgs> parse_filters(const std::vector<std::string>& given) {
+  auto f = HULL_TRY(engine::FilterArgs::parse(given, kFilterKeys, "ps"));
+  for (const auto& v : f.values("status"))
+    if (!engine::status_from_name(v))
+      return failf(
+          "invalid filter 'status={}': use created, restarting, running, paused, exited or dead",
+          v);
+  for (const auto& v : f.values("exited"))
+    if (!parse_int<int>(v)) return failf("invalid filter 'exited={}': an exit code is a number", v);
   return f;
 }
 
-bool matches(const engine::Container& c, const Filters& f) {
-  auto any = [](const auto& values, auto&& match) {
-    return values.empty() || std::any_of(values.begin(), values.end(), match);
-  };
+bool matches(const engine::Container& c, const engine::FilterArgs& f) {
   const auto& cfg = c.config;
-  return any(f.name,
-             [&](const std::regex& re) {
-               return std::regex_search(cfg.name, re) || std::regex_search("/" + cfg.name, re);
-             }) &&
-         any(f.id, [&](const std::regex& re) { return std::regex_search(cfg.id, re); }) &&
-         any(f.status,
-             [&](const std::string& v) { return engine::status_name(c.state.status) == v; }) &&
-         any(f.ancestor, [&](const std::string& v) { return cfg.image == v; }) &&
-         any(f.exited,
-             [&](int code) {
-               return c.state.status == engine::ContainerStatus::exited &&
-                      c.state.exit_code == code;
-             }) &&
-         std::all_of(f.label.begin(), f.label.end(),
-                     [&](const std::string& v) { return engine::label_matches(v, cfg.labels); });
+  return f.search("name", {cfg.name, "/" + cfg.name}) && f.search("id", {cfg.id}) &&
+         f.any("status",
+               [&](const std::string& v) { return engine::status_name(c.state.status) == v; }) &&
+         f.any("ancestor", [&](const std::string& v) { return cfg.image == v; }) &&
+         f.any("exited",
+               [&](const std::string& v) {
+                 return c.state.status == engine::ContainerStatus::exited &&
+                        c.state.exit_code == parse_int<int>(v);
+               }) &&
+         f.labels_hold(cfg.labels);
 }
 
 // docker's default: `docker ps` is this table.
@@ -144,7 +115,7 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
                   ct.state.status == engine::ContainerStatus::paused ||
                   ct.state.status == engine::ContainerStatus::restarting;
       // A status filter shows stopped containers without -a (docker).
-      if (!a->all && last < 0 && filters->status.empty() && !live) continue;
+      if (!a->all && last < 0 && !filters->has("status") && !live) continue;
       if (!matches(ct, *filters)) continue;
       if (last > 0 && shown >= last) break;
       ++shown;

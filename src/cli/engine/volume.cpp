@@ -2,9 +2,9 @@
 // only; the work is in engine/volume_admin.
 #include <iostream>
 #include <memory>
-#include <regex>
 
 #include "cli/engine/run_flags.hpp"
+#include "engine/filters.hpp"
 #include "engine/present.hpp"
 #include "engine/template.hpp"
 #include "engine/volume_admin.hpp"
@@ -25,68 +25,24 @@ Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::s
   return out;
 }
 
-// The filters of `volume ls` (dangling, driver, label, label!, name) and `volume prune`
-// (label, label!, all): every key given must hold, any of one key's values.
-struct VolumeFilter {
-  std::map<std::string, std::vector<std::string>> by_key;
-  bool all = false;  // prune's all=true
+// The filters of `volume ls` (dangling, driver, label, label!, name: a regular expression)
+// and `volume prune` (label, label!, all=BOOL: named volumes too).
+constexpr engine::FilterArgs::Key kLsFilterKeys[] = {
+    {"dangling", engine::FilterArgs::Kind::boolean},
+    {"driver", engine::FilterArgs::Kind::text},
+    {"label", engine::FilterArgs::Kind::label},
+    {"label!", engine::FilterArgs::Kind::label},
+    {"name", engine::FilterArgs::Kind::regex}};
+constexpr engine::FilterArgs::Key kPruneFilterKeys[] = {{"label", engine::FilterArgs::Kind::label},
+                                                        {"label!", engine::FilterArgs::Kind::label},
+                                                        {"all", engine::FilterArgs::Kind::boolean}};
 
-  static Result<VolumeFilter> parse(const std::vector<std::string>& given, bool prune) {
-    VolumeFilter f;
-    for (const auto& g : given) {
-      auto [k, v] = HULL_TRY(engine::split_filter(g));
-      bool known = prune ? (k == "label" || k == "label!" || k == "all")
-                         : (k == "dangling" || k == "driver" || k == "label" || k == "label!" ||
-                            k == "name");
-      if (!known)
-        return failf("invalid filter {:?}: {}", k,
-                     prune ? "volume prune filters are label, label! and all"
-                           : "volume ls filters are dangling, driver, label, label! and name");
-      if (k == "dangling" || k == "all") {
-        if (v != "true" && v != "false" && v != "1" && v != "0")
-          return failf("invalid filter '{}={}': a boolean is true or false", k, v);
-        if (k == "all") {
-          f.all = v == "true" || v == "1";
-          continue;
-        }
-      }
-      if (k == "name") {
-        try {
-          std::regex check(v);
-        } catch (const std::regex_error&) {
-          return failf("invalid filter 'name={}': not a regular expression", v);
-        }
-      }
-      f.by_key[k].push_back(v);
-    }
-    return f;
-  }
-
-  bool holds(const engine::Volume& v) const {
-    for (const auto& [k, values] : by_key) {
-      bool any = false;
-      for (const auto& want : values) {
-        if (k == "dangling")
-          any |= v.users.empty() == (want == "true" || want == "1");
-        else if (k == "driver")
-          any |= want == "local";
-        else if (k == "label")
-          any |= engine::label_matches(want, v.labels);
-        else if (k == "label!")
-          any |= !engine::label_matches(want, v.labels);
-        else if (k == "name")
-          any |= std::regex_search(v.name, std::regex(want));
-      }
-      // label! must hold for each value given, as docker's.
-      if (k == "label!")
-        any = std::all_of(values.begin(), values.end(), [&](const std::string& want) {
-          return !engine::label_matches(want, v.labels);
-        });
-      if (!any) return false;
-    }
-    return true;
-  }
-};
+bool volume_matches(const engine::FilterArgs& f, const engine::Volume& v) {
+  auto dangling = f.boolean("dangling");
+  return (!dangling || *dangling == v.users.empty()) &&
+         f.any("driver", [](const std::string& d) { return d == "local"; }) &&
+         f.labels_hold(v.labels) && f.search("name", {v.name});
+}
 
 Result<engine::Db> open_db(const EngineGlobals& g) {
   return engine::Db::open(g.root);
@@ -153,13 +109,13 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
     }
 
     if (ls->parsed()) {
-      auto f = VolumeFilter::parse(a->filters, false);
+      auto f = engine::FilterArgs::parse(a->filters, kLsFilterKeys, "volume ls");
       if (!f) return engine_report(f.error());
       auto vols = engine::list_volumes(*db);
       if (!vols) return engine_report(vols.error());
       std::vector<Json> rows;
       for (const auto& v : *vols) {
-        if (!f->holds(v)) continue;
+        if (!volume_matches(*f, v)) continue;
         if (a->quiet) {
           fmt::print("{}\n", v.name);
           continue;
@@ -224,12 +180,13 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
     }
 
     if (prune->parsed()) {
-      auto f = VolumeFilter::parse(a->filters, true);
+      auto f = engine::FilterArgs::parse(a->filters, kPruneFilterKeys, "volume prune");
       if (!f) return engine_report(f.error());
       auto vols = engine::list_volumes(*db);
       if (!vols) return engine_report(vols.error());
-      auto pruned = engine::prune_volumes(*db, a->all || f->all,
-                                          [&](const engine::Volume& v) { return f->holds(v); });
+      auto pruned =
+          engine::prune_volumes(*db, a->all || f->boolean("all").value_or(false),
+                                [&](const engine::Volume& v) { return f->labels_hold(v.labels); });
       if (!pruned) return engine_report(pruned.error());
       const auto& removed = pruned->removed;
       const uint64_t reclaimed = pruned->reclaimed;

@@ -36,6 +36,11 @@ def test_create_ls_inspect_rm(hull):
 
     # Filters: label, label!, name (a regular expression), dangling.
     assert names(hull, "--filter", "label=tier=db") == ["data2"]
+    # Label values must all hold (docker's MatchKVList), unlike other keys' values.
+    assert names(hull, "-f", "label=tier=db", "-f", "label=keep") == ["data2"]
+    assert names(hull, "-f", "label=tier=db", "-f", "label=nosuch") == []
+    p = hull("volume", "ls", "-f", "dangling=true", "-f", "dangling=false", check=False)
+    assert p.returncode == 125 and "true and false both given" in p.stderr
     assert set(names(hull, "--filter", "label!=tier")) == {"data1", anon}
     assert names(hull, "-f", "name=^data1$") == ["data1"]
     assert len(names(hull, "-f", "dangling=true")) == 3

@@ -86,6 +86,9 @@ def test_ls_filters_format_and_no_trunc(hull):
     assert names("-f", "id=" + ids["back"][:6]) == ["back"]
     assert names("-f", "label=tier") == ["back", "front"]
     assert names("-f", "label=tier=db") == ["back"]
+    # Label values must all hold (docker's MatchKVList), unlike other keys' values.
+    assert names("-f", "label=tier", "-f", "label=tier=db") == ["back"]
+    assert names("-f", "label=tier=web", "-f", "label=tier=db") == []
     assert names("-f", "type=builtin") == ["bridge"]
     assert names("-f", "type=custom", "-f", "name=o") == ["front", "other"]
     assert names("-f", "driver=bridge", "-f", "dangling=true") == ["back", "front", "other"]
