@@ -21,6 +21,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
+#include "common/sha256.hpp"
 #include "common/sqlite_schema.hpp"
 #include "common/strings.hpp"
 #include "net/ipam.hpp"
@@ -37,6 +38,23 @@ constexpr std::string_view kDefaultName = "bridge";
 constexpr std::string_view kUserBridgePrefix = "hull-";
 constexpr std::string_view kVethPrefix = "hullv";
 constexpr int kDefaultMtu = 1500;
+
+// docker's other predefined networks, listed beside the default bridge: host (the host's
+// own network stack) and none (a loopback only). They have no row and no kernel object;
+// a container joins them only at create (--network host|none). Their ids are fixed.
+std::optional<NetworkInfo> predefined(std::string_view name_or_id) {
+  for (std::string_view name : {"host", "none"}) {
+    std::string id = Sha256::hex(fmt::format("hull predefined network {}", name));
+    if (name_or_id != name && (name_or_id.size() < 3 || !id.starts_with(name_or_id))) continue;
+    NetworkInfo n;
+    n.name = name;
+    n.id = std::move(id);
+    n.driver = name == "host" ? "host" : "null";
+    n.is_default = true;
+    return n;
+  }
+  return std::nullopt;
+}
 
 // Created once (sqlite_schema.hpp): bump kSchemaVersion with every change.
 constexpr int kSchemaVersion = 1;
@@ -584,7 +602,12 @@ struct Networks::Impl {
 
   Result<Attachment> attach(const AttachRequest& rq) {
     if (rq.container_id.empty()) return fail("attach: empty container id", EINVAL);
-    if (rq.network == "host" || rq.network == "none" || rq.network.starts_with("container:"))
+    if (rq.network == "host" || rq.network == "none")
+      return failf(
+          "network \"{}\" cannot be connected to: a container joins it only when created "
+          "(--network {})",
+          rq.network, rq.network);
+    if (rq.network.starts_with("container:"))
       return failf("attach: \"{}\" is not a bridge network; the engine handles it", rq.network);
     auto lk = HULL_TRY(lock());
     UniqueFd ns(::open(rq.netns_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -903,9 +926,13 @@ Status Networks::remove(const std::string& name_or_id) {
   auto lk = HULL_TRY(I.lock());
   auto sock = HULL_TRY(nl::Socket::open());
   auto found = HULL_TRY(I.find_network(name_or_id));
-  if (!found) return fail(fmt::format("network \"{}\" not found", name_or_id), ENOENT);
+  if (!found) {
+    if (auto p = predefined(name_or_id))
+      return failf("{} is a pre-defined network and cannot be removed", p->name);
+    return fail(fmt::format("network \"{}\" not found", name_or_id), ENOENT);
+  }
   if (found->is_default)
-    return failf("network \"{}\" is the default network and cannot be removed", found->name);
+    return failf("{} is a pre-defined network and cannot be removed", found->name);
   auto eps = HULL_TRY(I.endpoints("WHERE network = ?", {found->name}));
   if (!eps.empty())
     return fail(
@@ -928,29 +955,43 @@ Status Networks::remove(const std::string& name_or_id) {
   return {};
 }
 
+// The default network is always listed, as docker's bridge is; its row (and subnet
+// choice) is made here if no container has used it yet. No kernel change. host and none
+// are as old as it.
+static Result<int64_t> default_network_created(Networks::Impl& I) {
+  auto lk = HULL_TRY(I.lock());
+  HULL_CHECK(I.db.exec("BEGIN IMMEDIATE"));
+  auto d = I.ensure_default();
+  if (!d) {
+    (void)I.db.exec("ROLLBACK");
+    return std::unexpected(d.error());
+  }
+  HULL_CHECK(I.db.exec("COMMIT"));
+  return d->created;
+}
+
 Result<std::vector<NetworkInfo>> Networks::list() {
   auto& I = *impl_;
-  {
-    // The default network is always listed, as docker's bridge is; its row (and subnet
-    // choice) is made here if no container has used it yet. No kernel change.
-    auto lk = HULL_TRY(I.lock());
-    HULL_CHECK(I.db.exec("BEGIN IMMEDIATE"));
-    auto d = I.ensure_default();
-    if (!d) {
-      (void)I.db.exec("ROLLBACK");
-      return std::unexpected(d.error());
-    }
-    HULL_CHECK(I.db.exec("COMMIT"));
-  }
+  int64_t created = HULL_TRY(default_network_created(I));
   std::vector<NetworkInfo> out;
   for (const auto& n : HULL_TRY(I.networks())) out.push_back(HULL_TRY(I.info(n)));
+  for (const char* name : {"host", "none"}) {
+    out.push_back(*predefined(name));
+    out.back().created = created;
+  }
   return out;
 }
 
 Result<NetworkInfo> Networks::inspect(const std::string& name_or_id) {
   auto& I = *impl_;
   auto found = HULL_TRY(I.find_network(name_or_id));
-  if (!found) return fail(fmt::format("network \"{}\" not found", name_or_id), ENOENT);
+  if (!found) {
+    if (auto p = predefined(name_or_id)) {
+      p->created = HULL_TRY(default_network_created(I));
+      return *p;
+    }
+    return fail(fmt::format("network \"{}\" not found", name_or_id), ENOENT);
+  }
   return I.info(*found);
 }
 

@@ -1,5 +1,6 @@
 // hull network create|ls|inspect|rm|connect|disconnect|prune: flags only; the work is in
 // src/net (Networks).
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -46,20 +47,24 @@ Json to_json(const net::NetworkInfo& n) {
                                   {"IPv6Address", ""},        {"HostVeth", e.host_veth},
                                   {"Aliases", e.aliases},     {"Ports", ports}};
   }
-  Json config = {{"Subnet", n.subnet}, {"Gateway", n.gateway}};
-  if (!n.ip_range.empty()) config["IPRange"] = n.ip_range;
-  // docker shows the -o options given; hull adds the bridge's name and MTU it chose.
-  Json options = n.options;
-  options["com.docker.network.bridge.name"] = n.bridge;
-  options["com.docker.network.driver.mtu"] = std::to_string(n.mtu);
+  // host and none (drivers host and null) have no addresses and no bridge.
+  Json configs = Json::array();
+  Json options = n.options.empty() ? Json::object() : Json(n.options);
+  if (n.driver == "bridge") {
+    Json config = {{"Subnet", n.subnet}, {"Gateway", n.gateway}};
+    if (!n.ip_range.empty()) config["IPRange"] = n.ip_range;
+    configs.push_back(config);
+    // docker shows the -o options given; hull adds the bridge's name and MTU it chose.
+    options["com.docker.network.bridge.name"] = n.bridge;
+    options["com.docker.network.driver.mtu"] = std::to_string(n.mtu);
+  }
   return {{"Name", n.name},
           {"Id", n.id},
           {"Created", format_rfc3339(n.created)},
           {"Scope", "local"},
           {"Driver", n.driver},
           {"EnableIPv6", false},
-          {"IPAM",
-           {{"Driver", "default"}, {"Options", Json::object()}, {"Config", Json::array({config})}}},
+          {"IPAM", {{"Driver", "default"}, {"Options", Json::object()}, {"Config", configs}}},
           {"Internal", n.internal},
           {"Attachable", false},
           {"Ingress", false},
@@ -221,6 +226,9 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       if (!filter) return engine_report(filter.error());
       auto all = nets->list();
       if (!all) return engine_report(all.error());
+      // By name, as docker's CLI sorts them.
+      std::sort(all->begin(), all->end(),
+                [](const auto& x, const auto& y) { return x.name < y.name; });
       std::vector<Json> rows;
       for (const auto& n : *all)
         if (ls_matches(*filter, n)) rows.push_back(ls_row(n, a->no_trunc));

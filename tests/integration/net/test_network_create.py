@@ -79,7 +79,7 @@ def test_ls_filters_format_and_no_trunc(hull):
     def names(*args):
         return sorted(hull("network", "ls", *args, "--format", "{{.Name}}").stdout.split())
 
-    assert names() == ["back", "bridge", "front", "other"]
+    assert names() == ["back", "bridge", "front", "host", "none", "other"]
     assert names("-f", "name=^b") == ["back", "bridge"]
     assert names("-f", "name=ron") == ["front"]
     assert names("-f", "name=front", "-f", "name=back") == ["back", "front"]
@@ -89,7 +89,7 @@ def test_ls_filters_format_and_no_trunc(hull):
     # Label values must all hold (docker's MatchKVList), unlike other keys' values.
     assert names("-f", "label=tier", "-f", "label=tier=db") == ["back"]
     assert names("-f", "label=tier=web", "-f", "label=tier=db") == []
-    assert names("-f", "type=builtin") == ["bridge"]
+    assert names("-f", "type=builtin") == ["bridge", "host", "none"]
     assert names("-f", "type=custom", "-f", "name=o") == ["front", "other"]
     assert names("-f", "driver=bridge", "-f", "dangling=true") == ["back", "front", "other"]
     assert hull("network", "ls", "-q", "-f", "name=^front$").stdout == ids["front"][:12] + "\n"
@@ -102,3 +102,28 @@ def test_ls_filters_format_and_no_trunc(hull):
     assert row["ID"] == ids["other"][:12], row
     bad = hull("network", "ls", "-f", "colour=red", check=False)
     assert bad.returncode == 125 and "colour" in bad.stderr, bad.stderr
+
+
+def test_predefined_host_and_none_networks(hull):
+    """docker's predefined networks: host and none are listed beside bridge (driver host
+    and null, sorted by name), inspect shows them without addresses, and none of the
+    three can be removed, pruned or connected to."""
+    rows = [l.split() for l in hull("network", "ls").stdout.splitlines()[1:]]
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("bridge", "bridge", "local"), ("host", "host", "local"), ("none", "null", "local")]
+    [host, none] = json.loads(hull("network", "inspect", "host", "none").stdout)
+    assert host["Driver"] == "host" and none["Driver"] == "null"
+    assert host["IPAM"]["Config"] == [] and host["Options"] == {} and host["Containers"] == {}
+    assert len(host["Id"]) == 64 and host["Id"] != none["Id"]
+    assert host["Created"] == inspect(hull, "bridge")["Created"]
+    # By id prefix, as any network.
+    assert hull("network", "inspect", "-f", "{{.Name}}", host["Id"][:12]).stdout == "host\n"
+    for name in ("host", "none", "bridge"):
+        p = hull("network", "rm", name, check=False)
+        assert p.returncode == 1 and f"{name} is a pre-defined network and cannot be removed" \
+            in p.stderr, p.stderr
+    assert hull("network", "prune", "-f").stdout == ""
+    assert sorted(hull("network", "ls", "--format", "{{.Name}}").stdout.split()) == \
+        ["bridge", "host", "none"]
+    p = hull("network", "create", "host", check=False)
+    assert p.returncode == 125 and "reserved" in p.stderr
