@@ -2,10 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstring>
+#include <map>
 #include <string_view>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 
@@ -14,6 +18,8 @@ namespace {
 
 // An image deeper than this is refused rather than copied with unbounded recursion.
 constexpr int kMaxDepth = 256;
+// Open fds kept for hardlinked files whose other links are still to come.
+constexpr size_t kMaxLinkFds = 256;
 
 // Owner (EINVAL: an owner this user namespace does not map, the copy keeps ours), mode
 // (after the chown, which clears set-user-ID) and times, on an fd of the copy itself.
@@ -40,8 +46,69 @@ Status name_metadata(int dir, const char* name, const struct stat& st, const std
   return {};
 }
 
+// Extended attributes of `in` onto `out` (both fds of regular files or directories): file
+// capabilities (security.capability), user.*, ACLs (system.*), trusted.* where allowed.
+// An attribute the destination cannot hold (ENOTSUP) or this namespace may not set
+// (EPERM: trusted.* without CAP_SYS_ADMIN) is left out; security.selinux is the host's
+// business, not the image's.
+Status copy_xattrs(int in, int out, const std::string& shown) {
+  std::vector<char> names(1024);
+  ssize_t len;
+  while ((len = ::flistxattr(in, names.data(), names.size())) < 0 && errno == ERANGE) {
+    ssize_t need = ::flistxattr(in, nullptr, 0);
+    if (need < 0) break;
+    names.resize(static_cast<size_t>(need) + 1);
+  }
+  if (len < 0) {
+    if (errno == ENOTSUP) return {};
+    return sys_failf("list the extended attributes of {}", shown);
+  }
+  std::vector<char> value(256);
+  for (const char* n = names.data(); n < names.data() + len; n += std::strlen(n) + 1) {
+    if (std::string_view(n) == "security.selinux") continue;
+    ssize_t vlen;
+    while ((vlen = ::fgetxattr(in, n, value.data(), value.size())) < 0 && errno == ERANGE) {
+      ssize_t need = ::fgetxattr(in, n, nullptr, 0);
+      if (need < 0) break;
+      value.resize(static_cast<size_t>(need) + 1);
+    }
+    if (vlen < 0) {
+      if (errno == ENODATA) continue;  // removed meanwhile
+      return sys_failf("read extended attribute {} of {}", n, shown);
+    }
+    if (::fsetxattr(out, n, value.data(), static_cast<size_t>(vlen), 0) < 0 && errno != ENOTSUP &&
+        errno != EPERM)
+      return sys_failf("set extended attribute {} of {}", n, shown);
+  }
+  return {};
+}
+
+// Files with more than one link: the first copy of each (source device and inode), kept
+// as an O_PATH fd until all its links in the tree are made.
+struct Links {
+  struct Copy {
+    UniqueFd fd;
+    nlink_t left;
+  };
+  std::map<std::pair<dev_t, ino_t>, Copy> copies;
+};
+
 Status copy_file(int from, int to, const char* name, const struct stat& st,
-                 const std::string& shown) {
+                 const std::string& shown, Links& links) {
+  const auto key = std::pair{st.st_dev, st.st_ino};
+  if (st.st_nlink > 1) {
+    if (auto it = links.copies.find(key); it != links.copies.end()) {
+      // A link to the copy made earlier, through its fd: nothing here is looked up by a
+      // path a container could have changed. (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH in
+      // the initial namespace; /proc/self/fd does not.)
+      std::string fd_path = fmt::format("/proc/self/fd/{}", it->second.fd.get());
+      if (::linkat(AT_FDCWD, fd_path.c_str(), to, name, AT_SYMLINK_FOLLOW) < 0)
+        return sys_failf("link {}", shown);
+      if (--it->second.left == 0) links.copies.erase(it);
+      return {};
+    }
+  }
+
   UniqueFd in(::openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!in) return sys_failf("open {}", shown);
   UniqueFd out(::openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -59,10 +126,16 @@ Status copy_file(int from, int to, const char* name, const struct stat& st,
       done += w;
     }
   }
-  return fd_metadata(out.get(), st, shown);
+  // After the chown, which drops file capabilities.
+  HULL_CHECK(fd_metadata(out.get(), st, shown));
+  HULL_CHECK(copy_xattrs(in.get(), out.get(), shown));
+  // Past kMaxLinkFds files waiting for their other links, later links become copies.
+  if (st.st_nlink > 1 && links.copies.size() < kMaxLinkFds)
+    links.copies[key] = {std::move(out), st.st_nlink - 1};
+  return {};
 }
 
-Status copy_level(int from, int to, const std::string& shown, int depth) {
+Status copy_level(int from, int to, const std::string& shown, int depth, Links& links) {
   if (depth > kMaxDepth) return failf("{}: deeper than {} directories", shown, kMaxDepth);
   UniqueFd list_fd(::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!list_fd) return sys_failf("open {}", shown);
@@ -84,10 +157,11 @@ Status copy_level(int from, int to, const std::string& shown, int depth) {
       UniqueFd sub_from(::openat(from, e->d_name, flags));
       UniqueFd sub_to(::openat(to, e->d_name, flags));
       if (!sub_from || !sub_to) return sys_failf("open {}", path);
-      HULL_CHECK(copy_level(sub_from.get(), sub_to.get(), path, depth + 1));
-      HULL_CHECK(fd_metadata(sub_to.get(), st, path));  // after its content: the times
+      HULL_CHECK(copy_level(sub_from.get(), sub_to.get(), path, depth + 1, links));
+      HULL_CHECK(fd_metadata(sub_to.get(), st, path));
+      HULL_CHECK(copy_xattrs(sub_from.get(), sub_to.get(), path));  // after its content: the times
     } else if (S_ISREG(st.st_mode)) {
-      HULL_CHECK(copy_file(from, to, e->d_name, st, path));
+      HULL_CHECK(copy_file(from, to, e->d_name, st, path, links));
     } else if (S_ISLNK(st.st_mode)) {
       char target[PATH_MAX];
       ssize_t len = ::readlinkat(from, e->d_name, target, sizeof target - 1);
@@ -110,7 +184,8 @@ Status copy_level(int from, int to, const std::string& shown, int depth) {
 }  // namespace
 
 Status copy_tree(int from, int to, const std::string& shown) {
-  return copy_level(from, to, shown, 0);
+  Links links;
+  return copy_level(from, to, shown, 0, links);
 }
 
 Status copy_dir_metadata(int dir, const struct stat& st, const std::string& shown) {

@@ -16,7 +16,9 @@ namespace hull::fs {
 // of the destination can make it read or write outside them. Owner, mode and times are
 // kept (a chown the user namespace cannot map keeps the caller's owner); a device node
 // that may not be made here (EPERM: a user namespace) is left out, as are sockets.
-// Hardlinks become separate files; xattrs are not copied. At most 256 levels deep.
+// Hardlinks within the tree stay hardlinks (made through the first copy's fd); extended
+// attributes of files and directories are copied (file capabilities, user.*, ACLs;
+// trusted.* where this namespace may). At most 256 levels deep.
 // `shown` names `from` in errors.
 Status copy_tree(int from, int to, const std::string& shown);
 

@@ -2,8 +2,10 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -156,6 +158,43 @@ TEST(Fs, CopyTreeKeepsMetadataAndFollowsNothing) {
   UniqueFd again(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   EXPECT_FALSE(fs::copy_tree(from.get(), again.get(), "src"));
   EXPECT_TRUE(std::filesystem::is_empty(out));
+}
+
+TEST(Fs, CopyTreeKeepsHardlinksAndXattrs) {
+  test::TempDir t;
+  const std::string src = t.path + "/src", dst = t.path + "/dst";
+  ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(dst.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/d").c_str(), 0755), 0);
+  ASSERT_TRUE(fs::write_file(src + "/a", "linked"));
+  ASSERT_EQ(::link((src + "/a").c_str(), (src + "/d/b").c_str()), 0);
+  ASSERT_EQ(::link((src + "/a").c_str(), (t.path + "/outside").c_str()), 0);  // not copied
+  ASSERT_EQ(::chown((src + "/a").c_str(), 12, 34), 0);
+  // ping's file capability (cap_net_raw+ep, VFS_CAP_REVISION_2), a user xattr, and one on
+  // a directory.
+  const uint32_t caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  ASSERT_EQ(::setxattr((src + "/a").c_str(), "security.capability", caps, sizeof caps, 0), 0);
+  ASSERT_EQ(::setxattr((src + "/a").c_str(), "user.origin", "image", 5, 0), 0);
+  ASSERT_EQ(::setxattr((src + "/d").c_str(), "user.dir", "yes", 3, 0), 0);
+  UniqueFd from(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd to(::open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(fs::copy_tree(from.get(), to.get(), "src"));
+
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::stat((dst + "/a").c_str(), &a), 0);
+  ASSERT_EQ(::stat((dst + "/d/b").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);  // one file, two names
+  EXPECT_EQ(a.st_nlink, 2u);
+  EXPECT_EQ(a.st_uid, 12u);
+  char value[64] = {};
+  ASSERT_EQ(::getxattr((dst + "/a").c_str(), "security.capability", value, sizeof value),
+            ssize_t(sizeof caps));  // kept through the chown
+  EXPECT_EQ(std::memcmp(value, caps, sizeof caps), 0);
+  ASSERT_EQ(::getxattr((dst + "/d/b").c_str(), "user.origin", value, sizeof value), 5);
+  EXPECT_EQ(std::string(value, 5), "image");
+  ASSERT_EQ(::getxattr((dst + "/d").c_str(), "user.dir", value, sizeof value), 3);
+  EXPECT_EQ(std::string(value, 3), "yes");
 }
 
 TEST(Fs, ReadFileRefusesEndlessInput) {

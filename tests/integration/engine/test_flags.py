@@ -240,6 +240,8 @@ def test_volume_filled_from_image(hull, tmp_path):
     data.mkdir(parents=True)
     (data / "seed").write_text("from-image\n")
     os.symlink("/etc/shadow", data / "link")
+    os.link(data / "seed", data / "seed2")  # hardlinks and xattrs kept, as docker's copy
+    os.setxattr(data / "seed", "user.origin", b"image")
     os.chown(data, 1, 1)
     data.chmod(0o750)
     img = ["--rootfs", str(rootfs)]
@@ -248,6 +250,8 @@ def test_volume_filled_from_image(hull, tmp_path):
     assert p.stdout == "from-image\n1:1 750\n/etc/shadow\n"
     vol = os.path.join(hull.root, "volumes", "v1", "_data")
     assert os.readlink(os.path.join(vol, "link")) == "/etc/shadow"
+    assert os.stat(os.path.join(vol, "seed")).st_ino == os.stat(os.path.join(vol, "seed2")).st_ino
+    assert os.getxattr(os.path.join(vol, "seed2"), "user.origin") == b"image"
     with open(os.path.join(vol, "seed"), "w") as f:
         f.write("changed\n")
     assert hull("run", "--rm", "-v", "v1:/srv/data", *img, "cat", "/srv/data/seed").stdout == \
@@ -263,6 +267,8 @@ def test_volume_filled_from_image(hull, tmp_path):
     tar.wait()
     assert hull("run", "--rm", "-v", "v4:/srv/data", "seeded:1", "cat", "/srv/data/seed").stdout == \
         "from-image\n"
+    vol = os.path.join(hull.root, "volumes", "v4", "_data")
+    assert os.stat(os.path.join(vol, "seed")).st_ino == os.stat(os.path.join(vol, "seed2")).st_ino
     assert hull.ids() == []
 
 
