@@ -45,19 +45,13 @@ Status reexec_from_sealed_copy() {
     return {};
   }
   if (::getenv(kReexecMark)) return fail("re-exec from a sealed copy: the copy is not sealed");
-  // The engine (`hull`) calls the runtime in-process, after work of its own (image, network)
-  // that a re-exec would repeat: it stays protected by PR_SET_DUMPABLE only.
-  if (std::string_view(program_invocation_short_name) == "hull") {
-    log::warn("CVE-2019-5736: not re-executing the engine from a sealed copy");
-    return {};
-  }
 
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return sys_fail("open /proc/self/exe");
   struct stat st {};
   if (::fstat(self.get(), &st) < 0) return sys_fail("stat /proc/self/exe");
   UniqueFd mem(static_cast<int>(
-      ::syscall(SYS_memfd_create, "hull-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+      ::syscall(SYS_memfd_create, program_invocation_short_name, MFD_CLOEXEC | MFD_ALLOW_SEALING)));
   if (!mem) return sys_fail("memfd_create");
   for (off_t left = st.st_size; left > 0;) {
     ssize_t n = ::sendfile(mem.get(), self.get(), nullptr, static_cast<size_t>(left));
@@ -78,7 +72,7 @@ Status reexec_from_sealed_copy() {
   ::syscall(SYS_execveat, mem.get(), "", argv.data(), environ, AT_EMPTY_PATH);
   int err = errno;
   ::unsetenv(kReexecMark);
-  return sys_fail("execveat sealed copy of hull-runtime", err);
+  return sys_fail(fmt::format("execveat sealed copy of {}", program_invocation_short_name), err);
 }
 
 Result<uint64_t> bounding_set_of(pid_t pid) {

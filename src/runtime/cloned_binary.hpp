@@ -20,8 +20,10 @@ bool running_from_sealed_copy();
 
 // Re-executes this program (same argv and environment) from a sealed memfd copy of
 // /proc/self/exe unless it already runs from one. Returns only when no re-exec was needed,
-// or with an error if the copy could not be made. The engine (`hull`), which calls the
-// runtime in-process mid-way through its own work, is never re-executed (a warning).
+// or with an error if the copy could not be made. The caller must not have done anything
+// yet that the re-executed program would repeat: `hull exec` (whose work before is reading
+// records) and hull-runtime may; the engine's create, forked mid-way through `hull run`,
+// may not (create.cpp).
 Status reexec_from_sealed_copy();
 
 // Whether a process whose capability bounding set is cap_bnd, in the user namespace of

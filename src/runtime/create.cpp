@@ -236,7 +236,14 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     uint64_t bnd = 0;  // absent: no capabilities at all (apply_user_and_caps)
     if (spec.process->capabilities)
       for (int c : spec.process->capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
-    if (could_ptrace_runtime(bnd, 0)) HULL_CHECK(reexec_from_sealed_copy());
+    if (could_ptrace_runtime(bnd, 0)) {
+      // The engine creates from its monitor, forked mid-way through `hull run` (image,
+      // network): a re-exec would repeat that work. It relies on PR_SET_DUMPABLE only.
+      if (std::string_view(program_invocation_short_name) == "hull")
+        log::warn("CVE-2019-5736: not re-executing the engine's monitor from a sealed copy");
+      else
+        HULL_CHECK(reexec_from_sealed_copy());
+    }
   }
 
   auto find_rootfs = [&]() -> Result<std::string> {

@@ -136,3 +136,40 @@ def make_bundle(runtime_bin, base_rootfs, tmp_path):
 
 def cid():
     return "sec-" + uuid.uuid4().hex[:10]
+
+
+class Engine:
+    """The engine (`hull`) from a copy of its binaries in a temporary directory (an attack
+    that writes to the binary hits the copy), with its own --root and --run-root, no
+    network and no registry. Removes its containers and volumes at the end."""
+
+    def __init__(self, bindir, root):
+        self.binary = str(bindir / "hull")
+        self.env = dict(os.environ, HULL_ROOT=str(root / "root"),
+                        HULL_RUN_ROOT=str(root / "run"), HULL_DEFAULT_NETWORK="none",
+                        HULL_REGISTRY_MIRROR="127.0.0.1:9")
+
+    def __call__(self, *args, check=True, timeout=60):
+        r = run_captured([self.binary, *args], timeout=timeout, env=self.env)
+        if check and r.returncode != 0:
+            raise AssertionError(f"hull {' '.join(args)}: exit {r.returncode}: {r.stderr}")
+        return r
+
+    def cleanup(self):
+        ids = self("ps", "-aq", "--no-trunc", check=False).stdout.split()
+        if ids:
+            self("rm", "-f", "-v", *ids, check=False)
+        self("volume", "prune", "-f", check=False)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    bindir = tmp_path / "enginebin"
+    bindir.mkdir()
+    for name in ("hull", "hull-monitor", "hull-init"):
+        src = BUILD / "src" / name
+        if src.exists():
+            shutil.copy2(src, bindir / name)
+    e = Engine(bindir, tmp_path / "engine")
+    yield e
+    e.cleanup()

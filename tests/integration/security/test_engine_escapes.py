@@ -1,0 +1,31 @@
+"""Escapes through the engine (`hull`), which runs the runtime in-process: the same attack
+programs as the runtime's tests, against `hull run` / `hull exec` with a busybox rootfs
+(--rootfs) and a copy of the engine's binaries."""
+
+import hashlib
+import time
+
+from .test_cve_2019_5736 import sha, wait_for
+
+
+def test_exec_engine_binary_cannot_be_overwritten(engine, base_rootfs, tmp_path):
+    """CVE-2019-5736 through `hull exec`: a container given CAP_SYS_PTRACE holds
+    /proc/<pid>/exe of the exec'ing engine and writes to it once the engine has exited.
+    PR_SET_DUMPABLE does not stop a holder of CAP_SYS_PTRACE: the engine must run the exec
+    from a sealed copy of itself."""
+    results = tmp_path / "results"
+    results.mkdir()
+    out = results / "out"
+    before = sha(engine.binary)
+    engine("run", "-d", "--name", "victim", "--cap-add", "SYS_PTRACE",
+           "-v", f"{results}:/results", "--rootfs", str(base_rootfs),
+           "/bin/attack", "exe", "/results/out", "12")
+    for _ in range(40):
+        engine("exec", "victim", "true")
+        if out.exists() and "OPENED" in out.read_text():
+            break
+    assert wait_for(out, "DONE", 30), out.read_text() if out.exists() else "no output"
+    report = out.read_text()
+    assert "OPENED" in report, "the attacker never caught the engine: test proves nothing"
+    assert "WROTE" not in report, report
+    assert sha(engine.binary) == before
