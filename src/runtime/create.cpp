@@ -230,13 +230,17 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   // delegation, no mknod.
   const bool rootless = ::geteuid() != 0 || userns::running_in_user_ns();
   // CVE-2019-5736: until it execs, init is this binary; in a pid namespace shared with
-  // other processes that may hold CAP_SYS_PTRACE, run from a sealed copy.
-  if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid);
-      (!pidns || !pidns->path.empty()) && !lx.has_namespace(oci::NamespaceType::user)) {
+  // other processes that may hold CAP_SYS_PTRACE, run from a sealed copy. A joined pid
+  // namespace holds processes this config says nothing about (another container's, with
+  // whatever capabilities and user namespace it has): always. The host's: when this
+  // container's own processes, which will see the runtime's later execs, could ptrace it.
+  const auto* pidns = lx.find_namespace(oci::NamespaceType::pid);
+  const bool joins_pidns = pidns && !pidns->path.empty();
+  if (joins_pidns || (!pidns && !lx.has_namespace(oci::NamespaceType::user))) {
     uint64_t bnd = 0;  // absent: no capabilities at all (apply_user_and_caps)
     if (spec.process->capabilities)
       for (int c : spec.process->capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
-    if (could_ptrace_runtime(bnd, 0)) {
+    if (joins_pidns || could_ptrace_runtime(bnd, 0)) {
       // The engine creates from its monitor, forked mid-way through `hull run` (image,
       // network): a re-exec would repeat that work. It relies on PR_SET_DUMPABLE only.
       if (std::string_view(program_invocation_short_name) == "hull")
