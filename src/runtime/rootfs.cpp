@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/copy_tree.hpp"
@@ -379,15 +380,35 @@ Status finalize_rootfs(const RootfsPlan& plan) {
     }
     HULL_CHECK(bind_remount(p, MS_RDONLY, 0, p));
   }
+  // CVE-2025-31133: the container's /dev/null may be a symlink or another file (a /dev that
+  // is a volume another container writes to): bound as it is, it would put what it names,
+  // say /proc/timer_list, over the masked path. Only the null device itself is bound,
+  // through the fd that was checked.
+  UniqueFd null_dev;
+  auto open_null = [&]() -> Status {
+    if (null_dev) return {};
+    null_dev.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!null_dev || ::fstat(null_dev.get(), &st) < 0)
+      return sys_fail("mask paths: open /dev/null");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+      return fail("mask paths: /dev/null is not the null device (1:3)", EPERM);
+    return {};
+  };
   for (const auto& p : lx.masked_paths) {
     struct stat st {};
     if (::stat(p.c_str(), &st) < 0) {
       if (errno == ENOENT) continue;
       return sys_failf("masked path {}", p);
     }
-    int r = S_ISDIR(st.st_mode) ? ::mount("tmpfs", p.c_str(), "tmpfs",
-                                          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)
-                                : ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
+    int r = 0;
+    if (S_ISDIR(st.st_mode)) {
+      r = ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  nullptr);
+    } else {
+      HULL_CHECK(open_null());
+      r = ::mount(fd_path(null_dev.get()).c_str(), p.c_str(), nullptr, MS_BIND, nullptr);
+    }
     if (r < 0) return sys_failf("mask {}", p);
   }
   if (plan.spec->root.readonly) HULL_CHECK(bind_remount("/", MS_RDONLY, 0, "/"));

@@ -2,8 +2,9 @@
 programs as the runtime's tests, against `hull run` / `hull exec` with a busybox rootfs
 (--rootfs) and a copy of the engine's binaries."""
 
-import hashlib
-import time
+import shutil
+
+import pytest
 
 from .test_cve_2019_5736 import sha, wait_for
 
@@ -29,3 +30,18 @@ def test_exec_engine_binary_cannot_be_overwritten(engine, base_rootfs, tmp_path)
     assert "OPENED" in report, "the attacker never caught the engine: test proves nothing"
     assert "WROTE" not in report, report
     assert sha(engine.binary) == before
+
+
+def test_masked_paths_bind_only_the_null_device(engine, base_rootfs):
+    """CVE-2025-31133: masked files are covered with /dev/null. A /dev that is a volume
+    another container wrote to may have /dev/null as a symlink to a procfs file: bound as it
+    was, it put /proc/timer_list over /proc/keys and over itself, unmasked."""
+    engine("volume", "create", "evil")
+    engine("run", "--rm", "-v", "evil:/data", "--rootfs", str(base_rootfs), "/bin/sh", "-c",
+           "ln -s /proc/timer_list /data/null")
+    r = engine("run", "--rm", "-v", "evil:/dev", "--rootfs", str(base_rootfs), "/bin/sh", "-c",
+               "cat /proc/keys /proc/timer_list", check=False)
+    assert "Timer List" not in r.stdout, r.stdout[:300]
+    if r.returncode != 0:
+        assert "null device" in r.stderr, r.stderr
+
