@@ -1,9 +1,11 @@
 #include "runtime/rootfs.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -63,6 +65,52 @@ struct MountAttr {
 constexpr uint64_t kAttrRdonly = 0x1, kAttrNosuid = 0x2, kAttrNodev = 0x4, kAttrNoexec = 0x8;
 constexpr unsigned kAtRecursive = 0x8000;
 
+// Files under /proc a bind mount may cover, as runc allows them (lxcfs and the like).
+constexpr std::string_view kProcBindable[] = {"/proc/cpuinfo", "/proc/diskstats",
+                                              "/proc/meminfo", "/proc/stat",
+                                              "/proc/swaps",   "/proc/uptime",
+                                              "/proc/loadavg", "/proc/slabinfo",
+                                              "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+
+// The target of mount m, created if missing, and refused where the mount would hide or
+// redirect what the runtime later relies on in procfs (CVE-2019-16884, CVE-2025-52881): a
+// proc or sysfs mount through a symlink, or any other mount that lands in a procfs, by
+// its path or through a symlink of the image or of a volume.
+Result<UniqueFd> mount_target(int rootfd, const oci::Mount& m, bool dir) {
+  if (m.type != "proc") {
+    std::string lexical;
+    for (auto part : split(m.destination, '/'))
+      if (!part.empty() && part != ".") lexical += "/" + std::string(part);
+    if (lexical == "/proc")
+      return failf("{} cannot be mounted on /proc: only a proc mount may be there", m.type);
+  }
+  auto target = HULL_TRY(ensure_target(rootfd, m.destination, dir));
+  if (m.type == "proc" || m.type == "sysfs") {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+    std::string rel(relative(m.destination));
+    UniqueFd direct(
+        static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how)));
+    if (!direct && errno == ELOOP)
+      return failf(
+          "mount {} on {}: the destination is a symlink: {} must be mounted on an "
+          "ordinary directory",
+          m.type, m.destination, m.type);
+    return target;
+  }
+  struct statfs sf {};
+  if (::fstatfs(target.get(), &sf) < 0) return sys_failf("statfs {}", m.destination);
+  if (sf.f_type == PROC_SUPER_MAGIC) {
+    bool allowed = false;
+    if (m.bind || m.type == "bind")
+      for (auto p : kProcBindable)
+        if (m.destination == p) allowed = true;
+    if (!allowed) return failf("{} cannot be mounted because it is inside /proc", m.destination);
+  }
+  return target;
+}
+
 // Binds the container's own cgroup of every hierarchy under dest: a tmpfs with one bind
 // per v1 hierarchy (and the hybrid unified tree), or the one cgroup2 dir on v2 hosts.
 Status mount_cgroups(int rootfd, const oci::Mount& m) {
@@ -103,7 +151,7 @@ Status mount_cgroups(int rootfd, const oci::Mount& m) {
     if (mi.fstype == "cgroup2" && mi.mount_point == "/sys/fs/cgroup") {
       std::string src = source_of(mi, "");
       if (src.empty()) return {};
-      auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+      auto target = HULL_TRY(mount_target(rootfd, m, true));
       if (::mount(src.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) <
           0)
         return sys_failf("bind cgroup {} on {}", src, m.destination);
@@ -112,7 +160,7 @@ Status mount_cgroups(int rootfd, const oci::Mount& m) {
     }
   }
   {
-    auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+    auto target = HULL_TRY(mount_target(rootfd, m, true));
     std::string t = fd_path(target.get());
     if (::mount("tmpfs", t.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
       return sys_failf("mount tmpfs on {}", m.destination);
@@ -164,7 +212,7 @@ Status mount_bind(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
   std::string src = host_source(plan, m.source);
   struct stat st {};
   if (::stat(src.c_str(), &st) < 0) return sys_failf("mount source {} for {}", src, m.destination);
-  auto target = HULL_TRY(ensure_target(rootfd, m.destination, S_ISDIR(st.st_mode)));
+  auto target = HULL_TRY(mount_target(rootfd, m, S_ISDIR(st.st_mode)));
   std::string t = fd_path(target.get());
   unsigned long f = MS_BIND | (m.recursive ? MS_REC : 0);
   if (::mount(src.c_str(), t.c_str(), nullptr, f, nullptr) < 0)
@@ -178,7 +226,7 @@ Status mount_bind(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
 }
 
 Status mount_fs(const RootfsPlan& plan, int rootfd, const oci::Mount& m) {
-  auto target = HULL_TRY(ensure_target(rootfd, m.destination, true));
+  auto target = HULL_TRY(mount_target(rootfd, m, true));
   struct stat st {};
   if (::fstat(target.get(), &st) < 0) return sys_failf("stat {}", m.destination);
   if (!S_ISDIR(st.st_mode))
@@ -367,6 +415,12 @@ Status enter_rootfs(const RootfsPlan& plan, int rootfd, bool no_pivot) {
 
 Status finalize_rootfs(const RootfsPlan& plan) {
   const auto& lx = plan.spec->linux;
+  if (!lx.sysctl.empty()) {
+    // Written as the host's root: only into a procfs (CVE-2025-52881).
+    struct statfs sf {};
+    if (::statfs("/proc/sys", &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+      return fail("sysctl: /proc/sys in the container is not a procfs", EPERM);
+  }
   for (const auto& [key, value] : lx.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');

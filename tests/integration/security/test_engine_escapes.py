@@ -45,3 +45,32 @@ def test_masked_paths_bind_only_the_null_device(engine, base_rootfs):
     if r.returncode != 0:
         assert "null device" in r.stderr, r.stderr
 
+
+@pytest.mark.parametrize("target", ["/proc", "/proc/sys/kernel", "/proc//sys", "/procsys/kernel"])
+def test_no_volume_over_or_inside_proc(engine, base_rootfs, tmp_path, target):
+    """CVE-2019-16884 / CVE-2025-52881: a mount over /proc or inside it replaces what the
+    runtime writes as the host's root (sysctl, LSM labels) and what masked and read-only
+    paths protect; runc refuses it. /procsys is a symlink to /proc/sys in the image here:
+    a mount through it lands inside /proc all the same."""
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(base_rootfs, rootfs, symlinks=True)
+    (rootfs / "procsys").symlink_to("/proc/sys")
+    r = engine("run", "--rm", "-v", f"vol:{target}", "--rootfs", str(rootfs), "true",
+               check=False)
+    assert r.returncode != 0, f"a volume on {target} was mounted"
+    assert "/proc" in r.stderr, r.stderr
+
+
+def test_proc_not_mounted_through_a_symlink(engine, base_rootfs, tmp_path):
+    """CVE-2019-19921: an image whose /proc is a symlink into a volume would get procfs
+    mounted there, then hidden by the volume: the container's /proc is then the volume's
+    files, which another container controls."""
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(base_rootfs, rootfs, symlinks=True)
+    (rootfs / "proc").rmdir()
+    (rootfs / "proc").symlink_to("/data/fakeproc")
+    r = engine("run", "--rm", "-v", "vol:/data", "--rootfs", str(rootfs), "/bin/sh", "-c",
+               "grep -c . /proc/self/status", check=False)
+    assert r.returncode != 0, "procfs was mounted through a symlink"
+    assert "symlink" in r.stderr, r.stderr
+
