@@ -21,7 +21,9 @@ const std::vector<Group>& groups() {
       {-1,
        {"keyctl", "add_key", "request_key", "lookup_dcookie", "userfaultfd", "kexec_load",
         "kexec_file_load", "open_by_handle_at", "nfsservctl", "vm86", "vm86old", "uselib",
-        "_sysctl", "sysfs", "ustat"}},
+        "_sysctl", "sysfs", "ustat",
+        // io_uring: a large, often-exploited kernel surface; docker's profile denies it too.
+        "io_uring_setup", "io_uring_enter", "io_uring_register"}},
       {CAP_SYS_ADMIN,
        {"mount",
         "umount",

@@ -74,3 +74,7 @@ def test_proc_not_mounted_through_a_symlink(engine, base_rootfs, tmp_path):
     assert r.returncode != 0, "procfs was mounted through a symlink"
     assert "symlink" in r.stderr, r.stderr
 
+
+def test_default_profile_denies_io_uring(engine, base_rootfs):
+    r = engine("run", "--rm", "--rootfs", str(base_rootfs), "/bin/attack", "io_uring")
+    assert r.stdout.startswith("DENIED io_uring_setup"), r.stdout

@@ -8,6 +8,8 @@
  *   attack umount PATH       unmount PATH (to reveal what a masked path hides)
  *   attack remount-rw PATH   remount PATH writable
  *   attack unshare-umount PATH / unshare-remount-rw PATH   the same from a new user ns
+ *   attack io_uring          io_uring_setup(2), kernel attack surface the default
+ *                            seccomp profile denies (as docker's since 25.0)
  * Each prints one line per attempt, "OK ..." when the attack step worked, "DENIED ..."
  * with the errno when it did not. */
 #define _GNU_SOURCE
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,6 +180,11 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "exe") && argc == 4) return exe_attack(argv[2], atoi(argv[3]));
   if (!strcmp(cmd, "fds")) {
     fds();
+    return 0;
+  }
+  if (!strcmp(cmd, "io_uring")) {
+    static char params[120];
+    report("io_uring_setup", (int)syscall(425 /* io_uring_setup */, 1, params));
     return 0;
   }
   if (!strcmp(cmd, "cgroup")) {
