@@ -30,14 +30,11 @@ inline constexpr int kCommitFrames = 4 * kTrimFrames;
 // meets the previous container's `hull __exited` folding the WAL. This polls every
 // 0.25 ms for the first 10 ms, then every 2 ms, up to the timeout (the arg, in ms).
 inline int busy_wait(void* timeout_ms, int count) {
-  thread_local timespec start;
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  if (count == 0) start = now;
-  const long waited_us =
-      (now.tv_sec - start.tv_sec) * 1'000'000L + (now.tv_nsec - start.tv_nsec) / 1000;
-  if (waited_us >= reinterpret_cast<intptr_t>(timeout_ms) * 1000L) return 0;
-  timespec ts{0, waited_us < 10'000 ? 250'000L : 2'000'000L};
+  // The time slept so far, from the count alone (as SQLite's own handler): the count of
+  // a connection does not always start at 0 with a new wait, so no clock is kept.
+  const long slept_us = count < 40 ? count * 250L : 10'000L + (count - 40) * 2'000L;
+  if (slept_us >= reinterpret_cast<intptr_t>(timeout_ms) * 1000L) return 0;
+  timespec ts{0, count < 40 ? 250'000L : 2'000'000L};
   ::nanosleep(&ts, nullptr);
   return 1;
 }
