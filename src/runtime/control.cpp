@@ -2,11 +2,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
+#include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 
 namespace hull::runtime {
@@ -136,6 +141,70 @@ Result<std::vector<pid_t>> processes(const StateStore& store, const std::string&
   auto c = HULL_TRY(open_container(store, id));
   if (c.status == ContainerStatus::stopped) return std::vector<pid_t>{};
   return c.cgroup->pids();
+}
+
+Result<std::string> ps_table(const std::vector<pid_t>& pids, std::vector<std::string> ps_args) {
+  if (ps_args.empty()) ps_args = {"-ef"};
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return sys_fail("pipe");
+  UniqueFd rd(pipe_fds[0]), wr(pipe_fds[1]);
+  // Its stderr with its stdout, as runc reads ps (an error quotes what ps said).
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), STDERR_FILENO);
+  std::vector<char*> argv{const_cast<char*>("ps")};
+  for (auto& a : ps_args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int err = ::posix_spawnp(&pid, "ps", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) return sys_fail("exec ps (install procps)", err);
+  wr.reset();
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return sys_fail("wait for ps");
+  if (WIFSIGNALED(status)) return failf("ps: killed by signal {}: {}", WTERMSIG(status), out);
+  if (WEXITSTATUS(status) != 0) return failf("ps: exit status {}: {}", WEXITSTATUS(status), out);
+  return filter_ps_output(out, pids);
+}
+
+Result<std::string> filter_ps_output(std::string_view output, const std::vector<pid_t>& pids) {
+  auto fields = [](std::string_view line) {
+    std::vector<std::string_view> f;
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t start = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+      if (i > start) f.push_back(line.substr(start, i - start));
+    }
+    return f;
+  };
+  std::vector<pid_t> sorted = pids;
+  std::sort(sorted.begin(), sorted.end());
+  auto lines = split(output, '\n');
+  auto header = fields(lines[0]);
+  auto col = std::find(header.begin(), header.end(), "PID");
+  if (col == header.end()) return fail("couldn't find PID field in ps output");
+  size_t index = static_cast<size_t>(col - header.begin());
+  std::string out = std::string(lines[0]) + "\n";
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    auto f = fields(lines[i]);
+    std::optional<pid_t> pid = index < f.size() ? parse_int<pid_t>(f[index]) : std::nullopt;
+    if (!pid) return failf("unable to parse pid: {}", lines[i]);
+    if (std::binary_search(sorted.begin(), sorted.end(), *pid)) out += std::string(lines[i]) + "\n";
+  }
+  return out;
 }
 
 Result<Json> stats_event(const StateStore& store, const std::string& id) {

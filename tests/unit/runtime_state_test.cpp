@@ -150,5 +150,28 @@ TEST(OciState, StoppedHasNoPid) {
   EXPECT_EQ(oci_state(s, ContainerStatus::running)["pid"], 7);
 }
 
+TEST(PsTable, KeepsHeaderAndTheContainersRowsAsRunc) {
+  std::string out =
+      "UID          PID    PPID  C STIME TTY          TIME CMD\n"
+      "root           1       0  0 10:00 ?        00:00:01 /sbin/init\n"
+      "root         812     800  0 10:01 ?        00:00:00 sleep 1000\n"
+      "root        8120       1  0 10:02 pts/0    00:00:00 -bash\n"
+      "root         900     812  0 10:03 ?        00:00:00 sh -c x\n";
+  auto r = filter_ps_output(out, {900, 812});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r,
+            "UID          PID    PPID  C STIME TTY          TIME CMD\n"
+            "root         812     800  0 10:01 ?        00:00:00 sleep 1000\n"
+            "root         900     812  0 10:03 ?        00:00:00 sh -c x\n");
+  // The PID column by name, wherever it is.
+  EXPECT_EQ(*filter_ps_output("COMMAND PID\nsleep 812\nbash 8120\n", {812}),
+            "COMMAND PID\nsleep 812\n");
+  auto none = filter_ps_output("COMMAND\nsleep\n", {812});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "couldn't find PID field in ps output");
+  EXPECT_FALSE(filter_ps_output("PID CMD\nx sleep\n", {812}));
+}
+
 }  // namespace
+
 }  // namespace hull::runtime

@@ -1,8 +1,9 @@
-// hull-runtime ps [--format table|json] ID: the container's processes (host pids).
+// hull-runtime ps [--format table|json] ID [PS OPTION...]: the container's processes (host
+// pids). The table is ps(1)'s, run with the options after the id ("-ef" without any) and
+// cut to the container's rows, as runc does.
 #include <iostream>
 
 #include "cli/runtime/verb.hpp"
-#include "common/fs.hpp"
 #include "runtime/control.hpp"
 
 namespace hull::cli {
@@ -16,21 +17,19 @@ HULL_VERB(ps, [](CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("ps", "list the processes in a container");
   c->add_option("id", a->id, "container id")->required();
   c->add_option("-f,--format", a->format, "table or json")->check(CLI::IsMember({"table", "json"}));
-  return [a, &g] {
+  // Everything after the id is ps(1)'s, flags included (`ps ID -o pid,comm`).
+  c->prefix_command();
+  return [a, c, &g] {
+    std::vector<std::string> ps_args = c->remaining();
     auto pids = runtime::processes(store_of(g), a->id);
     if (!pids) return report(pids.error());
     if (a->format == "json") {
       std::cout << Json(*pids).dump() << "\n";
       return 0;
     }
-    std::cout << "PID\tCMD\n";
-    for (pid_t p : *pids) {
-      std::string cmd = fs::read_file(fmt::format("/proc/{}/cmdline", p)).value_or("");
-      for (char& ch : cmd)
-        if (ch == '\0') ch = ' ';
-      while (!cmd.empty() && cmd.back() == ' ') cmd.pop_back();
-      std::cout << p << "\t" << cmd << "\n";
-    }
+    auto table = runtime::ps_table(*pids, std::move(ps_args));
+    if (!table) return report(table.error());
+    std::cout << *table << std::flush;
     return 0;
   };
 });

@@ -454,3 +454,50 @@ def test_start_of_instantly_exiting_program(make_container):
         c.start().ok()
         c.wait_status("stopped")
         c.delete().ok()
+
+
+# ---- ps: ps(1)'s table cut to the container's rows, as runc ---------------------------
+
+def _ps_rows(out):
+    lines = out.splitlines()
+    return lines[0].split(), [line.split() for line in lines[1:]]
+
+
+@pytest.mark.skip_runtime("crun", reason="crun's ps takes no ps(1) options")
+def test_ps_default_is_ps_ef_of_the_container(ctr):
+    pid = ctr.start_running("sleep 1000")
+    r = ctr.cmd("ps", ctr.id).ok()
+    header, rows = _ps_rows(r.stdout)
+    assert header == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], r
+    # The container's one process, not the host's (this test's own pid included).
+    assert [int(row[1]) for row in rows] == [pid], r
+    assert rows[0][-2:] == ["sleep", "1000"], r
+
+
+@pytest.mark.skip_runtime("crun", reason="crun's ps takes no ps(1) options")
+def test_ps_passes_options_to_ps(ctr):
+    pid = ctr.start_running("sleep 1000 & exec sleep 999")
+    oci.wait_for(lambda: len(json.loads(ctr.cmd("ps", "--format", "json", ctr.id).ok().stdout))
+                 == 2, what="two processes")
+    # Flags after the id are ps(1)'s.
+    r = ctr.cmd("ps", ctr.id, "-e", "-o", "comm,pid,args").ok()
+    header, rows = _ps_rows(r.stdout)
+    assert header[:2] == ["COMMAND", "PID"], r
+    by_pid = {int(row[1]): row for row in rows}
+    assert len(by_pid) == 2 and pid in by_pid, r
+    assert by_pid[pid][2:] == ["sleep", "999"], r
+    # JSON is the container's pids, whatever follows the id.
+    pids = json.loads(ctr.cmd("ps", "--format", "json", ctr.id).ok().stdout)
+    assert sorted(pids) == sorted(by_pid), pids
+
+
+@pytest.mark.skip_runtime("crun", reason="crun's ps takes no ps(1) options")
+def test_ps_errors(ctr):
+    ctr.start_running("sleep 1000")
+    r = ctr.cmd("ps", ctr.id, "-e", "-o", "comm")
+    assert r.returncode == 1 and "couldn't find PID field in ps output" in r.stderr, r
+    # ps's own complaint is quoted.
+    r = ctr.cmd("ps", ctr.id, "--no-such-ps-option")
+    assert r.returncode == 1 and "exit status 1" in r.stderr, r
+    assert "unknown gnu long option" in r.stderr, r
+
