@@ -59,14 +59,28 @@ Status start(const StateStore& store, const std::string& id);
 Status kill(const StateStore& store, const std::string& id, int signal, bool all);
 Status destroy(const StateStore& store, const std::string& id, bool force);
 
+// How run waits for its container (runc's run flags).
+struct RunWait {
+  bool keep = false;       // --keep: leave the stopped container (state, cgroup) to delete
+  bool subreaper = false;  // not --no-subreaper: see become_subreaper
+};
+
+// Makes this process the child subreaper (PR_SET_CHILD_SUBREAPER), as runc's run does
+// unless --no-subreaper: a process of the container orphaned while it runs (a daemon's
+// double fork without a pid namespace of its own) is reparented to the runtime, which
+// reaps it, rather than to the host's init. Before launch, so no orphan is missed.
+Status become_subreaper();
+
 // Waits for a launched container's program, forwarding the usual signals to it, then
-// deletes the container. Returns the exit status as a shell reports it (128+N if killed
-// by signal N).
-Result<int> wait_and_delete(const StateStore& store, Launched& launched);
+// deletes the container unless w.keep. Returns the exit status as a shell reports it
+// (128+N if killed by signal N).
+Result<int> wait_and_delete(const StateStore& store, Launched& launched, RunWait w = {});
 
 // Waits for the process behind pidfd (a child of this process), forwarding signals and,
-// when console >= 0, copying between this terminal and the pty master.
-Result<int> wait_process(int pidfd, int console);
+// when console >= 0, copying between this terminal and the pty master. With reap_other
+// (the process's pid) this process is a subreaper and reaps every other child that exits
+// meanwhile.
+Result<int> wait_process(int pidfd, int console, pid_t reap_other = 0);
 
 struct ExecOptions {
   std::string id;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -164,13 +165,37 @@ Status destroy(const StateStore& store, const std::string& id, bool force) {
   return teardown(store, s);
 }
 
-Result<int> wait_and_delete(const StateStore& store, Launched& launched) {
-  int status = HULL_TRY(wait_process(launched.pidfd.get(), launched.console.get()));
-  HULL_CHECK(teardown(store, launched.state, true));
+Status become_subreaper() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    return sys_fail("prctl PR_SET_CHILD_SUBREAPER");
+  return {};
+}
+
+Result<int> wait_and_delete(const StateStore& store, Launched& launched, RunWait w) {
+  int status = HULL_TRY(wait_process(launched.pidfd.get(), launched.console.get(),
+                                     w.subreaper ? launched.state.pid : 0));
+  // Kept: `state` says stopped from here on, and delete tears down (poststop hooks too).
+  if (!w.keep) HULL_CHECK(teardown(store, launched.state, true));
   return status;
 }
 
-Result<int> wait_process(int pidfd, int console) {
+namespace {
+
+// Reaps the children other than skip that have exited (orphans given to this subreaper).
+// Stops at skip, which the pidfd's waitid collects: WNOWAIT looks without reaping it.
+void reap_others(pid_t skip) {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0 ||
+        info.si_pid == skip)
+      return;
+    ::waitid(P_PID, static_cast<id_t>(info.si_pid), &info, WEXITED | WNOHANG);
+  }
+}
+
+}  // namespace
+
+Result<int> wait_process(int pidfd, int console, pid_t reap_other) {
   sigset_t fwd;
   sigemptyset(&fwd);
   for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
@@ -228,6 +253,9 @@ Result<int> wait_process(int pidfd, int console) {
           if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) ::ioctl(console, TIOCSWINSZ, &ws);
         } else if (sig != SIGCHLD) {
           ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+        } else if (reap_other > 0 && static_cast<pid_t>(si.ssi_pid) != reap_other) {
+          // The program's own exit needs nothing more than the pidfd: no extra call then.
+          reap_others(reap_other);
         }
       }
     }

@@ -1,5 +1,6 @@
-// hull-runtime run [--detach] [create's flags] ID: create + start, and in the foreground
-// wait for the program and return its exit status (128+N if killed by signal N).
+// hull-runtime run [--detach] [--keep] [--no-subreaper] [create's flags] ID: create + start,
+// and in the foreground wait for the program and return its exit status (128+N if killed
+// by signal N), then delete the container unless --keep.
 #include "cli/runtime/verb.hpp"
 #include "runtime/container.hpp"
 
@@ -8,18 +9,30 @@ namespace hull::cli {
 void add_run_create_flags(CLI::App* c, runtime::CreateOptions& o);
 
 HULL_VERB(run, [](CLI::App& app, Globals& g) {
-  auto o = std::make_shared<runtime::CreateOptions>();
-  auto detach = std::make_shared<bool>(false);
+  struct Args {
+    runtime::CreateOptions o;
+    bool detach = false, no_subreaper = false;
+    runtime::RunWait wait;
+  };
+  auto a = std::make_shared<Args>();
   auto* c = app.add_subcommand("run", "create and run a container");
-  add_run_create_flags(c, *o);
-  c->add_flag("-d,--detach", *detach, "return once the program runs");
-  return [o, detach, &g] {
+  add_run_create_flags(c, a->o);
+  c->add_flag("-d,--detach", a->detach, "return once the program runs");
+  c->add_flag("--keep", a->wait.keep,
+              "keep the container's state and cgroup after it exits (remove with delete)");
+  c->add_flag("--no-subreaper", a->no_subreaper,
+              "do not become the subreaper that reaps the container's reparented processes");
+  return [a, &g] {
     auto store = store_of(g);
-    auto mode = *detach ? runtime::LaunchMode::run_detached : runtime::LaunchMode::run;
-    auto launched = runtime::launch(store, *o, mode);
+    // Only while it waits in the foreground, as runc (a detached run exits at once).
+    a->wait.subreaper = !a->detach && !a->no_subreaper;
+    if (a->wait.subreaper)
+      if (auto r = runtime::become_subreaper(); !r) return report(r.error());
+    auto mode = a->detach ? runtime::LaunchMode::run_detached : runtime::LaunchMode::run;
+    auto launched = runtime::launch(store, a->o, mode);
     if (!launched) return report(launched.error());
-    if (*detach) return 0;
-    auto status = runtime::wait_and_delete(store, *launched);
+    if (a->detach) return 0;
+    auto status = runtime::wait_and_delete(store, *launched, a->wait);
     if (!status) return report(status.error());
     return *status;
   };

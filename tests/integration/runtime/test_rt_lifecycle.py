@@ -501,3 +501,45 @@ def test_ps_errors(ctr):
     assert r.returncode == 1 and "exit status 1" in r.stderr, r
     assert "unknown gnu long option" in r.stderr, r
 
+
+# ---- run --keep, --no-subreaper ---------------------------------------------------------
+
+def test_run_keep_leaves_stopped_container_for_delete(ctr):
+    ctr.sh("exit 3")
+    r = ctr.run("--keep")
+    assert r.returncode == 3, r
+    # Its state and cgroup are kept: state says stopped, delete removes them.
+    assert ctr.status() == "stopped"
+    assert (ctr.root / ctr.id).is_dir()
+    assert oci.cgroups_named(ctr.id), "cgroup removed"
+    ctr.delete().ok()
+    assert not ctr.leftovers()
+
+
+ORPHAN_SCRIPT = (
+    # A grandchild orphaned while the container runs (no pid namespace: no init of its own
+    # to adopt it); its parent, then whether it was reaped once it exited.
+    '(sleep 0.3 & echo $! > /tmp/orphan); read o < /tmp/orphan; '
+    'while read k v; do [ "$k" = PPid: ] && echo "runtime=$PPID orphan_parent=$v"; '
+    'done < /proc/$o/status; sleep 1.5; '
+    'if [ -e /proc/$o ]; then grep State: /proc/$o/status; else echo reaped; fi')
+
+
+def test_run_is_subreaper_of_orphans(ctr):
+    ctr.drop_namespace("pid")
+    ctr.sh(ORPHAN_SCRIPT)
+    r = ctr.run()
+    assert r.returncode == 0, r
+    first, second = r.stdout.splitlines()
+    runtime_pid, parent = (int(w.split("=")[1]) for w in first.split())
+    assert parent == runtime_pid, r
+    assert second == "reaped", r
+
+
+def test_run_no_subreaper(ctr):
+    ctr.drop_namespace("pid")
+    ctr.sh(ORPHAN_SCRIPT)
+    r = ctr.run("--no-subreaper")
+    assert r.returncode == 0, r
+    runtime_pid, parent = (int(w.split("=")[1]) for w in r.stdout.splitlines()[0].split())
+    assert parent != runtime_pid, r
