@@ -23,6 +23,10 @@ struct CreateOptions {
   bool no_new_keyring = false;   // inherit the caller's session keyring (runc's flag)
   bool bundle_resolved = false;  // bundle is a realpath already (launch() makes it one)
   int preserve_fds = 0;
+  // Socket activation (sd_listen_fds(3)), as runc: N fds from 3 passed on before the
+  // preserve_fds ones, with LISTEN_FDS=N and LISTEN_PID=1 in the program's environment.
+  // Honoured by the config.json launch(); see listen_fds_from_env.
+  int listen_fds = 0;
   // The engine's: called once the state dir and the cgroup exist, before namespaces are
   // joined and the init is cloned, so the caller can finish the container's set-up
   // meanwhile. It may still change the spec's namespace paths and process.user (the spec
@@ -47,6 +51,10 @@ struct Launched {
   UniqueFd pidfd;    // from clone3(CLONE_PIDFD): race-free signals and waiting
   UniqueFd console;  // pty master when there was no --console-socket (run only)
 };
+
+// The caller's socket activation: LISTEN_FDS when LISTEN_PID names this process (as
+// systemd sets them for the process it starts), else 0.
+int listen_fds_from_env();
 
 // Creates the container: state dir, cgroup, namespaces, rootfs, process attributes. On
 // error nothing is left: no state dir, mount, cgroup or process.

@@ -17,6 +17,7 @@
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "common/time.hpp"
 #include "common/userns.hpp"
 #include "runtime/clone.hpp"
@@ -198,6 +199,15 @@ Status validate(const oci::Spec& spec, const CreateOptions& opts, LaunchMode mod
 
 }  // namespace
 
+int listen_fds_from_env() {
+  const char* fds = ::getenv("LISTEN_FDS");
+  if (!fds) return 0;  // the usual case: nothing more to look at
+  const char* pid = ::getenv("LISTEN_PID");
+  auto n = parse_int<int>(fds);
+  if (!pid || !n || *n <= 0 || parse_int<pid_t>(pid) != ::getpid()) return 0;
+  return *n;
+}
+
 Result<Launched> launch(const StateStore& store, const CreateOptions& opts, LaunchMode mode) {
   auto bundle = absolute(opts.bundle);
   if (!bundle) return std::unexpected(bundle.error().wrap("bundle"));
@@ -206,6 +216,17 @@ Result<Launched> launch(const StateStore& store, const CreateOptions& opts, Laun
   CreateOptions o = opts;
   o.bundle = *bundle;
   o.bundle_resolved = true;
+  if (o.listen_fds > 0 && spec->process) {
+    // As runc: the fds come first, the --preserve-fds ones after them, and the program's
+    // LISTEN_PID is 1, its pid in its own pid namespace. These replace the config's own.
+    auto& env = spec->process->env;
+    std::erase_if(env, [](const std::string& e) {
+      return e.starts_with("LISTEN_FDS=") || e.starts_with("LISTEN_PID=");
+    });
+    env.push_back(fmt::format("LISTEN_FDS={}", o.listen_fds));
+    env.push_back("LISTEN_PID=1");
+    o.preserve_fds += o.listen_fds;
+  }
   return launch(store, o, mode, *spec);
 }
 

@@ -1,5 +1,6 @@
 // hull-runtime create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot]
 //                     [--preserve-fds N] ID
+// A caller's socket activation (LISTEN_FDS, LISTEN_PID) is passed on, as runc does.
 #include "cli/runtime/verb.hpp"
 #include "runtime/container.hpp"
 
@@ -29,6 +30,7 @@ HULL_VERB(create, [](CLI::App& app, Globals& g) {
   auto o = std::make_shared<runtime::CreateOptions>();
   add_create_flags(app.add_subcommand("create", "create a container"), *o);
   return [o, &g] {
+    o->listen_fds = runtime::listen_fds_from_env();
     auto r = runtime::launch(store_of(g), *o, runtime::LaunchMode::create);
     return r ? 0 : report(r.error());
   };

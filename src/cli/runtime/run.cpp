@@ -28,6 +28,7 @@ HULL_VERB(run, [](CLI::App& app, Globals& g) {
     a->wait.subreaper = !a->detach && !a->no_subreaper;
     if (a->wait.subreaper)
       if (auto r = runtime::become_subreaper(); !r) return report(r.error());
+    a->o.listen_fds = runtime::listen_fds_from_env();
     auto mode = a->detach ? runtime::LaunchMode::run_detached : runtime::LaunchMode::run;
     auto launched = runtime::launch(store, a->o, mode);
     if (!launched) return report(launched.error());

@@ -2,6 +2,7 @@
 and a cwd of /proc/self/fd/N never lands on the host filesystem. Also --preserve-fds."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -110,3 +111,55 @@ def test_proc_self_fd_shows_only_own_files(ctr):
     for target in r.stdout.split():
         assert target.startswith(("pipe:", "/dev/", "socket:", "anon_inode:")), target
     assert not oci.processes_with_marker(ctr.id)
+
+
+# ---- socket activation: the caller's LISTEN_FDS, as runc passes them --------------------
+
+def _activated(ctr, listen_pid, listen_fds, fds, *extra):
+    """run with LISTEN_PID/LISTEN_FDS in the runtime's environment (LISTEN_PID "self": the
+    runtime's own pid, as systemd sets it) and fds {n: path} open in it."""
+    ctr.write_config()
+    argv = ctr.argv(["run", "--bundle", ctr.bundle, *extra, ctr.id])
+    redirs = " ".join(f"{n}<'{p}'" for n, p in sorted(fds.items()))
+    pid = "$$" if listen_pid == "self" else str(listen_pid)
+    # exec keeps the shell's pid: $$ is the runtime's.
+    script = f'LISTEN_PID={pid} LISTEN_FDS={listen_fds}; export LISTEN_PID LISTEN_FDS; ' \
+             f'exec "$@" {redirs}'
+    p = subprocess.run(["/bin/sh", "-c", script, "sh", *map(str, argv)], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return oci.Result(argv, p.returncode, p.stdout, p.stderr)
+
+
+FDS_SCRIPT = ('echo "LISTEN_FDS=${LISTEN_FDS-unset} LISTEN_PID=${LISTEN_PID-unset}"; '
+              'for n in 3 4 5 6; do [ -e /proc/$$/fd/$n ] && cat <&$n; done; true')
+
+
+def _files(tmp_path, names):
+    out = {}
+    for n, text in names.items():
+        f = tmp_path / f"fd{n}"
+        f.write_text(text + "\n")
+        out[n] = f
+    return out
+
+
+def test_listen_fds_passed_with_preserve_fds_after_them(ctr, tmp_path):
+    # The config's own values are replaced; --preserve-fds counts from 3 + LISTEN_FDS.
+    ctr.process["env"] += ["LISTEN_FDS=7", "LISTEN_PID=42"]
+    ctr.sh(FDS_SCRIPT)
+    fds = _files(tmp_path, {3: "three", 4: "four", 5: "five", 6: "six"})
+    r = _activated(ctr, "self", 2, fds, "--preserve-fds", "1")
+    assert r.returncode == 0, r
+    assert r.stdout.split("\n") == ["LISTEN_FDS=2 LISTEN_PID=1", "three", "four", "five", ""], r
+
+
+def test_listen_fds_only_for_the_process_listen_pid_names(ctr, tmp_path):
+    # sd_listen_fds(3): the variables are for the process LISTEN_PID names only, with N > 0.
+    ctr.sh(FDS_SCRIPT)
+    fds = _files(tmp_path, {3: "three", 4: "four"})
+    r = _activated(ctr, "self", 1, fds)
+    assert r.returncode == 0 and r.stdout == "LISTEN_FDS=1 LISTEN_PID=1\nthree\n", r
+    for listen_pid, listen_fds in [(1, 2), ("self", 0), ("self", "x")]:
+        r = _activated(ctr, listen_pid, listen_fds, fds)
+        assert r.returncode == 0, r
+        assert r.stdout == "LISTEN_FDS=unset LISTEN_PID=unset\n", r
