@@ -37,6 +37,11 @@ std::vector<std::string> subdirs(const std::string& dir) {
 
 }  // namespace
 
+bool is_dir(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 std::string join_path(std::string_view base, std::string_view rel) {
   std::string out(base);
   while (out.size() > 1 && out.back() == '/') out.pop_back();

@@ -48,6 +48,9 @@ struct Files {
   void remove_created(const std::vector<std::string>& created, const std::string& leaf) const;
 };
 
+// Whether path is a directory (a cgroup), following symlinks.
+bool is_dir(const std::string& path);
+
 // "a/b/../c" components check and join: "/" + parts.
 std::string join_path(std::string_view base, std::string_view rel);
 

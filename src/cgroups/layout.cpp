@@ -140,6 +140,21 @@ Result<std::string> plan_path(const std::string& own, const std::string& cgroups
   return out;
 }
 
+Result<std::string> sub_cgroup_path(std::string_view sub) {
+  std::string out;
+  for (auto part : split(sub, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..")
+      return failf(
+          "sub-cgroup \"{}\": \"..\" is not allowed (it must stay inside the "
+          "container's cgroup)",
+          sub);
+    if (!out.empty()) out += '/';
+    out += part;
+  }
+  return out;
+}
+
 uint64_t shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
   if (shares < 2) shares = 2;

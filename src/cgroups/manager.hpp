@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +105,10 @@ Result<Layout> host_layout();
 Result<std::string> plan_path(const std::string& own, const std::string& cgroups_path,
                               const std::string& id);
 
+// A sub-cgroup path of exec --cgroup made relative and clean ("" for the cgroup itself):
+// "/a//b/" -> "a/b". ".." is refused, so it can never leave the container's cgroup.
+Result<std::string> sub_cgroup_path(std::string_view sub);
+
 class Manager {
  public:
   virtual ~Manager() = default;
@@ -153,6 +158,16 @@ class Manager {
   virtual Result<uint64_t> oom_kill_count() const = 0;
   // Removes every directory it made; waits briefly for dying processes. Idempotent.
   virtual Status destroy() = 0;
+
+  // runc's `exec --cgroup`: a manager of existing sub-cgroups of this one, to place a new
+  // process in (it makes, applies and removes nothing). paths maps a v1 controller, or ""
+  // for every hierarchy, to a path relative to the container's cgroup (checked by
+  // sub_cgroup_path). Errors when a directory is missing or a controller unknown.
+  using SubPaths = std::map<std::string, std::string>;
+  virtual Result<std::unique_ptr<Manager>> sub_cgroup(const SubPaths& paths) const {
+    (void)paths;
+    return fail("the container has no cgroup to run in a sub-cgroup of", ENOTSUP);
+  }
 
   // Where the cgroup lives, for state.json; load() reverses it. Complete before create()
   // too, but for the parents create() makes (given to its note).

@@ -454,6 +454,40 @@ Status V1::destroy() {
   return result;
 }
 
+Result<std::unique_ptr<Manager>> V1::sub_cgroup(const SubPaths& paths) const {
+  std::optional<std::string> every;  // "": every hierarchy
+  if (auto it = paths.find(""); it != paths.end()) every = HULL_TRY(sub_cgroup_path(it->second));
+  for (const auto& [controller, path] : paths)
+    if (!controller.empty() && !dir_of(controller))
+      return failf("\"{}:{}\": unknown controller \"{}\" (not mounted)", controller, path,
+                   controller);
+  std::vector<Dir> dirs = dirs_;
+  for (auto& d : dirs) {
+    // A path for one of the hierarchy's controllers wins over the one for all.
+    std::optional<std::string> sub, named_by;
+    for (const auto& c : d.controllers) {
+      auto it = paths.find(c);
+      if (it == paths.end()) continue;
+      std::string p = HULL_TRY(sub_cgroup_path(it->second));
+      if (sub && *sub != p)
+        return failf("\"{}\" and \"{}\" share one hierarchy: give them the same path", *named_by,
+                     c);
+      sub = std::move(p);
+      named_by = c;
+    }
+    if (!sub) sub = every;
+    if (!sub || sub->empty()) continue;
+    d.path = detail::join_path(d.path, *sub);
+    if (!files_.fake && !detail::is_dir(d.path))
+      return fail(fmt::format("sub-cgroup \"{}\" of the container's cgroup does not exist ({})",
+                              *sub, d.path),
+                  ENOENT);
+  }
+  // On a hybrid host the cgroup2 directory (no controllers: cgroup.kill and the process
+  // list) stays the container's.
+  return std::make_unique<V1>(std::move(dirs), unified_, rel_, devices_, files_.fake);
+}
+
 Json V1::to_json() const {
   Json dirs = Json::array();
   for (const auto& d : dirs_) dirs.push_back({{"controllers", d.controllers}, {"path", d.path}});

@@ -35,6 +35,7 @@ class V1 final : public Manager {
   Result<Stats> stats() const override;
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
+  Result<std::unique_ptr<Manager>> sub_cgroup(const SubPaths& paths) const override;
   Json to_json() const override;
   std::string path() const override { return rel_; }
 

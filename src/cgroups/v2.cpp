@@ -319,6 +319,23 @@ Status V2::destroy() {
   return r;
 }
 
+Result<std::unique_ptr<Manager>> V2::sub_cgroup(const SubPaths& paths) const {
+  std::string sub;
+  for (const auto& [controller, path] : paths) {
+    if (!controller.empty())
+      return failf(
+          "\"{}:{}\": cgroup v2 has one hierarchy for every controller: give the path alone",
+          controller, path);
+    sub = HULL_TRY(sub_cgroup_path(path));
+  }
+  auto m = std::make_unique<V2>(mount_, detail::join_path(rel_, sub), devices_, files_.fake);
+  if (!files_.fake && !detail::is_dir(m->dir_))
+    return fail(fmt::format("sub-cgroup \"{}\" of the container's cgroup does not exist ({})", sub,
+                            m->dir_),
+                ENOENT);
+  return m;
+}
+
 Json V2::to_json() const {
   return Json{{"kind", "v2"},
               {"mount", mount_},

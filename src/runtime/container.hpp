@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -98,6 +99,9 @@ struct ExecOptions {
   bool detach = false;
   bool ignore_paused = false;  // runc's --ignore-paused: the process waits for resume
   int preserve_fds = 0;
+  // runc's --cgroup: existing sub-cgroups of the container's to run in, by v1 controller
+  // ("" for every hierarchy, the only key on v2), relative to the container's cgroup.
+  std::map<std::string, std::string> sub_cgroups;
 };
 
 // Runs a new process in a running container: its namespaces, cgroup, and the security

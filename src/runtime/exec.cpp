@@ -156,6 +156,12 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     if (!m) return std::unexpected(m.error().wrap("cgroup"));
     cgroup = std::move(*m);
   }
+  if (!opts.sub_cgroups.empty()) {
+    if (!cgroup) return fail("--cgroup: the container has no cgroup", ENOTSUP);
+    auto sub = cgroup->sub_cgroup(opts.sub_cgroups);
+    if (!sub) return std::unexpected(sub.error().wrap("--cgroup"));
+    cgroup = std::move(*sub);
+  }
   std::optional<seccomp::Filter> filter;
   if (std::string f = store.dir(opts.id) + "/seccomp.bpf"; fs::exists(f)) {
     filter = HULL_TRY(load_filter(f));

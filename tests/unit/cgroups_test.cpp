@@ -109,6 +109,18 @@ TEST(CgroupPath, DefaultRelativeAbsoluteAndEscapes) {
   EXPECT_FALSE(plan_path("/", "/", "c1"));
 }
 
+TEST(CgroupPath, SubCgroupPathStaysInside) {
+  EXPECT_EQ(*sub_cgroup_path(""), "");
+  EXPECT_EQ(*sub_cgroup_path("/"), "");
+  EXPECT_EQ(*sub_cgroup_path("a"), "a");
+  EXPECT_EQ(*sub_cgroup_path("/a//b/./c/"), "a/b/c");
+  for (const char* bad : {"..", "../x", "a/../../b", "a/..", "/.."}) {
+    auto r = sub_cgroup_path(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("\"..\" is not allowed"), std::string::npos);
+  }
+}
+
 TEST(CgroupConvert, SharesToWeightAsRunc) {
   EXPECT_EQ(shares_to_weight(0), 0u);
   EXPECT_EQ(shares_to_weight(2), 1u);

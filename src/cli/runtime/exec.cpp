@@ -1,6 +1,7 @@
 // hull-runtime exec [--process FILE] [-t --console-socket S] [-d] [--pid-file F] [-e K=V]
 //                   [--cwd D] [-u UID[:GID]] [--additional-gids G] [-c CAP] [--no-new-privs]
 //                   [--preserve-fds N] [--process-label L] [--apparmor P] [--ignore-paused]
+//                   [--cgroup [CONTROLLER[,...]:]PATH]...
 //                   ID [COMMAND [ARG...]]
 // Without --process the container's own config.json process is the base, as runc does.
 #include "cli/runtime/verb.hpp"
@@ -13,8 +14,8 @@ namespace hull::cli {
 namespace {
 
 struct ExecArgs {
-  std::string id, process_file, cwd, user, process_label, apparmor, cgroup;
-  std::vector<std::string> command, env, caps, additional_gids;
+  std::string id, process_file, cwd, user, process_label, apparmor;
+  std::vector<std::string> command, env, caps, additional_gids, cgroups;
   bool tty = false, no_new_privs = false;
   runtime::ExecOptions opts;
 };
@@ -80,6 +81,29 @@ Result<oci::Process> build_process(const Globals& g, ExecArgs& a) {
   return p;
 }
 
+// runc's --cgroup values: PATH (every controller) or CONTROLLER[,CONTROLLER...]:PATH, each
+// controller and the bare path at most once.
+Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& arg : args) {
+    auto colon = arg.find(':');
+    if (colon == std::string::npos) {
+      if (!out.emplace("", arg).second)
+        return fail("invalid --cgroup argument(s): multiple <path> values specified");
+      continue;
+    }
+    std::string path = arg.substr(colon + 1);
+    for (auto controller : split(std::string_view(arg).substr(0, colon), ',')) {
+      if (controller.empty())
+        return failf("invalid --cgroup argument: {} (empty <controller> prefix)", arg);
+      if (!out.emplace(std::string(controller), path).second)
+        return failf("invalid --cgroup argument(s): controller {} specified multiple times",
+                     controller);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HULL_VERB(exec, [](CLI::App& app, Globals& g) {
@@ -104,7 +128,8 @@ HULL_VERB(exec, [](CLI::App& app, Globals& g) {
   c->add_flag("--no-new-privs", a->no_new_privs, "set no_new_privs");
   c->add_option("--process-label", a->process_label, "SELinux label of the process");
   c->add_option("--apparmor", a->apparmor, "AppArmor profile of the process");
-  c->add_option("--cgroup", a->cgroup, "sub-cgroup to run in (unsupported; empty only)");
+  repeatable("--cgroup", a->cgroups,
+             "run in this sub-cgroup of the container's: PATH, or CONTROLLER[,...]:PATH (v1)");
   c->add_flag("--ignore-paused", a->opts.ignore_paused, "allow exec in a paused container");
   c->add_option("--preserve-fds", a->opts.preserve_fds, "pass N extra fds (from 3)")
       ->check(CLI::NonNegativeNumber);
@@ -116,12 +141,15 @@ HULL_VERB(exec, [](CLI::App& app, Globals& g) {
     // command never starts with '-', so that is where one shows.
     if (!a->command.empty() && a->command[0].starts_with('-'))
       return report(Error{EINVAL, fmt::format("flag provided but not defined: {}", a->command[0])});
-    if (!a->cgroup.empty())
-      return report(Error{
-          ENOTSUP, fmt::format("--cgroup {}: exec into a sub-cgroup is not supported", a->cgroup)});
     // A process that could not be started exits 255, as runc's exec (crun's too for a
     // failed start): a caller can tell it from a program that ran and exited 1.
     constexpr int kExecFailed = 255;
+    auto sub_cgroups = parse_sub_cgroups(a->cgroups);
+    if (!sub_cgroups) {
+      report(sub_cgroups.error());
+      return kExecFailed;
+    }
+    a->opts.sub_cgroups = std::move(*sub_cgroups);
     auto p = build_process(g, *a);
     if (!p) {
       report(p.error());

@@ -283,3 +283,97 @@ def test_update_persists_resources(runtime):
     bad = runtime("update", "--blkio-weight", "5", cid, check=False)
     assert bad.returncode != 0
     assert json.loads(state_file.read_text())["resources"] == saved
+
+
+# ---- exec --cgroup: a sub-cgroup of the container's, as runc ---------------------------
+
+def _host_cgroups(pid):
+    """{controllers: path} of a process as the host sees it ("" for cgroup2)."""
+    out = {}
+    for line in open(f"/proc/{pid}/cgroup").read().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        out[ctrls] = path
+    return out
+
+
+def _exec_detached(runtime, cid, *opts, env=None):
+    pid_file = runtime.tmp / f"exec-{len(os.listdir(runtime.tmp))}.pid"
+    runtime("exec", "-d", "--pid-file", str(pid_file), *opts, cid, "sleep", "100",
+            env=env, detached=True)
+    return int(pid_file.read_text())
+
+
+def test_exec_cgroup_v1_sub_cgroups(runtime):
+    """Per controller (`memory:sub`) and for every hierarchy (a bare path); a controller's
+    own path wins over the bare one. The exec'd process counts as the container's."""
+    cid = runtime.run_detached(["sleep", "100"])
+    base = {c: p for c, p in _host_cgroups(runtime.state(cid)["pid"]).items()}
+    os.mkdir(controller_dir("memory", cid) + "/sub")
+    for d in cgroup_dirs(cid):
+        os.makedirs(d + "/all/deeper")
+        # A new v1 cpuset cgroup has no cpus or mems: nothing can join it until it does.
+        for sub in ("/all", "/all/deeper"):
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                if os.path.exists(d + sub + "/" + f):
+                    with open(d + sub + "/" + f, "w") as out:
+                        out.write(read(d + "/" + f))
+
+    pid = _exec_detached(runtime, cid, "--cgroup", "memory:sub")
+    got = _host_cgroups(pid)
+    for ctrls, path in got.items():
+        want = base[ctrls] + "/sub" if "memory" in ctrls.split(",") else base[ctrls]
+        assert path == want, (ctrls, got)
+
+    pid = _exec_detached(runtime, cid, "--cgroup", "/all//deeper/", "--cgroup", "memory:sub")
+    got = _host_cgroups(pid)
+    for ctrls, path in got.items():
+        if ctrls == "":  # the hybrid cgroup2 directory stays the container's
+            want = base[ctrls]
+        elif "memory" in ctrls.split(","):
+            want = base[ctrls] + "/sub"
+        else:
+            want = base[ctrls] + "/all/deeper"
+        assert path == want, (ctrls, got)
+    # Both exec'd sleeps are the container's: listed, and killed with it by delete.
+    assert len(json.loads(runtime("ps", "--format", "json", cid).stdout)) == 3
+
+
+def test_exec_cgroup_errors(runtime):
+    cid = runtime.run_detached(["sleep", "100"])
+    os.mkdir(controller_dir("memory", cid) + "/sub")
+    cases = [
+        (["--cgroup", "missing"], 'sub-cgroup "missing" of the container\'s cgroup does not exist'),
+        (["--cgroup", "memory:nope"], 'sub-cgroup "nope" of the container\'s cgroup does not exist'),
+        (["--cgroup", "memory:../.."], '".." is not allowed'),
+        (["--cgroup", "sub/../../x"], '".." is not allowed'),
+        (["--cgroup", "nosuch:sub"], 'unknown controller "nosuch"'),
+        (["--cgroup", ":sub"], "empty <controller> prefix"),
+        (["--cgroup", "memory:sub", "--cgroup", "memory,pids:sub"],
+         "controller memory specified multiple times"),
+        (["--cgroup", "a", "--cgroup", "b"], "multiple <path> values specified"),
+    ]
+    for opts, message in cases:
+        r = runtime("exec", *opts, cid, "true", check=False)
+        assert r.returncode == 255 and message in r.stderr, (opts, r.stderr)
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"),
+                    reason="no cgroup2 tree")
+def test_exec_cgroup_v2_sub_cgroup(runtime):
+    env = dict(os.environ, HULL_CGROUP_FORCE="v2")
+    cid = runtime.run_detached(["sleep", "100"], env=env)
+    own = _host_cgroups(os.getpid())[""]
+    d = os.path.join("/sys/fs/cgroup/unified", own.lstrip("/"), cid)
+    os.makedirs(d + "/sub/deeper")
+    pid = _exec_detached(runtime, cid, "--cgroup", "sub/deeper", env=env)
+    assert _host_cgroups(pid)[""] == os.path.join(own, cid, "sub/deeper")
+    assert str(pid) in read(d + "/sub/deeper/cgroup.procs").split()
+    assert len(json.loads(runtime("ps", "--format", "json", cid, env=env).stdout)) == 2
+    for opts, message in [
+            (["--cgroup", "gone"], 'sub-cgroup "gone" of the container\'s cgroup does not exist'),
+            (["--cgroup", "../x"], '".." is not allowed'),
+            (["--cgroup", "memory:sub"], "give the path alone")]:
+        r = runtime("exec", *opts, cid, "true", check=False, env=env)
+        assert r.returncode == 255 and message in r.stderr, (opts, r.stderr)
+    runtime("delete", "--force", cid, env=env)
+    assert not os.path.exists(d)
