@@ -23,6 +23,27 @@ def cpu_ns(runtime, cid):
     return runtime.stats(cid)["data"]["cpu"]["usage"]["total"]
 
 
+def wait_until(cond, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        time.sleep(0.05)
+
+
+def wait_exec(runtime, cid, prog="sleep"):
+    """Waits until the container's init has exec'd prog: a script's forks before its
+    `exec prog` are all done then, so the set of processes no longer changes."""
+    pid = runtime.state(cid)["pid"]
+
+    def execd():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().split(b"\0")[0] == prog.encode()
+        except OSError:
+            return False
+    wait_until(execd, f"{cid}'s init to exec {prog}")
+
+
 def test_cgroup_placed_like_runc(runtime):
     """Default cgroupsPath: /<id> nested under the caller's own cgroup per hierarchy."""
     cid = runtime.run_detached(["sleep", "100"], {"memory": {"limit": 64 * MiB}})
@@ -67,7 +88,9 @@ def test_pids_limit(runtime):
     cid = runtime.run_detached(
         ["sh", "-c", "(for i in $(seq 1 30); do sleep 100 & done) 2>/dev/null; exec sleep 100"],
         {"pids": {"limit": 10}})
-    time.sleep(0.5)
+    # Counted once the loop is over (init waits for the subshell, then execs sleep): while
+    # it forks, `ps` and `events --stats` would each see a different moment.
+    wait_exec(runtime, cid)
     pids = json.loads(runtime("ps", "--format", "json", cid).stdout)
     assert 3 <= len(pids) <= 10, pids
     assert read(controller_dir("pids", cid) + "/pids.max") == "10"
@@ -163,7 +186,7 @@ def test_events_stream_reports_oom(runtime):
 def test_kill_all_and_delete_leave_nothing(runtime):
     cid = runtime.run_detached(["sh", "-c", "sleep 100 & sleep 100 & exec sleep 100"],
                                {"pids": {"limit": 10}})
-    time.sleep(0.2)
+    wait_exec(runtime, cid)  # both sleeps forked
     assert len(json.loads(runtime("ps", "--format", "json", cid).stdout)) == 3
     runtime("kill", "--all", cid, "KILL")
     for _ in range(100):
@@ -225,7 +248,7 @@ def test_v2_backend_live_on_unified_tree(runtime):
     assert os.path.isdir(d)
     # Not placed in any v1 hierarchy.
     assert not os.path.exists(controller_dir("memory", cid))
-    time.sleep(0.2)
+    wait_exec(runtime, cid)  # the background sleep forked
     pids = json.loads(runtime("ps", "--format", "json", cid, env=env).stdout)
     assert len(pids) == 2 and sorted(pids) == sorted(int(p) for p in read(d + "/cgroup.procs").split())
     runtime("pause", cid, env=env)
