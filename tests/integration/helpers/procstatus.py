@@ -33,3 +33,19 @@ def caps(status: dict[str, str]) -> dict[str, int]:
 
 def names(mask: int) -> list[str]:
     return [CAPS[i] for i in range(len(CAPS)) if mask >> i & 1]
+
+
+def traps(pid: int, sig: int, comm: str = "sh") -> bool:
+    """Whether process pid runs comm (a shell) and has a handler for signal sig: its `trap`
+    is installed. A container's pid 1 drops a signal it has no handler for, so a test that
+    signals a trapping shell waits for this first. Checked through SigCgt, after the exec:
+    a runtime's init may handle the signal itself before it execs the program."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().rstrip("\n") != comm:
+                return False
+        with open(f"/proc/{pid}/status") as f:
+            mask = int(parse_status(f.read())["SigCgt"], 16)
+    except (OSError, KeyError):
+        return False
+    return bool(mask >> (sig - 1) & 1)

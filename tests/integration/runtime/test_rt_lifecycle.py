@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import oci
+from helpers import oci, procstatus
 
 
 @pytest.mark.parametrize("code", [0, 3, 255])
@@ -125,7 +125,8 @@ def test_kill_signal_forms(ctr, form):
     ctr.create().ok()
     ctr.start().ok()
     ctr.wait_status("running")
-    time.sleep(0.1)  # let sh install the trap
+    pid = ctr.pid()
+    oci.wait_for(lambda: procstatus.traps(pid, signal.SIGUSR1), what="sh to trap USR1")
     ctr.kill(form).ok()
     ctr.wait_status("stopped")
     assert (ctr.rootfs / "got").read_text() == "usr1\n"
@@ -133,8 +134,8 @@ def test_kill_signal_forms(ctr, form):
 
 def test_kill_default_is_sigterm(ctr):
     ctr.sh("trap 'echo term > /got; exit 0' TERM; while :; do sleep 0.05; done")
-    ctr.start_running(ctr.process["args"][2])
-    time.sleep(0.1)
+    pid = ctr.start_running(ctr.process["args"][2])
+    oci.wait_for(lambda: procstatus.traps(pid, signal.SIGTERM), what="sh to trap TERM")
     ctr.kill().ok()
     ctr.wait_status("stopped")
     assert (ctr.rootfs / "got").read_text() == "term\n"
