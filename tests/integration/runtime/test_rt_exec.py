@@ -136,8 +136,13 @@ def test_exec_detach_and_pid_file(running, tmp_path):
     oci.wait_for(lambda: (running.rootfs / "detached").exists(), what="detached exec")
     pid = int(pf.read_text())
     assert oci.pid_alive(pid) and pid != running.pid()
-    with open(f"/proc/{pid}/cmdline", "rb") as f:
-        assert f.read().split(b"\0")[0] == b"sleep"
+
+    def argv0():
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0]
+    # /detached is written before `exec sleep`: the process at the pid file becomes sleep
+    oci.wait_for(lambda: argv0() != b"sh", what="the exec of sleep")
+    assert argv0() == b"sleep"
     assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{running.pid()}/ns/pid")
 
 
