@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import oci
+from helpers import oci, procstatus
 
 from .conftest import HULL, children, hull_processes
 
@@ -35,6 +35,13 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def wait_trap(hull, ref, sig):
+    """Waits until the container's shell has its trap for sig: sh is pid 1 of the
+    container, which drops a signal it has no handler for, so one sent earlier is lost."""
+    pid = hull.inspect(ref)["State"]["Pid"]
+    assert wait_for(lambda: procstatus.traps(pid, sig)), f"{ref}: no trap for {sig!r}"
 
 
 def test_detached_logs_exec_stop_rm(hull):
@@ -160,7 +167,7 @@ def test_stop_timeout_kills(hull):
     # --stop-timeout and --stop-signal from create.
     hull.run("-d", "--name", "usr1", "--stop-signal", "USR1", "--stop-timeout", "1", "--",
              "sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
-    time.sleep(0.3)
+    wait_trap(hull, "usr1", signal.SIGUSR1)
     hull("stop", "usr1")
     assert hull.inspect("usr1")["State"]["ExitCode"] == 42
     hull("rm", "stubborn", "usr1")
@@ -403,19 +410,20 @@ def test_stop_and_restart_signal(hull):
     trap = "trap 'exit 42' USR1; trap 'exit 43' USR2; while true; do sleep 0.1; done"
     hull.run("-d", "--name", "sig1", "--", "sh", "-c", trap)
     hull.run("-d", "--name", "sig2", "--", "sh", "-c", trap)
-    time.sleep(0.3)
+    wait_trap(hull, "sig1", signal.SIGUSR2)  # set after USR1's
+    wait_trap(hull, "sig2", signal.SIGUSR2)
     assert hull("stop", "-s", "USR1", "sig1", "sig2").stdout == "sig1\nsig2\n"
     assert hull.inspect("sig1")["State"]["ExitCode"] == 42
     assert hull.inspect("sig2")["State"]["ExitCode"] == 42
     hull("start", "sig1")
-    time.sleep(0.3)
+    wait_trap(hull, "sig1", signal.SIGUSR2)
     hull("restart", "--signal", "10", "sig1")  # SIGUSR1
     assert hull.inspect("sig1")["State"]["Running"]
     assert hull("wait", "sig2").stdout.strip() == "42"
     p = hull("stop", "-s", "NOSUCH", "sig1", check=False)
     assert p.returncode != 0 and "NOSUCH" in p.stderr
     assert hull.inspect("sig1")["State"]["Running"]
-    time.sleep(0.3)
+    wait_trap(hull, "sig1", signal.SIGUSR2)
     hull("stop", "--signal", "SIGUSR2", "sig1")
     assert hull.inspect("sig1")["State"]["ExitCode"] == 43
     hull("rm", "sig1", "sig2")
@@ -436,11 +444,11 @@ def test_program_starts_with_default_signal_actions(hull):
     assert p.stdout.strip() == "130", p.stdout
     hull.run("-d", "--name", "hup", "--restart", "on-failure:1", "--",
              "sh", "-c", "trap 'exit 7' HUP; while true; do sleep 0.1; done")
-    time.sleep(0.3)
+    wait_trap(hull, "hup", signal.SIGHUP)
     hull("kill", "-s", "HUP", "hup")
     assert wait_for(lambda: hull.inspect("hup")["RestartCount"] == 1, timeout=10)
     assert wait_for(lambda: hull.inspect("hup")["State"]["Running"], timeout=10)
-    time.sleep(0.3)
+    wait_trap(hull, "hup", signal.SIGHUP)
     hull("kill", "-s", "SIGHUP", "hup")
     assert hull("wait", "hup").stdout.strip() == "7"
     hull("rm", "hup")
