@@ -532,8 +532,16 @@ def test_init(hull, init_binary):
     # Signals reach the program through the init; orphans are reaped.
     hull.run("-d", "--init", "--name", "ini", "--", "sh", "-c",
              "(sleep 1000 &); trap 'exit 9' TERM; while true; do sleep 0.1; done")
+    # The init forwards TERM to sh, which dies of it (143) unless its trap is already in.
+    import signal
     import time
-    time.sleep(0.3)
+    from helpers import procstatus
+    from .conftest import children
+    init = hull.inspect("ini")["State"]["Pid"]
+    deadline = time.time() + 10
+    while not any(procstatus.traps(c, signal.SIGTERM) for c in children(init)):
+        assert time.time() < deadline, "sh under the init never trapped TERM"
+        time.sleep(0.05)
     hull("stop", "-t", "5", "ini")
     assert hull.inspect("ini")["State"]["ExitCode"] == 9
     hull("rm", "ini")
