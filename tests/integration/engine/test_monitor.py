@@ -29,6 +29,20 @@ def exe(pid):
     return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
 
 
+def holds_pidfd(pid):
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]":
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def test_monitor_is_the_small_binary(hull):
     hull.run("-d", "--name", "small", "--", "sh", "-c", "echo hello; sleep 1000")
     mon, pid = monitor_of(hull, "small")
@@ -197,7 +211,9 @@ def test_wait_on_auto_removed_container(hull):
     # Killed: 128 + 9.
     hull.run("-d", "--rm", "--name", "kw", "--", "sleep", "1000")
     waiter = hull.popen("wait", "kw", stdout=subprocess.PIPE, text=True)
-    time.sleep(0.2)
+    # Killed once the waiter holds it: a wait that starts after --rm removed "kw" finds no
+    # such name (only a full id is kept). The waiter polls the monitor's pidfd.
+    assert wait_for(lambda: holds_pidfd(waiter.pid)), "hull wait never got to waiting"
     hull("kill", "kw")
     assert waiter.communicate(timeout=10)[0].strip() == "137"
     assert hull("wait", "no-such-container", check=False).returncode != 0
