@@ -103,7 +103,7 @@ def mutate(rnd, c):
     return c
 
 
-def host_view():
+def host_view(own_tmp):
     out = []
     for f in HOST_FILES:
         try:
@@ -111,20 +111,40 @@ def host_view():
                 out.append(fh.read())
         except OSError as e:
             out.append(str(e))
-    with open("/proc/self/mountinfo") as f:
-        out.append(len(f.readlines()))
+    out.append(host_mounts(own_tmp))
     out.append(os.readlink("/proc/self/ns/net"))
     return out
 
 
+def host_mounts(own_tmp):
+    """The host's mounts (point, type, source), but those of other test sessions running
+    on this machine (engineers' parallel runs): their overlays and binds under their own
+    temp dirs, their `ip netns add`. A mount this session's runtime makes lands under its
+    own temp dir (every bundle, and a traversal from one, stays there) or on a host path."""
+    own = str(own_tmp).rstrip("/") + "/"
+
+    def foreign(mp):
+        return (mp.startswith("/tmp/") and not mp.startswith(own)) or \
+            mp.startswith("/run/netns/")
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            mp = left.split()[4].replace("\\040", " ")
+            if not foreign(mp):
+                mounts.append((mp, *right.split()[:2]))
+    return sorted(mounts)
+
+
 @pytest.mark.hull_only
-def test_generated_hostile_configs(make_container, tmp_path):
+def test_generated_hostile_configs(make_container, tmp_path, tmp_path_factory):
     ctr = make_container()
     src = tmp_path / "src"
     src.mkdir()
     base = rich_config(ctr, src)
     rnd = random.Random(20261202)
-    before = host_view()
+    own_tmp = tmp_path_factory.getbasetemp()
+    before = host_view(own_tmp)
     outcomes = {"created": 0, "refused": 0}
     for n in range(CASES):
         ctr.id = f"{ctr.id.split('-fz')[0]}-fz{n}"
@@ -153,6 +173,6 @@ def test_generated_hostile_configs(make_container, tmp_path):
             assert r.stderr.strip(), f"no message; {case}"
         left = ctr.leftovers()
         assert not left, f"left behind {left}; {case}"
-        assert host_view() == before, f"the host changed; {case}"
+        assert host_view(own_tmp) == before, f"the host changed; {case}"
     # The generator reaches both outcomes (a change can be harmless, as a new annotation).
     assert outcomes["created"] > 10 and outcomes["refused"] > CASES / 2, outcomes
