@@ -74,6 +74,29 @@ def mounts_under(prefix: Path) -> list[str]:
     return out
 
 
+def host_mounts(own) -> list[tuple[str, str, str]]:
+    """This mount namespace's mounts (point, type, source), sorted, but those that other
+    test sessions on the machine (engineers' parallel runs) make and remove at any time:
+    whatever is under /tmp and not under one of the dirs in own, and `ip netns add`'s
+    under /run/netns. A fuzz test compares two of these: a mount its runtime or engine
+    leaked lands under its own dirs (a bundle, a store, or a traversal from one) or on a
+    host path outside /tmp, and shows."""
+    mine = [str(d).rstrip("/") + "/" for d in own]
+
+    def foreign(mp):
+        if mp.startswith("/run/netns/"):
+            return True
+        return mp.startswith("/tmp/") and not any(mp.startswith(m) for m in mine)
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            mp = left.split()[4].replace("\\040", " ")
+            if not foreign(mp):
+                found.append((mp, *right.split()[:2]))
+    return sorted(found)
+
+
 def processes_with_marker(value: str | None = None, prefix: str | None = None) -> list[int]:
     """Pids whose environment has MARKER=value (or MARKER=prefix...)."""
     want = f"{MARKER}={value}".encode() if value else f"{MARKER}={prefix or ''}".encode()

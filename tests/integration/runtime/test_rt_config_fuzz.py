@@ -17,6 +17,8 @@ import subprocess
 
 import pytest
 
+from helpers import oci
+
 CASES = 300
 VALUES = [0, -1, 1, 2**31, 2**63 - 1, 2**63, 2**64, -2**63, 1e308, 0.5, "", "x",
           "../../../etc", "/", "/proc/self/fd/0", "a" * 5000, "\u0000", "\udcff", None, [], {},
@@ -111,29 +113,9 @@ def host_view(own_tmp):
                 out.append(fh.read())
         except OSError as e:
             out.append(str(e))
-    out.append(host_mounts(own_tmp))
+    out.append(oci.host_mounts([own_tmp]))
     out.append(os.readlink("/proc/self/ns/net"))
     return out
-
-
-def host_mounts(own_tmp):
-    """The host's mounts (point, type, source), but those of other test sessions running
-    on this machine (engineers' parallel runs): their overlays and binds under their own
-    temp dirs, their `ip netns add`. A mount this session's runtime makes lands under its
-    own temp dir (every bundle, and a traversal from one, stays there) or on a host path."""
-    own = str(own_tmp).rstrip("/") + "/"
-
-    def foreign(mp):
-        return (mp.startswith("/tmp/") and not mp.startswith(own)) or \
-            mp.startswith("/run/netns/")
-    mounts = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, right = line.split(" - ", 1)
-            mp = left.split()[4].replace("\\040", " ")
-            if not foreign(mp):
-                mounts.append((mp, *right.split()[:2]))
-    return sorted(mounts)
 
 
 @pytest.mark.hull_only
