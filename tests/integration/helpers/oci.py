@@ -366,7 +366,7 @@ class Container:
         unmounts stray mounts so one failure does not cascade."""
         self.cmd("delete", "--force", self.id)
         try:
-            wait_for(lambda: not self.leftovers(), timeout=3, what="cleanup")
+            wait_for(lambda: not self.leftovers(), timeout=10, what="cleanup")
             return []
         except AssertionError:
             pass
