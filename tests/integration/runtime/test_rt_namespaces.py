@@ -169,6 +169,8 @@ def test_time_namespace_offsets(ctr):
 def test_join_namespaces_by_path(make_container):
     a = make_container()
     pid = a.start_running()
+    # 'running' is before the exec: B counts A's sleep only once sh has become it.
+    oci.wait_for(lambda: open(f"/proc/{pid}/comm").read() == "sleep\n", what="A's exec")
     b = make_container()
     for ns in ("network", "ipc", "uts", "pid"):
         b.set_namespace(ns, f"/proc/{pid}/ns/{NS_FILES[ns]}")
