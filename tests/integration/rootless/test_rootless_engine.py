@@ -120,6 +120,13 @@ def test_detached_logs_exec_ps_inspect_stop_wait_rm(user, image):
             break
         time.sleep(0.05)
     assert user.hull("logs", name, check=True).stdout == "started\n"
+    # "started" comes before `exec sleep`: pid 1 is sleep a moment later.
+    info = json.loads(user.hull("inspect", name, check=True).stdout)
+    pid = (info[0] if isinstance(info, list) else info)["State"]["Pid"]
+    deadline = time.time() + 10
+    while Path(f"/proc/{pid}/comm").read_text().strip() != "sleep":
+        assert time.time() < deadline, "the container's sh never exec'd sleep"
+        time.sleep(0.05)
     p = user.hull("exec", name, "sh", "-c", "echo in-exec; cat /proc/1/comm", check=True)
     assert p.stdout.split() == ["in-exec", "sleep"]
     ps = user.hull("ps", check=True).stdout
