@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/loopback.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
@@ -70,12 +71,26 @@ void close_other_fds(std::vector<int> keep) {
 
 // Updates only the fields the monitor owns (`stop` writes manual_stop meanwhile); a
 // record removed under us (rm -f) is left alone.
+// A container's state, changed and saved. No one waits on hull __exited, so a database
+// that fails (busy past its timeout, I/O) is tried again for a while: an exit left
+// unrecorded shows as 255 ("the monitor died unseen") once the monitor is gone.
 void save(Db* db, const std::string& id, const std::function<void(ContainerState&)>& change) {
   if (!db) return;
-  auto cur = db->find_state(id);
-  if (!cur) return;
-  change(*cur);
-  (void)db->save_state(id, *cur);
+  for (int attempt = 0;; ++attempt) {
+    auto cur = db->find_state(id);
+    if (!cur && cur.error().code == ENOENT) return;  // removed: nothing to record
+    Status saved = cur ? Status{} : Status{std::unexpected(cur.error())};
+    if (cur) {
+      change(*cur);
+      saved = db->save_state(id, *cur);
+    }
+    if (saved) return;
+    if (attempt == 20) {
+      log::error("container {}: state not recorded: {}", id, saved.error().message);
+      return;
+    }
+    ::usleep(100'000);
+  }
 }
 
 std::string self_exe() {
@@ -688,6 +703,10 @@ int finish_exit(const MonitorHandover& h, Db& db, image::Store* images) {
     if (h.report_fd >= 0) ::close(h.report_fd);
   };
   auto found = db.find(h.id);
+  for (int attempt = 0; !found && found.error().code != ENOENT && attempt < 20; ++attempt) {
+    ::usleep(100'000);
+    found = db.find(h.id);
+  }
   if (!found) {
     // Removed under us (rm -f): what is ours to undo is the runtime's.
     (void)runtime::destroy(store, h.id, true);

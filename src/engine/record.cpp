@@ -354,13 +354,21 @@ Result<Container> Db::find(std::string_view ref) {
   {
     Stmt st(db_, "SELECT config, state FROM containers WHERE id = ?1 OR name = ?1");
     st.bind(1, ref);
-    if (st.step() == SQLITE_ROW) return row_to_container(st);
+    int rc = st.step();
+    if (rc == SQLITE_ROW) return row_to_container(st);
+    // A failed read (busy past the timeout, I/O) is not "no such container": callers such
+    // as hull __exited treat that as removed and record nothing.
+    if (rc != SQLITE_DONE)
+      return fail(fmt::format("containers.db: find {}: {}", ref, st.error()), EIO);
   }
   bool hex = ref.find_first_not_of("0123456789abcdef") == std::string_view::npos;
   if (hex) {
     Stmt st(db_, "SELECT config, state FROM containers WHERE substr(id, 1, ?2) = ?1 LIMIT 2");
     st.bind(1, ref).bind(2, static_cast<int64_t>(ref.size()));
-    if (st.step() == SQLITE_ROW) {
+    int rc = st.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return fail(fmt::format("containers.db: find {}: {}", ref, st.error()), EIO);
+    if (rc == SQLITE_ROW) {
       auto c = row_to_container(st);
       if (st.step() == SQLITE_ROW)
         return failf("multiple containers found with prefix \"{}\": give more of the id", ref);
@@ -373,7 +381,10 @@ Result<Container> Db::find(std::string_view ref) {
 Result<ContainerState> Db::find_state(const std::string& id) {
   Stmt st(db_, "SELECT state FROM containers WHERE id = ?");
   st.bind(1, id);
-  if (st.step() != SQLITE_ROW) return fail(fmt::format("no such container: {}", id), ENOENT);
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return fail(fmt::format("no such container: {}", id), ENOENT);
+  if (rc != SQLITE_ROW)
+    return fail(fmt::format("containers.db: state of {}: {}", id, st.error()), EIO);
   return ContainerState::from_json(HULL_TRY(parse_json(st.text(0), "container state")));
 }
 
