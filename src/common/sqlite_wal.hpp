@@ -24,26 +24,6 @@ struct WalLimit {
 inline constexpr int kTrimFrames = 32;
 inline constexpr int kCommitFrames = 4 * kTrimFrames;
 
-// The wait for a lock another process holds. SQLite's own handler (sqlite3_busy_timeout)
-// sleeps 1, 2, 5, 10, 15, 20, 25 ms...: a writer that is done 1.1 ms into the wait costs
-// the waiter 3 ms, one that takes 9 ms costs 18, and `hull run`'s first commit often
-// meets the previous container's `hull __exited` folding the WAL. This polls every
-// 0.25 ms for the first 10 ms, then every 2 ms, up to the timeout (the arg, in ms).
-inline int busy_wait(void* timeout_ms, int count) {
-  // The time slept so far, from the count alone (as SQLite's own handler): the count of
-  // a connection does not always start at 0 with a new wait, so no clock is kept.
-  const long slept_us = count < 40 ? count * 250L : 10'000L + (count - 40) * 2'000L;
-  if (slept_us >= reinterpret_cast<intptr_t>(timeout_ms) * 1000L) return 0;
-  timespec ts{0, count < 40 ? 250'000L : 2'000'000L};
-  ::nanosleep(&ts, nullptr);
-  return 1;
-}
-
-// Installs busy_wait on a connection (in place of sqlite3_busy_timeout).
-inline void set_busy_wait(sqlite3* db, int timeout_ms) {
-  sqlite3_busy_handler(db, busy_wait, reinterpret_cast<void*>(static_cast<intptr_t>(timeout_ms)));
-}
-
 // The first connection to open a WAL database rebuilds the WAL index by reading every
 // frame, and each hull command is a new process: measured, that recovery was ~20% of
 // `hull run --rm`'s CPU with a 500-frame WAL. SQLite's passive autocheckpoint copies
@@ -58,9 +38,9 @@ inline void keep_wal_short(sqlite3* db, const WalLimit* limit) {
       [](void* arg, sqlite3* d, const char* name, int n) -> int {
         auto* l = static_cast<const WalLimit*>(arg);
         if (n < l->frames) return SQLITE_OK;
-        sqlite3_busy_handler(d, nullptr, nullptr);
+        sqlite3_busy_timeout(d, 0);
         (void)sqlite3_wal_checkpoint_v2(d, name, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-        set_busy_wait(d, l->busy_timeout_ms);
+        sqlite3_busy_timeout(d, l->busy_timeout_ms);
         return SQLITE_OK;
       },
       const_cast<WalLimit*>(limit));

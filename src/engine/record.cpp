@@ -284,7 +284,7 @@ Result<Db> Db::open(const std::string& root) {
     return failf("open {}: {}", path, d.db_ ? sqlite3_errmsg(d.db_) : "out of memory");
   // Many CLIs and monitors write at once (20 parallel runs): wait rather than fail.
   static constexpr sqlite::WalLimit kWalLimit{sqlite::kCommitFrames, 10000};
-  sqlite::set_busy_wait(d.db_, kWalLimit.busy_timeout_ms);
+  sqlite3_busy_timeout(d.db_, kWalLimit.busy_timeout_ms);
   // Every CLI and monitor closes its connection within milliseconds: a checkpoint (two
   // fdatasyncs) at each close would cost more than the container start. hull __exited
   // folds the WAL after a container exit (trim_wal), and keep_wal_short when it grows

@@ -203,7 +203,7 @@ Result<Store> Store::open(const std::string& root) {
     std::string msg = s.db_ ? sqlite3_errmsg(s.db_) : "out of memory";
     return failf("open image index {}: {}", db, msg);
   }
-  sqlite::set_busy_wait(s.db_, kWalLimit.busy_timeout_ms);
+  sqlite3_busy_timeout(s.db_, kWalLimit.busy_timeout_ms);
   // Closing would checkpoint the WAL with two fsyncs on every hull command: hull
   // __exited folds it after a container exit (trim_wal), keep_wal_short when it is long.
   sqlite3_db_config(s.db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);

@@ -14,7 +14,7 @@ Result<Db> Db::open(const std::string& path) {
     return fail(fmt::format("open database \"{}\": {}", path, msg), EIO);
   }
   static constexpr sqlite::WalLimit kWalLimit{32, 10000};
-  sqlite::set_busy_wait(d, kWalLimit.busy_timeout_ms);
+  sqlite3_busy_timeout(d, kWalLimit.busy_timeout_ms);
   Db db(d, path);
   if (sqlite::enable_wal(d, kWalLimit.busy_timeout_ms) != SQLITE_OK)
     return failf("{}: journal_mode=WAL: {}", path, sqlite3_errmsg(d));

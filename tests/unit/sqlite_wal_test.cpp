@@ -123,55 +123,6 @@ TEST(SqliteWal, TrimWalDoesNotWaitForAReader) {
   EXPECT_EQ(count_rows(db), 40);
 }
 
-// set_busy_wait: a writer in another process holds the lock; the connection gets it once
-// the other commits, and gives up with SQLITE_BUSY at its timeout when it never does.
-TEST(SqliteWal, BusyWaitTakesTheLockWhenFreedAndGivesUpAtTheTimeout) {
-  TempDir d;
-  const std::string db_path = d.path + "/busy.db";
-  ASSERT_GT(wal_frames_after(db_path, nullptr, 1), 0u);
-  auto hold = [&](int ms) {
-    int ready[2];
-    EXPECT_EQ(::pipe(ready), 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      sqlite3* w = nullptr;
-      if (sqlite3_open(db_path.c_str(), &w) != SQLITE_OK ||
-          sqlite3_exec(w, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-        ::_exit(1);
-      (void)!::write(ready[1], "r", 1);
-      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-      sqlite3_exec(w, "COMMIT", nullptr, nullptr, nullptr);
-      ::_exit(0);
-    }
-    char c = 0;
-    ::close(ready[1]);
-    EXPECT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-    return pid;
-  };
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-
-  hull::sqlite::set_busy_wait(db, 10000);
-  pid_t pid = hold(30);
-  EXPECT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE; COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_EQ(status, 0);
-
-  hull::sqlite::set_busy_wait(db, 50);
-  pid = hold(100000);
-  auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_BUSY);
-  auto waited = std::chrono::steady_clock::now() - t0;
-  EXPECT_GE(waited, std::chrono::milliseconds(50));
-  EXPECT_LT(waited, std::chrono::seconds(5));
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  sqlite3_close(db);
-}
-
 // A new database converted to WAL while another connection holds its RESERVED lock (as
 // when 20 `hull run`s open a fresh store at once): SQLite answers the pragma with
 // SQLITE_BUSY at once, busy timeout or not; enable_wal waits for the other to finish.
