@@ -408,6 +408,7 @@ std::expected<runtime::Launched, Error> Launch::run(int attach_in, int go_fd) {
   opts.id = cfg.id;
   opts.bundle = dir_;
   opts.default_signals = true;
+  opts.in_engine_monitor = true;
   if (go_fd >= 0)
     opts.before_clone = [&]() -> Status {
       if (read_byte(go_fd) != 'r') return fail("the CLI gave up before the container started");

@@ -38,6 +38,10 @@ struct CreateOptions {
   // container's does, not ignoring what the launching monitor ignores (an ignored signal
   // stays ignored across execve, and a shell cannot even trap it).
   bool default_signals = false;
+  // The engine's: the launch runs in hull's monitor, a fork of the CLI mid-way through its
+  // command, which a re-exec from a sealed copy (CVE-2019-5736) would run again from the
+  // start. It never re-executes: a launch that would need it is refused (create.cpp).
+  bool in_engine_monitor = false;
 };
 
 enum class LaunchMode {

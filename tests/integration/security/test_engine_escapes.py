@@ -2,10 +2,12 @@
 programs as the runtime's tests, against `hull run` / `hull exec` with a busybox rootfs
 (--rootfs) and a copy of the engine's binaries."""
 
+import os
 import shutil
 
 import pytest
 
+from .conftest import run_captured
 from .test_cve_2019_5736 import sha, wait_for
 
 
@@ -30,6 +32,44 @@ def test_exec_engine_binary_cannot_be_overwritten(engine, base_rootfs, tmp_path)
     assert "OPENED" in report, "the attacker never caught the engine: test proves nothing"
     assert "WROTE" not in report, report
     assert sha(engine.binary) == before
+
+
+def test_engine_never_joins_a_ptrace_capable_containers_pid_namespace(engine, base_rootfs):
+    """CVE-2019-5736 through the engine's create: its monitor (a fork of the CLI, so
+    /proc/<pid>/exe is the host's hull) cannot re-execute from a sealed copy, so its init
+    must never run in a pid namespace where a container holding CAP_SYS_PTRACE lives. The
+    engine has no `--pid container:NAME`: every spelling is refused before anything is
+    created (hull-runtime, which does re-execute, joins one by path:
+    test_run_in_shared_pid_ns_binary_cannot_be_overwritten). Should the engine learn that
+    mode, this test fails; the runtime refuses the engine's launch meanwhile (create.cpp)."""
+    engine("run", "-d", "--name", "victim", "--cap-add", "SYS_PTRACE",
+           "--rootfs", str(base_rootfs), "sleep", "60")
+    vid = engine("ps", "-q", "--no-trunc").stdout.split()
+    assert len(vid) == 1
+    for args in (("run", "--rm", "--pid", "container:victim"),
+                 ("run", "-d", f"--pid=container:{vid[0]}"),
+                 ("create", "--pid", "container:victim")):
+        r = engine(*args, "--rootfs", str(base_rootfs), "true", check=False)
+        assert r.returncode == 125, (args, r.stdout, r.stderr)
+        assert "--pid" in r.stderr, r.stderr
+    assert engine("ps", "-aq", "--no-trunc").stdout.split() == vid
+
+
+@pytest.mark.parametrize("grant", [["--cap-add", "SYS_PTRACE"], ["--privileged"]],
+                         ids=["ptrace", "privileged"])
+def test_engine_under_another_name_runs_in_host_pid_ns(engine, base_rootfs, grant):
+    """A container in the host's pid namespace with CAP_SYS_PTRACE is where hull-runtime
+    re-executes from a sealed copy. The engine's monitor must not: it is a fork of the CLI,
+    and the re-exec runs the CLI's command line again. It used to tell itself apart by its
+    program name, so hull reached as `docker` (a symlink) re-executed, and the run failed
+    with 'its monitor exited before starting it' (exit 125)."""
+    link = os.path.join(os.path.dirname(engine.binary), "docker")
+    os.symlink("hull", link)
+    r = run_captured([link, "run", "--rm", "--pid", "host", *grant, "--rootfs",
+                      str(base_rootfs), "echo", "hello"], env=engine.env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "hello\n"
+    assert engine("ps", "-aq").stdout == ""
 
 
 def test_masked_paths_bind_only_the_null_device(engine, base_rootfs):
