@@ -11,6 +11,11 @@ Result<std::pair<std::string, std::string>> split_filter(std::string_view filter
   return std::pair{std::string(filter.substr(0, eq)), std::string(filter.substr(eq + 1))};
 }
 
+Status check_filter_syntax(const std::vector<std::string>& filters) {
+  for (const auto& f : filters) HULL_TRY(split_filter(f));
+  return {};
+}
+
 bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels) {
   auto eq = wanted.find('=');
   auto it = labels.find(std::string(wanted.substr(0, eq)));

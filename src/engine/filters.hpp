@@ -18,6 +18,9 @@ namespace hull::engine {
 
 // One --filter argument, "key=value" (docker: "bad format of filter" without '=').
 Result<std::pair<std::string, std::string>> split_filter(std::string_view filter);
+// Every --filter argument is "key=value": the docker CLI checks that as it parses its flags
+// (a usage error, 125), before the daemon judges the key and value (an error, 1).
+Status check_filter_syntax(const std::vector<std::string>& filters);
 // docker's label filter: "K" holds when the label is there, "K=V" when it has that value.
 bool label_matches(std::string_view wanted, const std::map<std::string, std::string>& labels);
 

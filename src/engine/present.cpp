@@ -242,6 +242,8 @@ Result<std::string> format_rows(std::string_view format, std::string_view defaul
     for (size_t at = 0; (at = f.find(from, at)) != std::string::npos; at += 1) f.replace(at, 2, to);
   std::string body;
   for (const auto& row : rows) body += HULL_TRY(format_template(row, f)) + "\n";
+  // docker checks the template even when nothing is listed: over the column names.
+  if (rows.empty() && !table) HULL_TRY(format_template(header, f));
   if (!table) return body;
   // The header: the same template over each field's column name (docker's FullHeader).
   return tabulate(HULL_TRY(format_template(header, f)) + "\n" + body);

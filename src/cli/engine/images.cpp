@@ -99,12 +99,14 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
   sub->add_option("--format", o->format,
                   "json, a template like {{.Repository}}, or table TEMPLATE");
   return [o, &g] {
+    // docker's CLI: 125 for a malformed --filter, 1 for what its daemon refuses.
+    if (auto r = engine::check_filter_syntax(o->filters); !r) return flag_error(r.error());
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto list = store->list();
-    if (!list) return engine_report(list.error());
+    if (!list) return verb_failure(list.error());
     auto filters = parse_filters(o->filters, *store);
-    if (!filters) return engine_report(filters.error());
+    if (!filters) return verb_failure(filters.error());
     // docker passes the positional argument on as a reference filter.
     if (!o->repository.empty()) filters->reference.push_back(o->repository);
     auto ref_ok = [&](const image::Reference& r) {
@@ -201,7 +203,7 @@ std::function<int()> images_verb(CLI::App& app, EngineGlobals& g, const char* na
                  {"VirtualSize", "VIRTUAL SIZE"}};
     auto out =
         engine::format_rows(o->format, o->digests ? kDigestsTable : kDefaultTable, json_rows, head);
-    if (!out) return engine_report(out.error());
+    if (!out) return verb_failure(out.error());
     std::cout << *out;
     return 0;
   };

@@ -202,8 +202,15 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
   prune->add_flag("-f,--force", a->force, "do not prompt (hull never prompts)");
 
   return [=, &g]() -> int {
+    // What the docker CLI's flag parser refuses is a usage error (125), before anything
+    // is asked of the engine; everything else fails with 1.
+    if (create->parsed())
+      if (auto labels = key_values(a->labels, "--label", false); !labels)
+        return flag_error(labels.error());
+    if (ls->parsed())
+      if (auto r = engine::check_filter_syntax(a->filters); !r) return flag_error(r.error());
     auto nets = open_networks(g);
-    if (!nets) return engine_report(nets.error());
+    if (!nets) return verb_failure(nets.error());
     if (create->parsed()) {
       net::CreateOptions o;
       o.subnet = a->subnet;
@@ -211,21 +218,21 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       o.ip_range = a->ip_range;
       o.internal = a->internal;
       auto labels = key_values(a->labels, "--label", false);
-      if (!labels) return engine_report(labels.error());
+      if (!labels) return verb_failure(labels.error());
       auto opts = key_values(a->opts, "-o", true);
-      if (!opts) return engine_report(opts.error());
+      if (!opts) return verb_failure(opts.error());
       o.labels = std::move(*labels);
       o.options = std::move(*opts);
       auto n = nets->create(a->name, o);
-      if (!n) return engine_report(n.error());
+      if (!n) return verb_failure(n.error());
       std::cout << n->id << "\n";
       return 0;
     }
     if (ls->parsed()) {
       auto filter = parse_ls_filters(a->filters);
-      if (!filter) return engine_report(filter.error());
+      if (!filter) return verb_failure(filter.error());
       auto all = nets->list();
-      if (!all) return engine_report(all.error());
+      if (!all) return verb_failure(all.error());
       // By name, as docker's CLI sorts them.
       std::sort(all->begin(), all->end(),
                 [](const auto& x, const auto& y) { return x.name < y.name; });
@@ -245,7 +252,7 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
                    {"Name", "NAME"},
                    {"Scope", "SCOPE"}};
       auto out = engine::format_rows(a->format, kLsTable, rows, head);
-      if (!out) return engine_report(out.error());
+      if (!out) return verb_failure(out.error());
       std::cout << *out;
       return 0;
     }
@@ -262,7 +269,7 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
         found.push_back(to_json(*n));
       }
       auto out = engine::inspect_output(found, a->inspect_format);
-      if (!out) return engine_report(out.error());
+      if (!out) return verb_failure(out.error());
       std::cout << *out;
       return rc;
     }
@@ -280,21 +287,21 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     }
     if (connect->parsed() || disconnect->parsed()) {
       auto eng = engine::Engine::open(g.root, g.run_root);
-      if (!eng) return engine_report(eng.error());
+      if (!eng) return verb_failure(eng.error());
       auto ctr = eng->find(a->container);
-      if (!ctr) return engine_report(ctr.error());
+      if (!ctr) return verb_failure(ctr.error());
       const auto& cfg = ctr->config;
       if (disconnect->parsed()) {
         auto r = nets->detach(cfg.id, a->network);
-        if (!r && !(a->force && r.error().code == ENOENT)) return engine_report(r.error());
+        if (!r && !(a->force && r.error().code == ENOENT)) return verb_failure(r.error());
         return 0;
       }
       if (cfg.network == "host" || cfg.network == "none" || cfg.network.starts_with("container:"))
-        return engine_report(Error{EINVAL, fmt::format("container {} uses --network {}: it "
-                                                       "cannot be connected to a network",
-                                                       cfg.name, cfg.network)});
+        return verb_failure(Error{EINVAL, fmt::format("container {} uses --network {}: it "
+                                                      "cannot be connected to a network",
+                                                      cfg.name, cfg.network)});
       if (ctr->state.status != engine::ContainerStatus::running || ctr->state.pid <= 0)
-        return engine_report(Error{EINVAL, fmt::format("container {} is not running", cfg.name)});
+        return verb_failure(Error{EINVAL, fmt::format("container {} is not running", cfg.name)});
       net::AttachRequest rq;
       rq.container_id = cfg.id;
       rq.container_name = cfg.name;
@@ -307,12 +314,12 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       rq.hosts_path = eng->container_dir(cfg.id) + "/hosts";
       if (!fs::exists(rq.hosts_path)) rq.hosts_path.clear();
       auto at = nets->attach(rq);
-      if (!at) return engine_report(at.error());
+      if (!at) return verb_failure(at.error());
       return 0;
     }
     if (prune->parsed()) {
       auto removed = nets->prune();
-      if (!removed) return engine_report(removed.error());
+      if (!removed) return verb_failure(removed.error());
       if (!removed->empty()) {
         std::cout << "Deleted Networks:\n";
         for (const auto& n : *removed) std::cout << n << "\n";

@@ -98,14 +98,16 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
   add_multi(c, "-f,--filter", a->filters, "name=, id=, status=, label=, ancestor=, exited=");
   c->add_option("--format", a->format, "json, a template like {{.Names}}, or table TEMPLATE");
   return [a, &g]() -> int {
+    // docker's CLI: 125 for a malformed --filter, 1 for what its daemon refuses.
+    if (auto r = engine::check_filter_syntax(a->filters); !r) return flag_error(r.error());
     auto filters = parse_filters(a->filters);
-    if (!filters) return engine_report(filters.error());
+    if (!filters) return verb_failure(filters.error());
     // -n N and -l (-n 1): the N last created, whatever their state (docker).
     int last = a->latest ? 1 : a->last;
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto all = e->list();
-    if (!all) return engine_report(all.error());
+    if (!all) return verb_failure(all.error());
     int64_t now = engine::now_ns();
     std::vector<Json> rows;
     Json label_keys = Json::object();
@@ -141,7 +143,7 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
         {"Labels", "LABELS"},        {"Mounts", "MOUNTS"},      {"LocalVolumes", "LOCAL VOLUMES"},
         {"Networks", "NETWORKS"},    {"Label", label_keys}};
     auto out = engine::format_rows(a->format, kDefaultTable, rows, head);
-    if (!out) return engine_report(out.error());
+    if (!out) return verb_failure(out.error());
     fmt::print("{}", *out);
     return 0;
   };

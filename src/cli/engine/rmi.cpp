@@ -17,13 +17,13 @@ std::function<int()> rmi_verb(CLI::App& app, EngineGlobals& g, const char* name)
   sub->add_flag("-f,--force", o->force, "remove even if tagged more than once or in use");
   return [o, &g] {
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     int rc = 0;
     for (auto& img : o->images) {
       auto lines = store->remove(img, o->force);
-      // As docker: the other images are still removed; the status is hull's 125.
+      // As docker: the other images are still removed; the status is 1.
       if (!lines) {
-        rc = engine_report(lines.error());
+        rc = verb_failure(lines.error());
         continue;
       }
       for (auto& l : *lines) std::cout << l << "\n";

@@ -48,4 +48,12 @@ inline int verb_failure(const Error& e) {
   return 1;
 }
 
+// Prints "hull: <message>" to stderr and returns 125: the docker CLI's status for a flag
+// whose value its own parser refuses (pflag's Set fails: a --filter without '=', a --label
+// with an empty key), in every verb; other failures of the list verbs are 1.
+inline int flag_error(const Error& e) {
+  log::error("{}", e.message);
+  return 125;
+}
+
 }  // namespace hull::cli
