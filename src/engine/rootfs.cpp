@@ -2,9 +2,12 @@
 // own upper dir, mounted on <container_dir>/merged while the container runs.
 #include "engine/rootfs.hpp"
 
+#include <ftw.h>
 #include <sys/mount.h>
 
 #include <optional>
+#include <set>
+#include <utility>
 
 #include "common/fs.hpp"
 #include "engine/volumes.hpp"
@@ -23,7 +26,34 @@ Result<image::Store*> store_of(image::Store* images, const std::string& root,
   return &*opened;
 }
 
+// nftw's callback has no argument for its caller's state: the walk in progress.
+thread_local struct SizeWalk {
+  int64_t bytes = 0;
+  std::set<std::pair<dev_t, ino_t>> seen;
+} size_walk;
+
+int add_size(const char*, const struct stat* st, int type, FTW*) {
+  if (type != FTW_F && type != FTW_SL) return 0;  // directories, unreadable entries
+  if (st->st_size <= 0) return 0;
+  if (st->st_nlink > 1 && !size_walk.seen.emplace(st->st_dev, st->st_ino).second) return 0;
+  size_walk.bytes += st->st_size;
+  return 0;
+}
+
 }  // namespace
+
+int64_t files_size(const std::string& dir) {
+  size_walk = {};
+  (void)::nftw(dir.c_str(), add_size, 64, FTW_PHYS | FTW_MOUNT);
+  return std::exchange(size_walk, {}).bytes;
+}
+
+ContainerSize container_size(const ContainerConfig& c, const std::string& container_dir,
+                             int64_t image_size) {
+  if (!c.rootfs_dir.empty()) return {0, files_size(c.rootfs_dir)};
+  int64_t rw = files_size(container_dir + "/upper");
+  return {rw, rw + image_size};
+}
 
 Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir, image::Store* images) {

@@ -3,6 +3,7 @@
 // directory given with --rootfs, used as is.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/error.hpp"
@@ -27,5 +28,18 @@ Status release_image(const ContainerConfig& c, const std::string& root,
 // Drops the container's writable layer and the hold on its image (at rm).
 Status remove_rootfs(const ContainerConfig& c, const std::string& root,
                      const std::string& container_dir, image::Store* images = nullptr);
+
+// docker's SizeRw and SizeRootFs (`ps -s`): the bytes of the files the container wrote
+// (its upper dir; none with --rootfs, which is written in place), and those plus its
+// image's layers (the --rootfs directory's files).
+struct ContainerSize {
+  int64_t rw = 0, root_fs = 0;
+};
+// image_size: the container's image's size, as the image store lists it.
+ContainerSize container_size(const ContainerConfig& c, const std::string& container_dir,
+                             int64_t image_size);
+// moby's directory.Size: the sizes of everything under dir but directories, a hard-linked
+// file once, symlinks not followed, other filesystems not entered; 0 if dir is missing.
+int64_t files_size(const std::string& dir);
 
 }  // namespace hull::engine

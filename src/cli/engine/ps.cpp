@@ -1,9 +1,13 @@
-// hull ps [-a] [-n N] [-l] [-q] [--no-trunc] [--filter K=V] [--format json|TEMPLATE]
+// hull ps [-a] [-n N] [-l] [-q] [-s] [--no-trunc] [--filter K=V] [--format json|TEMPLATE]
+#include <map>
 
 #include "cli/engine/run_flags.hpp"
 #include "common/strings.hpp"
 #include "engine/filters.hpp"
 #include "engine/present.hpp"
+#include "engine/rootfs.hpp"
+#include "image/format.hpp"
+#include "image/store.hpp"
 
 namespace hull::cli {
 namespace {
@@ -45,8 +49,17 @@ bool matches(const engine::Container& c, const engine::FilterArgs& f) {
 constexpr std::string_view kDefaultTable =
     "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
+// docker's SIZE: "12B (virtual 4.26MB)", the writable layer and, with the image, the
+// whole; "0B" when sizes were not asked for (as docker's json rows without -s).
+std::string size_text(const engine::ContainerSize& s) {
+  std::string rw = image::human_size(double(s.rw));
+  if (s.root_fs <= 0) return rw;
+  return fmt::format("{} (virtual {})", rw, image::human_size(double(s.root_fs)));
+}
+
 // A row as docker's container context shows it to --format (`{{json .}}` for json).
-Json row_json(const engine::Container& ct, bool no_trunc, int64_t now) {
+Json row_json(const engine::Container& ct, bool no_trunc, int64_t now,
+              const engine::ContainerSize& size) {
   const auto& cfg = ct.config;
   std::string cmd = engine::command_text(cfg);
   if (!no_trunc && cmd.size() > 22) cmd = cmd.substr(0, 19) + "…\"";
@@ -72,6 +85,7 @@ Json row_json(const engine::Container& ct, bool no_trunc, int64_t now) {
           {"Status", engine::status_text(ct, now)},
           {"Ports", engine::ports_text(ct)},
           {"Names", cfg.name},
+          {"Size", size_text(size)},
           {"State", engine::status_name(ct.state.status)},
           {"Labels", labels},
           {"Mounts", mounts},
@@ -83,7 +97,7 @@ Json row_json(const engine::Container& ct, bool no_trunc, int64_t now) {
 
 HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
-    bool all = false, quiet = false, no_trunc = false, latest = false;
+    bool all = false, quiet = false, no_trunc = false, latest = false, size = false;
     int last = -1;
     std::vector<std::string> filters;
     std::string format;
@@ -95,9 +109,10 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
   c->add_flag("-l,--latest", a->latest, "show the last created container (all states)");
   c->add_flag("-q,--quiet", a->quiet, "only ids");
   c->add_flag("--no-trunc", a->no_trunc, "full ids and commands");
+  auto* size_flag = c->add_flag("-s,--size", a->size, "total file sizes (writable layer, virtual)");
   add_multi(c, "-f,--filter", a->filters, "name=, id=, status=, label=, ancestor=, exited=");
   c->add_option("--format", a->format, "json, a template like {{.Names}}, or table TEMPLATE");
-  return [a, &g]() -> int {
+  return [a, size_flag, &g]() -> int {
     // docker's CLI: 125 for a malformed --filter, 1 for what its daemon refuses.
     if (auto r = engine::check_filter_syntax(a->filters); !r) return flag_error(r.error());
     auto filters = parse_filters(a->filters);
@@ -108,6 +123,15 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
     if (!e) return verb_failure(e.error());
     auto all = e->list();
     if (!all) return verb_failure(all.error());
+    // docker computes sizes for -s, and for a template that shows them unless --size
+    // was given (as --size=false).
+    bool sizes = a->size || (!a->quiet && size_flag->count() == 0 && a->format != "json" &&
+                             a->format.find(".Size") != std::string::npos);
+    std::map<std::string, int64_t> image_sizes;
+    if (sizes)
+      if (auto store = image::Store::open(g.root))
+        if (auto images = store->list())
+          for (const auto& img : *images) image_sizes[img.id] = img.size;
     int64_t now = engine::now_ns();
     std::vector<Json> rows;
     Json label_keys = Json::object();
@@ -121,7 +145,13 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
       if (!matches(ct, *filters)) continue;
       if (last > 0 && shown >= last) break;
       ++shown;
-      Json row = row_json(ct, a->no_trunc, now);
+      engine::ContainerSize size;
+      if (sizes) {
+        auto it = image_sizes.find(ct.config.image_id);
+        size = engine::container_size(ct.config, e->container_dir(ct.config.id),
+                                      it == image_sizes.end() ? 0 : it->second);
+      }
+      Json row = row_json(ct, a->no_trunc, now, size);
       if (a->quiet) {
         fmt::print("{}\n", row["ID"].get<std::string>());
         continue;
@@ -136,13 +166,24 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
       rows.push_back(std::move(row));
     }
     if (a->quiet || a->format == "json") return 0;
-    Json head = {
-        {"ID", "CONTAINER ID"},      {"Image", "IMAGE"},        {"Command", "COMMAND"},
-        {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
-        {"Ports", "PORTS"},          {"Names", "NAMES"},        {"State", "STATE"},
-        {"Labels", "LABELS"},        {"Mounts", "MOUNTS"},      {"LocalVolumes", "LOCAL VOLUMES"},
-        {"Networks", "NETWORKS"},    {"Label", label_keys}};
-    auto out = engine::format_rows(a->format, kDefaultTable, rows, head);
+    Json head = {{"ID", "CONTAINER ID"},
+                 {"Image", "IMAGE"},
+                 {"Command", "COMMAND"},
+                 {"CreatedAt", "CREATED AT"},
+                 {"RunningFor", "CREATED"},
+                 {"Status", "STATUS"},
+                 {"Ports", "PORTS"},
+                 {"Names", "NAMES"},
+                 {"Size", "SIZE"},
+                 {"State", "STATE"},
+                 {"Labels", "LABELS"},
+                 {"Mounts", "MOUNTS"},
+                 {"LocalVolumes", "LOCAL VOLUMES"},
+                 {"Networks", "NETWORKS"},
+                 {"Label", label_keys}};
+    std::string table(kDefaultTable);
+    if (a->size) table += "\t{{.Size}}";
+    auto out = engine::format_rows(a->format, table, rows, head);
     if (!out) return verb_failure(out.error());
     fmt::print("{}", *out);
     return 0;
