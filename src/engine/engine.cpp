@@ -376,13 +376,24 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
     if (!s) return fail125(s.error());
     images = *s;
   }
+  // A launch that fails leaves the container as docker does: in its state before (Created
+  // after run), with the error and the status (127 not found, 126 cannot invoke) in its
+  // record. The monitor undid its part (runtime state, cgroup, network); the rootfs is
+  // unmounted here, its writable layer kept with the record.
+  auto launch_failed = [&](int code, Error e) {
+    (void)release_rootfs(c.config, root_, container_dir(c.config.id));
+    c.state.error = e.message;
+    c.state.exit_code = code;
+    (void)db_.save_state(c.config.id, c.state);
+    return std::unexpected(RunError{code, std::move(e)});
+  };
 
   UniqueFd rep_r, ctl_w;
   Result<pid_t> mid = 0;
   if (early_ && early_->id == c.config.id) {
     // Its monitor is forked already and waits: the rootfs, then "r".
     if (auto r = prepare_rootfs(c.config, root_, container_dir(c.config.id), images); !r)
-      return fail125(r.error());  // abort_guard ends the monitor
+      return launch_failed(kExitEngine, r.error());  // abort_guard ends the monitor
     auto e = std::move(early_);
     write_byte(e->control.get(), 'r');
     rep_r = std::move(e->report);
@@ -394,7 +405,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
     auto l = monitor_link(c, std::move(*monitor), std::move(*spec), o.attach);
     if (!l) return fail125(l.error());
     mid = spawn_monitor(l->mc, db_, images);
-    if (!mid) return fail125(mid.error());
+    if (!mid) return launch_failed(launch_exit_code(mid.error()), mid.error());
     rep_r = std::move(l->report_r);
     ctl_w = std::move(l->control_w);
   }
@@ -403,7 +414,6 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   auto line = report.next();
   if (!line || !line->starts_with("ok ")) {
     // The monitor undid its launch ("err") or died: what the CLI prepared goes too.
-    (void)release_rootfs(c.config, root_, container_dir(c.config.id));
     std::string rest = line ? line->substr(std::min<size_t>(line->size(), 4)) : "";
     auto sp = rest.find(' ');
     int code = parse_int<int>(rest.substr(0, sp)).value_or(kExitEngine);
@@ -411,10 +421,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
         !line ? fmt::format("container {}: its monitor exited before starting it", c.config.name)
         : sp == std::string::npos ? rest
                                   : rest.substr(sp + 1);
-    c.state.error = msg;
-    c.state.exit_code = code;
-    (void)db_.save_state(c.config.id, c.state);
-    return std::unexpected(RunError{code, Error{0, msg}});
+    return launch_failed(code, Error{0, msg});
   }
   // "ok <pid> <state>": recorded here, with the monitor's pid, before the monitor goes on.
   std::string_view ok = std::string_view(*line).substr(3);

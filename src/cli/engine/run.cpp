@@ -28,8 +28,9 @@ HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
       if (o->tty && o->interactive && !o->detach) raw.enable(STDIN_FILENO);
       auto r = e->start(id, start);
       if (!r) {
-        // A container that never ran is not left behind (the error said why).
-        (void)e->remove(id, true, true);
+        // As docker: a container that failed to start stays, Created, with the error and
+        // the status in its record (`start` may try again), unless --rm.
+        if (o->rm) (void)e->remove(id, true, true);
         log::error("{}", r.error().error.message);
         return r.error().exit_code;
       }

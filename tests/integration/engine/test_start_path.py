@@ -61,9 +61,13 @@ def test_exit_of_a_quick_program_is_recorded(hull):
     st = hull.inspect("att")["State"]
     assert st["Status"] == "exited" and st["ExitCode"] == 4 and st["Pid"] == 0, st
     hull("rm", "att")
-    # A program that cannot start: the CLI records nothing running, run removes it.
+    # A program that cannot start: the CLI records nothing running; the container stays
+    # Created (docker's), with the status.
     p = hull.run("--name", "bad", "--", "/no/such/program", check=False)
-    assert p.returncode == 127 and hull.ids() == []
+    assert p.returncode == 127, p
+    st = hull.inspect("bad")["State"]
+    assert st["Status"] == "created" and st["ExitCode"] == 127 and st["Pid"] == 0, st
+    hull("rm", "bad")
 
 
 def test_run_rm_frees_name_and_image_before_returning(hull):

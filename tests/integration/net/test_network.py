@@ -204,7 +204,11 @@ def test_port_in_use_is_a_clear_error_and_nothing_is_left(hull, testns):
         assert "18081" in p.stderr and "already in use" in p.stderr, p.stderr
         assert not [l for l in testns.links() if l.startswith("hull")]
         assert "table ip hull" not in testns.nft_tables()
-        assert "busy" not in hull("ps", "-a").stdout
+        # As docker's: the container stays, Created, with nothing of its network; rm
+        # removes it.
+        assert hull("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout == "busy Created\n"
+        hull("rm", "busy")
+        assert not [l for l in testns.links() if l.startswith("hull")]
     finally:
         holder.kill()
         holder.wait()
@@ -231,6 +235,9 @@ def test_same_host_port_twice_is_already_allocated(hull, testns):
         # docker's words, which scripts grep for.
         assert "port is already allocated" in p.stderr, p.stderr
         assert "Bind for 0.0.0.0:1808" in p.stderr, p.stderr
+        # Kept as Created (docker's), without a veth or a port of its own.
+        assert hull("inspect", "-f", "{{.State.Status}}", "second").stdout == "created\n"
+        hull("rm", "second")
     veths = [l for l in testns.links() if l.startswith("hullv")]
     assert len(veths) == 1, veths
     table = testns.cmd("nft", "list", "table", "ip", "hull").stdout
