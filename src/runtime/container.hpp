@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -92,8 +93,12 @@ Result<int> wait_and_delete(const StateStore& store, Launched& launched, RunWait
 // Waits for the process behind pidfd (a child of this process), forwarding signals and,
 // when console >= 0, copying between this terminal and the pty master. With reap_other
 // (the process's pid) this process is a subreaper and reaps every other child that exits
-// meanwhile.
-Result<int> wait_process(int pidfd, int console, pid_t reap_other = 0);
+// meanwhile. detach_keys (the bytes of docker's --detach-keys; empty: none), typed on that
+// terminal, return 0 at once and leave the process running: a process of its own then
+// holds the pty master (whose close would hang the program up) and drops the program's
+// output until it ends.
+Result<int> wait_process(int pidfd, int console, pid_t reap_other = 0,
+                         std::string_view detach_keys = {});
 
 struct ExecOptions {
   std::string id;
@@ -106,6 +111,7 @@ struct ExecOptions {
   // runc's --cgroup: existing sub-cgroups of the container's to run in, by v1 controller
   // ("" for every hierarchy, the only key on v2), relative to the container's cgroup.
   std::map<std::string, std::string> sub_cgroups;
+  std::string detach_keys;  // with a terminal and no console socket: wait_process's
 };
 
 // Runs a new process in a running container: its namespaces, cgroup, and the security

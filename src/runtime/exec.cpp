@@ -229,7 +229,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   }
   reaper.armed = false;
   if (opts.detach) return 0;
-  return wait_process(child.pidfd.get(), console.get());
+  return wait_process(child.pidfd.get(), console.get(), 0, opts.detach_keys);
 }
 
 }  // namespace hull::runtime

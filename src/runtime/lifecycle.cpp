@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroups/manager.hpp"
+#include "common/detach_keys.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
@@ -193,9 +194,45 @@ void reap_others(pid_t skip) {
   }
 }
 
+// After a detach: a process of its own (its own session, nothing of the terminal) holds
+// the pty master and reads the program's output into nothing until the program ends, as
+// docker's shim keeps an exec's pty after its client detached.
+void hold_console(int pidfd, int master) {
+  pid_t pid = ::fork();
+  if (pid != 0) return;  // the caller goes on (a failed fork: the program is hung up)
+  ::setsid();
+  if (::chdir("/") < 0) ::_exit(0);
+  // Only the two fds it needs, at 3 and 4; nothing of the caller's (its databases).
+  int held_pidfd = ::fcntl(pidfd, F_DUPFD, 100), held_master = ::fcntl(master, F_DUPFD, 100);
+  if (held_pidfd < 0 || held_master < 0) ::_exit(0);
+  ::dup2(held_pidfd, 3);
+  ::dup2(held_master, 4);
+  ::syscall(SYS_close_range, 5, ~0U, 0);
+  pidfd = 3;
+  master = 4;
+  int null = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+  if (null > 4) ::close(null);
+  // The caller's terminal hangs up as its session leader exits, maybe before the setsid
+  // above: that SIGHUP (pending, blocked by the caller) and the keyboard's are dropped.
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT}) ::signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  char buf[8192];
+  for (;;) {
+    pollfd p[2] = {{pidfd, POLLIN, 0}, {master, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[0].revents) break;
+    if (p[1].revents && ::read(master, buf, sizeof buf) <= 0 && errno != EINTR && errno != EAGAIN)
+      break;
+  }
+  ::_exit(0);
+}
+
 }  // namespace
 
-Result<int> wait_process(int pidfd, int console, pid_t reap_other) {
+Result<int> wait_process(int pidfd, int console, pid_t reap_other, std::string_view escape) {
   sigset_t fwd;
   sigemptyset(&fwd);
   for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
@@ -229,6 +266,16 @@ Result<int> wait_process(int pidfd, int console, pid_t reap_other) {
   };
 
   bool stdin_open = master >= 0;
+  detach_keys::Matcher keys{std::string(escape)};
+  auto write_all = [](int to, std::string_view data) -> bool {
+    while (!data.empty()) {
+      ssize_t w = ::write(to, data.data(), data.size());
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(w));
+    }
+    return true;
+  };
   int status = 0;
   for (;;) {
     pollfd p[4] = {{sfd.get(), POLLIN, 0},
@@ -242,7 +289,23 @@ Result<int> wait_process(int pidfd, int console, pid_t reap_other) {
       if (!copy(master, STDOUT_FILENO)) master = -1;
     }
     if (p[3].revents & (POLLIN | POLLHUP)) {
-      if (!copy(STDIN_FILENO, console)) stdin_open = false;
+      if (escape.empty()) {
+        if (!copy(STDIN_FILENO, console)) stdin_open = false;
+      } else {
+        char buf[8192];
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        std::string typed;
+        if (n <= 0) {
+          stdin_open = false;
+        } else if (keys.feed({buf, static_cast<size_t>(n)}, typed)) {
+          (void)write_all(console, typed);
+          if (raw) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+          hold_console(pidfd, console);
+          return 0;
+        } else if (!write_all(console, typed)) {
+          stdin_open = false;
+        }
+      }
     }
     if (p[0].revents & POLLIN) {
       signalfd_siginfo si{};

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/copy_tree.hpp"
+#include "common/detach_keys.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
@@ -313,3 +314,33 @@ TEST(Json, MembersOfTheWrongTypeReadAsAbsent) {
 
 }  // namespace
 }  // namespace hull
+
+TEST(DetachKeys, ParsesDockersGrammar) {
+  using hull::detach_keys::parse;
+  EXPECT_EQ(*parse(""), std::string("\x10\x11"));  // docker's default, ctrl-p,ctrl-q
+  EXPECT_EQ(*parse("ctrl-a,x"), std::string("\x01x"));
+  EXPECT_EQ(*parse("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_"),
+            std::string("\x00\x1b\x1c\x1d\x1e\x1f", 6));
+  for (const char* bad : {"ctrl-", "ctrl-1", "ctrl-A", "ab", "a,,b", "ctrl-p,", ","})
+    EXPECT_FALSE(parse(bad)) << bad;
+}
+
+TEST(DetachKeys, MatcherHoldsBackAPrefixUntilBroken) {
+  hull::detach_keys::Matcher m(std::string("\x10\x11"));
+  std::string out;
+  EXPECT_FALSE(m.feed("ab\x10", out));
+  EXPECT_EQ(out, "ab");
+  EXPECT_FALSE(m.feed("c", out));  // broken: the held ctrl-p goes on, as typed
+  EXPECT_EQ(out,
+            "ab\x10"
+            "c");
+  out.clear();
+  EXPECT_FALSE(m.feed("\x10\x10", out));
+  EXPECT_EQ(out, "\x10");
+  EXPECT_TRUE(m.feed("\x11rest", out));  // split over two reads
+  EXPECT_EQ(out, "\x10");
+  hull::detach_keys::Matcher none{std::string()};
+  out.clear();
+  EXPECT_FALSE(none.feed("\x10\x11", out));
+  EXPECT_EQ(out, "\x10\x11");
+}

@@ -1,11 +1,12 @@
 // hull exec [-d] [-i] [-t] [-e K=V] [--env-file FILE] [-w DIR] [-u USER] [--privileged]
-//           CONTAINER CMD [ARG...]
+//           [--detach-keys KEYS] CONTAINER CMD [ARG...]
 // In-process through the runtime library: the new process joins the container's
 // namespaces and cgroup with the security settings of its init.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "cli/engine/run_flags.hpp"
+#include "common/detach_keys.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "oci/capabilities.hpp"
@@ -15,7 +16,7 @@ namespace hull::cli {
 
 HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
-    std::string ref, workdir, user;
+    std::string ref, workdir, user, detach_keys;
     std::vector<std::string> env, env_files, command;
     bool detach = false, interactive = false, tty = false, privileged = false;
   };
@@ -31,9 +32,14 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("-w,--workdir", a->workdir, "working directory");
   c->add_option("-u,--user", a->user, "user: name|uid[:group|gid]");
   c->add_flag("--privileged", a->privileged, "all capabilities");
+  c->add_option("--detach-keys", a->detach_keys,
+                "keys that detach from a -t process, leaving it running (ctrl-p,ctrl-q)");
   return [a, c, &g]() -> int {
     a->command = c->remaining();
     if (a->command.empty()) return engine_report(Error{0, "exec: a command is required"});
+    // docker's daemon refuses a bad sequence before the exec starts: 1.
+    auto keys = detach_keys::parse(a->detach_keys);
+    if (!keys) return verb_failure(keys.error());
     auto e = open_engine(g);
     if (!e) return verb_failure(e.error());
     auto ct = e->find(a->ref);
@@ -111,6 +117,8 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     opts.id = ct->config.id;
     opts.process = std::move(p);
     opts.detach = a->detach;
+    // Only a terminal's input is watched for them, as docker's.
+    if (a->tty) opts.detach_keys = std::move(*keys);
     auto r = runtime::exec(e->store(), opts);
     if (!r) {
       log::error("{}", r.error().message);

@@ -395,6 +395,61 @@ def test_tty_detach_keys(hull):
 
 
 
+def exec_on_a_pty(hull, *args):
+    """hull exec on a terminal of its own: (pid, fd, read_until)."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(HULL, ["hull", "exec", *args], hull.env)
+    buf = b""
+
+    def read_until(needle, timeout=10):
+        nonlocal buf
+        deadline = time.time() + timeout
+        while needle not in buf and time.time() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    buf += os.read(fd, 4096)
+                except OSError:
+                    break
+        return needle in buf
+    return pid, fd, read_until
+
+
+def test_exec_detach_keys(hull):
+    hull.run("-d", "--name", "ex", "--", "sleep", "1000")
+    # docker's default, ctrl-p ctrl-q: the CLI returns 0 and the shell goes on running
+    # (its pty held for it), as `top` shows.
+    pid, fd, read_until = exec_on_a_pty(hull, "-it", "ex", "sh")
+    os.write(fd, b"echo $((40+2))-a > /tmp/a; echo mark-$((40+2))\r")
+    assert read_until(b"mark-42")
+    os.write(fd, b"\x10\x11")
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    os.close(fd)
+    time.sleep(0.3)
+    assert hull("exec", "ex", "cat", "/tmp/a").stdout == "42-a\n"
+    assert wait_for(lambda: len(hull("top", "ex").stdout.splitlines()) == 3), \
+        hull("top", "ex").stdout
+    # Custom keys (docker's grammar): ctrl-x,e. A ctrl-x that is not followed by e goes
+    # to the program as typed (here: a shell's line editing takes it; the command runs);
+    # and the default no longer detaches.
+    pid, fd, read_until = exec_on_a_pty(hull, "-it", "--detach-keys", "ctrl-x,e", "ex", "sh")
+    os.write(fd, b"\x10\x11echo mark-$((50+1))\r")
+    assert read_until(b"mark-51")
+    os.write(fd, b"\x18e")
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    os.close(fd)
+    # Bad key specs are refused before anything runs, as docker's daemon does: 1.
+    for bad in ["ctrl-", "ctrl-1", "ctrl-A", "ab", "ctrl-p,,ctrl-q"]:
+        p = hull("exec", "-it", "--detach-keys", bad, "ex", "true", check=False)
+        assert p.returncode == 1 and "detach keys" in p.stderr, (bad, p)
+    hull("rm", "-f", "ex")
+
+
 def test_exec_privileged(hull):
     hull.run("-d", "--name", "ex", "--", "sleep", "1000")
     status = hull("exec", "--privileged", "ex", "cat", "/proc/self/status").stdout
