@@ -65,6 +65,15 @@ struct MountAttr {
 constexpr uint64_t kAttrRdonly = 0x1, kAttrNosuid = 0x2, kAttrNodev = 0x4, kAttrNoexec = 0x8;
 constexpr unsigned kAtRecursive = 0x8000;
 
+// Makes the mount at path read-only and keeps its other options: mount_setattr (5.12)
+// changes the one attribute, where a remount must first read the others (a statfs per
+// path). Falls back to the remount where mount_setattr is missing or refuses.
+Status make_readonly(const std::string& path, std::string_view what) {
+  MountAttr attr{kAttrRdonly, 0, 0, 0};
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, path.c_str(), 0, &attr, sizeof attr) == 0) return {};
+  return bind_remount(path, MS_RDONLY, 0, what);
+}
+
 // Files under /proc a bind mount may cover, as runc allows them (lxcfs and the like).
 constexpr std::string_view kProcBindable[] = {"/proc/cpuinfo", "/proc/diskstats",
                                               "/proc/meminfo", "/proc/stat",
@@ -84,21 +93,32 @@ Result<UniqueFd> mount_target(int rootfd, const oci::Mount& m, bool dir) {
     if (lexical == "/proc")
       return failf("{} cannot be mounted on /proc: only a proc mount may be there", m.type);
   }
-  auto target = HULL_TRY(ensure_target(rootfd, m.destination, dir));
   if (m.type == "proc" || m.type == "sysfs") {
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
-    std::string rel(relative(m.destination));
-    UniqueFd direct(
-        static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how)));
-    if (!direct && errno == ELOOP)
-      return failf(
-          "mount {} on {}: the destination is a symlink: {} must be mounted on an "
-          "ordinary directory",
-          m.type, m.destination, m.type);
-    return target;
+    // Reached without a symlink, or refused; made first when missing (one openat2 when the
+    // directory is there, as it mostly is).
+    auto direct = [&]() -> Result<UniqueFd> {
+      open_how how{};
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+      std::string rel(relative(m.destination));
+      UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how)));
+      if (fd) return fd;
+      if (errno == ELOOP)
+        return failf(
+            "mount {} on {}: the destination is a symlink: {} must be mounted on an "
+            "ordinary directory",
+            m.type, m.destination, m.type);
+      return sys_failf("open {} in the rootfs", m.destination);
+    };
+    auto fd = direct();
+    if (fd || fd.error().code != ENOENT) return fd;
+    HULL_TRY(ensure_target(rootfd, m.destination, dir));
+    return direct();
   }
+  // What this creates cannot be in a procfs (it allows no new files): no statfs then.
+  bool created = false;
+  auto target = HULL_TRY(ensure_target(rootfd, m.destination, dir, &created));
+  if (created) return target;
   struct statfs sf {};
   if (::fstatfs(target.get(), &sf) < 0) return sys_failf("statfs {}", m.destination);
   if (sf.f_type == PROC_SUPER_MAGIC) {
@@ -296,10 +316,12 @@ namespace {
 // Creates what is missing of path, resolving every component inside rootfd. A component
 // that is a dangling symlink is followed (inside the root) and its target created, as
 // the kernel would resolve it for the mount. depth bounds symlink loops.
-Result<UniqueFd> ensure_target_at(int rootfd, std::string_view path, bool dir, int depth) {
+Result<UniqueFd> ensure_target_at(int rootfd, std::string_view path, bool dir, int depth,
+                                  bool* created = nullptr) {
   if (depth > 40) return failf("create {} in the rootfs: too many levels of symbolic links", path);
   auto fd = open_in_root(rootfd, path);
   if (fd || fd.error().code != ENOENT) return fd;
+  if (created) *created = true;
   std::string_view rel = relative(path);
   size_t slash = rel.rfind('/');
   std::string parent(slash == std::string_view::npos ? "." : rel.substr(0, slash));
@@ -324,8 +346,8 @@ Result<UniqueFd> ensure_target_at(int rootfd, std::string_view path, bool dir, i
 
 }  // namespace
 
-Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir) {
-  return ensure_target_at(rootfd, path, dir, 0);
+Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir, bool* created) {
+  return ensure_target_at(rootfd, path, dir, 0, created);
 }
 
 Result<UniqueFd> prepare_rootfs(const RootfsPlan& plan) {
@@ -432,7 +454,7 @@ Status finalize_rootfs(const RootfsPlan& plan) {
       if (errno == ENOENT) continue;
       return sys_failf("readonly path {}", p);
     }
-    HULL_CHECK(bind_remount(p, MS_RDONLY, 0, p));
+    HULL_CHECK(make_readonly(p, p));
   }
   // CVE-2025-31133: the container's /dev/null may be a symlink or another file (a /dev that
   // is a volume another container writes to): bound as it is, it would put what it names,
@@ -465,7 +487,7 @@ Status finalize_rootfs(const RootfsPlan& plan) {
     }
     if (r < 0) return sys_failf("mask {}", p);
   }
-  if (plan.spec->root.readonly) HULL_CHECK(bind_remount("/", MS_RDONLY, 0, "/"));
+  if (plan.spec->root.readonly) HULL_CHECK(make_readonly("/", "/"));
   return {};
 }
 

@@ -38,7 +38,8 @@ Status mount_all(const RootfsPlan& plan, int rootfd);
 // /dev symlinks; mknod, or a bind of the host's node inside a user namespace.
 Status create_devices(const RootfsPlan& plan, int rootfd);
 // Creates a missing mount target (directory, or empty file when !dir) inside rootfd.
-Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir);
+Result<UniqueFd> ensure_target(int rootfd, std::string_view path, bool dir,
+                               bool* created = nullptr);
 // Binds the pty slave over /dev/console.
 Status mount_console(int rootfd, int slave_fd);
 // pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot); cwd is "/" after.
