@@ -9,24 +9,6 @@
 namespace hull::fs {
 namespace {
 
-Result<std::string> read_all(int fd, const std::string& path) {
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_failf("read {}", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > kMaxReadFile)
-      return failf("read {}: more than {} MiB (not a file of this kind?)", path,
-                   kMaxReadFile >> 20);
-  }
-  return out;
-}
-
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -73,6 +55,24 @@ Status remove_tree_at(int parent, const char* name, dev_t dev) {
 
 }  // namespace
 
+Result<std::string> read_fd(int fd, const std::string& path) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_failf("read {}", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxReadFile)
+      return failf("read {}: more than {} MiB (not a file of this kind?)", path,
+                   kMaxReadFile >> 20);
+  }
+  return out;
+}
+
 Result<std::string> read_file(const std::string& path) {
   return read_file_at(AT_FDCWD, path);
 }
@@ -80,7 +80,7 @@ Result<std::string> read_file(const std::string& path) {
 Result<std::string> read_file_at(int dirfd, const std::string& path) {
   UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return sys_failf("open {}", path);
-  return read_all(fd.get(), path);
+  return read_fd(fd.get(), path);
 }
 
 Status write_file(const std::string& path, std::string_view data, mode_t mode) {

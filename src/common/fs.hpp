@@ -17,6 +17,9 @@ namespace hull::fs {
 inline constexpr size_t kMaxReadFile = size_t(64) << 20;
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_file_at(int dirfd, const std::string& path);
+// The rest of an open fd (a pipe from a helper process) until EOF, with the same limit;
+// `path` names it in errors.
+Result<std::string> read_fd(int fd, const std::string& path);
 // Writes the whole buffer to an existing or new file (O_TRUNC).
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
 // Writes without O_CREAT/O_TRUNC: for procfs, sysfs and cgroupfs control files.

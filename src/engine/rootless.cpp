@@ -117,14 +117,9 @@ Status run_helper(const std::vector<std::string>& args) {
     ::_exit(127);
   }
   wr.reset();
-  std::string out;
-  char buf[512];
-  for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  // Only for the message: what could not be read is left out of it.
+  std::string out = fs::read_fd(rd.get(), args[0]).value_or("");
+  rd.reset();  // a helper still writing (past the limit) gets EPIPE instead of blocking
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return sys_failf("waitpid {}", args[0]);

@@ -161,17 +161,13 @@ Result<std::string> ps_table(const std::vector<pid_t>& pids, std::vector<std::st
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0) return sys_fail("exec ps (install procps)", err);
   wr.reset();
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  auto read = fs::read_fd(rd.get(), "the output of ps");
+  rd.reset();  // a ps still writing (past the limit) gets EPIPE instead of blocking
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return sys_fail("wait for ps");
+  if (!read) return std::unexpected(read.error());
+  const std::string& out = *read;
   if (WIFSIGNALED(status)) return failf("ps: killed by signal {}: {}", WTERMSIG(status), out);
   if (WEXITSTATUS(status) != 0) return failf("ps: exit status {}: {}", WEXITSTATUS(status), out);
   return filter_ps_output(out, pids);
