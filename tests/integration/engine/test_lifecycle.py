@@ -365,26 +365,10 @@ def test_a_monitor_killed_while_it_makes_the_cgroup(hull):
 
 
 def test_tty_detach_keys(hull):
-    import pty
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(HULL, ["hull", "run", "-it", "--name", "tty", *hull.image, "sh"], hull.env)
-    buf = b""
-    def read_until(needle, timeout=10):
-        nonlocal buf
-        deadline = time.time() + timeout
-        while needle not in buf and time.time() < deadline:
-            import select
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                try:
-                    buf += os.read(fd, 4096)
-                except OSError:
-                    break
-        return needle in buf
+    pid, fd, read_until = hull_on_a_pty(hull, "run", "-it", "--name", "tty", *hull.image, "sh")
     os.write(fd, b"stty size; tty; echo mark-$((40+2))\r")
-    assert read_until(b"mark-42"), buf
-    assert b"/dev/pts/" in buf
+    assert read_until(b"mark-42")
+    assert read_until(b"/dev/pts/")
     os.write(fd, b"\x10\x11")  # ctrl-p ctrl-q
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
@@ -394,14 +378,13 @@ def test_tty_detach_keys(hull):
     hull("rm", "-f", "tty")
 
 
-
-def exec_on_a_pty(hull, *args):
-    """hull exec on a terminal of its own: (pid, fd, read_until)."""
+def hull_on_a_pty(hull, *args):
+    """hull ARGS on a terminal of its own: (pid, fd, read_until)."""
     import pty
     import select
     pid, fd = pty.fork()
     if pid == 0:
-        os.execve(HULL, ["hull", "exec", *args], hull.env)
+        os.execve(HULL, ["hull", *args], hull.env)
     buf = b""
 
     def read_until(needle, timeout=10):
@@ -422,7 +405,7 @@ def test_exec_detach_keys(hull):
     hull.run("-d", "--name", "ex", "--", "sleep", "1000")
     # docker's default, ctrl-p ctrl-q: the CLI returns 0 and the shell goes on running
     # (its pty held for it), as `top` shows.
-    pid, fd, read_until = exec_on_a_pty(hull, "-it", "ex", "sh")
+    pid, fd, read_until = hull_on_a_pty(hull, "exec", "-it", "ex", "sh")
     os.write(fd, b"echo $((40+2))-a > /tmp/a; echo mark-$((40+2))\r")
     assert read_until(b"mark-42")
     os.write(fd, b"\x10\x11")
@@ -436,7 +419,7 @@ def test_exec_detach_keys(hull):
     # Custom keys (docker's grammar): ctrl-x,e. A ctrl-x that is not followed by e goes
     # to the program as typed (here: a shell's line editing takes it; the command runs);
     # and the default no longer detaches.
-    pid, fd, read_until = exec_on_a_pty(hull, "-it", "--detach-keys", "ctrl-x,e", "ex", "sh")
+    pid, fd, read_until = hull_on_a_pty(hull, "exec", "-it", "--detach-keys", "ctrl-x,e", "ex", "sh")
     os.write(fd, b"\x10\x11echo mark-$((50+1))\r")
     assert read_until(b"mark-51")
     os.write(fd, b"\x18e")
