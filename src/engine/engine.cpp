@@ -621,6 +621,10 @@ Result<int> Engine::wait(const std::string& ref) {
   for (;;) {
     if (c.state.status == ContainerStatus::exited || c.state.status == ContainerStatus::dead)
       return c.state.exit_code;
+    // Created and not being started (no monitor): docker's wait ("not-running") returns at
+    // once, with the code of a start that failed or 0.
+    if (c.state.status == ContainerStatus::created && !monitor_alive(c.state))
+      return c.state.exit_code;
     UniqueFd m = open_pidfd(c.state.monitor_pid, c.state.monitor_start);
     if (m)
       wait_pidfd(m.get(), 100);

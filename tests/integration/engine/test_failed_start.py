@@ -35,6 +35,8 @@ def test_run_that_cannot_start_stays_created(hull, tmp_path):
     assert hull("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout == "bad Created\n"
     assert hull("ps", "-q").stdout == ""
     only_the_record_left(hull, cid)
+    # wait does not block on a Created container (docker's "not-running"): its code.
+    assert hull("wait", "bad", timeout=10).stdout == "127\n"
     # start tries again: the same failure, docker's 1, still Created.
     p = hull("start", "bad", check=False)
     assert p.returncode == 1 and "prog" in p.stderr, p

@@ -60,6 +60,8 @@ def test_workdir_entrypoint_hostname(hull):
     assert out(hull.run("-h", "box", "--", "cat", "/etc/hostname")) == "box"
     # The default host name is the short id.
     cid = out(hull.create("--", "hostname"))
+    # wait on a container never started returns at once with 0 (docker's "not-running").
+    assert out(hull("wait", cid, timeout=10)) == "0"
     p = hull("start", "-a", cid)
     assert out(p) == cid[:12]
     hull("rm", cid)
