@@ -28,7 +28,7 @@ std::function<int()> save_verb(CLI::App& app, EngineGlobals& g);
 int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
                    const std::string& format) {
   auto store = image::Store::open(g.root);
-  if (!store) return engine_report(store.error());
+  if (!store) return verb_failure(store.error());
   std::vector<Json> found;
   int rc = 0;
   for (auto& n : names) {
@@ -42,7 +42,7 @@ int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
     found.push_back(std::move(*j));
   }
   auto out = engine::inspect_output(found, format);
-  if (!out) return engine_report(out.error());
+  if (!out) return verb_failure(out.error());
   std::cout << *out;
   return rc;
 }
@@ -101,12 +101,13 @@ std::function<int()> prune_verb(CLI::App& app, EngineGlobals& g) {
       ->allow_extra_args(false)
       ->type_size(1);
   return [o, &g] {
+    if (auto r = engine::check_filter_syntax(o->filters); !r) return flag_error(r.error());
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto want = prune_filter(*store, o->filters);
-    if (!want) return engine_report(want.error());
+    if (!want) return verb_failure(want.error());
     auto pruned = store->prune(o->all, *want);
-    if (!pruned) return engine_report(pruned.error());
+    if (!pruned) return verb_failure(pruned.error());
     if (!pruned->lines.empty()) {
       std::cout << "Deleted Images:\n";
       for (auto& l : pruned->lines) std::cout << l << "\n";

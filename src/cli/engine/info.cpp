@@ -16,9 +16,9 @@ HULL_ENGINE_VERB(info, [](CLI::App& app, EngineGlobals& g) {
   (void)c;
   return [&g]() -> int {
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto all = e->list();
-    if (!all) return engine_report(all.error());
+    if (!all) return verb_failure(all.error());
     size_t running = 0, paused = 0, stopped = 0;
     for (const auto& ct : *all) {
       if (ct.state.status == engine::ContainerStatus::running ||

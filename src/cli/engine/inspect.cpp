@@ -25,7 +25,7 @@ HULL_ENGINE_VERB(inspect, [](CLI::App& app, EngineGlobals& g) {
       return engine_report(
           Error{0, fmt::format("--type {:?}: hull inspects a container or an image", a->type)});
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     std::optional<image::Store> store;
     std::vector<Json> found;
     int rc = 0;
@@ -43,7 +43,7 @@ HULL_ENGINE_VERB(inspect, [](CLI::App& app, EngineGlobals& g) {
             if (auto id = store->resolve(ref)) img = store->inspect(*id);
         }
         if (!img) {
-          rc = engine_report(ct.error());
+          rc = verb_failure(ct.error());
           continue;
         }
         j = std::move(*img);
@@ -51,7 +51,7 @@ HULL_ENGINE_VERB(inspect, [](CLI::App& app, EngineGlobals& g) {
       found.push_back(std::move(j));
     }
     auto out = engine::inspect_output(found, a->format);
-    if (!out) return engine_report(out.error());
+    if (!out) return verb_failure(out.error());
     fmt::print("{}", *out);
     return rc == 0 ? 0 : 1;
   };

@@ -45,11 +45,11 @@ HULL_ENGINE_VERB(login, [](CLI::App& app, EngineGlobals&) {
       o->password = p ? p : "";
     }
     if (o->user.empty() || o->password.empty())
-      return engine_report(Error{0, "login: username and password are required"});
+      return verb_failure(Error{0, "login: username and password are required"});
     if (auto st = image::check_login(server, o->user, o->password, o->registry.get()); !st)
-      return engine_report(st.error());
+      return verb_failure(st.error());
     if (auto st = image::store_credentials(server, {o->user, o->password}, o->auth_file); !st)
-      return engine_report(st.error());
+      return verb_failure(st.error());
     std::cout << "Login Succeeded\n";
     return 0;
   };

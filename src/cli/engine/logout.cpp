@@ -17,7 +17,7 @@ HULL_ENGINE_VERB(logout, [](CLI::App& app, EngineGlobals&) {
       if (server.starts_with(p)) server = server.substr(strlen(p));
     while (server.ends_with('/')) server.pop_back();
     auto erased = image::erase_credentials(server, o->second);
-    if (!erased) return engine_report(erased.error());
+    if (!erased) return verb_failure(erased.error());
     if (*erased)
       std::cout << "Removing login credentials for " << server << "\n";
     else

@@ -21,9 +21,9 @@ HULL_ENGINE_VERB(port, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("PRIVATE_PORT", a->filter, "only this port (80 or 80/tcp)");
   return [a, &g]() -> int {
     auto eng = engine::Engine::open(g.root, g.run_root);
-    if (!eng) return engine_report(eng.error());
+    if (!eng) return verb_failure(eng.error());
     auto ctr = eng->find(a->container);
-    if (!ctr) return engine_report(ctr.error());
+    if (!ctr) return verb_failure(ctr.error());
     std::vector<net::PortSpec> published;
     if (ctr->config.network == "pasta") {
       // Rootless: pasta forwards them, no network attachment; the state has them resolved.
@@ -31,16 +31,16 @@ HULL_ENGINE_VERB(port, [](CLI::App& app, EngineGlobals& g) {
         published.push_back({p.host_ip, p.host_port, p.container_port, p.proto});
     } else {
       auto nets = net::Networks::open(g.root);
-      if (!nets) return engine_report(nets.error());
+      if (!nets) return verb_failure(nets.error());
       auto atts = nets->attachments(ctr->config.id);
-      if (!atts) return engine_report(atts.error());
+      if (!atts) return verb_failure(atts.error());
       for (const auto& at : *atts)
         published.insert(published.end(), at.ports.begin(), at.ports.end());
     }
     std::optional<net::PortSpec> want;
     if (!a->filter.empty()) {
       auto w = net::parse_exposed(a->filter);
-      if (!w) return engine_report(w.error());
+      if (!w) return verb_failure(w.error());
       want = *w;
     }
     std::vector<net::PortSpec> ports;

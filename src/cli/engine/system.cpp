@@ -24,9 +24,9 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
   return [a, prune, &g]() -> int {
     if (!prune->parsed()) return 125;
     auto e = open_engine(g);
-    if (!e) return engine_report(e.error());
+    if (!e) return verb_failure(e.error());
     auto removed = e->prune();
-    if (!removed) return engine_report(removed.error());
+    if (!removed) return verb_failure(removed.error());
     if (!removed->empty()) {
       fmt::print("Deleted Containers:\n");
       for (const auto& id : *removed) fmt::print("{}\n", id);
@@ -34,9 +34,9 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
     }
     // After the containers: a removed container no longer holds its image.
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto images = store->prune(a->all);
-    if (!images) return engine_report(images.error());
+    if (!images) return verb_failure(images.error());
     if (!images->lines.empty()) {
       fmt::print("Deleted Images:\n");
       for (const auto& line : images->lines) fmt::print("{}\n", line);
@@ -45,7 +45,7 @@ HULL_ENGINE_VERB(system, [](CLI::App& app, EngineGlobals& g) {
     uint64_t reclaimed = images->reclaimed;
     if (a->volumes) {
       auto vols = engine::prune_volumes(e->db(), false);
-      if (!vols) return engine_report(vols.error());
+      if (!vols) return verb_failure(vols.error());
       if (!vols->removed.empty()) {
         fmt::print("Deleted Volumes:\n");
         for (const auto& n : vols->removed) fmt::print("{}\n", n);

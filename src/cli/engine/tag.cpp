@@ -12,12 +12,12 @@ std::function<int()> tag_verb(CLI::App& app, EngineGlobals& g) {
   sub->add_option("target", args->second, "TARGET_IMAGE[:TAG]")->required();
   return [args, &g] {
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto id = store->resolve(args->first);
-    if (!id) return engine_report(id.error());
+    if (!id) return verb_failure(id.error());
     auto ref = image::parse_reference(args->second);
-    if (!ref) return engine_report(ref.error());
-    if (auto st = store->tag(*id, ref->str()); !st) return engine_report(st.error());
+    if (!ref) return verb_failure(ref.error());
+    if (auto st = store->tag(*id, ref->str()); !st) return verb_failure(st.error());
     return 0;
   };
 }

@@ -89,30 +89,32 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
       ->allow_extra_args(false);
 
   return [=, &g]() -> int {
+    // A --filter without '=' is the docker CLI's own usage error (125); the rest are 1.
+    if (auto r = engine::check_filter_syntax(a->filters); !r) return flag_error(r.error());
     auto db = open_db(g);
-    if (!db) return engine_report(db.error());
+    if (!db) return verb_failure(db.error());
 
     if (create->parsed()) {
       if (a->driver != "local")
-        return engine_report(Error{
+        return verb_failure(Error{
             0, fmt::format("volume driver {:?} is not available: hull has local", a->driver)});
       if (!a->opts.empty())
-        return engine_report(
+        return verb_failure(
             Error{0, "-o/--opt: driver options are not supported: a hull volume is a directory"});
       auto labels = parse_labels(a->labels);
-      if (!labels) return engine_report(labels.error());
+      if (!labels) return verb_failure(labels.error());
       std::string name = a->name.empty() ? engine::new_container_id() : a->name;
       if (auto r = engine::create_volume(*db, name, *labels, a->name.empty()); !r)
-        return engine_report(r.error());
+        return verb_failure(r.error());
       fmt::print("{}\n", name);
       return 0;
     }
 
     if (ls->parsed()) {
       auto f = engine::FilterArgs::parse(a->filters, kLsFilterKeys, "volume ls");
-      if (!f) return engine_report(f.error());
+      if (!f) return verb_failure(f.error());
       auto vols = engine::list_volumes(*db);
-      if (!vols) return engine_report(vols.error());
+      if (!vols) return verb_failure(vols.error());
       std::vector<Json> rows;
       for (const auto& v : *vols) {
         if (!volume_matches(*f, v)) continue;
@@ -136,7 +138,7 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
                    {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"},
                    {"Size", "SIZE"}};
       auto out = engine::format_rows(a->format, "{{.Driver}}\t{{.Name}}", rows, head);
-      if (!out) return engine_report(out.error());
+      if (!out) return verb_failure(out.error());
       std::cout << *out;
       return 0;
     }
@@ -154,7 +156,7 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
         found.push_back(engine::volume_json(*v, g.root));
       }
       auto out = engine::inspect_output(found, a->format);
-      if (!out) return engine_report(out.error());
+      if (!out) return verb_failure(out.error());
       std::cout << *out;
       return rc;
     }
@@ -181,13 +183,13 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
 
     if (prune->parsed()) {
       auto f = engine::FilterArgs::parse(a->filters, kPruneFilterKeys, "volume prune");
-      if (!f) return engine_report(f.error());
+      if (!f) return verb_failure(f.error());
       auto vols = engine::list_volumes(*db);
-      if (!vols) return engine_report(vols.error());
+      if (!vols) return verb_failure(vols.error());
       auto pruned =
           engine::prune_volumes(*db, a->all || f->boolean("all").value_or(false),
                                 [&](const engine::Volume& v) { return f->labels_hold(v.labels); });
-      if (!pruned) return engine_report(pruned.error());
+      if (!pruned) return verb_failure(pruned.error());
       const auto& removed = pruned->removed;
       const uint64_t reclaimed = pruned->reclaimed;
       if (!removed.empty()) {

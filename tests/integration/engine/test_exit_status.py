@@ -1,5 +1,5 @@
-"""Exit statuses of the verbs that list and remove images and networks, as docker's CLI
-has them: a request that fails exits 1 (the daemon refused it: no such image, an
+"""Exit statuses of the verbs that list, inspect and remove images, networks and volumes
+(and tag, port, image prune), as docker's CLI has them: a request that fails exits 1 (the daemon refused it: no such image, an
 unknown filter, a bad template); only what the CLI's own flag parser refuses (an
 unknown flag, a --filter without '=', a --label with no key) exits 125. run and create
 keep 125 for every error of the engine."""
@@ -57,6 +57,22 @@ def test_network_exit_status_as_docker(hull):
     assert status(hull, "network", "create", "--label", "=x", "n") == 125
     assert status(hull, "network", "ls", "--no-such-flag") == 125
     assert "n" not in hull("network", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+def test_volume_tag_port_inspect_prune_exit_status_as_docker(hull):
+    assert status(hull, "volume", "inspect", "no-such-vol") == 1
+    assert status(hull, "volume", "rm", "no-such-vol") == 1
+    assert status(hull, "volume", "ls", "-f", "colour=red") == 1
+    assert status(hull, "volume", "create", "-d", "nfs", "v1") == 1
+    assert status(hull, "volume", "ls", "-f", "colour") == 125
+    assert status(hull, "volume", "prune", "-f", "--filter", "label") == 125
+    assert status(hull, "tag", "no-such-image", "x:1") == 1
+    assert status(hull, "port", "no-such-container") == 1
+    assert status(hull, "inspect", "no-such-thing") == 1
+    assert status(hull, "image", "inspect", "no-such-image") == 1
+    assert status(hull, "image", "prune", "-f", "--filter", "colour=red") == 1
+    assert status(hull, "image", "prune", "-f", "--filter", "colour") == 125
+    assert status(hull, "tag", "--no-such-flag", "a", "b") == 125
 
 
 def test_run_and_create_keep_125(hull):

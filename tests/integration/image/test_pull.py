@@ -213,7 +213,7 @@ def test_no_ping_first_request_is_the_manifest(hull, fake_registry):
     # hull login still checks /v2/ (answering its challenge).
     fake_registry.creds = ("alice", "pw")
     p = hull.run("login", "-u", "alice", "-p", "wrong", fake_registry.host, check=False)
-    assert p.returncode == 125 and b"unauthorized" in p.stderr, p.stderr
+    assert p.returncode == 1 and b"unauthorized" in p.stderr, p.stderr
     assert "Login Succeeded" in hull.out("login", "-u", "alice", "-p", "pw", fake_registry.host)
 
 
@@ -249,7 +249,7 @@ def test_basic_auth_registry(hull, auth_registry, tmp_path):
     p = hull.run("pull", ref, check=False)
     assert p.returncode == 125 and b"unauthorized" in p.stderr, p.stderr
     p = hull.run("login", "-u", auth_registry.user, "-p", "wrong", auth_registry.host, check=False)
-    assert p.returncode == 125 and b"unauthorized" in p.stderr
+    assert p.returncode == 1 and b"unauthorized" in p.stderr
     out = hull.out("login", "-u", auth_registry.user, "--password-stdin", auth_registry.host,
                    input=auth_registry.password.encode())
     assert "Login Succeeded" in out
