@@ -44,6 +44,16 @@ def wait_for(path, text, timeout):
     return False
 
 
+def assert_attack_held(out, binary, before, target):
+    """The attacker's report in `out`: it opened `target`'s /proc/PID/exe (else the test
+    proves nothing), never wrote through it, and the binary is unchanged."""
+    assert wait_for(out, "DONE", 30), out.read_text() if out.exists() else "no output"
+    report = out.read_text()
+    assert "OPENED" in report, f"the attacker never caught the {target}: test proves nothing"
+    assert "WROTE" not in report, report
+    assert sha(binary) == before
+
+
 def test_exec_binary_cannot_be_overwritten(victim, make_bundle, tmp_path):
     results = tmp_path / "results"
     results.mkdir()
@@ -60,11 +70,7 @@ def test_exec_binary_cannot_be_overwritten(victim, make_bundle, tmp_path):
         victim.run("exec", c, "true", check=True)
         if out.exists() and "OPENED" in out.read_text():
             break
-    assert wait_for(out, "DONE", 30), out.read_text() if out.exists() else "no output"
-    report = out.read_text()
-    assert "OPENED" in report, "the attacker never caught the runtime: test proves nothing"
-    assert "WROTE" not in report, report
-    assert sha(victim.binary) == before
+    assert_attack_held(out, victim.binary, before, "runtime")
 
 
 @pytest.mark.parametrize("joiner_has_ptrace", [True, False], ids=["joiner-ptrace", "joiner-default"])
@@ -97,11 +103,7 @@ def test_run_in_shared_pid_ns_binary_cannot_be_overwritten(victim, make_bundle, 
         victim.run("run", "--bundle", str(b2.path), cid(), check=True)
         if out.exists() and "OPENED" in out.read_text():
             break
-    assert wait_for(out, "DONE", 30)
-    report = out.read_text()
-    assert "OPENED" in report, "the attacker never caught the runtime: test proves nothing"
-    assert "WROTE" not in report, report
-    assert sha(victim.binary) == before
+    assert_attack_held(out, victim.binary, before, "runtime")
 
 
 def test_cost_of_sealed_copy(rt, make_bundle, capsys):
