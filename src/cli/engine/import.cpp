@@ -24,9 +24,9 @@ std::function<int()> import_verb(CLI::App& app, EngineGlobals& g) {
       ->type_size(1);
   return [o, &g] {
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto id = image::import_rootfs(*store, o->file, o->ref, o->changes, o->message);
-    if (!id) return engine_report(id.error());
+    if (!id) return verb_failure(id.error());
     std::cout << *id << "\n";
     return 0;
   };

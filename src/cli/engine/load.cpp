@@ -21,14 +21,14 @@ std::function<int()> load_verb(CLI::App& app, EngineGlobals& g) {
   sub->add_flag("-q,--quiet", o->quiet, "no progress output (hull prints none)");
   return [o, &g] {
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     // Which image each tag named before, to say which one a loaded tag was taken from.
     std::map<std::string, std::string> before;
     if (auto list = store->list())
       for (auto& img : *list)
         for (auto& t : img.tags) before[t] = img.id;
     auto lines = image::load_archive(*store, o->input);
-    if (!lines) return engine_report(lines.error());
+    if (!lines) return verb_failure(lines.error());
     constexpr std::string_view kLoaded = "Loaded image: ";
     for (auto& l : *lines) {
       auto ref = l.starts_with(kLoaded)

@@ -77,15 +77,15 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
   sub->add_option("--authfile", o->auth_file, "docker config.json with credentials");
   return [o, sub, &g] {
     auto ref = image::parse_reference(o->ref);
-    if (!ref) return engine_report(ref.error());
+    if (!ref) return verb_failure(ref.error());
     bool tagged = o->ref.find(':', o->ref.rfind('/') + 1) != std::string::npos;
     if (o->all_tags && (tagged || !ref->digest.empty()))
-      return engine_report(
+      return verb_failure(
           Error{0, fmt::format("tag can't be used with --all-tags/-a: {:?}", o->ref)});
     // Given, even empty, it must be a platform: checked before the store opens and before
     // any request.
     if (sub->count("--platform") > 0)
-      if (auto p = image::parse_platform(o->platform); !p) return engine_report(p.error());
+      if (auto p = image::parse_platform(o->platform); !p) return verb_failure(p.error());
     image::PullOptions po;
     po.platform = o->platform;
     po.quiet = o->quiet;
@@ -94,9 +94,9 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
     std::vector<std::string> refs{o->ref};
     if (o->all_tags) {
       auto tags = image::list_tags(*ref, po);
-      if (!tags) return engine_report(tags.error());
+      if (!tags) return verb_failure(tags.error());
       if (tags->empty())
-        return engine_report(Error{0, fmt::format("repository {} has no tags", ref->name())});
+        return verb_failure(Error{0, fmt::format("repository {} has no tags", ref->name())});
       refs.clear();
       for (auto& t : *tags) refs.push_back(ref->name() + ":" + t);
     }
@@ -111,8 +111,8 @@ std::function<int()> pull_verb(CLI::App& app, EngineGlobals& g) {
       if (!o->quiet) po.progress = [view](const image::Progress& p) { view->on(p); };
       auto id = image::pull([&] { return store.get(); }, r, po);
       // A store that cannot open is the error to report, whatever the network said.
-      if (auto s = store.get(); !s) return engine_report(s.error());
-      if (!id) return engine_report(id.error());
+      if (auto s = store.get(); !s) return verb_failure(s.error());
+      if (!id) return verb_failure(id.error());
       changed |= view->changed();
     }
     // With -a docker names the repository alone.

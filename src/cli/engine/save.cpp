@@ -21,13 +21,13 @@ std::function<int()> save_verb(CLI::App& app, EngineGlobals& g) {
       ->check(CLI::IsMember({"docker-archive", "oci-archive"}));
   return [o, &g] {
     if (o->output == "-" && ::isatty(STDOUT_FILENO))
-      return engine_report(Error{0, "save: refusing to write an archive to a terminal; use -o"});
+      return verb_failure(Error{0, "save: refusing to write an archive to a terminal; use -o"});
     auto store = image::Store::open(g.root);
-    if (!store) return engine_report(store.error());
+    if (!store) return verb_failure(store.error());
     auto fmt =
         o->format == "oci-archive" ? image::ArchiveFormat::oci : image::ArchiveFormat::docker;
     if (auto st = image::save_archive(*store, o->images, o->output, fmt); !st)
-      return engine_report(st.error());
+      return verb_failure(st.error());
     return 0;
   };
 }

@@ -75,6 +75,15 @@ def test_volume_tag_port_inspect_prune_exit_status_as_docker(hull):
     assert status(hull, "tag", "--no-such-flag", "a", "b") == 125
 
 
+def test_pull_import_load_save_exit_status_as_docker(hull, tmp_path):
+    # None of these reaches a registry: a bad name, a missing file, an unknown image.
+    assert status(hull, "pull", "UPPER/case") == 1
+    assert status(hull, "import", str(tmp_path / "missing.tar"), "x:1") == 1
+    assert status(hull, "load", "-i", str(tmp_path / "missing.tar")) == 1
+    assert status(hull, "save", "-o", str(tmp_path / "out.tar"), "no-such-image") == 1
+    assert status(hull, "pull", "--no-such-flag", "busybox") == 125
+
+
 def test_run_and_create_keep_125(hull):
     assert status(hull, "run", "--pull", "never", "no-such-image-here") == 125
     assert status(hull, "create", "--pull", "never", "no-such-image-here") == 125
