@@ -1,6 +1,7 @@
 #include "engine/present.hpp"
 
 #include "common/strings.hpp"
+#include "common/time.hpp"
 #include "engine/engine.hpp"
 
 namespace hull::engine {
@@ -247,6 +248,17 @@ Result<std::string> format_rows(std::string_view format, std::string_view defaul
   if (!table) return body;
   // The header: the same template over each field's column name (docker's FullHeader).
   return tabulate(HULL_TRY(format_template(header, f)) + "\n" + body);
+}
+
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += fmt::format("{}{}={}", out.empty() ? "" : ",", k, v);
+  return out;
+}
+
+std::string go_time_text(int64_t secs) {
+  std::string t = format_rfc3339(secs);
+  return t.substr(0, 10) + " " + t.substr(11, 8) + " +0000 UTC";
 }
 
 }  // namespace hull::engine

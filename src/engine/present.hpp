@@ -2,6 +2,7 @@
 // field names, so scripts written for `docker inspect` find what they look for).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/json.hpp"
@@ -26,6 +27,11 @@ Json inspect_json(const Engine& e, const Container& c);
 // cells of a line are separated by tabs, each column as wide as its widest cell plus 3
 // blanks (10 at least); a line's last cell is not aligned.
 std::string tabulate(std::string_view lines);
+// A list row's Labels, as docker joins them: "k1=v1,k2=v2".
+std::string labels_text(const std::map<std::string, std::string>& labels);
+// A list row's CreatedAt as Go's time.String() prints a UTC time, from unix seconds:
+// "2026-12-03 16:25:40 +0000 UTC".
+std::string go_time_text(int64_t secs);
 
 // docker's --format for a list (ps, images): a Go template run on each row; "table
 // TEMPLATE" (or "" with default_table) also runs it on `header`, whose fields hold the

@@ -13,6 +13,7 @@
 #include "common/fs.hpp"
 #include "engine/filters.hpp"
 #include "engine/logs.hpp"
+#include "engine/present.hpp"
 #include "engine/record.hpp"
 #include "engine/seccomp_profile.hpp"
 #include "engine/spec_builder.hpp"
@@ -853,6 +854,14 @@ TEST(EngineFilters, DockerFilterArgsSemantics) {
   auto both = parse({"dangling=true", "dangling=0"});
   ASSERT_FALSE(both);
   EXPECT_NE(both.error().message.find("true and false both given"), std::string::npos);
+}
+
+// List rows as docker's templates see them: Labels joined "k=v,k=v", CreatedAt as Go's
+// time.String() of a UTC time.
+TEST(EnginePresent, ListRowTexts) {
+  EXPECT_EQ(labels_text({}), "");
+  EXPECT_EQ(labels_text({{"tier", "web"}, {"app", ""}}), "app=,tier=web");
+  EXPECT_EQ(go_time_text(1764779140), "2025-12-03 16:25:40 +0000 UTC");
 }
 
 }  // namespace

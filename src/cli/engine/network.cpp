@@ -120,17 +120,12 @@ bool ls_matches(const engine::FilterArgs& f, const net::NetworkInfo& n) {
 
 // One row of docker network ls: what its --format templates and "json" see.
 Json ls_row(const net::NetworkInfo& n, bool no_trunc) {
-  std::string labels;
-  for (const auto& [k, v] : n.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
-  // CreatedAt as Go's time.String(), as ps shows it.
-  std::string created = format_rfc3339(n.created);
-  created = created.substr(0, 10) + " " + created.substr(11, 8) + " +0000 UTC";
-  return {{"CreatedAt", created},
+  return {{"CreatedAt", engine::go_time_text(n.created)},
           {"Driver", n.driver},
           {"ID", no_trunc ? n.id : short_id(n.id)},
           {"IPv6", "false"},
           {"Internal", n.internal ? "true" : "false"},
-          {"Labels", labels},
+          {"Labels", engine::labels_text(n.labels)},
           {"Name", n.name},
           {"Scope", "local"}};
 }

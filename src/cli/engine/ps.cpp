@@ -63,10 +63,8 @@ Json row_json(const engine::Container& ct, bool no_trunc, int64_t now,
   const auto& cfg = ct.config;
   std::string cmd = engine::command_text(cfg);
   if (!no_trunc && cmd.size() > 22) cmd = cmd.substr(0, 19) + "…\"";
-  // Labels and Mounts as docker joins them; CreatedAt as Go's time.String().
-  std::string labels, mounts;
-  for (const auto& [k, v] : cfg.labels)
-    labels += fmt::format("{}{}={}", labels.empty() ? "" : ",", k, v);
+  // Mounts as docker joins them.
+  std::string mounts;
   int volumes = 0;
   for (const auto& m : cfg.mounts) {
     if (m.type == "tmpfs") continue;
@@ -75,8 +73,7 @@ Json row_json(const engine::Container& ct, bool no_trunc, int64_t now,
     mounts += (mounts.empty() ? "" : ",") + name;
     volumes += m.type == "volume";
   }
-  std::string created = engine::rfc3339(cfg.created);
-  created = created.substr(0, 10) + " " + created.substr(11, 8) + " +0000 UTC";
+  std::string created = engine::go_time_text(cfg.created / 1000000000);
   return {{"ID", no_trunc ? cfg.id : cfg.id.substr(0, 12)},
           {"Image", cfg.image},
           {"Command", cmd},
@@ -87,7 +84,7 @@ Json row_json(const engine::Container& ct, bool no_trunc, int64_t now,
           {"Names", cfg.name},
           {"Size", size_text(size)},
           {"State", engine::status_name(ct.state.status)},
-          {"Labels", labels},
+          {"Labels", engine::labels_text(cfg.labels)},
           {"Mounts", mounts},
           {"LocalVolumes", std::to_string(volumes)},
           {"Networks", cfg.network}};

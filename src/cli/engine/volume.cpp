@@ -122,10 +122,8 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
           fmt::print("{}\n", v.name);
           continue;
         }
-        std::string labels;
-        for (const auto& [k, val] : v.labels) labels += (labels.empty() ? "" : ",") + k + "=" + val;
         rows.push_back({{"Driver", "local"},
-                        {"Labels", labels},
+                        {"Labels", engine::labels_text(v.labels)},
                         {"Links", std::to_string(v.users.size())},
                         {"Mountpoint", g.root + "/volumes/" + v.name + "/_data"},
                         {"Name", v.name},
