@@ -43,6 +43,7 @@
 #include "net/ipv4.hpp"
 #include "net/network.hpp"
 #include "oci/spec.hpp"
+#include "tar_builder.hpp"
 #include "temp_dir.hpp"
 
 namespace hull {
@@ -583,41 +584,8 @@ TEST(Fuzz, FiltersAndFlagValues) {
 
 // ---- layer tarballs --------------------------------------------------------------------
 
-struct TarEntry {
-  std::string name;
-  mode_t type = AE_IFREG;
-  std::string data;  // content, or the link's target
-};
-
-std::string make_tar(const std::vector<TarEntry>& entries, bool gzip = false) {
-  std::vector<char> buf(1 << 20);
-  size_t used = 0;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (gzip) archive_write_add_filter_gzip(a);
-  archive_write_set_bytes_in_last_block(a, 1);
-  archive_write_open_memory(a, buf.data(), buf.size(), &used);
-  for (auto& en : entries) {
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, en.name.c_str());
-    archive_entry_set_mtime(e, 1000, 0);
-    archive_entry_set_perm(e, en.type == AE_IFDIR ? 0755 : 0644);
-    if (en.type == 0) {
-      archive_entry_set_filetype(e, AE_IFREG);
-      archive_entry_set_hardlink(e, en.data.c_str());
-    } else {
-      archive_entry_set_filetype(e, en.type);
-      if (en.type == AE_IFLNK) archive_entry_set_symlink(e, en.data.c_str());
-      if (en.type == AE_IFREG) archive_entry_set_size(e, la_int64_t(en.data.size()));
-    }
-    archive_write_header(a, e);
-    if (en.type == AE_IFREG) archive_write_data(a, en.data.data(), en.data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return std::string(buf.data(), used);
-}
+using test::make_tar;
+using test::TarEntry;
 
 // Every path under dir (relative), without following symlinks.
 std::set<std::string> tree(const std::string& dir) {

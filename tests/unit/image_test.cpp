@@ -21,6 +21,7 @@
 #include "image/rootfs.hpp"
 #include "image/store.hpp"
 #include "image/unpack.hpp"
+#include "tar_builder.hpp"
 
 namespace hull::image {
 namespace {
@@ -192,39 +193,11 @@ class TempDir {
   std::string path_;
 };
 
-struct Entry {
-  std::string name;
-  mode_t type = AE_IFREG;
-  std::string data;  // file content, or symlink/hardlink target
-};
+using Entry = test::TarEntry;
 
 // Writes a tar (gzip when asked) with the entries to path.
 void write_tar(const std::string& path, const std::vector<Entry>& entries, bool gzip = false) {
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (gzip) archive_write_add_filter_gzip(a);
-  ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK);
-  for (auto& en : entries) {
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, en.name.c_str());
-    archive_entry_set_mtime(e, 1000, 0);
-    if (en.type == 0) {  // hardlink
-      archive_entry_set_filetype(e, AE_IFREG);
-      archive_entry_set_hardlink(e, en.data.c_str());
-      archive_entry_set_perm(e, 0644);
-      archive_write_header(a, e);
-    } else {
-      archive_entry_set_filetype(e, en.type);
-      archive_entry_set_perm(e, en.type == AE_IFDIR ? 0755 : 0644);
-      if (en.type == AE_IFLNK) archive_entry_set_symlink(e, en.data.c_str());
-      if (en.type == AE_IFREG) archive_entry_set_size(e, la_int64_t(en.data.size()));
-      archive_write_header(a, e);
-      if (en.type == AE_IFREG) archive_write_data(a, en.data.data(), en.data.size());
-    }
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
+  ASSERT_TRUE(fs::write_file(path, test::make_tar(entries, gzip)));
 }
 
 Result<UnpackResult> unpack_file(const std::string& tar, const std::string& dir) {

@@ -16,6 +16,7 @@
 #include "common/sha256.hpp"
 #include "image/store.hpp"
 #include "image/unpack.hpp"
+#include "tar_builder.hpp"
 
 namespace hull::image {
 namespace {
@@ -38,35 +39,14 @@ class Tmp {
   std::string path_;
 };
 
-struct File {
-  std::string name;
-  mode_t type = AE_IFREG;
-  std::string data;
-  mode_t perm = 0644;
+// perm 0644 unless given, directories too (what these tests were written against).
+struct File : test::TarEntry {
+  File(std::string n, mode_t t = AE_IFREG, std::string d = "", mode_t p = 0644)
+      : test::TarEntry{std::move(n), t, std::move(d), p} {}
 };
 
-// A tar in memory.
 std::string make_tar(const std::vector<File>& files) {
-  std::vector<char> buf(1 << 22);
-  size_t used = 0;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_open_memory(a, buf.data(), buf.size(), &used);
-  for (auto& f : files) {
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, f.name.c_str());
-    archive_entry_set_filetype(e, f.type);
-    archive_entry_set_perm(e, f.perm);
-    archive_entry_set_mtime(e, 1000, 0);
-    if (f.type == AE_IFLNK) archive_entry_set_symlink(e, f.data.c_str());
-    if (f.type == AE_IFREG) archive_entry_set_size(e, la_int64_t(f.data.size()));
-    archive_write_header(a, e);
-    if (f.type == AE_IFREG) archive_write_data(a, f.data.data(), f.data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return std::string(buf.data(), used);
+  return test::make_tar(std::vector<test::TarEntry>(files.begin(), files.end()));
 }
 
 // bytes compressed as one gzip member or one zstd frame.
