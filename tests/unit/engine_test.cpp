@@ -658,6 +658,31 @@ TEST(EngineSpec, ResolveUser) {
   EXPECT_FALSE(resolve_user(d2.path, "root"));
 }
 
+// A read that fails is an error, not "no such container": hull __exited takes the latter
+// for a removed container and records nothing.
+TEST(EngineRecords, FailedReadIsNotNoSuchContainer) {
+  TempDir d;
+  auto db = Db::open(d.path);
+  ASSERT_TRUE(db) << db.error().message;
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "kept";
+  ASSERT_TRUE(db->insert(c));
+  EXPECT_EQ(db->find("nosuch").error().code, ENOENT);
+  EXPECT_EQ(db->find_state("nosuch").error().code, ENOENT);
+  // The table gone under the connection: its reads fail.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((d.path + "/containers.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE containers", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto found = db->find(c.config.id);
+  ASSERT_FALSE(found);
+  EXPECT_NE(found.error().code, ENOENT) << found.error().message;
+  auto state = db->find_state(c.config.id);
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().code, ENOENT) << state.error().message;
+}
+
 TEST(EngineRecords, InsertFindRename) {
   TempDir d;
   auto db = Db::open(d.path);
