@@ -29,22 +29,9 @@ int inspect_images(EngineGlobals& g, const std::vector<std::string>& names,
                    const std::string& format) {
   auto store = image::Store::open(g.root);
   if (!store) return verb_failure(store.error());
-  std::vector<Json> found;
-  int rc = 0;
-  for (auto& n : names) {
-    auto id = store->resolve(n);
-    auto j = id ? store->inspect(*id) : Result<Json>(std::unexpected(id.error()));
-    if (!j) {
-      log::error("{}", j.error().message);
-      rc = 1;
-      continue;
-    }
-    found.push_back(std::move(*j));
-  }
-  auto out = engine::inspect_output(found, format);
-  if (!out) return verb_failure(out.error());
-  std::cout << *out;
-  return rc;
+  return print_inspect(names, format, [&](const std::string& n) -> Result<Json> {
+    return store->inspect(HULL_TRY(store->resolve(n)));
+  });
 }
 
 namespace {

@@ -252,21 +252,10 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
       return 0;
     }
     if (inspect->parsed()) {
-      std::vector<Json> found;
-      int rc = 0;
-      for (const auto& name : a->names) {
-        auto n = nets->inspect(name);
-        if (!n) {
-          log::error("{}", n.error().message);
-          rc = 1;
-          continue;
-        }
-        found.push_back(to_json(*n));
-      }
-      auto out = engine::inspect_output(found, a->inspect_format);
-      if (!out) return verb_failure(out.error());
-      std::cout << *out;
-      return rc;
+      return print_inspect(a->names, a->inspect_format,
+                           [&](const std::string& name) -> Result<Json> {
+                             return to_json(HULL_TRY(nets->inspect(name)));
+                           });
     }
     if (rm->parsed()) {
       int rc = 0;

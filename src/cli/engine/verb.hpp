@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "cli/verb_table.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "engine/present.hpp"
 
 namespace hull::cli {
 
@@ -46,6 +48,28 @@ inline int engine_report(const Error& e) {
 inline int verb_failure(const Error& e) {
   log::error("{}", e.message);
   return 1;
+}
+
+// docker's `inspect` of named objects: each name through `find` (an error printed for one
+// that fails, and exit 1, the others still shown), the ones found printed as one JSON
+// array or each through the --format template.
+inline int print_inspect(const std::vector<std::string>& names, std::string_view format,
+                         const std::function<Result<Json>(const std::string&)>& find) {
+  std::vector<Json> found;
+  int rc = 0;
+  for (const auto& name : names) {
+    auto j = find(name);
+    if (!j) {
+      log::error("{}", j.error().message);
+      rc = 1;
+      continue;
+    }
+    found.push_back(std::move(*j));
+  }
+  auto out = engine::inspect_output(found, format);
+  if (!out) return verb_failure(out.error());
+  std::cout << *out;
+  return rc;
 }
 
 // Prints "hull: <message>" to stderr and returns 125: the docker CLI's status for a flag

@@ -142,21 +142,11 @@ HULL_ENGINE_VERB(volume, [](CLI::App& app, EngineGlobals& g) {
     }
 
     if (inspect->parsed()) {
-      std::vector<Json> found;
-      int rc = 0;
-      for (const auto& n : a->names) {
+      return print_inspect(a->names, a->format, [&](const std::string& n) -> Result<Json> {
         auto v = engine::find_volume(*db, n);
-        if (!v) {
-          log::error("no such volume: {}", n);
-          rc = 1;
-          continue;
-        }
-        found.push_back(engine::volume_json(*v, g.root));
-      }
-      auto out = engine::inspect_output(found, a->format);
-      if (!out) return verb_failure(out.error());
-      std::cout << *out;
-      return rc;
+        if (!v) return failf("no such volume: {}", n);
+        return engine::volume_json(*v, g.root);
+      });
     }
 
     if (rm->parsed()) {
