@@ -6,16 +6,20 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "cgroups/manager.hpp"
+#include "common/detach_keys.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/signals.hpp"
@@ -56,6 +60,8 @@ UniqueFd open_pidfd(pid_t pid, uint64_t start_time) {
   return fd;
 }
 
+}  // namespace
+
 // The monitor's report pipe, a "\n"-terminated line at a time (read in blocks: the "ok"
 // line alone is ~200 bytes, which a byte at a time cost as many syscalls).
 class LineReader {
@@ -75,6 +81,7 @@ class LineReader {
       buf_.append(chunk, static_cast<size_t>(n));
     }
   }
+  int fd() const { return fd_; }
   // Whether a line is waiting in the buffer (poll() on the fd would not say so).
   bool buffered() const { return buf_.find('\n') != std::string::npos; }
 
@@ -82,6 +89,8 @@ class LineReader {
   int fd_;
   std::string buf_;
 };
+
+namespace {
 
 // Writes one byte to the monitor's control pipe: a monitor gone meanwhile makes it EPIPE
 // (its report pipe then says so), not a SIGPIPE that would kill the CLI.
@@ -110,6 +119,14 @@ int launch_exit_code(const Error& e) {
     return kExitCannotInvoke;
   }
   return kExitEngine;
+}
+
+Result<std::string> parse_detach_keys(std::string_view spec) {
+  if (spec.empty()) return std::string();
+  auto keys = HULL_TRY(detach_keys::parse(spec));
+  if (keys.size() > kMaxDetachKeys)
+    return failf("invalid detach keys {:?}: more than {} keys", spec, kMaxDetachKeys);
+  return keys;
 }
 
 // A monitor forked by create() before the record (spawn_monitor_early): the CLI's ends
@@ -278,7 +295,7 @@ struct Engine::MonitorLink {
 };
 
 Result<Engine::MonitorLink> Engine::monitor_link(const Container& c, std::string monitor,
-                                                 oci::Spec spec, bool attach) const {
+                                                 oci::Spec spec, const StartOptions& o) const {
   MonitorLink l;
   int rep[2], ctl[2];
   if (::pipe2(rep, O_CLOEXEC) < 0) return sys_fail("pipe");
@@ -295,14 +312,15 @@ Result<Engine::MonitorLink> Engine::monitor_link(const Container& c, std::string
   l.mc.spec = std::move(spec);
   l.mc.report_fd = l.report_w.get();
   l.mc.control_fd = l.control_r.get();
-  l.mc.attach = attach;
+  l.mc.attach = o.attach;
+  l.mc.detach_keys = o.detach_keys;
   return l;
 }
 
 Status Engine::spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o) {
   auto monitor = find_monitor_binary();
   if (!monitor) return {};  // start() reports it
-  auto l = HULL_TRY(monitor_link(c, std::move(*monitor), spec, o.attach));
+  auto l = HULL_TRY(monitor_link(c, std::move(*monitor), spec, o));
   pid_t pid = HULL_TRY(spawn_monitor_early(l.mc));
   early_ = std::make_unique<Early>();
   early_->id = c.config.id;
@@ -402,7 +420,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   } else {
     auto monitor = find_monitor_binary();
     if (!monitor) return fail125(monitor.error());
-    auto l = monitor_link(c, std::move(*monitor), std::move(*spec), o.attach);
+    auto l = monitor_link(c, std::move(*monitor), std::move(*spec), o);
     if (!l) return fail125(l.error());
     mid = spawn_monitor(l->mc, db_, images);
     if (!mid) return launch_failed(launch_exit_code(mid.error()), mid.error());
@@ -434,19 +452,25 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   if (auto r = db_.save_state(c.config.id, c.state); !r)
     log::warn("container {}: {}", c.config.name, r.error().message);
   write_byte(ctl_w.get(), 'g');
-  StartResult res;
-  res.pid = c.state.pid;
-  if (!o.attach) return res;
+  if (!o.attach) return StartResult{c.state.pid, std::nullopt, false};
+  return follow(c, report, ctl_w.get(), true);
+}
 
-  // Attached: forward signals to the program and window sizes to its pty until the
-  // monitor reports the exit (or ctrl-p ctrl-q).
+std::expected<StartResult, RunError> Engine::follow(const Container& c, LineReader& report,
+                                                    int control_fd, bool proxy_signals) {
+  // Forward signals to the program and window sizes to its pty until the monitor reports
+  // the exit (or the detach keys).
   sigset_t fwd;
   sigemptyset(&fwd);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&fwd, s);
+  if (proxy_signals)
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&fwd, s);
+  sigaddset(&fwd, SIGWINCH);
   ::sigprocmask(SIG_BLOCK, &fwd, nullptr);
   UniqueFd sfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
+  StartResult res;
+  res.pid = c.state.pid;
   for (;;) {
-    pollfd p[2] = {{rep_r.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    pollfd p[2] = {{report.fd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
     if (report.buffered()) {
       p[0].revents = POLLIN;
     } else if (::poll(p, 2, -1) < 0) {
@@ -458,7 +482,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
       if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGWINCH)
-          write_byte(ctl_w.get(), 'w');
+          write_byte(control_fd, 'w');
         else
           (void)runtime::kill(store_, c.config.id, sig, false);
       }
@@ -475,12 +499,15 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
         // already) unless the restart policy may run it again, which is the monitor's.
         int code = parse_int<int>(std::string_view(*l).substr(7)).value_or(kExitEngine);
         if (!c.config.auto_remove && c.config.restart.kind != RestartPolicy::Kind::no) {
-          write_byte(ctl_w.get(), 'x');
+          write_byte(control_fd, 'x');
           continue;
         }
+        image::Store* images = nullptr;
+        if (c.config.rootfs_dir.empty())
+          if (auto s = image_store()) images = *s;
         if (c.config.auto_remove) {
           remove_exited(c.config, root_, run_root_, code, db_, images);
-          write_byte(ctl_w.get(), 'c');
+          write_byte(control_fd, 'c');
         } else {
           MonitorHandover h;
           h.root = root_;
@@ -488,7 +515,7 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
           h.id = c.config.id;
           h.status = code;
           (void)finish_exit(h, db_, images);
-          write_byte(ctl_w.get(), 'd');
+          write_byte(control_fd, 'd');
         }
         res.exit_code = code;
         return res;
@@ -501,6 +528,82 @@ std::expected<StartResult, RunError> Engine::start(const std::string& ref, const
   }
   return std::unexpected(
       RunError{kExitEngine, Error{0, "the container's monitor exited unexpectedly"}});
+}
+
+std::expected<StartResult, RunError> Engine::attach(const std::string& ref,
+                                                    const AttachOptions& o) {
+  auto fail1 = [](Error e) { return std::unexpected(RunError{1, std::move(e)}); };
+  auto found = find(ref);
+  if (!found) return fail1(found.error());
+  const Container c = std::move(*found);
+  // docker's refusals, word for word.
+  auto not_running = [&]() -> std::optional<Error> {
+    switch (c.state.status) {
+      case ContainerStatus::running:
+        return std::nullopt;
+      case ContainerStatus::paused:
+        return Error{0, "You cannot attach to a paused container, unpause it first"};
+      case ContainerStatus::restarting:
+        return Error{0, "You cannot attach to a restarting container, wait until it is running"};
+      default:
+        return Error{0, "You cannot attach to a stopped container, start it first"};
+    }
+  };
+  if (auto e = not_running()) return fail1(*e);
+  const std::string dir = container_dir(c.config.id);
+  UniqueFd dfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return fail1(Error{errno, fmt::format("open {}: {}", dir, errno_string(errno))});
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return fail1(Error{errno, fmt::format("socket: {}", errno_string(errno))});
+  // By the directory's fd: <root>/containers/<id>/ alone may outgrow a sun_path.
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  fmt::format_to_n(addr.sun_path, sizeof addr.sun_path - 1, "/proc/self/fd/{}/{}", dfd.get(),
+                   kAttachSocket);
+  auto gone = [&](int err) {
+    // The program ended meanwhile: docker's refusal; else the monitor serves no socket.
+    if (auto now = find(c.config.id); !now || now->state.status != ContainerStatus::running)
+      return fail1(Error{0, "You cannot attach to a stopped container, start it first"});
+    return fail1(Error{err, fmt::format("container {}: its monitor takes no attach ({}/{}: {})",
+                                        c.config.name, dir, kAttachSocket, errno_string(err))});
+  };
+  // The monitor serves the socket once it is hull-monitor: some 10 ms (monitor.cpp's
+  // in-process wait) and an exec after the record says running. A container started just
+  // now is waited for.
+  for (int waited_ms = 0;; waited_ms += 10) {
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    if ((errno != ENOENT && errno != ECONNREFUSED && errno != EINTR) || waited_ms >= 2000)
+      return gone(errno);
+    ::usleep(10'000);
+  }
+  // One message: stdin wanted or not, the detach keys; this process's stdio as SCM_RIGHTS.
+  std::string msg(1, c.config.interactive && !o.no_stdin ? 'i' : 'o');
+  msg += o.detach_keys;
+  const int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)] = {};
+  iovec iov{msg.data(), msg.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  cmsghdr* h = CMSG_FIRSTHDR(&mh);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(h), fds, sizeof fds);
+  ssize_t sent;
+  do sent = ::sendmsg(sock.get(), &mh, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent != static_cast<ssize_t>(msg.size())) return gone(sent < 0 ? errno : EPIPE);
+  LineReader report(sock.get());
+  auto line = report.next();
+  if (!line) return gone(ECONNRESET);
+  if (*line != "ok")
+    return fail1(Error{0, fmt::format("container {}: {}", c.config.name,
+                                      line->starts_with("err ") ? line->substr(4) : *line)});
+  // docker proxies signals only to a program without a terminal: with -t, ctrl-c is a key.
+  return follow(c, report, sock.get(), o.sig_proxy && !c.config.tty);
 }
 
 Status Engine::kill(const std::string& ref, int signal) {

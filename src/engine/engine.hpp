@@ -36,13 +36,26 @@ struct RunError {
 
 struct StartOptions {
   bool attach = false;  // copy the program's output (and stdin with -i) to this process
+  // Attached -it: the detach keys' bytes (common/detach_keys.hpp's parse); empty: docker's
+  // ctrl-p ctrl-q.
+  std::string detach_keys;
 };
 
 struct StartResult {
   pid_t pid = 0;
   std::optional<int> exit_code;  // when attached and the program ended
-  bool detached = false;         // ctrl-p ctrl-q
+  bool detached = false;         // the detach keys
 };
+
+// `hull attach`: to a running container's main process, through its monitor's attach.sock
+// (monitor/hull-monitor.c).
+struct AttachOptions {
+  bool no_stdin = false;    // output only, even for a -i container
+  bool sig_proxy = true;    // forward this process's signals to the program (no -t only)
+  std::string detach_keys;  // as StartOptions's
+};
+
+class LineReader;
 
 class Engine {
  public:
@@ -67,6 +80,9 @@ class Engine {
   Result<Container> create(const RunOptions& o, const StartOptions* early = nullptr);
   // Spawns the container's monitor, which launches it; returns once it runs (or failed).
   std::expected<StartResult, RunError> start(const std::string& ref, const StartOptions& o);
+  // Attaches this process's stdio to a running container (stdin with -i, unless no_stdin)
+  // until the program ends (its exit code) or the detach keys are typed (-t).
+  std::expected<StartResult, RunError> attach(const std::string& ref, const AttachOptions& o);
   // signal (default: the container's stop signal, SIGTERM unless set), then SIGKILL after
   // timeout seconds (default: the container's --stop-timeout; < 0: no limit).
   Status stop(const std::string& ref, std::optional<int> timeout,
@@ -101,10 +117,20 @@ class Engine {
   std::unique_ptr<Early> early_;  // until start() takes it; else ended by abort_early()
   struct MonitorLink;
   Result<MonitorLink> monitor_link(const Container& c, std::string monitor, oci::Spec spec,
-                                   bool attach) const;
+                                   const StartOptions& o) const;
+  // An attached CLI's side, after "ok" (start) or an attach: signals (all of them with
+  // proxy_signals, else SIGWINCH only) and the monitor's reports until the exit or a detach.
+  std::expected<StartResult, RunError> follow(const Container& c, LineReader& report,
+                                              int control_fd, bool proxy_signals);
   Status spawn_early(const Container& c, const oci::Spec& spec, const StartOptions& o);
   void abort_early();
 };
+
+// --detach-keys of run, start and attach: docker's grammar (common/detach_keys.hpp's
+// parse, as exec's), at most kMaxDetachKeys keys (what hull-monitor watches for). An empty
+// spec gives no bytes: the monitor's default, ctrl-p ctrl-q.
+inline constexpr size_t kMaxDetachKeys = 16;
+Result<std::string> parse_detach_keys(std::string_view spec);
 
 // The exit status for a failure to launch: 127 not found, 126 cannot invoke, else 125.
 int launch_exit_code(const Error& e);

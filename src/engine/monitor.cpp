@@ -115,6 +115,7 @@ void teardown_network(const ContainerConfig& cfg, const std::string& root,
 // The pipes to an attached CLI and its stdio, as the monitor holds them.
 struct AttachFds {
   int report = -1, control = -1, in = -1, out = -1, err = -1;
+  std::string detach_keys;  // MonitorContext's
 };
 
 // How long exec_monitor waits for a program to end before it execs hull-monitor. Short:
@@ -472,6 +473,11 @@ Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l, con
     fd_arg("--attach-out", att->out);
     fd_arg("--attach-err", att->err);
     if (cfg.interactive) args.push_back("--interactive");
+    if (!att->detach_keys.empty()) {
+      std::string hex;
+      for (unsigned char k : att->detach_keys) hex += fmt::format("{:02x}", k);
+      args.insert(args.end(), {"--detach-keys", hex});
+    }
   }
   // A program that exits within kInProcessWaitMs (`run --rm true`, an `echo`) is watched
   // in this process: the same code, without exec'ing hull-monitor and, for --rm, without
@@ -531,6 +537,7 @@ namespace {
   // and ignores the terminal's.
   ::setsid();
   AttachFds att{ctx.report_fd, ctx.control_fd};
+  att.detach_keys = ctx.detach_keys;
   if (ctx.attach) {
     att.in = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
     att.out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);

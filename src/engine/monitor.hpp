@@ -61,13 +61,18 @@ struct MonitorContext {
   oci::Spec spec;
   int report_fd = -1;
   int control_fd = -1;
-  bool attach = false;  // the monitor gets the CLI's stdio
+  bool attach = false;      // the monitor gets the CLI's stdio
+  std::string detach_keys;  // attached -it: the detach keys' bytes (empty: ctrl-p ctrl-q)
   // Forked before the CLI wrote the record and mounted the rootfs (spawn_monitor_early):
   // the monitor makes the runtime's state dir, the cgroup and a --network none netns
   // meanwhile, and waits for the CLI's "r" on control before the rest of the network, the
   // user (from the rootfs) and the init; EOF there unwinds it all and it exits.
   bool early = false;
 };
+
+// In <root>/containers/<id>/: the socket hull-monitor serves `hull attach` on while the
+// program runs (monitor/hull-monitor.c draws its protocol).
+inline constexpr const char* kAttachSocket = "attach.sock";
 
 // The hull-monitor binary: $HULL_MONITOR, else next to this program.
 Result<std::string> find_monitor_binary();

@@ -8,17 +8,23 @@ namespace hull::cli {
 
 HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
   auto o = std::make_shared<engine::RunOptions>();
+  auto keys_spec = std::make_shared<std::string>();
   auto* c = app.add_subcommand("run", "create and start a container");
   add_run_flags(c, *o);
-  return [c, o, &g]() -> int {
+  c->add_option("--detach-keys", *keys_spec,
+                "keys that detach from an -it container, leaving it running (ctrl-p,ctrl-q)");
+  return [c, o, keys_spec, &g]() -> int {
     // prefix_command also stops at an unknown flag: that is an error, not the image.
     if (auto rest = c->remaining();
         !rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-' && rest.front() != "--")
       return engine_report(Error{0, fmt::format("unknown flag: {}", rest.front())});
     finish_run_flags(c, *o);
+    // A flag docker's CLI refuses before anything is created: 125.
+    auto keys = engine::parse_detach_keys(*keys_spec);
+    if (!keys) return engine_report(keys.error());
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
-    const engine::StartOptions start{.attach = !o->detach};
+    const engine::StartOptions start{.attach = !o->detach, .detach_keys = std::move(*keys)};
     auto created = e->create(*o, &start);
     if (!created) return engine_report(created.error());
     const std::string id = created->config.id;

@@ -1,4 +1,4 @@
-// hull start [-a] [-i] CONTAINER...
+// hull start [-a] [-i] [--detach-keys KEYS] CONTAINER...
 #include <unistd.h>
 
 #include "cli/engine/run_flags.hpp"
@@ -10,6 +10,7 @@ namespace hull::cli {
 HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
   struct Args {
     std::vector<std::string> refs;
+    std::string detach_keys;
     bool attach = false, interactive = false;
   };
   auto a = std::make_shared<Args>();
@@ -17,7 +18,11 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
   c->add_option("container", a->refs, "container names or ids")->required();
   c->add_flag("-a,--attach", a->attach, "attach to the output and wait for the exit");
   c->add_flag("-i,--interactive", a->interactive, "attach stdin");
+  c->add_option("--detach-keys", a->detach_keys,
+                "keys that detach from an -ai -t container, leaving it running (ctrl-p,ctrl-q)");
   return [a, &g]() -> int {
+    auto keys = engine::parse_detach_keys(a->detach_keys);
+    if (!keys) return verb_failure(keys.error());
     // docker refuses rather than start them all unattached.
     if ((a->attach || a->interactive) && a->refs.size() > 1)
       return verb_failure(Error{0, "you cannot start and attach multiple containers at once"});
@@ -31,7 +36,7 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
         auto ct = e->find(ref);
         if (ct && ct->config.tty && a->interactive) raw.enable(STDIN_FILENO);
       }
-      auto r = e->start(ref, {.attach = attach});
+      auto r = e->start(ref, {.attach = attach, .detach_keys = *keys});
       if (!r) {
         // Attached, the launch's status (127: not found...); else docker's 1.
         log::error("{}", r.error().error.message);

@@ -3,8 +3,10 @@
  * hull launches the container in-process (so the launching process is the parent of the
  * container's init), then execve()s this program in the same process: same pid, same
  * child, fds passed by number. It copies the program's output to the json-file log
- * (rotated by size) and to an attached CLI, forwards the CLI's keyboard (ctrl-p ctrl-q
- * detaches) and window size to the pty, and reaps the program. Then it execve()s hull
+ * (rotated by size) and to an attached CLI, forwards the CLI's keyboard (the detach keys,
+ * ctrl-p ctrl-q unless --detach-keys, detach) and window size to the pty, and reaps the
+ * program. A CLI attaches later (`hull attach`) through <root>/containers/<id>/attach.sock,
+ * which this program serves while the program runs. Then it execve()s hull
  * again (`hull __exited`), which records the exit in SQLite, cleans up, and applies the
  * restart policy or --rm. A restart's back-off is spent here too (--sleep), so only
  * this small program stays resident while a container runs or waits to restart.
@@ -16,6 +18,10 @@
  *   control (CLI ->): "w" on SIGWINCH; after "exited": "d" (the CLI cleaned up), "c"
  *                     (--rm: the CLI removed the record, hull __exited --removed removes
  *                     the rest) or "x" (hull __exited must); EOF when the CLI is gone
+ *   attach.sock: `hull attach` connects and sends one message: "i" (stdin wanted) or "o"
+ *     (output only), then the detach keys' bytes (none: ctrl-p ctrl-q), with its stdin,
+ *     stdout and stderr as SCM_RIGHTS. The answer is "ok\n" (then the socket is report and
+ *     control, as the pipes above) or "err <why>\n"; one CLI at a time is attached.
  *
  * hull links this file too (HULL_MONITOR_IN_PROCESS): for a program that exited before
  * its monitor would exec this binary, hull runs hull_monitor_main in that process
@@ -27,7 +33,7 @@
  *                [--pidfd FD] --pid PID [--stdout FD] [--stderr FD] [--console FD]
  *                [--stdin-keep FD] [--log PATH --log-max-size N --log-max-file N]
  *                [--report FD --control FD --attach-in FD --attach-out FD
- *                 --attach-err FD] [--interactive]
+ *                 --attach-err FD] [--interactive] [--detach-keys HEX]
  *   hull-monitor --hull PATH --root DIR --run-root DIR --id ID --backoff MS --sleep MS */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,13 +42,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h> /* rename(2) only: no stdio stream is used */
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -52,7 +61,7 @@
 #define P_PIDFD 3
 #endif
 
-enum { kExitEngine = 125, kCtrlP = 0x10, kCtrlQ = 0x11 };
+enum { kExitEngine = 125, kMaxKeys = 16 };
 
 #ifdef HULL_MONITOR_IN_PROCESS
 #include "engine/monitor/hull-monitor.h"
@@ -270,8 +279,36 @@ static struct {
   pid_t pid;
   int pidfd, out, err, console, stdin_keep;
   int report, control, attach_in, attach_out, attach_err;
-  int interactive, attached, saw_ctrl_p, removed;
-} m = {NULL, NULL, NULL, NULL, 100, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0};
+  int listen, dir; /* attach.sock and the container's directory, which holds it */
+  int interactive, attached, removed;
+} m = {.backoff = 100,
+       .sleep_ms = -1,
+       .pidfd = -1,
+       .out = -1,
+       .err = -1,
+       .console = -1,
+       .stdin_keep = -1,
+       .report = -1,
+       .control = -1,
+       .attach_in = -1,
+       .attach_out = -1,
+       .attach_err = -1,
+       .listen = -1,
+       .dir = -1};
+
+/* The detach keys (docker's, parsed by hull: common/detach_keys.hpp) and how many of them
+ * were typed last. */
+static struct {
+  unsigned char seq[kMaxKeys];
+  size_t len, typed;
+} keys = {{0x10, 0x11}, 2, 0}; /* ctrl-p ctrl-q */
+
+/* What an attached CLI typed for a program without a pty (-i), on its way to the stdin
+ * pipe (stdin_keep): its read waits until the program took all of it. */
+static struct {
+  char buf[4096];
+  size_t len, off;
+} fwd;
 
 static void close_fd(int* fd) {
   if (*fd >= 0) close(*fd);
@@ -281,6 +318,7 @@ static void close_fd(int* fd) {
 static void detach(void) {
   if (!m.attached) return;
   m.attached = 0;
+  fwd.len = fwd.off = 0;
   close_fd(&m.attach_in);
   close_fd(&m.attach_out);
   close_fd(&m.attach_err);
@@ -304,7 +342,9 @@ static int pump(int fd, const char* stream, int* attach_fd) {
         ssize_t w = write(*attach_fd, p, left);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-          *attach_fd = -1; /* the CLI went away: keep logging */
+          /* The CLI went away: keep logging. Closed, not dropped: a monitor outlives
+           * many attaches. */
+          close_fd(attach_fd);
           break;
         }
         p += w;
@@ -321,9 +361,31 @@ static void set_winsize(void) {
     ioctl(m.console, TIOCSWINSZ, &ws);
 }
 
-/* The CLI's keyboard to the pty, watching for ctrl-p ctrl-q. */
+/* Keys that may begin the detach sequence are held back until it is complete (detach:
+ * returns 1) or broken (then they go on as typed), as common/detach_keys.hpp's Matcher. */
+static int match_keys(const char* in, size_t n, char* out, size_t* o) {
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char ch = (unsigned char)in[i];
+    if (ch != keys.seq[keys.typed] && keys.typed > 0) {
+      memcpy(out + *o, keys.seq, keys.typed);
+      *o += keys.typed;
+      keys.typed = 0;
+    }
+    if (ch != keys.seq[keys.typed]) {
+      out[(*o)++] = (char)ch;
+      continue;
+    }
+    if (++keys.typed == keys.len) {
+      keys.typed = 0;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The CLI's keyboard to the pty, watching for the detach keys. */
 static void from_terminal(void) {
-  static char out[sizeof in_buf + 1];
+  static char out[sizeof in_buf + kMaxKeys];
   ssize_t n = read(m.attach_in, in_buf, sizeof in_buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
@@ -331,25 +393,155 @@ static void from_terminal(void) {
     return;
   }
   size_t o = 0;
-  for (ssize_t i = 0; i < n; ++i) {
-    unsigned char ch = (unsigned char)in_buf[i];
-    if (m.saw_ctrl_p) {
-      m.saw_ctrl_p = 0;
-      if (ch == kCtrlQ) {
-        write_all(m.console, out, o);
-        write_all(m.report, "detached\n", 9);
-        detach();
-        return;
-      }
-      out[o++] = kCtrlP;
-    }
-    if (ch == kCtrlP) {
-      m.saw_ctrl_p = 1;
-      continue;
-    }
-    out[o++] = (char)ch;
+  if (match_keys(in_buf, (size_t)n, out, &o)) {
+    write_all(m.console, out, o);
+    write_all(m.report, "detached\n", 9);
+    detach();
+    return;
   }
   write_all(m.console, out, o);
+}
+
+/* An attached CLI's stdin to a -i program without a pty: read only once the last piece
+ * went into the pipe, so a program that does not read never blocks this loop. docker
+ * watches no detach keys there. The CLI's EOF leaves the program's stdin open (docker's
+ * attach does not close it). */
+static void from_stdin(void) {
+  ssize_t n = read(m.attach_in, fwd.buf, sizeof fwd.buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close_fd(&m.attach_in);
+    return;
+  }
+  fwd.len = (size_t)n;
+  fwd.off = 0;
+}
+
+static void to_stdin(void) {
+  ssize_t w = write(m.stdin_keep, fwd.buf + fwd.off, fwd.len - fwd.off);
+  if (w < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (w <= 0) {
+    close_fd(&m.stdin_keep); /* the program closed its stdin */
+    fwd.len = fwd.off = 0;
+    return;
+  }
+  fwd.off += (size_t)w;
+  if (fwd.off == fwd.len) fwd.len = fwd.off = 0;
+}
+
+/* ---- attach.sock (hull attach) ------------------------------------------------------ */
+
+#ifndef HULL_MONITOR_IN_PROCESS
+/* "/proc/self/fd/N/attach.sock": the container's directory by fd, as a sun_path has room
+ * for 107 bytes only and <root>/containers/<id>/ is 90 and more (conmon does the same). */
+static socklen_t attach_addr(struct sockaddr_un* a) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  char* p = a->sun_path;
+  memcpy(p, "/proc/self/fd/", 14);
+  p += 14;
+  p += fmt_num(p, (uint64_t)m.dir);
+  memcpy(p, "/attach.sock", 12);
+  p += 12;
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)(p - a->sun_path) + 1);
+}
+
+/* A failure leaves the container without `hull attach`, nothing else. */
+static void listen_attach(void) {
+  static char dir[4096 + 128];
+  size_t rl = strlen(m.root), il = strlen(m.id);
+  if (rl + il + 16 > sizeof dir) return;
+  memcpy(dir, m.root, rl);
+  memcpy(dir + rl, "/containers/", 12);
+  memcpy(dir + rl + 12, m.id, il + 1);
+  m.dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (m.dir < 0) return;
+  m.listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (m.listen < 0) return;
+  struct sockaddr_un a;
+  socklen_t len = attach_addr(&a);
+  int r = bind(m.listen, (struct sockaddr*)&a, len);
+  if (r < 0 && errno == EADDRINUSE) { /* a killed monitor's: no one serves it */
+    unlinkat(m.dir, "attach.sock", 0);
+    r = bind(m.listen, (struct sockaddr*)&a, len);
+  }
+  if (r < 0 || listen(m.listen, 4) < 0) {
+    say("attach socket in ", dir);
+    close_fd(&m.listen);
+  }
+}
+#endif
+
+static void stop_listening(void) {
+  if (m.listen < 0) return;
+  close_fd(&m.listen);
+  unlinkat(m.dir, "attach.sock", 0);
+}
+
+/* One `hull attach`: its message (see the top of this file), then it is the attached CLI. */
+static void accept_attach(void) {
+  int c = accept4(m.listen, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0) return;
+  int fds[3] = {-1, -1, -1}, got = 0;
+  char msg[1 + kMaxKeys + 1];
+  ssize_t n = -1;
+  /* A CLI sends at once; one that does not is not waited for long. Read before a refusal
+   * too: a close with its message unread would reset the connection before the answer. */
+  struct pollfd p = {c, POLLIN, 0};
+  if (poll(&p, 1, 2000) == 1) {
+    union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof fds)];
+    } cm;
+    struct iovec iov = {msg, sizeof msg};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cm.b;
+    mh.msg_controllen = sizeof cm.b;
+    n = recvmsg(c, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    struct cmsghdr* h = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+      got = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      if (got > 3) got = 3;
+      memcpy(fds, CMSG_DATA(h), (size_t)got * sizeof(int));
+    }
+  }
+  const char* why = m.attached
+                        ? "err another client is attached to it (hull attaches one at a time)\n"
+                        : "err bad attach request\n";
+  if (m.attached || got != 3 || n < 1 || n > 1 + kMaxKeys || (msg[0] != 'i' && msg[0] != 'o')) {
+    write_all(c, why, strlen(why));
+    for (int i = 0; i < got; ++i) close(fds[i]);
+    close(c);
+    return;
+  }
+  m.report = fcntl(c, F_DUPFD_CLOEXEC, 3);
+  if (m.report < 0) {
+    for (int i = 0; i < 3; ++i) close(fds[i]);
+    close(c);
+    return;
+  }
+  m.control = c;
+  m.attach_in = fds[0];
+  m.attach_out = fds[1];
+  m.attach_err = fds[2];
+  m.interactive = msg[0] == 'i';
+  if (n > 1) {
+    keys.len = (size_t)n - 1;
+    memcpy(keys.seq, msg + 1, keys.len);
+  } else {
+    keys.seq[0] = 0x10;
+    keys.seq[1] = 0x11;
+    keys.len = 2;
+  }
+  keys.typed = 0;
+  m.attached = 1;
+  if (m.console < 0 && m.stdin_keep >= 0)
+    fcntl(m.stdin_keep, F_SETFL, fcntl(m.stdin_keep, F_GETFL) | O_NONBLOCK);
+  write_all(m.report, "ok\n", 3);
+  set_winsize();
 }
 
 static void set_nonblock(int fd) {
@@ -362,22 +554,28 @@ static int supervise(void) {
   set_nonblock(m.err);
   set_nonblock(m.console);
   for (;;) {
-    struct pollfd p[6] = {
+    /* Typed input goes to the pty, or to a -i program's stdin pipe once it has room. */
+    const int typing = m.attached && m.interactive && (m.console >= 0 || m.stdin_keep >= 0);
+    struct pollfd p[8] = {
         {m.pidfd, POLLIN, 0},
         {m.out, POLLIN, 0},
         {m.err, POLLIN, 0},
         {m.console, POLLIN, 0},
-        {m.attached && m.console >= 0 && m.interactive ? m.attach_in : -1, POLLIN, 0},
+        {typing && fwd.len == 0 ? m.attach_in : -1, POLLIN, 0},
         {m.attached ? m.control : -1, POLLIN, 0},
+        {m.listen, POLLIN, 0},
+        {fwd.len > 0 ? m.stdin_keep : -1, POLLOUT, 0},
     };
-    int r = poll(p, 6, -1);
+    int r = poll(p, 8, -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return kExitEngine;
     if (p[1].revents && !pump(m.out, "stdout", &m.attach_out)) close_fd(&m.out);
     if (p[2].revents && !pump(m.err, "stderr", &m.attach_err)) close_fd(&m.err);
     /* The pty's slave closed by every process (EIO): keep nothing but the exit to wait. */
     if (p[3].revents && !pump(m.console, "stdout", &m.attach_out)) close_fd(&m.console);
-    if (p[4].revents) from_terminal();
+    if (p[4].revents) m.console >= 0 ? from_terminal() : from_stdin();
+    if (p[7].revents) to_stdin();
+    if (p[6].revents) accept_attach();
     if (p[5].revents) {
       char c[16];
       ssize_t n = read(m.control, c, sizeof c);
@@ -387,6 +585,8 @@ static int supervise(void) {
         set_winsize();
     }
     if (p[0].revents & POLLIN) {
+      /* A CLI that connects from now on is refused at once, not left waiting. */
+      stop_listening();
       siginfo_t info;
       memset(&info, 0, sizeof info);
       int status = kExitEngine;
@@ -474,6 +674,7 @@ static int hand_to_cli(int status) {
 
 /* Hands over to hull; never returns. */
 static void exec_hull(const char* verb, int status, int stop) {
+  stop_listening();
   char status_s[24], backoff_s[24], report_s[24];
   status_s[fmt_num(status_s, (uint64_t)(status < 0 ? 0 : status))] = 0;
   backoff_s[fmt_num(backoff_s, (uint64_t)m.backoff)] = 0;
@@ -525,6 +726,20 @@ static int opt_fd(const char* v) {
   /* Not inherited by hull at the exit hand-over unless passed on explicitly. */
   fcntl((int)n, F_SETFD, FD_CLOEXEC);
   return (int)n;
+}
+
+/* --detach-keys: the bytes in hex (hull parsed docker's spec). */
+static int parse_keys(const char* v) {
+  size_t n = strlen(v);
+  if (n == 0 || n % 2 || n / 2 > kMaxKeys) return -1;
+  for (size_t i = 0; i < n; ++i) {
+    char c = v[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return -1;
+    keys.seq[i / 2] = (unsigned char)(i % 2 ? keys.seq[i / 2] << 4 | d : d);
+  }
+  keys.len = n / 2;
+  return 0;
 }
 
 int HULL_MONITOR_ENTRY(int argc, char** argv) {
@@ -580,6 +795,8 @@ int HULL_MONITOR_ENTRY(int argc, char** argv) {
       bad = (m.attach_out = opt_fd(v)) < 0;
     else if (!strcmp(k, "--attach-err"))
       bad = (m.attach_err = opt_fd(v)) < 0;
+    else if (!strcmp(k, "--detach-keys"))
+      bad = parse_keys(v) < 0;
     else {
       say("unknown option ", k);
       return kExitEngine;
@@ -606,6 +823,10 @@ int HULL_MONITOR_ENTRY(int argc, char** argv) {
   if (!m.attached) close_fd(&m.report);
   log_open();
   set_winsize();
+#ifndef HULL_MONITOR_IN_PROCESS
+  /* In hull's process the program has exited already: nothing to attach to. */
+  listen_attach();
+#endif
   int status = supervise();
   if (hand_to_cli(status)) return 0;
   exec_hull("__exited", status, 0);
