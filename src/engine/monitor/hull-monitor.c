@@ -433,7 +433,8 @@ static void to_stdin(void) {
 
 #ifndef HULL_MONITOR_IN_PROCESS
 /* "/proc/self/fd/N/attach.sock": the container's directory by fd, as a sun_path has room
- * for 107 bytes only and <root>/containers/<id>/ is 90 and more (conmon does the same). */
+ * for 107 bytes only and <root>/containers/<id>/attach.sock is 101 with the default root,
+ * more with a longer one (conmon does the same). */
 static socklen_t attach_addr(struct sockaddr_un* a) {
   memset(a, 0, sizeof *a);
   a->sun_family = AF_UNIX;
