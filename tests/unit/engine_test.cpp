@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/fs.hpp"
+#include "engine/engine.hpp"
 #include "engine/filters.hpp"
 #include "engine/logs.hpp"
 #include "engine/present.hpp"
@@ -891,3 +892,22 @@ TEST(EnginePresent, ListRowTexts) {
 
 }  // namespace
 }  // namespace hull::engine
+
+TEST(EngineDetachKeys, ParsedForTheMonitor) {
+  using hull::engine::parse_detach_keys;
+  // No spec: no bytes, so hull-monitor keeps its default (ctrl-p ctrl-q) and gets no flag.
+  EXPECT_EQ(*parse_detach_keys(""), "");
+  EXPECT_EQ(*parse_detach_keys("ctrl-a,x"), std::string("\x01x"));
+  EXPECT_EQ(*parse_detach_keys("ctrl-@,d"), std::string("\0d", 2));
+  std::string sixteen = "a";
+  for (int i = 1; i < 16; ++i) sixteen += ",a";
+  EXPECT_EQ(parse_detach_keys(sixteen)->size(), 16u);
+  auto seventeen = parse_detach_keys(sixteen + ",b");
+  ASSERT_FALSE(seventeen);
+  EXPECT_NE(seventeen.error().message.find("more than 16 keys"), std::string::npos);
+  for (const char* bad : {"ctrl-", "ctrl-A", "ab", "ctrl-p,,ctrl-q"}) {
+    auto r = parse_detach_keys(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("invalid detach keys"), std::string::npos) << bad;
+  }
+}
