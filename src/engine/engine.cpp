@@ -109,6 +109,18 @@ void write_byte(int fd, char c) {
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+// The signals an attached CLI takes (Engine::follow), blocked from now on: all it forwards
+// to the program with proxy, else SIGWINCH only (for the pty's size).
+sigset_t block_followed_signals(bool proxy) {
+  sigset_t set;
+  sigemptyset(&set);
+  if (proxy)
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  sigaddset(&set, SIGWINCH);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
 }  // namespace
 
 int launch_exit_code(const Error& e) {
@@ -460,12 +472,7 @@ std::expected<StartResult, RunError> Engine::follow(const Container& c, LineRead
                                                     int control_fd, bool proxy_signals) {
   // Forward signals to the program and window sizes to its pty until the monitor reports
   // the exit (or the detach keys).
-  sigset_t fwd;
-  sigemptyset(&fwd);
-  if (proxy_signals)
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&fwd, s);
-  sigaddset(&fwd, SIGWINCH);
-  ::sigprocmask(SIG_BLOCK, &fwd, nullptr);
+  sigset_t fwd = block_followed_signals(proxy_signals);
   UniqueFd sfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
   StartResult res;
   res.pid = c.state.pid;
@@ -576,6 +583,10 @@ std::expected<StartResult, RunError> Engine::attach(const std::string& ref,
       return gone(errno);
     ::usleep(10'000);
   }
+  // docker proxies signals only to a program without a terminal: with -t, ctrl-c is a key.
+  // Blocked before the monitor has the stdio: once output comes, a signal is the program's.
+  const bool proxy = o.sig_proxy && !c.config.tty;
+  (void)block_followed_signals(proxy);
   // One message: stdin wanted or not, the detach keys; this process's stdio as SCM_RIGHTS.
   std::string msg(1, c.config.interactive && !o.no_stdin ? 'i' : 'o');
   msg += o.detach_keys;
@@ -602,8 +613,7 @@ std::expected<StartResult, RunError> Engine::attach(const std::string& ref,
   if (*line != "ok")
     return fail1(Error{0, fmt::format("container {}: {}", c.config.name,
                                       line->starts_with("err ") ? line->substr(4) : *line)});
-  // docker proxies signals only to a program without a terminal: with -t, ctrl-c is a key.
-  return follow(c, report, sock.get(), o.sig_proxy && !c.config.tty);
+  return follow(c, report, sock.get(), proxy);
 }
 
 Status Engine::kill(const std::string& ref, int signal) {
