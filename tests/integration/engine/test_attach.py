@@ -61,6 +61,10 @@ def test_attach_output_stdin_and_signals(hull):
              "trap 'exit 7' TERM; i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.1; done")
     mon = hull.inspect("tick")["State"]["MonitorPid"]
     assert wait_for(lambda: os.path.realpath(f"/proc/{mon}/exe").endswith("hull-monitor"))
+    # Counted once the monitor serves attach.sock (it opens it, and its directory, after
+    # the exec).
+    cid = hull.inspect("tick")["Id"]
+    assert wait_for(lambda: os.path.exists(f"{hull.root}/containers/{cid}/attach.sock"))
     fds_before = len(os.listdir(f"/proc/{mon}/fd"))
     p = hull.popen("attach", "--sig-proxy=false", "tick", stdin=subprocess.DEVNULL,
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
