@@ -123,10 +123,12 @@ def test_user_namespace_mappings(ctr):
     assert st["Uid"].split() == ["100000"] * 4
     assert st["Gid"].split() == ["200000"] * 4
     assert os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
-    oci.wait_for(lambda: (ctr.rootfs / "id").exists(), what="script")
+    # The shell creates /id before id(1) writes to it: wait for the line, not the file.
+    id_file = ctr.rootfs / "id"
+    oci.wait_for(lambda: id_file.exists() and id_file.read_text().endswith("\n"), what="script")
     maps = [ln.split() for ln in (ctr.rootfs / "maps").read_text().splitlines()]
     assert maps == [["0", "100000", "65536"], ["0", "200000", "65536"]]
-    assert (ctr.rootfs / "id").read_text() == "0\n"
+    assert id_file.read_text() == "0\n"
 
 
 def _chown_rootfs(rootfs, uid, gid):
