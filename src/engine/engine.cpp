@@ -211,9 +211,7 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
     if (const char* env = ::getenv("HULL_INIT"); env && *env) {
       ctx.init_path = env;
     } else {
-      std::error_code ec;
-      auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-      if (!ec) ctx.init_path = (self.parent_path() / "hull-init").string();
+      ctx.init_path = (std::filesystem::path(hull_binary()).parent_path() / "hull-init").string();
     }
     if (!ctx.init_path.empty() && ::access(ctx.init_path.c_str(), X_OK) != 0) ctx.init_path.clear();
   }
@@ -263,10 +261,18 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
         }
   Container c{std::move(plan.config), {}};
   c.config.image_id = image_id;
+  // --ipc, --uts, --pid container:NAME: NAME must exist and run now (docker's 125, before
+  // anything is made); each launch joins it again. --network container:NAME is looked up
+  // at launch only.
+  if (joins_any_container(c.config)) {
+    bool changed = false;
+    HULL_CHECK(join_containers(db_, store_, root_, c.config, plan.spec, false, changed));
+    plan.hostname_file = c.config.hostname + "\n";
+  }
 
   // run: the monitor starts on the runtime's part while this process writes the records
   // and mounts the rootfs (a container:NAME peer is looked up with the database first).
-  if (early && !rootless && !c.config.network.starts_with("container:"))
+  if (early && !rootless && !joins_any_container(c.config))
     HULL_CHECK(spawn_early(c, plan.spec, *early));
   if (auto r = db_.insert(c); !r) {
     abort_early();
@@ -780,8 +786,8 @@ Result<std::vector<std::string>> Engine::prune() {
   for (const auto& e : std::filesystem::directory_iterator(root_ + "/containers", ec)) {
     std::string id = e.path().filename();
     if (known(id)) continue;
-    std::string rootfs = e.path().string() + "/merged";
-    ::umount2(rootfs.c_str(), MNT_DETACH);
+    for (const char* m : {"/merged", "/shm"})
+      ::umount2((e.path().string() + m).c_str(), MNT_DETACH);
     HULL_CHECK(fs::remove_all(e.path().string()));
     if (std::find(removed.begin(), removed.end(), id) == removed.end()) removed.push_back(id);
   }

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "engine/spec_builder.hpp"
 #include "engine/volume_admin.hpp"
 #include "net/network.hpp"
+#include "runtime/cloned_binary.hpp"
 #include "runtime/container.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -94,9 +96,7 @@ void save(Db* db, const std::string& id, const std::function<void(ContainerState
 }
 
 std::string self_exe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("/proc/self/exe") : p.string();
+  return hull_binary();
 }
 
 // Bridge networks have a netns file of our own and an attachment (as --network none had
@@ -229,8 +229,6 @@ class Launch {
     s.ports = ports_;
   }
   Status setup_network();
-  Status join_peer_network();
-  Status share_network_files(Container owner);
   std::string root_, run_root_, dir_;
   Container c_;
   oci::Spec spec_;
@@ -243,9 +241,13 @@ class Launch {
   std::vector<PortMapping> ports_;  // as attached: -p 80's host port resolved
 };
 
-void set_netns_path(oci::Spec& spec, const std::string& path) {
+void set_namespace_path(oci::Spec& spec, oci::NamespaceType type, const std::string& path) {
   for (auto& ns : spec.linux.namespaces)
-    if (ns.type == oci::NamespaceType::network) ns.path = path;
+    if (ns.type == type) {
+      ns.path = path;
+      return;
+    }
+  spec.linux.namespaces.push_back({type, path});
 }
 
 // --network none (as root): the monitor's own network namespace, made by unshare with lo
@@ -259,14 +261,14 @@ Status Launch::setup_network() {
   if (cfg.network == "none" && !userns::running_in_user_ns()) {
     HULL_CHECK(netns_ ? netns_->take() : new_loopback_netns());
     // A path (not the entry's removal): net.* sysctls need the container's own netns.
-    set_netns_path(spec_, "/proc/self/ns/net");
+    set_namespace_path(spec_, oci::NamespaceType::network, "/proc/self/ns/net");
     return {};
   }
   HULL_CHECK(fs::mkdir_p(run_root_ + "/netns", 0700));
   const std::string netns = run_root_ + "/netns/" + id;
   (void)net::remove_netns(netns);  // left by a killed monitor
   HULL_CHECK(net::create_netns(netns));
-  set_netns_path(spec_, netns);
+  set_namespace_path(spec_, oci::NamespaceType::network, netns);
   if (cfg.network == "none") return {};  // rootless: lo only, in a netns of the user ns
   // Rootless (rootless.hpp): the netns belongs to the user namespace; pasta connects it.
   if (cfg.network == "pasta") {
@@ -296,52 +298,6 @@ Status Launch::setup_network() {
   return {};
 }
 
-// container:NAME joins that container's namespace through its pid: nothing to undo.
-Status Launch::join_peer_network() {
-  const auto& cfg = c_.config;
-  const std::string other = cfg.network.substr(std::string_view("container:").size());
-  if (!db_) return failf("--network {}: no container database", cfg.network);
-  auto peer = db_->find(other);
-  if (!peer) return std::unexpected(peer.error().wrap(fmt::format("--network {}", cfg.network)));
-  if (peer->config.id == cfg.id) return failf("--network {}: cannot join itself", cfg.network);
-  // The runtime's state has the pid with its start time: a stale pid is not joined.
-  auto rs = store_.load(peer->config.id);
-  if ((peer->state.status != ContainerStatus::running &&
-       peer->state.status != ContainerStatus::paused) ||
-      !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
-    return failf("--network {}: container \"{}\" is not running", cfg.network, other);
-  set_netns_path(spec_, fmt::format("/proc/{}/ns/net", rs->pid));
-  return share_network_files(*peer);
-}
-
-// docker's rule for container:NAME: the joiner bind-mounts the target's own /etc/hosts,
-// /etc/hostname and /etc/resolv.conf (the same files, so src/net's in-place rewrites of
-// hosts reach both) and takes its hostname. A target that joined another container
-// itself uses that one's files.
-Status Launch::share_network_files(Container owner) {
-  for (int hops = 0; hops < 8 && owner.config.network.starts_with("container:"); ++hops) {
-    auto next = db_->find(owner.config.network.substr(std::string_view("container:").size()));
-    if (!next) break;
-    owner = std::move(*next);
-  }
-  const std::string dir = root_ + "/containers/" + owner.config.id;
-  for (auto& m : spec_.mounts)
-    for (std::string_view f : {"hosts", "hostname", "resolv.conf"})
-      if (m.destination == fmt::format("/etc/{}", f)) m.source = fmt::format("{}/{}", dir, f);
-  if (spec_.hostname.empty() || owner.config.hostname.empty()) return {};  // --uts host
-  // As docker's Config.Hostname: the record takes the owner's hostname too, so exec and
-  // inspect agree with the running program. A HOSTNAME the user set with -e stays.
-  ContainerConfig& cfg = c_.config;
-  const std::string mine = "HOSTNAME=" + cfg.hostname, theirs = "HOSTNAME=" + owner.config.hostname;
-  spec_.hostname = owner.config.hostname;
-  for (auto* env : {&spec_.process->env, &cfg.env})
-    for (auto& e : *env)
-      if (e == mine) e = theirs;
-  if (cfg.hostname == owner.config.hostname) return {};
-  cfg.hostname = owner.config.hostname;
-  return db_->save_config(cfg.id, cfg);
-}
-
 void Launch::undo() {
   (void)runtime::destroy(store_, c_.config.id, true);
   teardown_network(c_.config, root_, run_root_);
@@ -353,8 +309,11 @@ Status Launch::prepare() {
   HULL_CHECK(prepare_rootfs(cfg, root_, dir_, images_));
   auto rest = [&]() -> Status {
     spec_.process->user = HULL_TRY(resolve_process_user(spec_.root.path, cfg.user, cfg.group_add));
-    if (cfg.network.starts_with("container:"))
-      if (auto r = join_peer_network(); !r) return std::unexpected(r.error().wrap("network"));
+    if (!joins_any_container(cfg)) return {};
+    if (!db_) return fail("container:NAME: no container database");
+    bool changed = false;
+    HULL_CHECK(join_containers(*db_, store_, root_, c_.config, spec_, true, changed));
+    if (changed) HULL_CHECK(db_->save_config(cfg.id, cfg));
     return {};
   };
   auto r = rest();
@@ -515,7 +474,150 @@ std::string one_line(std::string msg) {
   return msg;
 }
 
+// Where the host's hull is, once this process runs from a sealed copy of it
+// (reexec_sealed_hull): set before the re-exec, read only when /proc/self/exe is a memfd.
+constexpr const char* kHullBinaryEnv = "_HULL_BINARY";
+
+// The container at the end of a chain of `mode` joins that starts at c (A joined B's,
+// which joined C's: C). A link that is gone ends it there; one that comes back to a
+// container already on the chain (self_id's included) is an error.
+Result<Container> chain_owner(Db& db, Container c, std::string ContainerConfig::*mode,
+                              std::string_view flag, std::string_view self_id) {
+  std::vector<std::string> seen = {std::string(self_id)};
+  const std::string first = c.config.name;
+  while (joins_container(c.config.*mode)) {
+    seen.push_back(c.config.id);
+    auto next = db.find(container_of_mode(c.config.*mode));
+    if (!next) break;
+    if (std::find(seen.begin(), seen.end(), next->config.id) != seen.end())
+      return failf("{} container:{}: its chain of container: modes comes back to \"{}\"", flag,
+                   first, next->config.name);
+    if (seen.size() > 16) return failf("{} container:{}: too long a chain of joins", flag, first);
+    c = std::move(*next);
+  }
+  return c;
+}
+
+// As docker's Config.Hostname: a joiner of owner's uts or network namespace takes its
+// hostname, in the record too, so exec and inspect agree with the running program; and
+// its /etc/hostname. A HOSTNAME the user set with -e stays.
+void take_hostname(const std::string& root, const Container& owner, ContainerConfig& cfg,
+                   oci::Spec& spec, bool& changed) {
+  for (auto& m : spec.mounts)
+    if (m.destination == "/etc/hostname")
+      m.source = fmt::format("{}/containers/{}/hostname", root, owner.config.id);
+  if (owner.config.hostname.empty()) return;  // --uts host
+  const std::string mine = "HOSTNAME=" + cfg.hostname, theirs = "HOSTNAME=" + owner.config.hostname;
+  if (!joins_container(cfg.uts_mode)) spec.hostname = owner.config.hostname;
+  for (auto* env : {&spec.process->env, &cfg.env})
+    for (auto& e : *env)
+      if (e == mine) e = theirs;
+  if (cfg.hostname == owner.config.hostname) return;
+  cfg.hostname = owner.config.hostname;
+  changed = true;
+}
+
+// --ipc container:NAME: the owner's /dev/shm, which docker lets a joiner share only when
+// the owner made it shareable (a tmpfs of the host's) or uses the host's.
+Status share_shm(const std::string& root, const Container& owner, std::string_view mode,
+                 oci::Spec& spec) {
+  std::string source;
+  if (owner.config.ipc_mode == "host") {
+    source = "/dev/shm";
+  } else {
+    source = fmt::format("{}/containers/{}/shm", root, owner.config.id);
+    struct stat shm {
+    }, dir{};
+    if (owner.config.ipc_mode != "shareable" || ::stat(source.c_str(), &shm) < 0 ||
+        ::stat(source.substr(0, source.rfind('/')).c_str(), &dir) < 0 || shm.st_dev == dir.st_dev)
+      return failf(
+          "--ipc {}: container \"{}\" has a non-shareable IPC namespace (run it with --ipc "
+          "shareable)",
+          mode, owner.config.name);
+  }
+  for (auto& m : spec.mounts)
+    if (m.destination == "/dev/shm") m.source = source;
+  return {};
+}
+
 }  // namespace
+
+Result<JoinTarget> resolve_join(Db& db, const runtime::StateStore& store, std::string_view flag,
+                                std::string_view mode, std::string_view self_id) {
+  const std::string_view name = container_of_mode(mode);
+  auto peer = db.find(name);
+  if (!peer) return std::unexpected(peer.error().wrap(fmt::format("{} {}", flag, mode)));
+  if (peer->config.id == self_id) return failf("{} {}: cannot join itself", flag, mode);
+  auto rs = store.load(peer->config.id);
+  if ((peer->state.status != ContainerStatus::running &&
+       peer->state.status != ContainerStatus::paused) ||
+      !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
+    return failf("{} {}: container \"{}\" is not running", flag, mode, name);
+  return JoinTarget{std::move(*peer), rs->pid};
+}
+
+Status join_containers(Db& db, const runtime::StateStore& store, const std::string& root,
+                       ContainerConfig& cfg, oci::Spec& spec, bool network, bool& changed) {
+  struct Kind {
+    std::string ContainerConfig::*mode;
+    const char* flag;
+    oci::NamespaceType type;
+    const char* ns;
+  };
+  static const Kind kKinds[] = {
+      {&ContainerConfig::network, "--network", oci::NamespaceType::network, "net"},
+      {&ContainerConfig::ipc_mode, "--ipc", oci::NamespaceType::ipc, "ipc"},
+      {&ContainerConfig::uts_mode, "--uts", oci::NamespaceType::uts, "uts"},
+      {&ContainerConfig::pid_mode, "--pid", oci::NamespaceType::pid, "pid"}};
+  for (const Kind& k : kKinds) {
+    std::string& mode = cfg.*k.mode;
+    if (!joins_container(mode) || (k.type == oci::NamespaceType::network && !network)) continue;
+    auto target = HULL_TRY(resolve_join(db, store, k.flag, mode, cfg.id));
+    set_namespace_path(spec, k.type, fmt::format("/proc/{}/ns/{}", target.pid, k.ns));
+    const std::string given = mode;
+    if (k.type != oci::NamespaceType::network &&
+        mode != "container:" + target.container.config.id) {
+      mode = "container:" + target.container.config.id;  // docker's HostConfig: the id
+      changed = true;
+    }
+    if (k.type == oci::NamespaceType::pid) continue;
+    auto owner = HULL_TRY(chain_owner(db, std::move(target.container), k.mode, k.flag, cfg.id));
+    if (k.type == oci::NamespaceType::ipc) {
+      HULL_CHECK(share_shm(root, owner, given, spec));
+    } else if (k.type == oci::NamespaceType::uts) {
+      take_hostname(root, owner, cfg, spec, changed);
+    } else {
+      // docker's rule for --network container:NAME: the joiner bind-mounts the owner's own
+      // /etc/hosts and /etc/resolv.conf (the same files, so src/net's in-place rewrites of
+      // hosts reach both) and, unless it joined another uts namespace, its hostname.
+      const std::string dir = fmt::format("{}/containers/{}", root, owner.config.id);
+      const bool own_uts = !joins_container(cfg.uts_mode);
+      for (auto& m : spec.mounts)
+        for (std::string_view f : {"hosts", "hostname", "resolv.conf"})
+          if (m.destination == fmt::format("/etc/{}", f) && (own_uts || f != "hostname"))
+            m.source = fmt::format("{}/{}", dir, f);
+      if (own_uts && !spec.hostname.empty()) take_hostname(root, owner, cfg, spec, changed);
+    }
+  }
+  return {};
+}
+
+std::string hull_binary() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "/proc/self/exe";
+  // A memfd's link reads "/memfd:NAME (deleted)".
+  if (p.string().starts_with("/memfd:"))
+    if (const char* real = ::getenv(kHullBinaryEnv); real && *real) return real;
+  return p.string();
+}
+
+Status reexec_sealed_hull() {
+  // In the copy, hull_binary() is the variable's value already; the runtime's call clears
+  // its own loop guard there, which must not reach the monitor's later `hull __relaunch`.
+  ::setenv(kHullBinaryEnv, hull_binary().c_str(), 1);
+  return runtime::reexec_from_sealed_copy();
+}
 
 Result<std::string> find_monitor_binary() {
   std::string path;
@@ -810,6 +912,9 @@ int monitor_relaunch(const MonitorHandover& h) {
   };
   // SIGTERM from `hull stop` during the back-off, or its mark in the record: no restart.
   if (h.stop || found->state.manual_stop) return stopped("", 0);
+  // CVE-2019-5736: as `hull run` does (docs/security.md); the copy runs this again.
+  if (joins_container(found->config.pid_mode))
+    if (auto r = reexec_sealed_hull(); !r) return stopped(one_line(r.error().message), kExitEngine);
   const std::string dir = h.root + "/containers/" + h.id;
   auto spec = oci::load_spec(dir);
   if (!spec) return stopped(one_line(spec.error().message), kExitEngine);

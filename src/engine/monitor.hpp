@@ -51,8 +51,44 @@
 namespace hull::image {
 class Store;
 }
+namespace hull::runtime {
+class StateStore;
+}
 
 namespace hull::engine {
+
+// container:NAME of --network, --ipc, --uts or --pid (`flag`): NAME's record, which must be
+// another container than self_id and running, with the pid of its init alive (the
+// runtime's state has it with its start time, so a stale pid is never joined).
+struct JoinTarget {
+  Container container;
+  pid_t pid = 0;
+};
+Result<JoinTarget> resolve_join(Db& db, const runtime::StateStore& store, std::string_view flag,
+                                std::string_view mode, std::string_view self_id);
+
+// Joins the namespaces that cfg's container:NAME modes name: the spec's namespace paths
+// (/proc/<pid>/ns/...) and what goes with them, as docker does. --ipc: /dev/shm is the
+// owner's (the container at the end of a chain of joins), which must be shareable (or
+// --ipc host); --uts: the owner's hostname and /etc/hostname; --network (with `network`:
+// at launch only) the owner's /etc/hosts, /etc/hostname and /etc/resolv.conf and its
+// hostname. The --ipc, --uts and --pid modes become "container:<id>". `changed`: whether
+// cfg changed. Used by Engine::create (errors before anything is made) and every launch.
+Status join_containers(Db& db, const runtime::StateStore& store, const std::string& root,
+                       ContainerConfig& cfg, oci::Spec& spec, bool network, bool& changed);
+// Whether any of cfg's namespaces is another container's.
+inline bool joins_any_container(const ContainerConfig& cfg) {
+  return joins_container(cfg.network) || joins_container(cfg.pid_mode) ||
+         joins_container(cfg.ipc_mode) || joins_container(cfg.uts_mode);
+}
+
+// CVE-2019-5736 for --pid container:NAME (docs/security.md): re-executes this process
+// from a sealed memfd copy of hull (runtime::reexec_from_sealed_copy), once; returns in
+// the copy. The host's hull, hull-monitor and hull-init stay reachable through
+// hull_binary(), which the copy's /proc/self/exe no longer names.
+Status reexec_sealed_hull();
+// This program's file: /proc/self/exe, or in a sealed copy the file it was copied from.
+std::string hull_binary();
 
 struct MonitorContext {
   std::string root, run_root, container_dir;

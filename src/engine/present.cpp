@@ -119,6 +119,7 @@ Json inspect_json(const Engine& e, const Container& c) {
         for (auto o : m.options)
           if (o.starts_with("size=")) shm_size = parse_int<int64_t>(o.substr(5)).value_or(0);
   }
+  if (cfg.shm_size) shm_size = cfg.shm_size;  // --ipc shareable: the host's tmpfs
   Json port_bindings = Json::object();
   for (const auto& p : cfg.ports)
     port_bindings[fmt::format("{}/{}", p.container_port, p.proto)].push_back(
@@ -159,6 +160,10 @@ Json inspect_json(const Engine& e, const Container& c) {
          {{"Name", split(restart_policy_name(cfg.restart), ':')[0]},
           {"MaximumRetryCount", cfg.restart.max_retries}}},
         {"NetworkMode", cfg.network},
+        // docker's: "container:<id>" for a joined namespace; IpcMode "private" by default.
+        {"PidMode", cfg.pid_mode},
+        {"IpcMode", cfg.ipc_mode.empty() ? "private" : cfg.ipc_mode},
+        {"UTSMode", cfg.uts_mode},
         {"LogConfig",
          {{"Type", "json-file"},
           {"Config",

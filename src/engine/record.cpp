@@ -176,6 +176,10 @@ Json ContainerConfig::to_json() const {
               {"ip", ip},
               {"mac_address", mac_address},
               {"domainname", domainname},
+              {"pid_mode", pid_mode},
+              {"ipc_mode", ipc_mode},
+              {"uts_mode", uts_mode},
+              {"shm_size", shm_size},
               {"mounts", mounts_j},
               {"log_max_size", log_max_size},
               {"log_max_file", log_max_file},
@@ -214,6 +218,10 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     get_to(j, "ip", c.ip);
     get_to(j, "mac_address", c.mac_address);
     get_to(j, "domainname", c.domainname);
+    get_to(j, "pid_mode", c.pid_mode);
+    get_to(j, "ipc_mode", c.ipc_mode);
+    get_to(j, "uts_mode", c.uts_mode);
+    get_to(j, "shm_size", c.shm_size);
     if (auto it = j.find("mounts"); it != j.end())
       for (const auto& m : *it)
         c.mounts.push_back({m.value("type", ""), m.value("name", ""), m.value("source", ""),

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -77,6 +78,12 @@ struct ContainerConfig {
   std::string ip;                        // --ip: fixed address on the network
   std::string mac_address;               // --mac-address, "" = derived from the address
   std::string domainname;                // --domainname
+  // --pid, --ipc, --uts: "" (a namespace of its own), "host", "container:<id>" (joined,
+  // the id resolved at create, as docker's HostConfig shows it); --ipc also "shareable"
+  // (its /dev/shm is a tmpfs of the host's, under the container's directory, that
+  // --ipc container:<id> binds) and "none" (no /dev/shm).
+  std::string pid_mode, ipc_mode, uts_mode;
+  int64_t shm_size = 0;  // --ipc shareable: the size of that tmpfs
   std::vector<MountRecord> mounts;
   uint64_t log_max_size = 0;  // bytes, 0 = unlimited
   int log_max_file = 1;
@@ -86,6 +93,15 @@ struct ContainerConfig {
   Json to_json() const;
   static Result<ContainerConfig> from_json(const Json& j);
 };
+
+// A mode that joins another container's namespace: "container:NAME" (--network, --pid,
+// --ipc, --uts); container_of_mode is NAME.
+inline bool joins_container(std::string_view mode) {
+  return mode.starts_with("container:");
+}
+inline std::string_view container_of_mode(std::string_view mode) {
+  return mode.substr(std::string_view("container:").size());
+}
 
 // Changes over the container's life; written by the CLI and by its monitor.
 struct ContainerState {

@@ -4,6 +4,8 @@
 
 #include <ftw.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <optional>
 #include <set>
@@ -55,8 +57,45 @@ ContainerSize container_size(const ContainerConfig& c, const std::string& contai
   return {rw, rw + image_size};
 }
 
+namespace {
+
+// --ipc shareable: /dev/shm is a tmpfs of the host's at <container_dir>/shm (docker's
+// mounts/shm), so that a container:NAME joiner binds the same one. Made at each start,
+// gone at each stop, with the rootfs.
+Status mount_shm(const ContainerConfig& c, const std::string& container_dir) {
+  if (c.ipc_mode != "shareable") return {};
+  const std::string shm = container_dir + "/shm";
+  if (::mkdir(shm.c_str(), 0700) < 0 && errno != EEXIST) return sys_failf("mkdir {}", shm);
+  (void)::umount2(shm.c_str(), MNT_DETACH);  // left by a killed monitor
+  const std::string data = fmt::format("mode=1777,size={}", c.shm_size);
+  if (::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data.c_str()) < 0)
+    return sys_failf("mount tmpfs on {}", shm);
+  return {};
+}
+
+// Idempotent, whatever the config says (`hull __exited --removed` has none).
+void unmount_shm(const std::string& container_dir) {
+  const std::string shm = container_dir + "/shm";
+  if (::umount2(shm.c_str(), MNT_DETACH) == 0 || errno == EINVAL) (void)::rmdir(shm.c_str());
+}
+
+Status prepare_image_rootfs(const ContainerConfig& c, const std::string& root,
+                            const std::string& container_dir, image::Store* images);
+
+}  // namespace
+
 Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
                       const std::string& container_dir, image::Store* images) {
+  HULL_CHECK(mount_shm(c, container_dir));
+  auto r = prepare_image_rootfs(c, root, container_dir, images);
+  if (!r) unmount_shm(container_dir);
+  return r;
+}
+
+namespace {
+
+Status prepare_image_rootfs(const ContainerConfig& c, const std::string& root,
+                            const std::string& container_dir, image::Store* images) {
   if (!c.rootfs_dir.empty()) return populate_volumes(c, c.rootfs_dir);
   std::optional<image::Store> opened;
   image::Store* store = HULL_TRY(store_of(images, root, opened));
@@ -69,8 +108,11 @@ Status prepare_rootfs(const ContainerConfig& c, const std::string& root,
   return {};
 }
 
+}  // namespace
+
 Status release_rootfs(const ContainerConfig& c, const std::string&,
                       const std::string& container_dir) {
+  unmount_shm(container_dir);
   if (!c.rootfs_dir.empty()) return {};
   return image::unmount_rootfs(container_dir);
 }

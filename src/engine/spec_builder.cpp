@@ -133,14 +133,17 @@ bool valid_cpuset(std::string_view s) {
   return true;
 }
 
-// Which sysctls a container may set, as docker's ValidateSysctl: only namespaced ones.
-Status check_sysctl(const std::string& key, bool own_net, bool own_ipc, bool own_uts) {
+// Which sysctls a container may set, as docker's ValidateSysctl: only namespaced ones, of a
+// namespace of its own (ipc, uts: the mode, "" when it has its own).
+Status check_sysctl(const std::string& key, bool own_net, std::string_view ipc,
+                    std::string_view uts) {
+  const bool own_ipc = ipc.empty(), own_uts = uts.empty();
   static constexpr std::string_view kIpc[] = {
       "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
       "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
   if (std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc) ||
       key.starts_with("fs.mqueue.")) {
-    if (!own_ipc) return failf("--sysctl {}: not allowed with --ipc host", key);
+    if (!own_ipc) return failf("--sysctl {}: not allowed with --ipc {}", key, ipc);
     return {};
   }
   if (key.starts_with("net.")) {
@@ -150,7 +153,7 @@ Status check_sysctl(const std::string& key, bool own_net, bool own_ipc, bool own
   // The runtimes (runc, crun, hull-runtime) refuse it: --hostname sets it.
   if (key == "kernel.hostname") return failf("--sysctl {}: not allowed, use --hostname", key);
   if (key == "kernel.domainname") {
-    if (!own_uts) return failf("--sysctl {}: not allowed with --uts host", key);
+    if (!own_uts) return failf("--sysctl {}: not allowed with --uts {}", key, uts);
     return {};
   }
   return failf("--sysctl {}: not a namespaced sysctl, a container may not set it", key);
@@ -435,11 +438,21 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   c.restart = HULL_TRY(parse_restart_policy(o.restart));
   if (o.rm && c.restart.kind != RestartPolicy::Kind::no)
     return fail("conflicting options: --restart and --rm");
-  for (const auto& [mode, flag] :
-       {std::pair{&o.pid_mode, "--pid"}, {&o.ipc_mode, "--ipc"}, {&o.uts_mode, "--uts"}})
-    if (!mode->empty() && *mode != "host" && *mode != "private" &&
-        !(flag == std::string_view("--ipc") && (*mode == "shareable" || *mode == "none")))
-      return failf("invalid {} mode \"{}\": use host or private", flag, *mode);
+  // --pid, --ipc, --uts: private (its own namespace, recorded as ""), host, or
+  // container:NAME (that running container's, resolved and checked by Engine::create).
+  for (const auto& [mode, flag, out] : {std::tuple{&o.pid_mode, "--pid", &c.pid_mode},
+                                        {&o.ipc_mode, "--ipc", &c.ipc_mode},
+                                        {&o.uts_mode, "--uts", &c.uts_mode}}) {
+    const bool ipc = flag == std::string_view("--ipc");
+    if (mode->empty() || *mode == "private") continue;
+    if (*mode == "host" || (ipc && (*mode == "shareable" || *mode == "none")) ||
+        (mode->starts_with("container:") && mode->size() > std::string_view("container:").size())) {
+      *out = *mode;
+      continue;
+    }
+    return failf("invalid {} mode \"{}\": use private, host{} or container:NAME", flag, *mode,
+                 ipc ? ", shareable, none" : "");
+  }
   if (o.pull != "missing" && o.pull != "always" && o.pull != "never")
     return failf("invalid --pull \"{}\": use missing, always or never", o.pull);
   HULL_CHECK(check_platform(o.platform));
@@ -518,8 +531,9 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     extra_hosts.push_back(std::move(e));
   }
   if (bridge_net) c.extra_hosts = o.add_hosts;
-  const bool host_pid = o.pid_mode == "host", host_ipc = o.ipc_mode == "host",
-             host_uts = o.uts_mode == "host";
+  const bool host_pid = c.pid_mode == "host", host_ipc = c.ipc_mode == "host",
+             host_uts = c.uts_mode == "host";
+  const bool joined_ipc = joins_container(c.ipc_mode), joined_uts = joins_container(c.uts_mode);
 
   // --- process
   oci::Process& p = s.process.emplace();
@@ -538,14 +552,17 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   c.entrypoint = entrypoint;
   c.cmd = cmd;
 
+  // --uts container:NAME: NAME's hostname, which Engine::create takes from its record.
   c.hostname = o.hostname.empty() ? (host_uts ? "" : ctx.id.substr(0, 12)) : o.hostname;
   if (!o.hostname.empty()) {
-    if (host_uts) return fail("conflicting options: --hostname and --uts host");
+    if (host_uts || joined_uts)
+      return failf("conflicting options: --hostname and --uts {}", c.uts_mode);
     if (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos)
       return failf("invalid hostname \"{}\"", o.hostname);
   }
   if (!o.domainname.empty()) {
-    if (host_uts) return fail("conflicting options: --domainname and --uts host");
+    if (host_uts || joined_uts)
+      return failf("conflicting options: --domainname and --uts {}", c.uts_mode);
     if (o.domainname.size() > 64 || o.domainname.find_first_of("/ ") != std::string::npos)
       return failf("invalid domainname \"{}\"", o.domainname);
     c.domainname = o.domainname;
@@ -718,8 +735,11 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   if (!host_uts) lx.namespaces.push_back({oci::NamespaceType::uts, {}});
   if (!host_net) lx.namespaces.push_back({oci::NamespaceType::network, {}});
   lx.namespaces.push_back({oci::NamespaceType::cgroup, {}});
-  s.hostname = c.hostname;
-  s.domainname = c.domainname;
+  // A joined uts namespace keeps the names its owner set.
+  if (!joined_uts) {
+    s.hostname = c.hostname;
+    s.domainname = c.domainname;
+  }
   if (system_paths) {
     lx.masked_paths = {"/proc/asound",
                        "/proc/acpi",
@@ -741,7 +761,8 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     std::string key = kv.substr(0, eq);
     if (key.starts_with("net.") && shared_net)
       return failf("--sysctl {}: not allowed with --network {}", key, network);
-    HULL_CHECK(check_sysctl(key, !host_net, !host_ipc, !host_uts));
+    HULL_CHECK(
+        check_sysctl(key, !host_net, c.ipc_mode == "shareable" ? "" : c.ipc_mode, c.uts_mode));
     lx.sysctl[key] = kv.substr(eq + 1);
   }
 
@@ -807,18 +828,25 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
       add("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", o.privileged ? "rw" : "ro"}));
   HULL_CHECK(add("/sys/fs/cgroup", "cgroup", "cgroup",
                  {"nosuid", "noexec", "nodev", "relatime", o.privileged ? "rw" : "ro"}));
+  // /dev/shm as docker makes it: the host's with --ipc host; a tmpfs of the host's under
+  // the container's directory with --ipc shareable (mounted by prepare_rootfs), which a
+  // container:NAME joiner binds (the source is the owner's: Engine::create sets it); none
+  // with --ipc none; else a tmpfs of its own.
+  int64_t shm = kDefaultShmSize;
+  if (!o.shm_size.empty() && !host_ipc && !joined_ipc) {  // else ignored, as docker does
+    shm = HULL_TRY(parse_size(o.shm_size, "--shm-size"));
+    if (shm <= 0) return failf("invalid --shm-size \"{}\": must be positive", o.shm_size);
+  }
   if (host_ipc) {
     HULL_CHECK(add("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
-  } else {
-    int64_t shm = kDefaultShmSize;
-    if (!o.shm_size.empty()) {
-      shm = HULL_TRY(parse_size(o.shm_size, "--shm-size"));
-      if (shm <= 0) return failf("invalid --shm-size \"{}\": must be positive", o.shm_size);
-    }
+  } else if (joined_ipc || c.ipc_mode == "shareable") {
+    HULL_CHECK(add("/dev/shm", "bind", ctx.container_dir + "/shm", {"rbind", "rprivate"}));
+    if (!joined_ipc) c.shm_size = shm;
+  } else if (c.ipc_mode != "none") {
     HULL_CHECK(add("/dev/shm", "tmpfs", "shm",
                    {"nosuid", "noexec", "nodev", "mode=1777", fmt::format("size={}", shm)}));
-    HULL_CHECK(add("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   }
+  if (!host_ipc) HULL_CHECK(add("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   // Generated files, bound read-write as docker does (a container may edit its hosts).
   // A bridge network's hosts file is rewritten by src/net at attach (with the extra hosts).
   if (!host_net) {

@@ -112,6 +112,10 @@ struct ExecOptions {
   // ("" for every hierarchy, the only key on v2), relative to the container's cgroup.
   std::map<std::string, std::string> sub_cgroups;
   std::string detach_keys;  // with a terminal and no console socket: wait_process's
+  // The container's pid namespace holds another container's processes too (the engine's
+  // --pid container:NAME, either side): whatever the capabilities of this one, run from a
+  // sealed copy (CVE-2019-5736), as create does when it joins a pid namespace.
+  bool shared_pid_ns = false;
 };
 
 // Runs a new process in a running container: its namespaces, cgroup, and the security

@@ -263,17 +263,19 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
       for (int c : spec.process->capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
     if (joins_pidns || could_ptrace_runtime(bnd, 0)) {
       // The engine creates from its monitor, forked mid-way through `hull run`: a re-exec
-      // would run the command again. It has no `--pid container:NAME` (refused at create),
-      // so a joined pid namespace here is a bug: refused, not left to PR_SET_DUMPABLE,
-      // which does not stop a peer holding CAP_SYS_PTRACE. Its `--pid host` needs no copy:
-      // whoever holds CAP_SYS_PTRACE over the host's user namespace in the host's pid
-      // namespace can open /proc/<pid>/exe of every hull process (a `hull ps`) anyway.
+      // would run the command again. For `--pid container:NAME` the CLI (or `hull
+      // __relaunch`) re-executed from a sealed copy before anything else, so the monitor
+      // forked from it runs from that copy; a joined pid namespace without one is a bug:
+      // refused, not left to PR_SET_DUMPABLE, which does not stop a peer holding
+      // CAP_SYS_PTRACE. Its `--pid host` needs no copy: whoever holds CAP_SYS_PTRACE over
+      // the host's user namespace in the host's pid namespace can open /proc/<pid>/exe of
+      // every hull process (a `hull ps`) anyway.
       if (!opts.in_engine_monitor)
         HULL_CHECK(reexec_from_sealed_copy());
-      else if (joins_pidns)
+      else if (joins_pidns && !running_from_sealed_copy())
         return fail(
-            "CVE-2019-5736: the engine cannot join another pid namespace (its monitor cannot "
-            "re-execute from a sealed copy)");
+            "CVE-2019-5736: the engine joins another pid namespace only from a sealed copy of "
+            "hull (it was not re-executed from one)");
     }
   }
 

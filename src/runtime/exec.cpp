@@ -119,7 +119,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
   uint64_t bnd = bounding_set_of(s.pid).value_or(~uint64_t{0});
   if (opts.process.capabilities)
     for (int c : opts.process.capabilities->bounding) bnd |= uint64_t{1} << (c & 63);
-  if (could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
+  if (opts.shared_pid_ns || could_ptrace_runtime(bnd, s.pid)) HULL_CHECK(reexec_from_sealed_copy());
 
   Joins joins;
   if (!s.no_new_keyring) joins.session_keyring = "_ses." + opts.id;

@@ -318,6 +318,65 @@ TEST(EngineSpec, NamespaceModesAndSysctl) {
   EXPECT_FALSE(build_spec(o, {}, ctx(d)));
 }
 
+// --pid/--ipc/--uts container:NAME, shareable and none: what build_spec makes of them before
+// Engine::create resolves NAME (join_containers sets the paths and /dev/shm's source).
+TEST(EngineSpec, ContainerNamespaceModes) {
+  TempDir d;
+  auto shm_of = [](const oci::Spec& s) -> const oci::Mount* {
+    for (const auto& m : s.mounts)
+      if (m.destination == "/dev/shm") return &m;
+    return nullptr;
+  };
+  auto o = base();
+  o.pid_mode = "container:a";
+  o.ipc_mode = "container:b";
+  o.uts_mode = "container:c";
+  auto plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->config.pid_mode, "container:a");
+  EXPECT_EQ(plan->config.ipc_mode, "container:b");
+  EXPECT_EQ(plan->config.uts_mode, "container:c");
+  for (auto t : {oci::NamespaceType::pid, oci::NamespaceType::ipc, oci::NamespaceType::uts})
+    EXPECT_TRUE(plan->spec.linux.has_namespace(t));
+  EXPECT_TRUE(plan->spec.hostname.empty());  // the joined namespace keeps its own
+  ASSERT_TRUE(shm_of(plan->spec));
+  EXPECT_EQ(shm_of(plan->spec)->type, "bind");
+  o.sysctls = {"kernel.shmmax=1"};
+  auto bad = build_spec(o, {}, ctx(d));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--ipc container:b"), std::string::npos);
+  o.sysctls.clear();
+  for (const char* flag : {"hostname", "domainname"}) {
+    auto h = base();
+    h.uts_mode = "container:c";
+    (flag == std::string_view("hostname") ? h.hostname : h.domainname) = "x";
+    auto r = build_spec(h, {}, ctx(d));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("conflicting options"), std::string::npos);
+  }
+  for (const char* mode : {"container:", "bogus", "shareable"}) {
+    o = base();
+    o.pid_mode = mode;  // shareable is --ipc's only
+    EXPECT_FALSE(build_spec(o, {}, ctx(d))) << mode;
+  }
+  o = base();
+  o.ipc_mode = "shareable";
+  o.shm_size = "2m";
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->config.shm_size, 2 << 20);
+  EXPECT_EQ(shm_of(plan->spec)->source, ctx(d).container_dir + "/shm");
+  o.ipc_mode = "none";
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_FALSE(shm_of(plan->spec));
+  o.ipc_mode = "private";
+  plan = build_spec(o, {}, ctx(d));
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->config.ipc_mode, "");
+  EXPECT_EQ(shm_of(plan->spec)->type, "tmpfs");
+}
+
 TEST(EngineSpec, Mounts) {
   TempDir d;
   auto o = base();

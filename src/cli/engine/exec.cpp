@@ -115,6 +115,14 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     }
     runtime::ExecOptions opts;
     opts.id = ct->config.id;
+    // --pid container:NAME, this container's or another's into it: the other container's
+    // processes see this exec's runtime, whatever this one's capabilities.
+    opts.shared_pid_ns = engine::joins_container(ct->config.pid_mode);
+    if (!opts.shared_pid_ns)
+      if (auto all = e->db().list())
+        opts.shared_pid_ns = std::any_of(all->begin(), all->end(), [&](const auto& other) {
+          return other.config.pid_mode == "container:" + ct->config.id;
+        });
     opts.process = std::move(p);
     opts.detach = a->detach;
     // Only a terminal's input is watched for them, as docker's.

@@ -3,6 +3,7 @@
 
 #include "cli/engine/run_flags.hpp"
 #include "cli/engine/terminal.hpp"
+#include "engine/monitor.hpp"
 
 namespace hull::cli {
 
@@ -22,6 +23,10 @@ HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
     // A flag docker's CLI refuses before anything is created: 125.
     auto keys = engine::parse_detach_keys(*keys_spec);
     if (!keys) return engine_report(keys.error());
+    // CVE-2019-5736: the init will run in another container's pid namespace before it
+    // execs; from a sealed copy of hull, made before anything (docs/security.md).
+    if (engine::joins_container(o->pid_mode))
+      if (auto r = engine::reexec_sealed_hull(); !r) return engine_report(r.error());
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
     const engine::StartOptions start{.attach = !o->detach, .detach_keys = std::move(*keys)};

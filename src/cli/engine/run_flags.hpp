@@ -7,6 +7,7 @@
 #include "cli/engine/verb.hpp"
 #include "common/signals.hpp"
 #include "engine/engine.hpp"
+#include "engine/monitor.hpp"
 #include "engine/spec_builder.hpp"
 
 namespace hull::cli {
@@ -93,6 +94,15 @@ inline void finish_run_flags(CLI::App* c, engine::RunOptions& o) {
 
 inline Result<engine::Engine> open_engine(const EngineGlobals& g) {
   return engine::Engine::open(g.root, g.run_root);
+}
+
+// CVE-2019-5736: start and restart of a container that joins another's pid namespace run
+// from a sealed copy of hull, made before any container is touched (docs/security.md).
+inline Status seal_for_pid_joins(engine::Engine& e, const std::vector<std::string>& refs) {
+  for (const auto& ref : refs)
+    if (auto c = e.db().find(ref); c && engine::joins_container(c->config.pid_mode))
+      return engine::reexec_sealed_hull();
+  return {};
 }
 
 // stop's and restart's -s: a name or number as kill takes it; empty is the container's own

@@ -30,25 +30,45 @@ def test_exec_engine_binary_cannot_be_overwritten(engine, base_rootfs, tmp_path)
     assert_attack_held(out, engine.binary, before, "engine")
 
 
-def test_engine_never_joins_a_ptrace_capable_containers_pid_namespace(engine, base_rootfs):
-    """CVE-2019-5736 through the engine's create: its monitor (a fork of the CLI, so
-    /proc/<pid>/exe is the host's hull) cannot re-execute from a sealed copy, so its init
-    must never run in a pid namespace where a container holding CAP_SYS_PTRACE lives. The
-    engine has no `--pid container:NAME`: every spelling is refused before anything is
-    created (hull-runtime, which does re-execute, joins one by path:
-    test_run_in_shared_pid_ns_binary_cannot_be_overwritten). Should the engine learn that
-    mode, this test fails; the runtime refuses the engine's launch meanwhile (create.cpp)."""
-    engine("run", "-d", "--name", "victim", "--cap-add", "SYS_PTRACE",
-           "--rootfs", str(base_rootfs), "sleep", "60")
-    vid = engine("ps", "-q", "--no-trunc").stdout.split()
-    assert len(vid) == 1
-    for args in (("run", "--rm", "--pid", "container:victim"),
-                 ("run", "-d", f"--pid=container:{vid[0]}"),
-                 ("create", "--pid", "container:victim")):
-        r = engine(*args, "--rootfs", str(base_rootfs), "true", check=False)
-        assert r.returncode == 125, (args, r.stdout, r.stderr)
-        assert "--pid" in r.stderr, r.stderr
-    assert engine("ps", "-aq", "--no-trunc").stdout.split() == vid
+@pytest.mark.parametrize("how", ["run", "start", "exec-joiner", "exec-owner"])
+def test_pid_join_engine_binary_cannot_be_overwritten(engine, base_rootfs, tmp_path, how):
+    """CVE-2019-5736 through `hull run --pid container:NAME` (and start of a created
+    joiner): the joiner's init runs hull's code in a pid namespace where a container
+    holding CAP_SYS_PTRACE already lives. The engine re-executes from a sealed copy of
+    itself before it makes anything, so the /proc/<pid>/exe the attacker holds is the copy
+    (another inode than the host's file), and writing to it fails. `hull exec` into either
+    container of a shared pid namespace does the same, whatever the capabilities of the one
+    it enters (exec-joiner: the attacker owns the namespace; exec-owner: it joined it)."""
+    results = tmp_path / "results"
+    results.mkdir()
+    out = results / "out"
+    before = sha(engine.binary)
+    attacker = ["--cap-add", "SYS_PTRACE", "-v", f"{results}:/results", "--rootfs",
+                str(base_rootfs), "/bin/attack", "exe", "/results/out", "12"]
+    plain = ["--rootfs", str(base_rootfs), "sleep", "60"]
+    if how == "exec-owner":
+        engine("run", "-d", "--name", "owner", *plain)
+        engine("run", "-d", "--name", "victim", "--pid", "container:owner", *attacker)
+    else:
+        engine("run", "-d", "--name", "victim", *attacker)
+    if how == "exec-joiner":
+        engine("run", "-d", "--name", "joiner", "--pid", "container:victim", *plain)
+    for n in range(40):
+        if how == "run":
+            engine("run", "--rm", "--pid", "container:victim", "--rootfs", str(base_rootfs),
+                   "true")
+        elif how == "start":
+            engine("create", "--name", f"j{n}", "--pid", "container:victim",
+                   "--rootfs", str(base_rootfs), "true")
+            engine("start", "-a", f"j{n}")
+        else:
+            engine("exec", "joiner" if how == "exec-joiner" else "owner", "true")
+        if out.exists() and "OPENED" in out.read_text():
+            break
+    assert_attack_held(out, engine.binary, before, "engine")
+    host_ino = os.stat(engine.binary).st_ino
+    opened = [l for l in out.read_text().splitlines() if l.startswith("OPENED")]
+    assert all(f"ino {host_ino} " not in l for l in opened), (host_ino, opened)
 
 
 @pytest.mark.parametrize("grant", [["--cap-add", "SYS_PTRACE"], ["--privileged"]],
