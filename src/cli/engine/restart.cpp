@@ -18,7 +18,7 @@ HULL_ENGINE_VERB(restart, [](CLI::App& app, EngineGlobals& g) {
     auto sig = parse_stop_signal(a->signal);
     if (!sig) return verb_failure(sig.error());
     if (auto e = open_engine(g))
-      if (auto r = seal_for_pid_joins(*e, a->refs); !r) return verb_failure(r.error());
+      if (auto r = seal_for_pid_joins(*e, g, a->refs); !r) return verb_failure(r.error());
     return for_each_container(
         g, a->refs,
         [&](engine::Engine& e, const std::string& ref) -> std::expected<void, engine::RunError> {

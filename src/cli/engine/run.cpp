@@ -26,7 +26,7 @@ HULL_ENGINE_VERB(run, [](CLI::App& app, EngineGlobals& g) {
     // CVE-2019-5736: the init will run in another container's pid namespace before it
     // execs; from a sealed copy of hull, made before anything (docs/security.md).
     if (engine::joins_container(o->pid_mode))
-      if (auto r = engine::reexec_sealed_hull(); !r) return engine_report(r.error());
+      if (auto r = reexec_sealed(g); !r) return engine_report(r.error());
     auto e = open_engine(g);
     if (!e) return engine_report(e.error());
     const engine::StartOptions start{.attach = !o->detach, .detach_keys = std::move(*keys)};

@@ -2,6 +2,7 @@
 // meaning are engine::build_spec's.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
 
 #include "cli/engine/verb.hpp"
@@ -96,12 +97,23 @@ inline Result<engine::Engine> open_engine(const EngineGlobals& g) {
   return engine::Engine::open(g.root, g.run_root);
 }
 
-// CVE-2019-5736: start and restart of a container that joins another's pid namespace run
-// from a sealed copy of hull, made before any container is touched (docs/security.md).
-inline Status seal_for_pid_joins(engine::Engine& e, const std::vector<std::string>& refs) {
+// CVE-2019-5736: a launch into another container's pid namespace runs from a sealed copy
+// of hull, made before anything else (docs/security.md). The copy runs this command line
+// again with the stores given in the environment: a rootless hull has entered its user
+// namespace, where its per-user defaults (from the real uid) are not found again.
+inline Status reexec_sealed(const EngineGlobals& g) {
+  ::setenv("HULL_ROOT", g.root.c_str(), 1);
+  ::setenv("HULL_RUN_ROOT", g.run_root.c_str(), 1);
+  return engine::reexec_sealed_hull();
+}
+
+// start and restart: when one of the containers joins another's pid namespace, before any
+// container is touched.
+inline Status seal_for_pid_joins(engine::Engine& e, const EngineGlobals& g,
+                                 const std::vector<std::string>& refs) {
   for (const auto& ref : refs)
     if (auto c = e.db().find(ref); c && engine::joins_container(c->config.pid_mode))
-      return engine::reexec_sealed_hull();
+      return reexec_sealed(g);
   return {};
 }
 

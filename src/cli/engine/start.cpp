@@ -28,7 +28,7 @@ HULL_ENGINE_VERB(start, [](CLI::App& app, EngineGlobals& g) {
       return verb_failure(Error{0, "you cannot start and attach multiple containers at once"});
     auto e = open_engine(g);
     if (!e) return verb_failure(e.error());
-    if (auto r = seal_for_pid_joins(*e, a->refs); !r) return verb_failure(r.error());
+    if (auto r = seal_for_pid_joins(*e, g, a->refs); !r) return verb_failure(r.error());
     int rc = 0;
     for (const auto& ref : a->refs) {
       bool attach = a->attach;

@@ -250,6 +250,24 @@ def test_network_none_host_and_container(user, image, testns):
     assert_nothing_left(user)
 
 
+@pytest.mark.parametrize("flag", ["--pid", "--ipc", "--uts"])
+def test_pid_ipc_uts_join_refused(user, image, testns, flag):
+    """Joined from the monitor, which in the user namespace could not setns back to its
+    own uts, ipc and pid namespaces (the host's): a clear error before anything is made."""
+    name = f"rl-pid-{user.kind}"
+    user.hull("run", "-d", "--name", name, "--network", "none", image, "sleep", "1000",
+              check=True)
+    try:
+        p = user.hull("run", "--rm", "--network", "none", flag, f"container:{name}", image,
+                      "true")
+        assert p.returncode == 125, p
+        assert "not supported by rootless hull" in p.stderr and flag in p.stderr, p.stderr
+        assert names(user) == [name]
+    finally:
+        user.hull("rm", "-f", name)
+    assert_nothing_left(user)
+
+
 def test_pasta_publishes_a_port(user, image, testns):
     port = 18090 if user.kind == "nobody" else 18091
     name = f"rl-web-{user.kind}"
