@@ -18,6 +18,7 @@
 #include "engine/logs.hpp"
 #include "engine/record.hpp"
 #include "engine/spec_builder.hpp"
+#include "engine/update.hpp"
 #include "image/store.hpp"
 #include "runtime/state.hpp"
 
@@ -90,6 +91,9 @@ class Engine {
   Status kill(const std::string& ref, int signal);
   Status remove(const std::string& ref, bool force, bool volumes);
   Status pause(const std::string& ref, bool frozen);
+  // docker's update (engine/update.hpp): limits applied to a live container's cgroup and
+  // kept in its config.json, the restart policy in its record.
+  Status update(const std::string& ref, const UpdateRequest& u);
   // Until the container stops; its exit code.
   Result<int> wait(const std::string& ref);
   Result<Container> find(const std::string& ref);

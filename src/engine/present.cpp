@@ -95,9 +95,10 @@ Json inspect_json(const Engine& e, const Container& c) {
   networks[cfg.network] = {{"IPAddress", s.ip}, {"Aliases", cfg.network_aliases}};
   // The limits docker's HostConfig shows, from the spec written at create (zero values, as
   // docker's, when unset or unreadable).
-  int64_t memory = 0, swap = 0, nano_cpus = 0, shares = 0, shm_size = 0;
+  int64_t memory = 0, swap = 0, reservation = 0, nano_cpus = 0, shares = 0, shm_size = 0;
+  int64_t cpu_quota = 0, cpu_period = 0, blkio_weight = 0;
   Json pids_limit = nullptr;
-  std::string cpuset;
+  std::string cpuset, cpuset_mems;
   bool readonly_rootfs = false;
   if (auto spec = e.load_spec(cfg.id)) {
     readonly_rootfs = spec->root.readonly;
@@ -105,14 +106,22 @@ Json inspect_json(const Engine& e, const Container& c) {
       if (r->memory) {
         memory = r->memory->limit.value_or(0);
         swap = r->memory->swap.value_or(0);
+        reservation = r->memory->reservation.value_or(0);
       }
       if (r->cpu) {
-        if (r->cpu->quota.value_or(0) > 0 && r->cpu->period.value_or(0) > 0)
+        // --cpus is NanoCpus; update's --cpu-quota/--cpu-period show as themselves.
+        if (cfg.cpu_cfs) {
+          cpu_quota = r->cpu->quota.value_or(0);
+          cpu_period = static_cast<int64_t>(r->cpu->period.value_or(0));
+        } else if (r->cpu->quota.value_or(0) > 0 && r->cpu->period.value_or(0) > 0) {
           nano_cpus = *r->cpu->quota * 1000000000 / static_cast<int64_t>(*r->cpu->period);
+        }
         shares = static_cast<int64_t>(r->cpu->shares.value_or(0));
         cpuset = r->cpu->cpus;
+        cpuset_mems = r->cpu->mems;
       }
       if (r->pids_limit) pids_limit = *r->pids_limit;
+      if (r->block_io) blkio_weight = r->block_io->weight.value_or(0);
     }
     for (const auto& m : spec->mounts)
       if (m.destination == "/dev/shm" && m.type == "tmpfs")
@@ -173,10 +182,15 @@ Json inspect_json(const Engine& e, const Container& c) {
         {"GroupAdd", cfg.group_add},
         {"Memory", memory},
         {"MemorySwap", swap},
+        {"MemoryReservation", reservation},
         {"NanoCpus", nano_cpus},
         {"CpuShares", shares},
+        {"CpuQuota", cpu_quota},
+        {"CpuPeriod", cpu_period},
         {"CpusetCpus", cpuset},
+        {"CpusetMems", cpuset_mems},
         {"PidsLimit", pids_limit},
+        {"BlkioWeight", blkio_weight},
         {"ReadonlyRootfs", readonly_rootfs},
         {"ShmSize", shm_size},
         {"PortBindings", port_bindings}}},

@@ -186,7 +186,8 @@ Json ContainerConfig::to_json() const {
               {"user", user},
               {"group_add", group_add},
               {"workdir", workdir},
-              {"init", init}};
+              {"init", init},
+              {"cpu_cfs", cpu_cfs}};
 }
 
 Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
@@ -233,6 +234,7 @@ Result<ContainerConfig> ContainerConfig::from_json(const Json& j) {
     get_to(j, "group_add", c.group_add);
     get_to(j, "workdir", c.workdir);
     get_to(j, "init", c.init);
+    get_to(j, "cpu_cfs", c.cpu_cfs);
   } catch (const Json::exception& e) {
     return failf("container record: {}", e.what());
   }

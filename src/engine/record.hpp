@@ -90,6 +90,10 @@ struct ContainerConfig {
   std::string user, workdir;
   std::vector<std::string> group_add;  // --group-add: names or gids
   bool init = false;
+  // The CPU limit came from `update --cpu-quota/--cpu-period` (docker's CpuQuota and
+  // CpuPeriod) rather than --cpus (NanoCpus): inspect shows it as such, and docker's
+  // update refuses to mix the two.
+  bool cpu_cfs = false;
   Json to_json() const;
   static Result<ContainerConfig> from_json(const Json& j);
 };

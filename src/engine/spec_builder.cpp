@@ -35,7 +35,6 @@ namespace hull::engine {
 namespace {
 
 constexpr int64_t kDefaultShmSize = 64 << 20;
-constexpr int64_t kMinMemory = 6 << 20;  // docker refuses less: the runtime itself needs it
 
 Result<oci::Mount> make_mount(std::string destination, std::string type, std::string source,
                               std::vector<std::string> options) {
@@ -117,20 +116,6 @@ Result<void> add_env_arg(std::vector<std::string>& env, std::string_view arg,
   if (ctx.getenv)
     if (auto v = ctx.getenv(std::string(arg))) set_env(env, fmt::format("{}={}", arg, *v));
   return {};
-}
-
-bool valid_cpuset(std::string_view s) {
-  if (s.empty()) return false;
-  for (auto part : split(s, ',')) {
-    auto dash = part.find('-');
-    auto a = parse_int<unsigned>(part.substr(0, dash));
-    if (!a) return false;
-    if (dash != std::string_view::npos) {
-      auto b = parse_int<unsigned>(part.substr(dash + 1));
-      if (!b || *b < *a) return false;
-    }
-  }
-  return true;
 }
 
 // Which sysctls a container may set, as docker's ValidateSysctl: only namespaced ones, of a
@@ -313,6 +298,29 @@ Result<MountSpec> parse_mount_flag(std::string_view text) {
 }
 
 }  // namespace
+
+bool valid_cpuset(std::string_view s) {
+  if (s.empty()) return false;
+  for (auto part : split(s, ',')) {
+    auto dash = part.find('-');
+    auto a = parse_int<unsigned>(part.substr(0, dash));
+    if (!a) return false;
+    if (dash != std::string_view::npos) {
+      auto b = parse_int<unsigned>(part.substr(dash + 1));
+      if (!b || *b < *a) return false;
+    }
+  }
+  return true;
+}
+
+Result<double> parse_cpus(std::string_view text) {
+  std::string t(text);
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !(v > 0) || v > 1024)
+    return failf("invalid --cpus \"{}\": use a positive number such as 1.5", text);
+  return v;
+}
 
 Result<int64_t> parse_size(std::string_view text, std::string_view flag) {
   std::string_view s = trim(text);
@@ -790,10 +798,7 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     res.memory->swap = limit > INT64_MAX / 2 ? -1 : 2 * limit;
   }
   if (!o.cpus.empty()) {
-    char* end = nullptr;
-    double v = std::strtod(o.cpus.c_str(), &end);
-    if (end != o.cpus.c_str() + o.cpus.size() || !(v > 0) || v > 1024)
-      return failf("invalid --cpus \"{}\": use a positive number such as 1.5", o.cpus);
+    double v = HULL_TRY(parse_cpus(o.cpus));
     auto& cpu = res.cpu.emplace();
     cpu.period = 100000;
     cpu.quota = static_cast<int64_t>(std::llround(v * 100000));

@@ -92,6 +92,12 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
 Status check_platform(std::string_view platform);
 // docker's sizes: "64m", "1.5g", "512" (bytes), "10kb"; binary units.
 Result<int64_t> parse_size(std::string_view text, std::string_view flag);
+// docker refuses a memory limit (or reservation) below this: the runtime itself needs it.
+inline constexpr int64_t kMinMemory = 6 << 20;
+// --cpus: a number of CPUs above 0, up to 1024 ("1.5").
+Result<double> parse_cpus(std::string_view text);
+// --cpuset-cpus, --cpuset-mems: "0-2,4".
+bool valid_cpuset(std::string_view s);
 Result<oci::Rlimit> parse_ulimit(std::string_view text);
 Result<std::vector<std::string>> read_env_file(const std::string& path, const BuildContext& ctx);
 // Docker's default capability set.
