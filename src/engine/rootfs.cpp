@@ -57,6 +57,19 @@ ContainerSize container_size(const ContainerConfig& c, const std::string& contai
   return {rw, rw + image_size};
 }
 
+std::map<std::string, int64_t> image_sizes(const image::Store& images) {
+  std::map<std::string, int64_t> sizes;
+  if (auto list = images.list())
+    for (const auto& img : *list) sizes[img.id] = img.size;
+  return sizes;
+}
+
+ContainerSize container_size(const ContainerConfig& c, const std::string& container_dir,
+                             const std::map<std::string, int64_t>& image_sizes) {
+  auto it = image_sizes.find(c.image_id);
+  return container_size(c, container_dir, it == image_sizes.end() ? 0 : it->second);
+}
+
 namespace {
 
 // --ipc shareable: /dev/shm is a tmpfs of the host's at <container_dir>/shm (docker's

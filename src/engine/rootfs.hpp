@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
@@ -38,6 +39,12 @@ struct ContainerSize {
 // image_size: the container's image's size, as the image store lists it.
 ContainerSize container_size(const ContainerConfig& c, const std::string& container_dir,
                              int64_t image_size);
+// Each image's size by id, as the image store lists them (for container_size); empty
+// when the list cannot be read.
+std::map<std::string, int64_t> image_sizes(const image::Store& images);
+// container_size with the image's size from such a map (0 for an image not in it).
+ContainerSize container_size(const ContainerConfig& c, const std::string& container_dir,
+                             const std::map<std::string, int64_t>& image_sizes);
 // moby's directory.Size: the sizes of everything under dir but directories, a hard-linked
 // file once, symlinks not followed, other filesystems not entered; 0 if dir is missing.
 int64_t files_size(const std::string& dir);

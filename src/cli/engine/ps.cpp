@@ -126,9 +126,7 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
                              a->format.find(".Size") != std::string::npos);
     std::map<std::string, int64_t> image_sizes;
     if (sizes)
-      if (auto store = image::Store::open(g.root))
-        if (auto images = store->list())
-          for (const auto& img : *images) image_sizes[img.id] = img.size;
+      if (auto store = image::Store::open(g.root)) image_sizes = engine::image_sizes(*store);
     int64_t now = engine::now_ns();
     std::vector<Json> rows;
     Json label_keys = Json::object();
@@ -143,11 +141,8 @@ HULL_ENGINE_VERB(ps, [](CLI::App& app, EngineGlobals& g) {
       if (last > 0 && shown >= last) break;
       ++shown;
       engine::ContainerSize size;
-      if (sizes) {
-        auto it = image_sizes.find(ct.config.image_id);
-        size = engine::container_size(ct.config, e->container_dir(ct.config.id),
-                                      it == image_sizes.end() ? 0 : it->second);
-      }
+      if (sizes)
+        size = engine::container_size(ct.config, e->container_dir(ct.config.id), image_sizes);
       Json row = row_json(ct, a->no_trunc, now, size);
       if (a->quiet) {
         fmt::print("{}\n", row["ID"].get<std::string>());

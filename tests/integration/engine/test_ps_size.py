@@ -48,3 +48,28 @@ def test_ps_size_of_a_rootfs_directory(hull):
     line = sizes(hull, "-s").strip()
     assert re.fullmatch(r"dir 0B \(virtual [0-9.]+[kM]B\)", line), line
     hull("rm", "-f", "dir")
+
+
+def test_inspect_size_as_docker(hull):
+    # inspect -s: docker's SizeRw (the writable layer's bytes) and SizeRootFs (those and
+    # the image's), the sizes ps -s shows; without -s the fields are absent.
+    import_image(hull, "sized:2")
+    hull("run", "-d", "--name", "big", "sized:2", "sh", "-c",
+         "head -c 100000 /dev/zero > /blob; sync; sleep 1000")
+    hull("create", "--name", "idle", "sized:2", "true")
+    inspect_s = lambda ref: json.loads(hull("inspect", "-s", ref).stdout)[0]
+    assert wait_for(lambda: inspect_s("big")["SizeRw"] >= 100000), inspect_s("big")
+    j = inspect_s("big")
+    idle = json.loads(hull("inspect", "--size", "idle").stdout)[0]
+    assert idle["SizeRw"] == 0 and idle["SizeRootFs"] > 0, idle
+    # The whole is the layer and the image (the created container's whole is the image).
+    assert j["SizeRootFs"] == j["SizeRw"] + idle["SizeRootFs"], (j["SizeRootFs"], j["SizeRw"])
+    plain = hull.inspect("big")
+    assert "SizeRw" not in plain and "SizeRootFs" not in plain
+    assert hull("inspect", "-s", "-f", "{{.SizeRw}}", "big").stdout.strip() == str(j["SizeRw"])
+    # Several at once, an unknown one among them: the others still shown, exit 1.
+    p = hull("inspect", "-s", "big", "nosuch", "idle", check=False)
+    assert p.returncode == 1 and "nosuch" in p.stderr
+    assert [o["Name"] for o in json.loads(p.stdout)] == ["/big", "/idle"]
+    hull("rm", "-f", "big", "idle")
+    hull("rmi", "sized:2")
