@@ -43,6 +43,10 @@ struct CreateOptions {
   // command, which a re-exec from a sealed copy (CVE-2019-5736) would run again from the
   // start. It never re-executes: a launch that would need it is refused (create.cpp).
   bool in_engine_monitor = false;
+  // runc's `run --keep`: a start that fails once the container's cgroup exists (a mount,
+  // a hook, the program not found) leaves the container stopped, its state dir kept for
+  // `delete` (its cgroup, empty, removed), as runc keeps it; otherwise nothing is left.
+  bool keep_on_failure = false;
 };
 
 enum class LaunchMode {

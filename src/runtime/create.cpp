@@ -46,9 +46,14 @@ struct Undo {
   std::string stopped_state;
   bool committed = false;
   bool* oom_killed = nullptr;  // set when the cgroup saw an OOM kill
+  // runc's `run --keep`: once the cgroup exists, a failed start leaves the container
+  // stopped (this state saved in its directory; the empty cgroup removed, as runc removes
+  // it) for `delete`, which runs the poststop hooks then.
+  const State* keep = nullptr;
 
   ~Undo() {
     if (committed) return;
+    const bool kept = keep && cgroup;
     if (child > 0) {
       if (pidfd >= 0)
         ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
@@ -56,11 +61,16 @@ struct Undo {
         ::kill(child, SIGKILL);
       while (::waitpid(child, nullptr, __WALL) < 0 && errno == EINTR) {
       }
-      run_hooks_warn(poststop, stopped_state, "poststop");
+      if (!kept) run_hooks_warn(poststop, stopped_state, "poststop");
     }
     if (cgroup) {
       if (auto n = cgroup->oom_kill_count(); oom_killed && n && *n > 0) *oom_killed = true;
       if (auto r = cgroup->destroy(); !r) log::warn("cleanup: {}", r.error().message);
+    }
+    if (kept) {
+      auto r = store->save(*keep);
+      if (r) return;
+      log::warn("keep container {}: {}", id, r.error().message);
     }
     if (dir_made) {
       if (auto r = store->remove(id); !r) log::warn("cleanup: {}", r.error().message);
@@ -299,6 +309,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   // Declared before the guard, which refers to them while it unwinds.
   std::unique_ptr<cgroups::Manager> cgroup;
   Child child;
+  State kept;  // --keep: what state.json says of a start that failed
   Undo undo;
   undo.store = &store;
   undo.id = opts.id;
@@ -327,9 +338,24 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
   if (auto r = cgroup->create(res, note); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
+  if (opts.keep_on_failure) {
+    kept.id = opts.id;
+    kept.bundle = opts.bundle;
+    kept.rootfs = rootfs_abs;
+    kept.created = rfc3339_now();
+    kept.annotations = spec.annotations;
+    kept.cgroup = cgroup->to_json();
+    if (lx.resources) kept.resources = oci::to_json(*lx.resources);
+    kept.hooks.poststart = spec.hooks.poststart;
+    kept.hooks.poststop = spec.hooks.poststop;
+    kept.owner = rootless ? std::to_string(::geteuid()) : "root";
+    kept.no_new_keyring = opts.no_new_keyring;
+    undo.keep = &kept;
+  }
   if (opts.before_clone) {
     HULL_CHECK(opts.before_clone());
     rootfs_abs = HULL_TRY(find_rootfs());
+    kept.rootfs = rootfs_abs;
   }
 
   // Namespaces given by path are joined by this process before clone, so the child starts
@@ -451,6 +477,11 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   }
   undo.child = child.pid;
   undo.pidfd = child.pidfd.get();
+  if (opts.keep_on_failure) {
+    // Its start time while it surely runs: `state` then says stopped, never a reused pid.
+    kept.pid = child.pid;
+    kept.pid_start_time = process_start_time(child.pid).value_or(0);
+  }
   HULL_CHECK(restore.now());
   if (own_time_ns && ::setns(own_time_ns.get(), CLONE_NEWTIME) < 0)
     return sys_fail("restore time namespace");
@@ -524,6 +555,7 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   s.owner = rootless ? std::to_string(::geteuid()) : "root";
   s.no_new_keyring = opts.no_new_keyring;
   HULL_CHECK(store.save_at(dirfd.get(), s));
+  if (opts.keep_on_failure) kept = s;
   if (!opts.pid_file.empty()) HULL_CHECK(fs::write_output(opts.pid_file, std::to_string(s.pid)));
 
   HULL_CHECK(

@@ -1,6 +1,7 @@
 // hull-runtime run [--detach] [--keep] [--no-subreaper] [create's flags] ID: create + start,
 // and in the foreground wait for the program and return its exit status (128+N if killed
-// by signal N), then delete the container unless --keep.
+// by signal N), then delete the container unless --keep (which keeps a container whose
+// start failed as well, as runc).
 #include "cli/runtime/verb.hpp"
 #include "runtime/container.hpp"
 
@@ -29,6 +30,8 @@ HULL_VERB(run, [](CLI::App& app, Globals& g) {
     if (a->wait.subreaper)
       if (auto r = runtime::become_subreaper(); !r) return report(r.error());
     a->o.listen_fds = runtime::listen_fds_from_env();
+    // A start that fails is kept too, as runc's --keep keeps it.
+    a->o.keep_on_failure = a->wait.keep;
     auto mode = a->detach ? runtime::LaunchMode::run_detached : runtime::LaunchMode::run;
     auto launched = runtime::launch(store, a->o, mode);
     if (!launched) return report(launched.error());

@@ -517,6 +517,33 @@ def test_run_keep_leaves_stopped_container_for_delete(ctr):
     assert not ctr.leftovers()
 
 
+@pytest.mark.skip_runtime("crun", reason="crun's run has no --keep")
+@pytest.mark.parametrize("failure", ["program", "mount"])
+def test_run_keep_keeps_a_container_whose_start_failed(ctr, runtime, failure):
+    # As runc: with --keep a start that fails (the program not found; a mount in the new
+    # root that fails) leaves the container stopped for delete, its (empty) cgroup gone.
+    if failure == "mount" and runtime.name == "runc":
+        pytest.skip("runc 1.1 leaves a failed mount's directory without state.json")
+    if failure == "program":
+        ctr.set_args("/no/such/program")
+    else:
+        ctr.sh("true")
+        ctr.config["mounts"].append({"destination": "/mnt", "type": "bind",
+                                     "source": "/no/such/source", "options": ["rbind"]})
+    r = ctr.run("--keep")
+    assert r.returncode != 0 and ("no/such" in r.stderr), r
+    assert ctr.status() == "stopped"
+    assert (ctr.root / ctr.id).is_dir()
+    assert not oci.cgroups_named(ctr.id)
+    ctr.delete().ok()
+    assert not ctr.leftovers()
+    # Without --keep nothing is left of it.
+    r = ctr.run()
+    assert r.returncode != 0, r
+    assert not ctr.leftovers() and not oci.cgroups_named(ctr.id)
+    assert ctr.cmd("state", ctr.id).returncode != 0
+
+
 ORPHAN_SCRIPT = (
     # A grandchild orphaned while the container runs (no pid namespace: no init of its own
     # to adopt it); its parent, then whether it was reaped once it exited.
