@@ -155,6 +155,29 @@ Result<std::string> sub_cgroup_path(std::string_view sub) {
   return out;
 }
 
+bool exec_joins_init_cgroup(Kind kind, int err, bool explicit_sub_cgroup) {
+  return kind == Kind::v2 && !explicit_sub_cgroup && (err == EBUSY || err == EOPNOTSUPP);
+}
+
+Result<std::string> unified_path(std::string_view proc_pid_cgroup) {
+  for (auto line : split(proc_pid_cgroup, '\n'))
+    if (line.starts_with("0::")) return std::string(line.substr(3));
+  return fail("no cgroup2 entry (0::) in /proc/PID/cgroup", ENOENT);
+}
+
+Result<std::string> init_sub_path(std::string_view container, std::string_view init) {
+  auto trimmed = [](std::string_view p) {
+    while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+    return p;
+  };
+  container = trimmed(container);
+  init = trimmed(init);
+  std::string_view prefix = container == "/" ? "" : container;
+  if (init.size() <= prefix.size() + 1 || !init.starts_with(prefix) || init[prefix.size()] != '/')
+    return failf("the init's cgroup {} is not below the container's cgroup {}", init, container);
+  return sub_cgroup_path(init.substr(prefix.size() + 1));
+}
+
 uint64_t shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
   if (shares < 2) shares = 2;

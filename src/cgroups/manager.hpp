@@ -169,6 +169,15 @@ class Manager {
     return fail("the container has no cgroup to run in a sub-cgroup of", ENOTSUP);
   }
 
+  // runc's exec fallback on cgroup v2 (exec_joins_init_cgroup): a manager of the cgroup
+  // the container's init is in now (from /proc/<init>/cgroup), when that is a sub-cgroup
+  // of the container's; it makes, applies and removes nothing. An error elsewhere (v1,
+  // disabled, an init in the container's cgroup itself or outside it).
+  virtual Result<std::unique_ptr<Manager>> init_cgroup(pid_t init) const {
+    (void)init;
+    return fail("only cgroup v2 has the init's cgroup to fall back to", ENOTSUP);
+  }
+
   // Where the cgroup lives, for state.json; load() reverses it. Complete before create()
   // too, but for the parents create() makes (given to its note).
   virtual Json to_json() const = 0;
@@ -187,6 +196,20 @@ class Manager {
     return note(j);
   }
 };
+
+// runc's exec on cgroup v2 (libcontainer's setnsProcess.start): when the container's
+// cgroup refuses a new process by the kernel's v2 rules, EBUSY (it has sub-cgroups with
+// domain controllers enabled: "no internal processes", as when a systemd in the container
+// moved its init into a sub-cgroup) or EOPNOTSUPP (a threaded or invalid domain), the
+// process joins the init's cgroup instead (Manager::init_cgroup). Never on v1, for other
+// errors (EPERM, ENOENT), or for an explicit exec --cgroup.
+bool exec_joins_init_cgroup(Kind kind, int err, bool explicit_sub_cgroup);
+// The cgroup2 path (the "0::" line) of a /proc/PID/cgroup text.
+Result<std::string> unified_path(std::string_view proc_pid_cgroup);
+// The init's cgroup2 path relative to the container's cgroup path (a sub-cgroup path for
+// sub_cgroup): an error when it is the container's cgroup itself (nothing to fall back
+// to) or outside it (an init moved out must not take exec'd processes out with it).
+Result<std::string> init_sub_path(std::string_view container, std::string_view init);
 
 // Detects the host's layout (v1, v2, hybrid) and makes the manager for a new container.
 Result<std::unique_ptr<Manager>> make_manager(const Options& options);

@@ -7,6 +7,7 @@
 
 #include "cgroups/devices.hpp"
 #include "cgroups/stats.hpp"
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -334,6 +335,14 @@ Result<std::unique_ptr<Manager>> V2::sub_cgroup(const SubPaths& paths) const {
                             m->dir_),
                 ENOENT);
   return m;
+}
+
+Result<std::unique_ptr<Manager>> V2::init_cgroup(pid_t init) const {
+  std::string file = fmt::format("/proc/{}/cgroup", init);
+  auto text = HULL_TRY(fs::read_file(file));
+  auto path = unified_path(text);
+  if (!path) return std::unexpected(path.error().wrap(file));
+  return sub_cgroup({{"", HULL_TRY(init_sub_path(rel_, *path))}});
 }
 
 Json V2::to_json() const {

@@ -27,6 +27,7 @@ class V2 final : public Manager {
   Result<uint64_t> oom_kill_count() const override;
   Status destroy() override;
   Result<std::unique_ptr<Manager>> sub_cgroup(const SubPaths& paths) const override;
+  Result<std::unique_ptr<Manager>> init_cgroup(pid_t init) const override;
   Json to_json() const override;
   std::string path() const override { return rel_; }
 

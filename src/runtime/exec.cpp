@@ -182,7 +182,30 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
     if (!joins.tasks.empty() && !sj.clone_into.empty())
       cg_fd.reset(::open(sj.clone_into.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
-  Child child = HULL_TRY(clone_child(0, cg_fd.get()));
+  // runc's fallback on v2 (cgroups::exec_joins_init_cgroup): a container's cgroup that
+  // refuses the process by the kernel's rules gives way to its init's own cgroup.
+  const bool explicit_sub = !opts.sub_cgroups.empty();
+  auto init_fallback = [&](const Error& refused) -> Result<std::unique_ptr<cgroups::Manager>> {
+    auto m = cgroup->init_cgroup(s.pid);
+    if (!m)
+      return std::unexpected(
+          Error{refused.code, fmt::format("join the container's cgroup: {} (and its init's: {})",
+                                          refused.message, m.error().message)});
+    log::debug("exec: the container's cgroup refused the process ({}): joining its init's, {}",
+               refused.message, (*m)->path());
+    return m;
+  };
+  auto cloned = clone_child(0, cg_fd.get());
+  if (!cloned && cg_fd &&
+      cgroups::exec_joins_init_cgroup(cgroup->kind(), cloned.error().code, explicit_sub)) {
+    cgroup = HULL_TRY(init_fallback(cloned.error()));
+    cg_fd = cgroup->clone_into_fd();
+    cloned = clone_child(0, cg_fd.get());
+  }
+  if (!cloned)
+    return std::unexpected(cg_fd ? cloned.error().wrap(fmt::format("cgroup {}", cgroup->path()))
+                                 : cloned.error());
+  Child child = std::move(*cloned);
   if (child.pid == 0) {
     parent_sock.close();
     exec_child(opts, child_sock, joins, setgroups_allowed, filter ? &*filter : nullptr);
@@ -203,8 +226,13 @@ Result<int> exec(const StateStore& store, const ExecOptions& opts) {
 
   if (cgroup && !joins.tasks.empty())
     HULL_CHECK(cgroup->add_pid_after_self_join(child.pid, child.in_cgroup));
-  else if (cgroup && !child.in_cgroup)
-    HULL_CHECK(cgroup->add_pid(child.pid));
+  else if (cgroup && !child.in_cgroup) {
+    // Without CLONE_INTO_CGROUP (Linux < 5.7) the same fallback, on cgroup.procs.
+    auto added = cgroup->add_pid(child.pid);
+    if (!added && cgroups::exec_joins_init_cgroup(cgroup->kind(), added.error().code, explicit_sub))
+      added = HULL_TRY(init_fallback(added.error()))->add_pid(child.pid);
+    HULL_CHECK(std::move(added));
+  }
   HULL_CHECK(apply_oom_score_adj(child.pid, opts.process));
   HULL_CHECK(parent_sock.send(SyncType::kGo));
   UniqueFd console;

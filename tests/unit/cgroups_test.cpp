@@ -475,6 +475,49 @@ TEST(CgroupV2, CpuMaxForms) {
   ASSERT_TRUE((*m)->destroy());
 }
 
+TEST(CgroupExecFallback, DecisionAsRunc) {
+  // Only the kernel's v2 rules (no internal processes, a threaded or invalid domain), only
+  // on v2, never for an explicit --cgroup.
+  EXPECT_TRUE(exec_joins_init_cgroup(Kind::v2, EBUSY, false));
+  EXPECT_TRUE(exec_joins_init_cgroup(Kind::v2, EOPNOTSUPP, false));
+  EXPECT_FALSE(exec_joins_init_cgroup(Kind::v2, EBUSY, true));
+  EXPECT_FALSE(exec_joins_init_cgroup(Kind::v1, EBUSY, false));
+  EXPECT_FALSE(exec_joins_init_cgroup(Kind::disabled, EBUSY, false));
+  for (int e : {EPERM, ENOENT, EACCES, EINVAL, 0})
+    EXPECT_FALSE(exec_joins_init_cgroup(Kind::v2, e, false)) << e;
+}
+
+TEST(CgroupExecFallback, InitsCgroupMustBeBelowTheContainers) {
+  EXPECT_EQ(*unified_path("12:pids:/a\n0::/user/c1/init.scope\n"), "/user/c1/init.scope");
+  EXPECT_EQ(unified_path("4:memory:/x\n").error().code, ENOENT);
+  EXPECT_EQ(*init_sub_path("/user/c1", "/user/c1/init.scope"), "init.scope");
+  EXPECT_EQ(*init_sub_path("/user/c1/", "/user/c1/a/b/"), "a/b");
+  EXPECT_EQ(*init_sub_path("/", "/c1"), "c1");
+  // Nothing to fall back to, or outside the container's cgroup (a sibling with the same
+  // prefix, a parent, a path climbing out).
+  for (auto [container, init] :
+       std::vector<std::pair<const char*, const char*>>{{"/user/c1", "/user/c1"},
+                                                        {"/user/c1", "/user/c10/init"},
+                                                        {"/user/c1", "/user"},
+                                                        {"/user/c1", "/"},
+                                                        {"/user/c1", "/user/c1/../../etc"}})
+    EXPECT_FALSE(init_sub_path(container, init)) << container << " " << init;
+}
+
+TEST(CgroupExecFallback, OnlyV2HasOne) {
+  FakeV2 t;
+  auto m = make_manager({"c1", "", false, {}}, t.layout);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE((*m)->create(nullptr));
+  // This process is not below the fake container's cgroup: no fallback into it.
+  auto r = (*m)->init_cgroup(::getpid());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not below the container's cgroup"), std::string::npos)
+      << r.error().message;
+  ASSERT_TRUE((*m)->destroy());
+  EXPECT_EQ(load_manager(Json{{"kind", "disabled"}}).value()->init_cgroup(1).error().code, ENOTSUP);
+}
+
 TEST(CgroupDisabled, RefusesLimitsButNotDeviceRules) {
   auto m = load_manager(Json{{"kind", "disabled"}});
   ASSERT_TRUE(m);

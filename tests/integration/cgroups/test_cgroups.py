@@ -401,3 +401,52 @@ def test_exec_cgroup_v2_sub_cgroup(runtime):
         assert r.returncode == 255 and message in r.stderr, (opts, r.stderr)
     runtime("delete", "--force", cid, env=env)
     assert not os.path.exists(d)
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"),
+                    reason="no cgroup2 tree")
+def test_exec_v2_falls_back_to_the_inits_cgroup(runtime):
+    """runc's fallback: a container's cgroup2 directory that refuses a new process (its
+    init moved to a sub-cgroup and a domain controller enabled below it: the kernel's "no
+    internal processes" rule, EBUSY) gives way to the init's own cgroup."""
+    env = dict(os.environ, HULL_CGROUP_FORCE="v2")
+    cid = runtime.run_detached(["sleep", "100"], env=env)
+    own = _host_cgroups(os.getpid())[""]
+    d = os.path.join("/sys/fs/cgroup/unified", own.lstrip("/"), cid)
+    # hugetlb is the one controller of this hybrid host's cgroup2 tree.
+    if "hugetlb" not in read(d + "/cgroup.controllers").split():
+        runtime("delete", "--force", cid, env=env)
+        pytest.skip("no domain controller to enable in the container's cgroup2 directory")
+    init = runtime.state(cid)["pid"]
+    os.mkdir(d + "/init")
+    try:
+        with open(d + "/init/cgroup.procs", "w") as f:
+            f.write(str(init))
+        with open(d + "/cgroup.subtree_control", "w") as f:
+            f.write("+hugetlb")
+        # The container's own directory refuses any process now.
+        probe = subprocess.Popen(["sleep", "30"])
+        try:
+            with pytest.raises(OSError) as refused:
+                with open(d + "/cgroup.procs", "w") as f:
+                    f.write(str(probe.pid))
+            assert refused.value.errno == 16  # EBUSY
+        finally:
+            probe.kill()
+            probe.wait()
+        pid = _exec_detached(runtime, cid, env=env)
+        assert _host_cgroups(pid)[""] == os.path.join(own, cid, "init")
+        r = runtime("exec", cid, "cat", "/proc/self/cgroup", env=env)
+        assert "0::/init" in r.stdout.splitlines(), r.stdout
+        # An explicit --cgroup does not fall back: the refusal is the error.
+        r = runtime("exec", "--cgroup", "/", cid, "true", check=False, env=env)
+        assert r.returncode == 255 and "device or resource busy" in r.stderr, r.stderr
+        assert os.path.join(own, cid) in r.stderr, r.stderr
+    finally:
+        runtime("kill", "--all", cid, "KILL", check=False)
+        for _ in range(100):
+            if runtime.state(cid)["status"] == "stopped" and not read(d + "/init/cgroup.procs"):
+                break
+            time.sleep(0.05)
+        runtime("delete", cid, env=env)
+    assert not os.path.exists(d)
