@@ -7,7 +7,9 @@
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
+#include "common/userns.hpp"
 #include "engine/engine.hpp"
+#include "engine/rootless.hpp"
 #include "engine/spec_builder.hpp"
 #include "runtime/control.hpp"
 
@@ -179,6 +181,15 @@ Result<UpdatePlan> plan_update(const UpdateRequest& u, const oci::Resources& cur
 }
 
 Status Engine::update(const std::string& ref, const UpdateRequest& u) {
+  // As run refuses them (rootless::check_run): a limit needs a cgroup, which rootless hull
+  // has only where one is delegated to the user.
+  if (userns::running_in_user_ns() && !rootless::cgroup_delegated() &&
+      (u.memory || u.memory_swap || u.memory_reservation || u.cpus || u.cpu_shares || u.cpu_quota ||
+       u.cpu_period || u.pids_limit || u.blkio_weight || !u.cpuset_cpus.empty() ||
+       !u.cpuset_mems.empty()))
+    return fail(
+        "resource limits need a cgroup, and rootless hull has none on this host (it needs "
+        "cgroup v2 with a cgroup delegated to the user, e.g. systemd's Delegate=yes)");
   Container c = HULL_TRY(find(ref));
   const std::string& id = c.config.id;
   auto spec = HULL_TRY(load_spec(id));

@@ -215,6 +215,18 @@ def test_memory_limit_without_delegation_is_a_clear_error(user, image):
     assert_nothing_left(user)
 
 
+def test_update_limits_without_delegation_is_a_clear_error(user, image):
+    # As run refuses them; a restart policy needs no cgroup.
+    user.hull("create", "--name", "upd", "--network", "none", image, "true", check=True)
+    p = user.hull("update", "-m", "64m", "upd")
+    assert p.returncode == 1 and "cgroup" in p.stderr and "rootless" in p.stderr, p.stderr
+    user.hull("update", "--restart", "always", "upd", check=True)
+    policy = user.hull("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "upd", check=True)
+    assert policy.stdout.strip() == "always"
+    user.hull("rm", "upd", check=True)
+    assert_nothing_left(user)
+
+
 def test_bridge_and_user_networks_are_a_clear_error(user, image):
     for net in ("bridge", "mynet"):
         p = user.hull("run", "--rm", "--network", net, image, "true")
