@@ -2,9 +2,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 namespace hull::fs {
 namespace {
@@ -219,6 +225,76 @@ Status remove_all(const std::string& path) {
     return sys_failf("stat {}", path);
   }
   return remove_tree_at(AT_FDCWD, path.c_str(), st.st_dev);
+}
+
+Result<UniqueFd> open_in_root(int root, const std::string& path, int flags) {
+  size_t first = path.find_first_not_of('/');
+  const std::string rel = first == std::string::npos ? "." : path.substr(first);
+  open_how how{};
+  how.flags = uint64_t(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    int fd = int(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+    if (fd >= 0) return UniqueFd(fd);
+    // EAGAIN: a rename elsewhere in the tree raced the lookup (the kernel's own check).
+    if (errno == EAGAIN) continue;
+    if (errno == ENOSYS) return fail("openat2 is not supported by this kernel (needs 5.6)", ENOSYS);
+    return sys_failf("open {}", path);
+  }
+}
+
+Result<std::vector<std::string>> dir_names(int dir, const std::string& shown) {
+  int copy = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (copy < 0) return sys_failf("open {}", shown);
+  DIR* d = ::fdopendir(copy);
+  if (!d) {
+    ::close(copy);
+    return sys_failf("opendir {}", shown);
+  }
+  std::vector<std::string> out;
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    dirent* e = ::readdir(d);
+    if (!e) {
+      err = errno;
+      break;
+    }
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") out.emplace_back(n);
+  }
+  ::closedir(d);
+  if (err) return sys_fail(fmt::format("readdir {}", shown), err);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool on_kernel_fs(int fd) {
+  struct statfs sf {};
+  if (::fstatfs(fd, &sf) < 0) return true;  // unknown: treated as the unsafe kind
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEVPTS_SUPER_MAGIC:
+    case SECURITYFS_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case BPF_FS_MAGIC:
+    case SELINUX_MAGIC:
+    case SMACK_MAGIC:
+    case EFIVARFS_MAGIC:
+    case PSTOREFS_MAGIC:
+    case BINFMTFS_MAGIC:
+    case NSFS_MAGIC:
+    case 0x19800202:  // mqueue
+    case 0x65735543:  // fusectl
+    case 0x62656570:  // configfs
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace hull::fs

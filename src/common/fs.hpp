@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -60,5 +61,20 @@ Status write_output(const std::string& path, std::string_view data, mode_t mode 
                     bool durable = false);
 // Removes a directory tree, not crossing into other mounts.
 Status remove_all(const std::string& path);
+
+// Opens path beneath root with root as "/": openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
+// so neither "..", an absolute symlink nor a magic link (/proc/self/root) of a hostile
+// tree (a container's) leads outside it (Linux 5.6). flags: O_PATH, O_NOFOLLOW...
+// (O_CLOEXEC is added). An empty path or "/" opens root itself.
+Result<UniqueFd> open_in_root(int root, const std::string& path, int flags);
+
+// The names in the directory dir (any fd of it, O_PATH too) but "." and "..", sorted
+// bytewise; shown names it in errors.
+Result<std::vector<std::string>> dir_names(int dir, const std::string& shown);
+
+// Whether fd is on a kernel interface filesystem (proc, sysfs, cgroupfs, devpts,
+// securityfs, debugfs, tracefs, bpffs, ...): files whose reads and writes act on the
+// kernel rather than hold data, never copied from or into a container (hull cp).
+bool on_kernel_fs(int fd);
 
 }  // namespace hull::fs

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
-#include "common/userns.hpp"
 #include "common/strings.hpp"
+#include "common/userns.hpp"
 #include "image/wrap.hpp"
 
 namespace hull::image {
@@ -28,10 +28,13 @@ std::string fs_context_log(int fsfd) {
   return out;
 }
 
-// Linux >= 6.8: one "lowerdir+" per layer, so the mount options page limit never applies.
-// Returns EINVAL-coded errors when the kernel lacks lowerdir+ so the caller can fall back.
-Status mount_new_api(const std::vector<std::string>& lowers_top_first, const RootfsMount& m,
-                     bool volatile_upper) {
+// An overlay mount that is attached nowhere yet: one "lowerdir+" per layer (Linux >= 6.8,
+// so the mount options page limit never applies), else the layers in one "lowerdir"
+// string when lowerdir_string is set. upper empty: read-only, the lowers alone.
+// EINVAL-coded errors when the kernel lacks lowerdir+, so the caller can fall back.
+Result<UniqueFd> overlay_fsmount(const std::vector<std::string>& lowers_top_first,
+                                 const RootfsMount& m, bool volatile_upper,
+                                 bool lowerdir_string = false) {
   UniqueFd fsfd(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fsfd) return sys_fail("fsopen overlay");
   auto set = [&](const char* key, const std::string& value) -> Status {
@@ -44,9 +47,17 @@ Status mount_new_api(const std::vector<std::string>& lowers_top_first, const Roo
     }
     return {};
   };
-  for (auto& l : lowers_top_first) HULL_CHECK(set("lowerdir+", l));
-  HULL_CHECK(set("upperdir", m.upper));
-  HULL_CHECK(set("workdir", m.work));
+  if (lowerdir_string) {
+    std::string all;
+    for (auto& l : lowers_top_first) all += (all.empty() ? "" : ":") + l;
+    HULL_CHECK(set("lowerdir", all));
+  } else {
+    for (auto& l : lowers_top_first) HULL_CHECK(set("lowerdir+", l));
+  }
+  if (!m.upper.empty()) {
+    HULL_CHECK(set("upperdir", m.upper));
+    HULL_CHECK(set("workdir", m.work));
+  }
   if (volatile_upper && ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "volatile", nullptr, 0) < 0)
     return sys_fail("fsconfig overlay volatile");
   // In a user namespace overlay keeps its attributes as user.overlay.* (trusted.* needs
@@ -61,8 +72,14 @@ Status mount_new_api(const std::vector<std::string>& lowers_top_first, const Roo
         fmt::format("create overlay for {}{}", m.merged, klog.empty() ? "" : " (" + klog + ")"),
         err == EINVAL ? EIO : err);
   }
-  UniqueFd mfd(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, 0));
+  UniqueFd mfd(::fsmount(fsfd.get(), FSMOUNT_CLOEXEC, m.upper.empty() ? MOUNT_ATTR_RDONLY : 0));
   if (!mfd) return sys_failf("fsmount overlay for {}", m.merged);
+  return mfd;
+}
+
+Status mount_new_api(const std::vector<std::string>& lowers_top_first, const RootfsMount& m,
+                     bool volatile_upper) {
+  UniqueFd mfd = HULL_TRY(overlay_fsmount(lowers_top_first, m, volatile_upper));
   if (::move_mount(mfd.get(), "", AT_FDCWD, m.merged.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return sys_failf("move_mount overlay on {}", m.merged);
   return {};
@@ -150,6 +167,43 @@ Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
   }
   if (!st) return std::unexpected(std::move(st).error());
   return m;
+}
+
+Result<UniqueFd> mount_rootfs_detached(Store& store, const std::string& image_id,
+                                       const std::string& container_dir, bool writable) {
+  auto layers = HULL_TRY(store.layers(image_id));
+  RootfsMount m{container_dir + "/merged", "", ""};
+  std::vector<std::string> lowers;
+  std::string upper = container_dir + "/upper";
+  if (writable) {
+    m.upper = upper;
+    m.work = container_dir + "/work";
+    for (auto* d : {&m.upper, &m.work})
+      if (::mkdir(d->c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", *d);
+  } else if (fs::exists(upper)) {
+    lowers.push_back(upper);  // its whiteouts and opaque dirs hide the image's files
+  }
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    std::string dir = store.layer_dir(it->diff_id);
+    if (!fs::exists(dir))
+      return failf("image {}: layer {} is missing from the store ({})", image_id, it->diff_id, dir);
+    lowers.push_back(dir);
+  }
+  if (lowers.empty()) {
+    std::string empty = container_dir + "/empty";
+    if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
+    lowers.push_back(empty);
+  }
+  // A read-only overlay needs two lowers at least; one layer alone is its own root.
+  if (!writable && lowers.size() == 1) {
+    UniqueFd only(::open(lowers[0].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!only) return sys_failf("open {}", lowers[0]);
+    return only;
+  }
+  auto mfd = overlay_fsmount(lowers, m, false);
+  if (!mfd && (mfd.error().code == EINVAL || mfd.error().code == ENOSYS))
+    mfd = overlay_fsmount(lowers, m, false, true);
+  return mfd;
 }
 
 Status unmount_rootfs(const std::string& container_dir) {

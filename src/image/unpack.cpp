@@ -19,9 +19,12 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
+#include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/sha256.hpp"
 #include "common/unique_fd.hpp"
 #include "common/userns.hpp"
@@ -403,7 +406,7 @@ std::string joined(const std::vector<std::string>& c, size_t n) {
 
 class Extractor {
  public:
-  explicit Extractor(int root) : root_(root) {}
+  Extractor(int root, const UnpackOptions& opts) : root_(root), opts_(opts) {}
 
   Status entry(struct archive* a, struct archive_entry* e) {
     auto comps = HULL_TRY(components(archive_entry_pathname(e), "entry"));
@@ -412,7 +415,7 @@ class Extractor {
     const std::string& base = comps.back();
     int parent = HULL_TRY(open_parent(comps, true));
 
-    if (base.starts_with(".wh.")) {
+    if (opts_.layer && base.starts_with(".wh.")) {
       if (base == ".wh..wh..opq") {
         // A user namespace's overlay (userxattr) reads user.overlay.*, the only kind it may set.
         const char* opq =
@@ -438,6 +441,15 @@ class Extractor {
     mode_t perm = archive_entry_perm(e) & 07777;
     uid_t uid = uid_t(archive_entry_uid(e));
     gid_t gid = gid_t(archive_entry_gid(e));
+    if (opts_.owner) std::tie(uid, gid) = *opts_.owner;
+    if (opts_.to_host) {
+      perm &= ~mode_t(S_ISUID | S_ISGID);
+      if (type == AE_IFCHR || type == AE_IFBLK) {
+        log::warn("{:?}: device node left out (a container's devices are not made on the host)",
+                  path);
+        return {};
+      }
+    }
 
     const char* hardlink = archive_entry_hardlink(e);
     // Most names are new: create first, and only when the name is taken look at what is
@@ -675,6 +687,11 @@ class Extractor {
       fd = ::openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) return refuse_or_fail(parent, comps, n - 1);
+    if (opts_.refuse_kernel_fs && fs::on_kernel_fs(fd)) {
+      ::close(fd);
+      return failf("refusing to write {:?}: {:?} is on a kernel filesystem (proc, sysfs...)",
+                   joined(comps, comps.size()), key);
+    }
     return dir_cache_.emplace(key, UniqueFd(fd)).first->second.get();
   }
 
@@ -704,6 +721,7 @@ class Extractor {
   }
 
   int root_;
+  const UnpackOptions& opts_;
   std::unordered_map<std::string, UniqueFd> dir_cache_;
   UniqueFd keep_;
   std::vector<DirTime> dirs_;
@@ -724,7 +742,8 @@ std::string detect_compression(std::string_view head) {
   return "";
 }
 
-Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
+Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd,
+                                   const UnpackOptions& opts) {
   Input in{&read, std::string(4, '\0')};
   size_t have = 0;
   while (have < in.head.size()) {
@@ -762,7 +781,9 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
   };
   if (archive_read_open(inner.get(), &chain, nullptr, chain_read, nullptr) != ARCHIVE_OK)
     return tar_error("read layer tar");
-  Extractor x(target_dirfd);
+  if (opts.refuse_kernel_fs && fs::on_kernel_fs(target_dirfd))
+    return fail("refusing to write into a directory on a kernel filesystem (proc, sysfs...)");
+  Extractor x(target_dirfd, opts);
   bool empty = true;
   for (;;) {
     struct archive_entry* e;
@@ -799,7 +820,7 @@ Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd) {
   return UnpackResult{decode.diff_id(), x.size()};
 }
 
-Result<UnpackResult> unpack_tar(int fd, int target_dirfd) {
+Result<UnpackResult> unpack_tar(int fd, int target_dirfd, const UnpackOptions& opts) {
   ReadFn read = [fd](char* buf, size_t len) -> Result<size_t> {
     for (;;) {
       ssize_t n = ::read(fd, buf, len);
@@ -807,7 +828,7 @@ Result<UnpackResult> unpack_tar(int fd, int target_dirfd) {
       if (errno != EINTR) return sys_fail("read layer");
     }
   };
-  return unpack_stream(read, target_dirfd);
+  return unpack_stream(read, target_dirfd, opts);
 }
 
 }  // namespace hull::image

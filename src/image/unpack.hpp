@@ -4,10 +4,14 @@
 // O_NOFOLLOW and a symlink anywhere but the last component is refused.
 #pragma once
 
+#include <sys/types.h>
 #include <cstddef>
 #include <cstdint>
+
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -27,14 +31,33 @@ using ReadFn = std::function<Result<size_t>(char* buf, size_t len)>;
 // zeros would otherwise be read for ever.
 constexpr int64_t kMaxTrailingBytes = int64_t(16) << 20;
 
+// How a tar is written. The defaults are an image layer's; hull cp's tars are plain
+// files (its tar from stdin is as hostile as a layer: the same walk refuses "..",
+// absolute names and writes through symlinks).
+struct UnpackOptions {
+  // OCI whiteouts (".wh.NAME", ".wh..wh..opq") become overlay whiteouts; false: such names
+  // are ordinary files (a container's file named .wh.x deletes nothing on the host).
+  bool layer = true;
+  // Every entry owned by this uid:gid instead of the tar's (hull cp without -a).
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  // A container's files written onto the host: no device nodes (left out, with a
+  // warning) and no set-uid/set-gid bits, so a hostile container cannot plant either in
+  // a host directory through an innocent copy.
+  bool to_host = false;
+  // Refuse to write into a directory on a kernel filesystem (proc, sysfs, cgroupfs...):
+  // a container's /proc reached through its root is the host's kernel.
+  bool refuse_kernel_fs = false;
+};
+
 // Reads the archive (to its end, at most kMaxTrailingBytes past the tar's) and writes it
 // beneath target_dirfd. gzip is inflated
 // with ISA-L (about twice zlib's speed), zstd through libarchive, anything else is
 // taken as a plain tar.
-Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd);
+Result<UnpackResult> unpack_stream(const ReadFn& read, int target_dirfd,
+                                   const UnpackOptions& opts = {});
 
 // The same from an fd, read to its end.
-Result<UnpackResult> unpack_tar(int fd, int target_dirfd);
+Result<UnpackResult> unpack_tar(int fd, int target_dirfd, const UnpackOptions& opts = {});
 
 // Loads libarchive (dlopen()ed on its first use, ~2.5 ms with its dependencies) ahead
 // of the first unpack, from a thread that would otherwise wait.

@@ -15,6 +15,7 @@
 #include "common/fs.hpp"
 #include "common/sha256.hpp"
 #include "image/store.hpp"
+#include "image/tree_tar.hpp"
 #include "image/unpack.hpp"
 #include "tar_builder.hpp"
 
@@ -436,6 +437,74 @@ TEST(Unpack, SparseSizesSaturate) {
   (void)fs::remove_all(dir);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->size, INT64_MAX);
+}
+
+// hull cp's plain mode: ".wh." names are files, every entry gets the owner asked for,
+// and onto the host set-id bits go and device nodes are left out.
+TEST(UnpackPlain, WhiteoutNamesOwnersSetIdAndDevices) {
+  Tmp t;
+  std::string dir = t.dir("out");
+  std::string tar = test::make_tar({{"d", AE_IFDIR, "", 0755},
+                                    {"d/.wh.victim", AE_IFREG, "plain\n", 0644},
+                                    {"d/.wh..wh..opq", AE_IFREG, "also\n", 0644},
+                                    {"suid", AE_IFREG, "x", 06755},
+                                    {"dev", AE_IFCHR, "", 0666}});
+  UnpackOptions o;
+  o.layer = false;
+  o.owner = std::pair{::geteuid(), ::getegid()};
+  o.to_host = true;
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto r = unpack_stream(reader_of(tar, 1 << 20), d.get(), o);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*fs::read_file(dir + "/d/.wh.victim"), "plain\n");
+  EXPECT_EQ(*fs::read_file(dir + "/d/.wh..wh..opq"), "also\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/suid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  EXPECT_NE(::lstat((dir + "/dev").c_str(), &st), 0);
+}
+
+// TreeTar writes what unpack_tar reads back: files, directories, symlinks (not followed),
+// hardlinks, FIFOs; "." is a directory's content without itself.
+TEST(TreeTar, RoundTripThroughUnpack) {
+  Tmp t;
+  std::string src = t.dir("src"), out = t.dir("out");
+  ASSERT_TRUE(fs::mkdir_p(src + "/a/b"));
+  ASSERT_TRUE(fs::write_file(src + "/a/b/f", "data\n", 0640));
+  ASSERT_EQ(::link((src + "/a/b/f").c_str(), (src + "/a/hard").c_str()), 0);
+  ASSERT_EQ(::symlink("/", (src + "/a/root").c_str()), 0);
+  ASSERT_EQ(::symlink("../../..", (src + "/a/up").c_str()), 0);
+  ASSERT_EQ(::mkfifo((src + "/a/fifo").c_str(), 0600), 0);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  UniqueFd rd(p[0]), wr(p[1]);
+  UniqueFd obj(::open(src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string tar;
+  {
+    auto tt = TreeTar::open(wr.get());
+    ASSERT_TRUE(tt);
+    // The whole tar is small enough for the pipe's buffer.
+    ASSERT_TRUE(tt->add(obj.get(), "."));
+    ASSERT_TRUE(tt->close());
+  }
+  wr.reset();
+  UnpackOptions o;
+  o.layer = false;
+  UniqueFd d(::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto r = unpack_tar(rd.get(), d.get(), o);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*fs::read_file(out + "/a/b/f"), "data\n");
+  struct stat f {
+  }, h{}, fifo{};
+  ASSERT_EQ(::stat((out + "/a/b/f").c_str(), &f), 0);
+  ASSERT_EQ(::stat((out + "/a/hard").c_str(), &h), 0);
+  EXPECT_EQ(f.st_ino, h.st_ino);
+  EXPECT_EQ(f.st_mode & 0777, 0640u);
+  EXPECT_EQ(std::filesystem::read_symlink(out + "/a/root"), "/");
+  EXPECT_EQ(std::filesystem::read_symlink(out + "/a/up"), "../../..");
+  ASSERT_EQ(::lstat((out + "/a/fifo").c_str(), &fifo), 0);
+  EXPECT_TRUE(S_ISFIFO(fifo.st_mode));
 }
 
 }  // namespace
