@@ -1,0 +1,276 @@
+"""`hull cp`: files between a container and the host, for running and stopped containers,
+with docker's path rules, tar streams on stdin/stdout, ownership, and the container's
+filesystem treated as hostile (symlinks out of it resolved inside it, a hostile tar
+refused). The fixture checks that nothing is left mounted after each test."""
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+import uuid
+
+import pytest
+
+from .test_start_path import import_image
+
+
+@pytest.fixture
+def img(hull):
+    import_image(hull, "cpimg:1")
+    yield "cpimg:1"
+
+
+@pytest.fixture
+def host_dir():
+    d = tempfile.mkdtemp(prefix="hull-cp-host-")
+    yield d
+    subprocess.run(["rm", "-rf", d], check=False)
+
+
+def out(p):
+    return p.stdout.strip()
+
+
+def cat(hull, name, path):
+    return out(hull("exec", name, "cat", path))
+
+
+def started(hull, img, name):
+    hull("run", "-d", "--name", name, img, "sleep", "1000")
+    return name
+
+
+@pytest.mark.parametrize("state", ["running", "created", "exited"])
+def test_cp_file_and_dir_both_ways(hull, img, host_dir, state):
+    if state == "running":
+        started(hull, img, "cc")
+    else:
+        hull("create", "--name", "cc", img, "sleep", "1000")
+        if state == "exited":
+            hull("start", "cc")
+            hull("stop", "-t", "0", "cc")
+    # host -> container: a file, and a directory with a subdirectory
+    with open(os.path.join(host_dir, "f.txt"), "w") as f:
+        f.write("from host\n")
+    os.makedirs(os.path.join(host_dir, "d", "sub"))
+    with open(os.path.join(host_dir, "d", "sub", "g"), "w") as f:
+        f.write("deep\n")
+    hull("cp", os.path.join(host_dir, "f.txt"), "cc:/tmp/")
+    hull("cp", os.path.join(host_dir, "f.txt"), "cc:/tmp/renamed.txt")
+    hull("cp", os.path.join(host_dir, "d"), "cc:/tmp")          # -> /tmp/d/sub/g
+    hull("cp", os.path.join(host_dir, "d"), "cc:/tmp/newdir")   # -> /tmp/newdir/sub/g
+    hull("cp", os.path.join(host_dir, "d") + "/.", "cc:/tmp/")  # -> /tmp/sub/g
+    # container -> host, back again
+    back = os.path.join(host_dir, "back")
+    os.mkdir(back)
+    hull("cp", "cc:/tmp/f.txt", back)
+    hull("cp", "cc:/tmp/renamed.txt", os.path.join(back, "r.txt"))
+    hull("cp", "cc:/tmp/d", back)
+    hull("cp", "cc:/tmp/newdir", os.path.join(back, "nd"))
+    hull("cp", "cc:/tmp/sub", os.path.join(back, "s"))
+    hull("cp", "cc:/tmp/d/.", os.path.join(back, "dot"))
+    read = lambda *p: open(os.path.join(back, *p)).read()
+    assert read("f.txt") == "from host\n"
+    assert read("r.txt") == "from host\n"
+    assert read("d", "sub", "g") == "deep\n"
+    assert read("nd", "sub", "g") == "deep\n"
+    assert read("s", "g") == "deep\n"
+    assert read("dot", "sub", "g") == "deep\n"
+    if state == "running":
+        assert cat(hull, "cc", "/tmp/sub/g") == "deep"
+        assert cat(hull, "cc", "/tmp/newdir/sub/g") == "deep"
+    else:
+        # The files are in the container's writable layer: its next start sees them.
+        hull("start", "cc")
+        assert cat(hull, "cc", "/tmp/f.txt") == "from host"
+        assert cat(hull, "cc", "/tmp/d/sub/g") == "deep"
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+def test_cp_trailing_slash_rules_and_errors(hull, img, host_dir):
+    started(hull, img, "cc")
+    hull("exec", "cc", "sh", "-c", "mkdir /dir && echo x > /dir/file && echo y > /file")
+    f = os.path.join(host_dir, "f")
+    with open(f, "w") as fh:
+        fh.write("f\n")
+    # A file to a missing directory named with a trailing "/": docker's error.
+    r = hull("cp", f, "cc:/missing/", check=False)
+    assert r.returncode == 1 and "no such directory" in r.stderr, r.stderr
+    # SRC ending in "/" must be a directory.
+    r = hull("cp", "cc:/file/", host_dir, check=False)
+    assert r.returncode == 1 and "not a directory" in r.stderr, r.stderr
+    # A directory onto a file.
+    r = hull("cp", "cc:/dir", f, check=False)
+    assert r.returncode == 1 and "cannot copy a directory" in r.stderr, r.stderr
+    # A file over an existing file replaces it; into a file path with "/": error.
+    hull("cp", "cc:/file", f)
+    assert open(f).read() == "y\n"
+    r = hull("cp", "cc:/file", f + "/", check=False)
+    assert r.returncode == 1 and "not a directory" in r.stderr, r.stderr
+    # The parent of a new name must exist.
+    r = hull("cp", f, "cc:/nope/nope", check=False)
+    assert r.returncode == 1 and "Could not find the file /nope/ in container cc" in r.stderr
+    # Not found, unknown container, bad syntax: exit 1, clear messages.
+    r = hull("cp", "cc:/x", host_dir, check=False)
+    assert r.returncode == 1 and "Could not find the file /x in container cc" in r.stderr
+    r = hull("cp", "nosuch:/x", host_dir, check=False)
+    assert r.returncode == 1 and "no such container: nosuch" in r.stderr, r.stderr
+    r = hull("cp", f, host_dir, check=False)
+    assert r.returncode == 1 and "must specify at least one container" in r.stderr
+    r = hull("cp", "cc:/file", "cc:/other", check=False)
+    assert r.returncode == 1 and "copying between containers is not supported" in r.stderr
+    # /proc is the kernel's: never read nor written.
+    r = hull("cp", "cc:/proc/1/environ", host_dir, check=False)
+    assert r.returncode == 1 and "kernel filesystem" in r.stderr, r.stderr
+    r = hull("cp", f, "cc:/proc/", check=False)
+    assert r.returncode == 1 and "kernel filesystem" in r.stderr, r.stderr
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+def tar_of(entries):
+    """A tar in memory: (name, data or None for a directory, uid, gid)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data, uid, gid in entries:
+            ti = tarfile.TarInfo(name)
+            ti.uid, ti.gid = uid, gid
+            if data is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            else:
+                ti.size, ti.mode = len(data), 0o644
+                t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("state", ["running", "created"])
+def test_cp_tar_streams_and_ownership(hull, img, host_dir, state):
+    if state == "running":
+        started(hull, img, "cc")
+    else:
+        hull("create", "--name", "cc", img, "sleep", "1000")
+    # A tar on stdin goes into a directory; without -a its files are root's.
+    tar = tar_of([("in/", None, 1234, 5678), ("in/a", b"A\n", 1234, 5678)])
+    r = hull.popen("cp", "-", "cc:/tmp", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = r.communicate(tar, timeout=30)
+    assert r.returncode == 0, err
+    r = hull.popen("cp", "-a", "-", "cc:/root", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = r.communicate(tar, timeout=30)
+    assert r.returncode == 0, err
+    # A host file owned by 1234:5678: root's without -a, its own with -a.
+    f = os.path.join(host_dir, "owned")
+    with open(f, "w") as fh:
+        fh.write("o\n")
+    os.chown(f, 1234, 5678)
+    hull("cp", f, "cc:/tmp/plain")
+    hull("cp", "-a", f, "cc:/tmp/kept")
+    # Read back as a tar on stdout: names and owners as in the container.
+    def members(path):
+        p = hull.popen("cp", path, "-", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        data, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            return {m.name.rstrip("/"): (m.uid, m.gid, t.extractfile(m).read() if m.isfile()
+                                         else None) for m in t.getmembers()}
+    m = members("cc:/tmp/in")
+    assert m == {"in": (0, 0, None), "in/a": (0, 0, b"A\n")}, m
+    m = members("cc:/root/in")
+    assert m == {"in": (1234, 5678, None), "in/a": (1234, 5678, b"A\n")}, m
+    assert members("cc:/tmp/plain") == {"plain": (0, 0, b"o\n")}
+    assert members("cc:/tmp/kept") == {"kept": (1234, 5678, b"o\n")}
+    # Out to the host: the caller's, whatever the container's owner (docker's cp).
+    hull("cp", "cc:/root/in", host_dir)
+    st = os.stat(os.path.join(host_dir, "in", "a"))
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid())
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+@pytest.mark.parametrize("state", ["running", "exited"])
+def test_cp_symlinks_resolve_inside_the_container(hull, img, host_dir, state):
+    # A host file the container must never read, a host directory it must never write.
+    secret = os.path.join(host_dir, "secret")
+    with open(secret, "w") as fh:
+        fh.write("host secret\n")
+    outside = os.path.join(host_dir, "outside")
+    os.mkdir(outside)
+    links = ("ln -s / /abs && ln -s ../../../../../.. /rel && "
+             f"ln -s {secret} /to_secret && mkdir -p {outside} && ln -s {outside} /to_outside && "
+             "mkdir -p /lnkdir && ln -s / /lnkdir/root && ln -s ../../../.. /lnkdir/up")
+    if state == "running":
+        started(hull, img, "cc")
+        hull("exec", "cc", "sh", "-c", links)
+    else:
+        hull("run", "--name", "cc", img, "sh", "-c", links)
+    dest = os.path.join(host_dir, "got")
+    os.mkdir(dest)
+    # Reads: the host's file is not found through any link, absolute or relative.
+    for path in (f"cc:/abs{secret}", f"cc:/rel{secret}", "cc:/to_secret", f"cc:/lnkdir/up{secret}",
+                 f"cc:/lnkdir/root/../../{secret}"):
+        r = hull("cp", "-L", path, os.path.join(dest, "x"), check=False)
+        assert r.returncode == 1 and "Could not find the file" in r.stderr, (path, r.stderr)
+    assert os.listdir(dest) == []
+    # Without -L a link is copied as a link, never followed; a directory's links too.
+    hull("cp", "cc:/to_secret", dest)
+    assert os.readlink(os.path.join(dest, "to_secret")) == secret
+    hull("cp", "cc:/lnkdir", dest)
+    assert sorted(os.listdir(os.path.join(dest, "lnkdir"))) == ["root", "up"]
+    assert os.readlink(os.path.join(dest, "lnkdir", "root")) == "/"
+    # Writes through each link land inside the container, never on the host.
+    f = os.path.join(host_dir, "payload")
+    with open(f, "w") as fh:
+        fh.write("payload\n")
+    hull("cp", f, f"cc:/abs{outside}/a")
+    hull("cp", f, f"cc:/rel{outside}/b")
+    hull("cp", f, "cc:/to_outside/")
+    hull("cp", f, f"cc:/lnkdir/up{outside}/c")
+    assert os.listdir(outside) == [], "written on the host"
+    inside = os.path.join(host_dir, "inside")
+    hull("cp", f"cc:{outside}", inside)
+    assert sorted(os.listdir(inside)) == ["a", "b", "c", "payload"]
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+@pytest.mark.parametrize("state", ["running", "created"])
+def test_cp_hostile_tar_on_stdin_is_refused(hull, img, host_dir, state):
+    if state == "running":
+        started(hull, img, "cc")
+        hull("exec", "cc", "ln", "-s", "/", "/tmp/up")
+    else:
+        hull("run", "--name", "cc", img, "ln", "-s", "/", "/tmp/up")
+    escape = os.path.join(host_dir, f"escape-{uuid.uuid4().hex[:8]}")
+    # "..", an absolute name, a write through the container's symlink to "/".
+    for name in (f"../../../../../..{escape}", escape, f"up{escape}", f"up/../..{escape}"):
+        tar = tar_of([("ok", b"fine\n", 0, 0), (name, b"evil\n", 0, 0)])
+        p = hull.popen("cp", "-", "cc:/tmp", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, err = p.communicate(tar, timeout=30)
+        assert p.returncode == 1, (name, err)
+        assert b"refusing" in err, (name, err)
+        assert not os.path.exists(escape), name
+    assert os.listdir(host_dir) == []
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+def test_cp_symlink_swapped_during_copy_stays_inside(hull, img, host_dir):
+    # The container swaps a directory for a symlink to a host path as fast as it can while
+    # hull copies into it: every write lands in the container or fails, none on the host.
+    outside = os.path.join(host_dir, "outside")
+    os.mkdir(outside)
+    hull("run", "-d", "--name", "cc", img, "sh", "-c",
+         f"mkdir -p /race {outside}; while true; do mkdir -p /race/d; rm -rf /race/d; "
+         f"ln -s {outside} /race/d; rm -f /race/d; done")
+    src = os.path.join(host_dir, "tree")
+    os.makedirs(os.path.join(src, "a", "b"))
+    for i in range(20):
+        with open(os.path.join(src, "a", "b", f"f{i}"), "w") as fh:
+            fh.write("x\n")
+    for _ in range(20):
+        hull("cp", src, "cc:/race/d/", check=False)
+        hull("cp", src + "/.", "cc:/race/d", check=False)
+    assert os.listdir(outside) == [], "written on the host"
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
