@@ -553,3 +553,30 @@ def test_pull_from_a_tls_registry_with_the_users_certs_d(user, tls_registry, tes
         user.hull("rmi", ref, check=True)
     finally:
         shutil.rmtree(user.home / ".config", ignore_errors=True)
+
+
+def test_cp_diff_export(user, image):
+    """cp both ways (running, then stopped: the overlay mounted detached in the user's
+    namespace), diff and export, as the unprivileged user: files in the container are its
+    root's (the user outside), files copied out the user's."""
+    src = user.home / "cpsrc"
+    src.write_text("to the container\n")
+    os.chown(src, user.uid, user.gid)
+    user.hull("run", "-d", "--name", "rlcp", image, "sleep", "1000", check=True)
+    user.hull("cp", str(src), "rlcp:/tmp/in", check=True)
+    p = user.hull("exec", "rlcp", "sh", "-c", "cat /tmp/in; stat -c %u:%g /tmp/in", check=True)
+    assert p.stdout.split() == ["to", "the", "container", "0:0"], p.stdout
+    out = user.home / "out"
+    user.hull("cp", "rlcp:/tmp/in", str(out), check=True)
+    assert out.read_text() == "to the container\n"
+    assert (out.stat().st_uid, out.stat().st_gid) == (user.uid, user.gid)
+    user.hull("stop", "-t", "0", "rlcp", check=True)
+    user.hull("cp", str(src), "rlcp:/tmp/stopped", check=True)
+    user.hull("cp", "rlcp:/tmp/stopped", str(user.home / "out2"), check=True)
+    assert (user.home / "out2").read_text() == "to the container\n"
+    assert "A /tmp/stopped" in user.hull("diff", "rlcp", check=True).stdout.splitlines()
+    user.hull("export", "-o", str(user.home / "x.tar"), "rlcp", check=True)
+    with tarfile.open(user.home / "x.tar") as t:
+        assert t.extractfile("tmp/stopped").read() == b"to the container\n"
+    user.hull("rm", "-f", "rlcp", check=True)
+    assert_nothing_left(user)
