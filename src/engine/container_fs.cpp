@@ -272,6 +272,7 @@ Status copy_from_container(Engine& e, const std::string& ref, const std::string&
   // container's device nodes, set-id bits or whiteout names acting as such.
   image::UnpackOptions uo;
   uo.layer = false;
+  uo.no_overwrite_dir_nondir = true;
   uo.owner = std::pair{::geteuid(), ::getegid()};
   uo.to_host = true;
   return pipe_copy(s.obj.get(), d.as, d.dir.get(), uo);
@@ -288,6 +289,7 @@ Status copy_to_container(Engine& e, const std::string& src, const std::string& r
   // container's root, rootless too) unless -a keeps the source's ids.
   image::UnpackOptions uo;
   uo.layer = false;
+  uo.no_overwrite_dir_nondir = true;
   if (!o.archive) uo.owner = std::pair{uid_t(0), gid_t(0)};
   uo.refuse_kernel_fs = true;
   PathSpec d = parse_path(dest, true);

@@ -466,6 +466,12 @@ class Extractor {
         kept_dir = true;
         return {};
       }
+      if (opts_.no_overwrite_dir_nondir) {
+        if (S_ISDIR(st.st_mode))
+          return failf("cannot overwrite the directory {:?} with a non-directory", path);
+        if (type == AE_IFDIR && !hardlink)
+          return failf("cannot overwrite the non-directory {:?} with a directory", path);
+      }
       if (S_ISDIR(st.st_mode)) parent = HULL_TRY(forget_cache(parent));
       return remove_at(parent, base.c_str());
     };

@@ -44,6 +44,9 @@ struct UnpackOptions {
   // warning) and no set-uid/set-gid bits, so a hostile container cannot plant either in
   // a host directory through an innocent copy.
   bool to_host = false;
+  // docker's NoOverwriteDirNonDir: an existing directory is not replaced by a file (nor
+  // removed with its content), an existing file or symlink not by a directory; an error.
+  bool no_overwrite_dir_nondir = false;
   // Refuse to write into a directory on a kernel filesystem (proc, sysfs, cgroupfs...):
   // a container's /proc reached through its root is the host's kernel.
   bool refuse_kernel_fs = false;

@@ -465,6 +465,30 @@ TEST(UnpackPlain, WhiteoutNamesOwnersSetIdAndDevices) {
   EXPECT_NE(::lstat((dir + "/dev").c_str(), &st), 0);
 }
 
+// hull cp never replaces a directory (and its content) with a file, nor a file or a
+// symlink with a directory: docker's NoOverwriteDirNonDir.
+TEST(UnpackPlain, NoOverwriteDirNonDir) {
+  Tmp t;
+  std::string dir = t.dir("out");
+  ASSERT_TRUE(fs::mkdir_p(dir + "/keep"));
+  ASSERT_TRUE(fs::write_file(dir + "/keep/precious", "p"));
+  ASSERT_EQ(::symlink("/", (dir + "/link").c_str()), 0);
+  UnpackOptions o;
+  o.layer = false;
+  o.no_overwrite_dir_nondir = true;
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  std::string file_over_dir = test::make_tar({{"keep", AE_IFREG, "x", 0644}});
+  auto r = unpack_stream(reader_of(file_over_dir, 1 << 20), d.get(), o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot overwrite the directory"), std::string::npos);
+  EXPECT_EQ(*fs::read_file(dir + "/keep/precious"), "p");
+  std::string dir_over_link = test::make_tar({{"link", AE_IFDIR, "", 0755}});
+  r = unpack_stream(reader_of(dir_over_link, 1 << 20), d.get(), o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot overwrite the non-directory"), std::string::npos);
+  EXPECT_EQ(std::filesystem::read_symlink(dir + "/link"), "/");
+}
+
 // TreeTar writes what unpack_tar reads back: files, directories, symlinks (not followed),
 // hardlinks, FIFOs; "." is a directory's content without itself.
 TEST(TreeTar, RoundTripThroughUnpack) {

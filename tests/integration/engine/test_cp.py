@@ -108,6 +108,18 @@ def test_cp_trailing_slash_rules_and_errors(hull, img, host_dir):
     assert open(f).read() == "y\n"
     r = hull("cp", "cc:/file", f + "/", check=False)
     assert r.returncode == 1 and "not a directory" in r.stderr, r.stderr
+    # Never a directory replaced by a file, nor a file by a directory (docker's rule).
+    os.makedirs(os.path.join(host_dir, "clash", "file"))
+    r = hull("cp", "cc:/file", os.path.join(host_dir, "clash"), check=False)
+    assert os.path.isdir(os.path.join(host_dir, "clash", "file"))
+    assert r.returncode == 1 and "cannot overwrite the directory" in r.stderr, r.stderr
+    hull("exec", "cc", "sh", "-c", "mkdir -p /x/dir && echo keep > /x/dir/k")
+    os.makedirs(os.path.join(host_dir, "y"))
+    with open(os.path.join(host_dir, "y", "dir"), "w") as fh:
+        fh.write("file\n")
+    r = hull("cp", os.path.join(host_dir, "y") + "/.", "cc:/x", check=False)
+    assert r.returncode == 1 and "cannot overwrite the directory" in r.stderr, r.stderr
+    assert cat(hull, "cc", "/x/dir/k") == "keep"
     # The parent of a new name must exist.
     r = hull("cp", f, "cc:/nope/nope", check=False)
     assert r.returncode == 1 and "Could not find the file /nope/ in container cc" in r.stderr
