@@ -113,13 +113,13 @@ def test_cp_trailing_slash_rules_and_errors(hull, img, host_dir):
     r = hull("cp", "cc:/file", os.path.join(host_dir, "clash"), check=False)
     assert os.path.isdir(os.path.join(host_dir, "clash", "file"))
     assert r.returncode == 1 and "cannot overwrite the directory" in r.stderr, r.stderr
-    hull("exec", "cc", "sh", "-c", "mkdir -p /x/dir && echo keep > /x/dir/k")
+    hull("exec", "cc", "sh", "-c", "mkdir -p /clash/dir && echo keep > /clash/dir/k")
     os.makedirs(os.path.join(host_dir, "y"))
     with open(os.path.join(host_dir, "y", "dir"), "w") as fh:
         fh.write("file\n")
-    r = hull("cp", os.path.join(host_dir, "y") + "/.", "cc:/x", check=False)
+    r = hull("cp", os.path.join(host_dir, "y") + "/.", "cc:/clash", check=False)
     assert r.returncode == 1 and "cannot overwrite the directory" in r.stderr, r.stderr
-    assert cat(hull, "cc", "/x/dir/k") == "keep"
+    assert cat(hull, "cc", "/clash/dir/k") == "keep"
     # The parent of a new name must exist.
     r = hull("cp", f, "cc:/nope/nope", check=False)
     assert r.returncode == 1 and "Could not find the file /nope/ in container cc" in r.stderr
