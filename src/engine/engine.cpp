@@ -22,6 +22,7 @@
 #include "common/detach_keys.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/send_fds.hpp"
 #include "common/signals.hpp"
 #include "common/strings.hpp"
 #include "common/userns.hpp"
@@ -597,21 +598,8 @@ std::expected<StartResult, RunError> Engine::attach(const std::string& ref,
   std::string msg(1, c.config.interactive && !o.no_stdin ? 'i' : 'o');
   msg += o.detach_keys;
   const int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)] = {};
-  iovec iov{msg.data(), msg.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  cmsghdr* h = CMSG_FIRSTHDR(&mh);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(h), fds, sizeof fds);
-  ssize_t sent;
-  do sent = ::sendmsg(sock.get(), &mh, MSG_NOSIGNAL);
-  while (sent < 0 && errno == EINTR);
+  const iovec iov{msg.data(), msg.size()};
+  const ssize_t sent = send_with_fds(sock.get(), std::span(&iov, 1), fds);
   if (sent != static_cast<ssize_t>(msg.size())) return gone(sent < 0 ? errno : EPIPE);
   LineReader report(sock.get());
   auto line = report.next();

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "common/send_fds.hpp"
+
 #include "runtime/rootfs.hpp"
 
 namespace hull::runtime {
@@ -51,19 +53,8 @@ Status send_console_fd(const std::string& socket_path, int fd) {
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return sys_failf("connect to console socket {}", socket_path);
   char name[] = "/dev/ptmx";
-  iovec iov{name, sizeof name - 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0)
+  const iovec iov{name, sizeof name - 1};
+  if (send_with_fds(sock.get(), std::span(&iov, 1), std::span(&fd, 1)) < 0)
     return sys_failf("send pty to console socket {}", socket_path);
   return {};
 }

@@ -18,6 +18,7 @@
 #include "common/fs.hpp"
 #include "common/json.hpp"
 #include "common/log.hpp"
+#include "common/send_fds.hpp"
 
 namespace hull::runtime::seccomp {
 namespace {
@@ -454,30 +455,14 @@ Status send_listener_fd(const std::string& listener_path, int notify_fd,
   } while (rc < 0 && errno == EINTR);
   if (rc < 0) return sys_failf("connect to seccomp listener {}", listener_path);
 
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{text.data(), text.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
-
   size_t sent = 0;
   while (sent < text.size()) {
-    ssize_t n = ::sendmsg(sock.get(), &mh, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    const iovec iov{text.data() + sent, text.size() - sent};
+    // The fd travels with the first chunk only.
+    const std::span<const int> fds(&notify_fd, sent == 0 ? 1 : 0);
+    ssize_t n = send_with_fds(sock.get(), std::span(&iov, 1), fds);
     if (n < 0) return sys_failf("send to seccomp listener {}", listener_path);
     sent += static_cast<size_t>(n);
-    // The fd travels with the first chunk only.
-    mh.msg_control = nullptr;
-    mh.msg_controllen = 0;
-    iov.iov_base = text.data() + sent;
-    iov.iov_len = text.size() - sent;
   }
   return {};
 }

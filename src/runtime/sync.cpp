@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "common/send_fds.hpp"
+
 namespace hull::runtime {
 namespace {
 
@@ -29,23 +31,10 @@ Status SyncSocket::send(SyncType type, std::string_view text, int fd, uint32_t f
                         int32_t err) const {
   Header h{static_cast<uint32_t>(type), err, flags};
   if (text.size() > kMaxPacket - sizeof h) text = text.substr(0, kMaxPacket - sizeof h);
-  iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(text.data()), text.size()}};
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = text.empty() ? 1 : 2;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  if (fd >= 0) {
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  while (::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return sys_fail("sync: sendmsg");
-  }
+  const iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(text.data()), text.size()}};
+  const std::span<const int> fds(&fd, fd >= 0 ? 1 : 0);
+  if (send_with_fds(fd_.get(), std::span(iov, text.empty() ? 1 : 2), fds) < 0)
+    return sys_fail("sync: sendmsg");
   return {};
 }
 
