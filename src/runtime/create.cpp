@@ -338,18 +338,23 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   const oci::Resources* res = lx.resources ? &*lx.resources : nullptr;
   if (auto r = cgroup->create(res, note); !r) return std::unexpected(r.error().wrap("cgroup"));
   undo.cgroup = cgroup.get();
+  // What state.json says of the container whatever its process: the created one's below,
+  // and run --keep's of a start that fails before it.
+  auto describe = [&](State& st) {
+    st.id = opts.id;
+    st.bundle = opts.bundle;
+    st.rootfs = rootfs_abs;
+    st.created = rfc3339_now();
+    st.annotations = spec.annotations;
+    st.cgroup = cgroup->to_json();
+    if (lx.resources) st.resources = oci::to_json(*lx.resources);
+    st.hooks.poststart = spec.hooks.poststart;
+    st.hooks.poststop = spec.hooks.poststop;
+    st.owner = rootless ? std::to_string(::geteuid()) : "root";
+    st.no_new_keyring = opts.no_new_keyring;
+  };
   if (opts.keep_on_failure) {
-    kept.id = opts.id;
-    kept.bundle = opts.bundle;
-    kept.rootfs = rootfs_abs;
-    kept.created = rfc3339_now();
-    kept.annotations = spec.annotations;
-    kept.cgroup = cgroup->to_json();
-    if (lx.resources) kept.resources = oci::to_json(*lx.resources);
-    kept.hooks.poststart = spec.hooks.poststart;
-    kept.hooks.poststop = spec.hooks.poststop;
-    kept.owner = rootless ? std::to_string(::geteuid()) : "root";
-    kept.no_new_keyring = opts.no_new_keyring;
+    describe(kept);
     undo.keep = &kept;
   }
   if (opts.before_clone) {
@@ -538,22 +543,12 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   }
 
   State& s = out.state;
-  s.id = opts.id;
+  describe(s);
   s.pid = undo.child;
   s.pid_start_time = HULL_TRY(process_start_time(s.pid));
-  s.bundle = opts.bundle;
-  s.rootfs = rootfs_abs;
-  s.created = rfc3339_now();
-  s.annotations = spec.annotations;
-  s.cgroup = cgroup->to_json();
-  if (lx.resources) s.resources = oci::to_json(*lx.resources);
-  s.hooks.poststart = spec.hooks.poststart;
-  s.hooks.poststop = spec.hooks.poststop;
   s.created_user_ns = new_user;
   if (const auto* pidns = lx.find_namespace(oci::NamespaceType::pid))
     s.own_pid_ns = pidns->path.empty();
-  s.owner = rootless ? std::to_string(::geteuid()) : "root";
-  s.no_new_keyring = opts.no_new_keyring;
   HULL_CHECK(store.save_at(dirfd.get(), s));
   if (opts.keep_on_failure) kept = s;
   if (!opts.pid_file.empty()) HULL_CHECK(fs::write_output(opts.pid_file, std::to_string(s.pid)));
