@@ -63,6 +63,11 @@ class VerbTable {
       auto subs = app.get_subcommands({});
       if (subs.size() > before) runners_.emplace_back(subs.back(), std::move(run));
     }
+    // A word in the verb's place that names no verb (nor an alias of one): CLI11 would take
+    // it for an extra argument and say only "A subcommand is required".
+    if (!only.empty() && !one &&
+        app.get_subcommands([&](CLI::App* sub) { return sub->check_name(only); }).empty())
+      unknown_ = only;
   }
 
   // Parses argv. configure_log runs once the global flags are known, on a usage error
@@ -71,6 +76,11 @@ class VerbTable {
   // usage error (logged).
   std::optional<int> parse(int argc, char** argv, const std::function<void()>& configure_log,
                            int usage_status) {
+    if (!unknown_.empty()) {
+      configure_log();
+      log::error("unknown command \"{}\" (see {} --help)", unknown_, app_.get_name());
+      return usage_status;
+    }
     try {
       app_.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -104,6 +114,7 @@ class VerbTable {
   }
 
  private:
+  std::string unknown_;  // the word in the verb's place, when it names none
   static std::map<std::string, Factory>& factories() {
     static std::map<std::string, Factory> table;
     return table;

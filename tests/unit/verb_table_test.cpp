@@ -30,7 +30,7 @@ TEST(VerbTable, VerbInSkipsGlobalFlagsAndTheirValues) {
 // An exception that escapes a verb is reported as the command's error, with the status
 // main passes (125 for hull), not an abort.
 const bool kBoomAdded = Table::add("boom", [](CLI::App& app, Globals&) -> Table::Run {
-  app.add_subcommand("boom", "throws");
+  app.add_subcommand("boom", "throws")->alias("bang");
   return []() -> int { throw std::runtime_error("type must be string, but is null"); };
 });
 
@@ -48,6 +48,31 @@ TEST(VerbTable, AnEscapedExceptionIsAnErrorNotAnAbort) {
   EXPECT_EQ(verbs.run(125), 125);
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("internal error: type must be string, but is null"), std::string::npos) << err;
+}
+
+// A word in the verb's place that is no verb is named in the error, with the usage status;
+// an alias of a verb is one.
+TEST(VerbTable, AnUnknownVerbIsNamed) {
+  ASSERT_TRUE(kBoomAdded);
+  for (std::string word : {"checkpoint", "bang"}) {
+    CLI::App app{"t", "t"};
+    Globals g;
+    Table verbs(app, g, word);
+    std::vector<std::string> args = {"t", word};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    testing::internal::CaptureStderr();
+    auto done = verbs.parse(
+        int(argv.size()), argv.data(), [] {}, 7);
+    std::string err = testing::internal::GetCapturedStderr();
+    if (word == "bang") {
+      EXPECT_FALSE(done) << err;  // boom's alias below
+    } else {
+      EXPECT_EQ(done, 7);
+      EXPECT_NE(err.find("unknown command \"checkpoint\" (see t --help)"), std::string::npos)
+          << err;
+    }
+  }
 }
 
 }  // namespace
