@@ -21,6 +21,7 @@
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/fs.hpp"
@@ -447,6 +448,7 @@ class Extractor {
       if (type == AE_IFCHR || type == AE_IFBLK) {
         log::warn("{:?}: device node left out (a container's devices are not made on the host)",
                   path);
+        left_out_.insert(path);
         return {};
       }
     }
@@ -487,6 +489,11 @@ class Extractor {
     if (hardlink) {
       auto src = HULL_TRY(components(hardlink, "hardlink target"));
       if (src.empty()) return failf("refusing hardlink {:?} to the layer root", path);
+      // A link to a device left out goes too: its name may be a host file DEST already had.
+      if (left_out_.contains(joined(src, src.size()))) {
+        log::warn("{:?}: hard link to a device node left out", path);
+        return {};
+      }
       int sp = HULL_TRY(open_parent_uncached(src));
       UniqueFd holder(sp);
       struct stat sst {};
@@ -731,6 +738,7 @@ class Extractor {
   std::unordered_map<std::string, UniqueFd> dir_cache_;
   UniqueFd keep_;
   std::vector<DirTime> dirs_;
+  std::unordered_set<std::string> left_out_;  // device nodes not made (to_host)
   int64_t size_ = 0;
 };
 

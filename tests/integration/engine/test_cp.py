@@ -286,3 +286,36 @@ def test_cp_symlink_swapped_during_copy_stays_inside(hull, img, host_dir):
     assert os.listdir(outside) == [], "written on the host"
     hull("rm", "-f", "cc")
     hull("rmi", img)
+
+
+def test_cp_out_hardlink_to_a_left_out_device_links_no_host_file(hull, img, host_dir):
+    # The container's device node is left out on the host; a hard link to it must not
+    # then link whatever host file already has that name in DEST.
+    hull("create", "--name", "cc", img, "sleep", "1000")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        d = tarfile.TarInfo("x")
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        t.addfile(d)
+        dev = tarfile.TarInfo("x/dev1")
+        dev.type, dev.mode, dev.devmajor, dev.devminor = tarfile.CHRTYPE, 0o644, 1, 3
+        t.addfile(dev)
+        ln = tarfile.TarInfo("x/dev2")
+        ln.type, ln.linkname = tarfile.LNKTYPE, "x/dev1"
+        t.addfile(ln)
+    p = hull.popen("cp", "-", "cc:/", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = p.communicate(buf.getvalue(), timeout=30)
+    assert p.returncode == 0, err
+    got = os.path.join(host_dir, "got")
+    os.makedirs(os.path.join(got, "x"))
+    secret = os.path.join(got, "x", "dev1")
+    with open(secret, "w") as fh:
+        fh.write("host file\n")
+    r = hull("cp", "cc:/x", got, check=False)
+    assert open(secret).read() == "host file\n"
+    assert os.stat(secret).st_nlink == 1, "a host file was hard-linked from the container's tar"
+    assert not os.path.exists(os.path.join(got, "x", "dev2")), r.stderr
+    assert "left out" in r.stderr
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
