@@ -37,6 +37,11 @@ using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
 constexpr size_t kChunk = 1 << 17;
 constexpr size_t kMaxCachedDirs = 1024;  // open directory fds an unpack keeps
+constexpr int64_t kHoleBlock = 4096;     // zero blocks hull cp leaves as holes
+
+bool all_zero(const char* p, size_t n) {
+  return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
 
 // Produces the uncompressed tar stream, chunk by chunk: 0 at its end.
 class Decoder {
@@ -540,23 +545,36 @@ class Extractor {
         const void* buf;
         size_t size;
         la_int64_t offset;
-        int64_t written_end = 0;
+        int64_t written_end = 0, offset_end = 0;
         for (;;) {
           int r = archive_read_data_block(a, &buf, &size, &offset);
           if (r == ARCHIVE_EOF) break;
           if (r < ARCHIVE_WARN) return failf("read {}: {}", path, archive_error_string(a));
           const char* p = static_cast<const char*>(buf);
           while (size > 0) {
-            ssize_t n = ::pwrite(fd.get(), p, size, offset);
+            // hull cp: a block of zeros (at a file offset multiple of kHoleBlock) is left
+            // a hole, so that a huge sparse file of a hostile container does not fill the
+            // disk it is copied to. The ftruncate below gives the file its full size.
+            size_t len = size;
+            if (!opts_.layer) {
+              len = std::min(size, size_t(kHoleBlock - offset % kHoleBlock));
+              if (all_zero(p, len)) {
+                p += len, size -= len, offset += int64_t(len);
+                continue;
+              }
+            }
+            ssize_t n = ::pwrite(fd.get(), p, len, offset);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return sys_failf("write {}", path);
             p += n, size -= size_t(n), offset += n;
+            written_end = std::max<int64_t>(written_end, offset);
           }
-          written_end = std::max<int64_t>(written_end, offset);
+          offset_end = std::max<int64_t>(offset_end, offset);
         }
-        if (archive_entry_size_is_set(e)) {
-          int64_t sz = archive_entry_size(e);
-          // Only a sparse file's trailing hole leaves the file short of its size.
+        if (archive_entry_size_is_set(e) || written_end < offset_end) {
+          int64_t sz = archive_entry_size_is_set(e) ? archive_entry_size(e) : offset_end;
+          // Only a trailing hole (a sparse file's, or zeros cp left out) leaves the
+          // file short of its size.
           if (sz != written_end && ::ftruncate(fd.get(), sz) < 0)
             return sys_failf("truncate {}", path);
           // Saturated: sparse entries may claim any size (two of 2^62 bytes fit on tmpfs).

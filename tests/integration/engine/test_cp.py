@@ -319,3 +319,31 @@ def test_cp_out_hardlink_to_a_left_out_device_links_no_host_file(hull, img, host
     hull("rm", "-f", "cc")
     hull("rmi", img)
 
+
+@pytest.mark.parametrize("state", ["running", "created"])
+def test_cp_sparse_file_stays_sparse_both_ways(hull, img, host_dir, state):
+    # A hostile container's sparse file of a huge size must not fill the host's disk
+    # when copied out (nor the container's when copied in): zero blocks stay holes.
+    if state == "running":
+        started(hull, img, "cc")
+    else:
+        hull("create", "--name", "cc", img, "sleep", "1000")
+    size = 256 << 20
+    src = os.path.join(host_dir, "sparse")
+    with open(src, "wb") as fh:
+        fh.write(b"head")
+        fh.seek(size - 4)
+        fh.write(b"tail")
+    hull("cp", src, "cc:/tmp/sparse")
+    back = os.path.join(host_dir, "back")
+    os.mkdir(back)
+    hull("cp", "cc:/tmp/sparse", back)
+    st = os.stat(os.path.join(back, "sparse"))
+    assert st.st_size == size
+    assert st.st_blocks * 512 < (1 << 20), f"{st.st_blocks * 512} bytes allocated"
+    with open(os.path.join(back, "sparse"), "rb") as fh:
+        assert fh.read(4) == b"head"
+        fh.seek(size - 4)
+        assert fh.read(4) == b"tail"
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
