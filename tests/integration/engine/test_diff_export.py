@@ -102,3 +102,36 @@ def test_export_refuses_a_terminal_and_unknown_containers(hull):
 def hull_bin(hull):
     from .conftest import HULL
     return HULL
+
+
+@pytest.mark.parametrize("state", ["running", "exited"])
+def test_diff_and_export_follow_nothing_in_the_upper_dir(hull, img, state):
+    # Links to the host's / and /etc, a directory replaced by a link to /, a FIFO and a
+    # hard link in the container's layer: diff and export list them as what they are,
+    # read nothing through them and do not block on the FIFO.
+    made = ("ln -s / /toroot && ln -s /etc /toetc && rm -rf /home && ln -s / /home && "
+            "mkfifo /fifo && echo x > /f && ln /f /f2")
+    if state == "exited":
+        hull("run", "--name", "cc", img, "sh", "-c", made)
+    else:
+        hull("run", "-d", "--name", "cc", img, "sh", "-c", made + " && sleep 1000")
+        for _ in range(50):
+            if "A /f2" in hull("diff", "cc").stdout:
+                break
+            subprocess.run(["sleep", "0.1"])
+    lines = set(hull("diff", "cc").stdout.splitlines())
+    assert {"A /toroot", "A /toetc", "A /fifo", "A /f", "A /f2"} <= lines, lines
+    assert not [l for l in lines if l.startswith(("A /toroot/", "A /toetc/", "A /home/",
+                                                   "C /home/"))], lines
+    p = hull.popen("export", "cc", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    data, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        m = {x.name.rstrip("/"): x for x in t.getmembers()}
+    assert m["toroot"].issym() and m["toroot"].linkname == "/"
+    assert m["home"].issym() and m["home"].linkname == "/"
+    assert not [n for n in m if n.startswith(("toroot/", "toetc/", "home/"))]
+    assert m["fifo"].isfifo()
+    assert m["f2"].islnk() and m["f2"].linkname == "f"
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
