@@ -347,3 +347,34 @@ def test_cp_sparse_file_stays_sparse_both_ways(hull, img, host_dir, state):
         assert fh.read(4) == b"tail"
     hull("rm", "-f", "cc")
     hull("rmi", img)
+
+
+@pytest.mark.parametrize("state", ["running", "exited"])
+def test_cp_out_plants_no_setid_device_or_whiteout_and_fifo_does_not_block(
+        hull, img, host_dir, state):
+    # What a hostile container can leave for an innocent `hull cp c:/evil DEST`: a set-uid
+    # and a set-gid file, a FIFO (never opened for reading), a disk device, and ".wh."
+    # names that would delete a host file if taken as whiteouts.
+    made = ("mkdir /evil && echo s > /evil/suid && chmod 6755 /evil/suid && mkfifo /evil/fifo && "
+            "mknod /evil/disk b 8 0 && echo w > /evil/.wh.victim && mkdir /evil/.wh..wh..opq")
+    if state == "running":
+        started(hull, img, "cc")
+        hull("exec", "cc", "sh", "-c", made)
+    else:
+        hull("run", "--name", "cc", img, "sh", "-c", made)
+    dest = os.path.join(host_dir, "evil")
+    os.mkdir(dest)
+    with open(os.path.join(dest, "victim"), "w") as fh:
+        fh.write("host\n")
+    r = hull("cp", "cc:/evil", host_dir, timeout=30)
+    st = os.stat(os.path.join(dest, "suid"))
+    assert st.st_mode & 0o7777 == 0o755, oct(st.st_mode)
+    assert (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid())
+    import stat as S
+    assert S.S_ISFIFO(os.lstat(os.path.join(dest, "fifo")).st_mode)
+    assert not os.path.exists(os.path.join(dest, "disk")) and "left out" in r.stderr
+    assert open(os.path.join(dest, "victim")).read() == "host\n"
+    assert open(os.path.join(dest, ".wh.victim")).read() == "w\n"
+    assert os.path.isdir(os.path.join(dest, ".wh..wh..opq"))
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
