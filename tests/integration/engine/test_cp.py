@@ -40,6 +40,15 @@ def started(hull, img, name):
     return name
 
 
+def made_by(hull, img, state, *cmd):
+    """Container cc, "running" (cmd exec'd in it) or "exited" (cmd its program)."""
+    if state == "running":
+        started(hull, img, "cc")
+        hull("exec", "cc", *cmd)
+    else:
+        hull("run", "--name", "cc", img, *cmd)
+
+
 @pytest.mark.parametrize("state", ["running", "created", "exited"])
 def test_cp_file_and_dir_both_ways(hull, img, host_dir, state):
     if state == "running":
@@ -211,11 +220,7 @@ def test_cp_symlinks_resolve_inside_the_container(hull, img, host_dir, state):
     links = ("ln -s / /abs && ln -s ../../../../../.. /rel && "
              f"ln -s {secret} /to_secret && mkdir -p {outside} && ln -s {outside} /to_outside && "
              "mkdir -p /lnkdir && ln -s / /lnkdir/root && ln -s ../../../.. /lnkdir/up")
-    if state == "running":
-        started(hull, img, "cc")
-        hull("exec", "cc", "sh", "-c", links)
-    else:
-        hull("run", "--name", "cc", img, "sh", "-c", links)
+    made_by(hull, img, state, "sh", "-c", links)
     dest = os.path.join(host_dir, "got")
     os.mkdir(dest)
     # Reads: the host's file is not found through any link, absolute or relative.
@@ -248,11 +253,7 @@ def test_cp_symlinks_resolve_inside_the_container(hull, img, host_dir, state):
 
 @pytest.mark.parametrize("state", ["running", "created"])
 def test_cp_hostile_tar_on_stdin_is_refused(hull, img, host_dir, state):
-    if state == "running":
-        started(hull, img, "cc")
-        hull("exec", "cc", "ln", "-s", "/", "/tmp/up")
-    else:
-        hull("run", "--name", "cc", img, "ln", "-s", "/", "/tmp/up")
+    made_by(hull, img, state, "ln", "-s", "/", "/tmp/up")
     escape = os.path.join(host_dir, f"escape-{uuid.uuid4().hex[:8]}")
     # "..", an absolute name, a write through the container's symlink to "/".
     for name in (f"../../../../../..{escape}", escape, f"up{escape}", f"up/../..{escape}"):
@@ -357,11 +358,7 @@ def test_cp_out_plants_no_setid_device_or_whiteout_and_fifo_does_not_block(
     # names that would delete a host file if taken as whiteouts.
     made = ("mkdir /evil && echo s > /evil/suid && chmod 6755 /evil/suid && mkfifo /evil/fifo && "
             "mknod /evil/disk b 8 0 && echo w > /evil/.wh.victim && mkdir /evil/.wh..wh..opq")
-    if state == "running":
-        started(hull, img, "cc")
-        hull("exec", "cc", "sh", "-c", made)
-    else:
-        hull("run", "--name", "cc", img, "sh", "-c", made)
+    made_by(hull, img, state, "sh", "-c", made)
     dest = os.path.join(host_dir, "evil")
     os.mkdir(dest)
     with open(os.path.join(dest, "victim"), "w") as fh:
