@@ -130,6 +130,28 @@ Status mount_legacy(const std::string& root, const std::vector<std::string>& sho
   return {};
 }
 
+// The image's layer dirs, top first, each checked to be in the store.
+Result<std::vector<std::string>> layer_lowers(const Store& store, const std::string& image_id,
+                                              const std::vector<LayerRecord>& layers) {
+  std::vector<std::string> lowers;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    std::string dir = store.layer_dir(it->diff_id);
+    if (!fs::exists(dir))
+      return failf("image {}: layer {} is missing from the store ({})", image_id, it->diff_id, dir);
+    lowers.push_back(std::move(dir));
+  }
+  return lowers;
+}
+
+// An empty lower dir in the container's dir: the one lower of an image with no layers
+// (docker's "scratch"), or what a read-only overlay needs below the lowers it has (two
+// at least; the same dir twice is refused: ELOOP). n numbers them.
+Result<std::string> empty_lower(const std::string& container_dir, size_t n = 0) {
+  std::string empty = container_dir + (n == 0 ? "/empty" : fmt::format("/empty{}", n));
+  if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
+  return empty;
+}
+
 }  // namespace
 
 Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
@@ -139,23 +161,14 @@ Result<RootfsMount> mount_rootfs(Store& store, const std::string& image_id,
   HULL_CHECK(fs::mkdir_p(container_dir, 0700));
   for (auto* d : {&m.upper, &m.work, &m.merged})
     if (::mkdir(d->c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", *d);
-  std::vector<std::string> lowers, shorts;
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    std::string dir = store.layer_dir(it->diff_id);
-    if (!fs::exists(dir))
-      return failf("image {}: layer {} is missing from the store ({})", image_id, it->diff_id, dir);
-    lowers.push_back(dir);
+  std::vector<std::string> lowers = HULL_TRY(layer_lowers(store, image_id, layers)), shorts;
+  for (const auto& dir : lowers) {
     std::string link_path = dir;
     link_path.replace(link_path.rfind('/') + 1, std::string::npos, "link");
     auto link = fs::read_file(link_path);
     shorts.push_back(link ? std::string(trim(*link)) : std::string());
   }
-  if (lowers.empty()) {
-    // An image with no layers (docker's "scratch") still needs one lower dir.
-    std::string empty = container_dir + "/empty";
-    if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
-    lowers.push_back(empty);
-  }
+  if (lowers.empty()) lowers.push_back(HULL_TRY(empty_lower(container_dir)));
   // HULL_OVERLAY_LEGACY=1 takes the pre-6.8 path on any kernel, so tests cover it.
   const char* legacy = getenv("HULL_OVERLAY_LEGACY");
   Status st = legacy && *legacy == '1' ? Status(std::unexpected(Error{EINVAL, "legacy forced"}))
@@ -183,23 +196,11 @@ Result<UniqueFd> mount_rootfs_detached(Store& store, const std::string& image_id
   } else if (fs::exists(upper)) {
     lowers.push_back(upper);  // its whiteouts and opaque dirs hide the image's files
   }
-  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    std::string dir = store.layer_dir(it->diff_id);
-    if (!fs::exists(dir))
-      return failf("image {}: layer {} is missing from the store ({})", image_id, it->diff_id, dir);
-    lowers.push_back(dir);
-  }
-  if (lowers.empty()) {
-    std::string empty = container_dir + "/empty";
-    if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) return sys_failf("mkdir {}", empty);
-    lowers.push_back(empty);
-  }
-  // A read-only overlay needs two lowers at least; one layer alone is its own root.
-  if (!writable && lowers.size() == 1) {
-    UniqueFd only(::open(lowers[0].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!only) return sys_failf("open {}", lowers[0]);
-    return only;
-  }
+  for (auto& dir : HULL_TRY(layer_lowers(store, image_id, layers))) lowers.push_back(dir);
+  // A read-only overlay needs two lowers, a writable one one. Never a lone dir as the root:
+  // overlay is what turns the whiteouts in the upper dir (and in a layer) into absences.
+  for (size_t n = 0; lowers.size() < (writable ? 1u : 2u); ++n)
+    lowers.push_back(HULL_TRY(empty_lower(container_dir, n)));
   auto mfd = overlay_fsmount(lowers, m, false);
   if (!mfd && (mfd.error().code == EINVAL || mfd.error().code == ENOSYS))
     mfd = overlay_fsmount(lowers, m, false, true);

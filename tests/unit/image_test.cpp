@@ -549,6 +549,36 @@ TEST_P(Rootfs, ManyLayersMount) {
   ::unsetenv("HULL_OVERLAY_LEGACY");
 }
 
+// cp and export of a stopped container read its root through a detached read-only overlay.
+// With an image of no layers the upper dir was the only lower and was taken as the root
+// itself, so its whiteouts showed as "c 0 0" devices instead of hiding nothing.
+TEST(RootfsDetached, ReadOnlyOfAnImageWithoutLayersHonoursWhiteouts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting overlay needs root";
+  TempDir t;
+  auto store = Store::open(t.path() + "/root");
+  ASSERT_TRUE(store);
+  Json cfg = {{"os", "linux"}, {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array()}}}};
+  auto id = store->put_blob(cfg.dump());
+  ASSERT_TRUE(id);
+  NewImage img;
+  img.config_digest = *id;
+  img.tags = {"scratch:test"};
+  ASSERT_TRUE(store->add_image(img));
+  std::string c = t.path() + "/c";
+  ASSERT_TRUE(fs::mkdir_p(c + "/upper", 0755));
+  ASSERT_TRUE(fs::write_file(c + "/upper/kept", "k"));
+  ASSERT_EQ(::mknod((c + "/upper/gone").c_str(), S_IFCHR | 0600, ::makedev(0, 0)), 0);
+  auto root = mount_rootfs_detached(*store, *id, c, false);
+  ASSERT_TRUE(root) << root.error().message;
+  EXPECT_EQ(::faccessat(root->get(), "kept", F_OK, 0), 0);
+  EXPECT_LT(::faccessat(root->get(), "gone", F_OK, 0), 0);
+  // Without an upper dir either (never started): an empty root, still an overlay.
+  ASSERT_EQ(::system(fmt::format("rm -rf {}/upper", c).c_str()), 0);
+  auto bare = mount_rootfs_detached(*store, *id, c, false);
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_LT(::faccessat(bare->get(), "kept", F_OK, 0), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Overlay, Rootfs, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Legacy" : "LowerdirPlus"; });
 
