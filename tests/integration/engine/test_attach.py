@@ -8,7 +8,7 @@ import subprocess
 import termios
 import time
 
-from .test_lifecycle import hull_on_a_pty, wait_for
+from .test_lifecycle import detach_with, hull_on_a_pty, wait_for
 
 
 def exit_status(pid):
@@ -35,9 +35,7 @@ def test_attach_tty_custom_keys_and_exit_code(hull):
     # The default keys are plain input now; ctrl-a then x detaches.
     os.write(fd, b"\x10\x11echo mark-$((50+1))\r")
     assert read_until(b"mark-51")
-    os.write(fd, b"\x01x")
-    assert exit_status(pid) == 0
-    os.close(fd)
+    detach_with(pid, fd, b"\x01x")
     assert running(hull, "at")
     # Attached again (default keys): the program's exit is attach's status.
     pid, fd, read_until = hull_on_a_pty(hull, "attach", "at")
@@ -136,9 +134,7 @@ def test_run_it_detach_keys(hull):
     # ctrl-p ctrl-q no longer detaches; a ctrl-a not followed by x goes on as typed.
     os.write(fd, b"\x10\x11\x01echo mark-$((50+1))\r")
     assert read_until(b"mark-51")
-    os.write(fd, b"\x01x")
-    assert exit_status(pid) == 0
-    os.close(fd)
+    detach_with(pid, fd, b"\x01x")
     assert running(hull, "rk")
     hull("rm", "-f", "rk")
 
@@ -149,8 +145,6 @@ def test_start_ai_detach_keys(hull):
     pid, fd, read_until = hull_on_a_pty(hull, "start", "-ai", "--detach-keys", "ctrl-@,d", "sk")
     os.write(fd, b"echo mark-$((40+2))\r")
     assert read_until(b"mark-42")
-    os.write(fd, b"\x00d")
-    assert exit_status(pid) == 0
-    os.close(fd)
+    detach_with(pid, fd, b"\x00d")
     assert running(hull, "sk")
     hull("rm", "-f", "sk")

@@ -401,6 +401,14 @@ def hull_on_a_pty(hull, *args):
     return pid, fd, read_until
 
 
+def detach_with(pid, fd, keys):
+    """Types the detach keys on the CLI's pty: it returns 0, the program goes on."""
+    os.write(fd, keys)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    os.close(fd)
+
+
 def test_exec_detach_keys(hull):
     hull.run("-d", "--name", "ex", "--", "sleep", "1000")
     # docker's default, ctrl-p ctrl-q: the CLI returns 0 and the shell goes on running
@@ -408,10 +416,7 @@ def test_exec_detach_keys(hull):
     pid, fd, read_until = hull_on_a_pty(hull, "exec", "-it", "ex", "sh")
     os.write(fd, b"echo $((40+2))-a > /tmp/a; echo mark-$((40+2))\r")
     assert read_until(b"mark-42")
-    os.write(fd, b"\x10\x11")
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    os.close(fd)
+    detach_with(pid, fd, b"\x10\x11")
     time.sleep(0.3)
     assert hull("exec", "ex", "cat", "/tmp/a").stdout == "42-a\n"
     assert wait_for(lambda: len(hull("top", "ex").stdout.splitlines()) == 3), \
@@ -422,10 +427,7 @@ def test_exec_detach_keys(hull):
     pid, fd, read_until = hull_on_a_pty(hull, "exec", "-it", "--detach-keys", "ctrl-x,e", "ex", "sh")
     os.write(fd, b"\x10\x11echo mark-$((50+1))\r")
     assert read_until(b"mark-51")
-    os.write(fd, b"\x18e")
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    os.close(fd)
+    detach_with(pid, fd, b"\x18e")
     # Bad key specs are refused before anything runs, as docker's daemon does: 1.
     for bad in ["ctrl-", "ctrl-1", "ctrl-A", "ab", "ctrl-p,,ctrl-q"]:
         p = hull("exec", "-it", "--detach-keys", bad, "ex", "true", check=False)
