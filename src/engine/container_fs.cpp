@@ -39,12 +39,14 @@ struct Tree {
 // A running container's tree as its processes see it: its init's root, through a pidfd
 // so that a pid reused since the record was read is never taken for it.
 Result<Tree> live_tree(Engine& e, const Container& c) {
-  pid_t pid = c.state.pid;
-  uint64_t start = 0;
-  if (auto rs = e.store().load(c.config.id)) pid = rs->pid, start = rs->pid_start_time;
+  // The runtime's state gives the pid with its start time: the record's pid alone could
+  // be another process's by now.
+  auto rs = e.store().load(c.config.id);
+  if (!rs) return std::unexpected(rs.error().wrap(fmt::format("container {}", c.config.name)));
+  const pid_t pid = rs->pid;
   if (pid <= 0) return failf("container {} has no process", c.config.name);
   UniqueFd pidfd(int(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd || (start && !runtime::process_alive(pid, start)))
+  if (!pidfd || !runtime::process_alive(pid, rs->pid_start_time))
     return failf("container {} is not running (its process {} is gone)", c.config.name, pid);
   UniqueFd root(
       ::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -375,3 +375,20 @@ def test_cp_out_plants_no_setid_device_or_whiteout_and_fifo_does_not_block(
     assert os.path.isdir(os.path.join(dest, ".wh..wh..opq"))
     hull("rm", "-f", "cc")
     hull("rmi", img)
+
+
+def test_cp_refuses_a_running_container_without_runtime_state(hull, img):
+    # The record's pid alone could name another process by now: without the runtime's
+    # state (pid and start time), cp does not reach for /proc/PID/root.
+    started(hull, img, "cc")
+    cid = hull.inspect("cc")["Id"]
+    state = os.path.join(hull.run_root, "runtime", cid, "state.json")
+    assert os.path.exists(state)
+    os.rename(state, state + ".away")
+    try:
+        r = hull("cp", "cc:/etc", "-", check=False)
+        assert r.returncode == 1 and "container cc" in r.stderr, r
+        assert r.stdout == "", r.stdout[:200]
+    finally:
+        os.rename(state + ".away", state)
+    hull("rm", "-f", "cc")
