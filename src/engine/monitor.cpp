@@ -95,10 +95,6 @@ void save(Db* db, const std::string& id, const std::function<void(ContainerState
   }
 }
 
-std::string self_exe() {
-  return hull_binary();
-}
-
 // Bridge networks have a netns file of our own and an attachment (as --network none had
 // before it used the monitor's own netns: removing a file that is not there is cheap);
 // host and container:NAME have nothing to undo.
@@ -400,7 +396,7 @@ Error Launch::exec_monitor(const std::string& monitor, runtime::Launched& l, con
   const auto& cfg = c_.config;
   std::vector<std::string> args = {monitor,
                                    "--hull",
-                                   self_exe(),
+                                   hull_binary(),
                                    "--root",
                                    root_,
                                    "--run-root",
@@ -624,7 +620,7 @@ Result<std::string> find_monitor_binary() {
   if (const char* env = ::getenv("HULL_MONITOR"); env && *env)
     path = env;
   else
-    path = (std::filesystem::path(self_exe()).parent_path() / "hull-monitor").string();
+    path = (std::filesystem::path(hull_binary()).parent_path() / "hull-monitor").string();
   if (::access(path.c_str(), X_OK) != 0)
     return sys_failf("hull-monitor {} (installed next to hull; or set HULL_MONITOR)", path);
   return path;
@@ -678,7 +674,8 @@ namespace {
   // records that, as after any exit (this process may not open a database).
   launch.undo();
   write_all(att.err, fmt::format("hull: {}\n", one_line(e.message)));
-  std::string self = self_exe(), id = ctx.container.config.id, report = std::to_string(att.report);
+  std::string self = hull_binary(), id = ctx.container.config.id,
+              report = std::to_string(att.report);
   std::string status = std::to_string(kExitEngine);
   std::vector<char*> argv = {self.data(),
                              const_cast<char*>("--root"),
@@ -862,7 +859,7 @@ int finish_exit(const MonitorHandover& h, Db& db, image::Store* images) {
     });
     auto monitor = find_monitor_binary();
     if (monitor) {
-      std::string self = self_exe();
+      std::string self = hull_binary();
       std::string sleep_ms = std::to_string(backoff);
       std::string next = std::to_string(std::min(backoff * 2, kBackoffMaxMs));
       std::string root = h.root, run_root = h.run_root, id = h.id;
