@@ -360,21 +360,32 @@ Result<Container> Engine::find(const std::string& ref) {
 
 Result<Container> Engine::refresh(Container c) {
   if (!is_live(c.state.status) || monitor_alive(c.state)) return c;
-  // The monitor died unseen (killed): the container may still run, without logs.
-  if (auto rs = store_.load(c.config.id); rs && runtime::process_alive(rs->pid, rs->pid_start_time))
-    return c;
-  c.state.status = ContainerStatus::exited;
-  if (c.state.exit_code == 0) c.state.exit_code = 255;
-  c.state.finished_at = now_ns();
-  c.state.pid = 0;
-  c.state.monitor_pid = 0;
-  (void)db_.save_state(c.config.id, c.state);
+  // The monitor is gone. It may have recorded the exit after c was read (hull __exited
+  // saves, then ends), so the record is read again under the write lock: only a monitor
+  // that is gone with the record still live died unseen (killed). The container may
+  // still run then, without logs.
+  const std::string& id = c.config.id;
+  c.state = HULL_TRY(db_.change_state(id, [&](ContainerState& s) {
+    if (!is_live(s.status) || monitor_alive(s)) return false;
+    if (auto rs = store_.load(id); rs && runtime::process_alive(rs->pid, rs->pid_start_time))
+      return false;
+    s.status = ContainerStatus::exited;
+    if (s.exit_code == 0) s.exit_code = 255;
+    s.finished_at = now_ns();
+    s.pid = 0;
+    s.monitor_pid = 0;
+    return true;
+  }));
   return c;
 }
 
 Result<std::vector<Container>> Engine::list() {
-  auto all = HULL_TRY(db_.list());
-  for (auto& c : all) c = HULL_TRY(refresh(std::move(c)));
+  std::vector<Container> all;
+  for (auto& c : HULL_TRY(db_.list())) {
+    auto fresh = refresh(std::move(c));
+    if (!fresh && fresh.error().code == ENOENT) continue;  // removed since the list was read
+    all.push_back(HULL_TRY(std::move(fresh)));
+  }
   std::sort(all.begin(), all.end(), [](const Container& a, const Container& b) {
     return a.config.created > b.config.created;
   });
@@ -614,10 +625,8 @@ Status Engine::kill(const std::string& ref, int signal) {
   Container c = HULL_TRY(find(ref));
   if (!is_live(c.state.status) || c.state.status == ContainerStatus::restarting)
     return failf("cannot kill container {}: container is not running", ref);
-  if (signal == SIGKILL || signal_name(signal) == c.config.stop_signal) {
-    c.state.manual_stop = true;
-    HULL_CHECK(db_.save_state(c.config.id, c.state));
-  }
+  if (signal == SIGKILL || signal_name(signal) == c.config.stop_signal)
+    HULL_CHECK(mark_manual_stop(c.config.id));
   auto r = runtime::kill(store_, c.config.id, signal, false);
   if (!r) return std::unexpected(r.error().wrap(fmt::format("kill {}", ref)));
   return {};
@@ -626,8 +635,7 @@ Status Engine::kill(const std::string& ref, int signal) {
 Status Engine::stop(const std::string& ref, std::optional<int> timeout, std::optional<int> signal) {
   Container c = HULL_TRY(find(ref));
   if (!is_live(c.state.status)) return {};
-  c.state.manual_stop = true;
-  HULL_CHECK(db_.save_state(c.config.id, c.state));
+  HULL_CHECK(mark_manual_stop(c.config.id));
   UniqueFd monitor = open_pidfd(c.state.monitor_pid, c.state.monitor_start);
   if (c.state.status == ContainerStatus::restarting && monitor) {
     ::syscall(SYS_pidfd_send_signal, monitor.get(), SIGTERM, nullptr, 0);
@@ -655,13 +663,14 @@ Status Engine::stop(const std::string& ref, std::optional<int> timeout, std::opt
   }
   (void)runtime::destroy(store_, c.config.id, true);
   (void)release_rootfs(c.config, root_, container_dir(c.config.id));
-  if (auto cur = db_.find(c.config.id); cur && is_live(cur->state.status)) {
-    cur->state.status = ContainerStatus::exited;
-    cur->state.exit_code = 128 + SIGKILL;
-    cur->state.finished_at = now_ns();
-    cur->state.pid = 0;
-    (void)db_.save_state(c.config.id, cur->state);
-  }
+  (void)db_.change_state(c.config.id, [](ContainerState& s) {
+    if (!is_live(s.status)) return false;
+    s.status = ContainerStatus::exited;
+    s.exit_code = 128 + SIGKILL;
+    s.finished_at = now_ns();
+    s.pid = 0;
+    return true;
+  });
   return {};
 }
 
@@ -675,8 +684,22 @@ Status Engine::pause(const std::string& ref, bool frozen) {
   if (rs.cgroup.is_null()) return failf("container {}: no cgroup to freeze", ref);
   auto m = HULL_TRY(cgroups::load_manager(rs.cgroup));
   HULL_CHECK(m->freeze(frozen));
-  c.state.status = frozen ? ContainerStatus::paused : ContainerStatus::running;
-  return db_.save_state(c.config.id, c.state);
+  HULL_TRY(db_.change_state(c.config.id, [&](ContainerState& s) {
+    if (!is_live(s.status)) return false;  // a SIGKILL ended it meanwhile
+    s.status = frozen ? ContainerStatus::paused : ContainerStatus::running;
+    return true;
+  }));
+  return {};
+}
+
+// Sets the flag alone: the rest of the record may change meanwhile (the monitor records
+// an exit), and a whole state read before would undo that.
+Status Engine::mark_manual_stop(const std::string& id) {
+  HULL_TRY(db_.change_state(id, [](ContainerState& s) {
+    s.manual_stop = true;
+    return true;
+  }));
+  return {};
 }
 
 Status Engine::cleanup(const Container& c, bool volumes) {
@@ -738,12 +761,14 @@ Result<int> Engine::wait(const std::string& ref) {
     else
       ::usleep(20000);
     auto next = db_.find(id);
+    if (next) next = refresh(std::move(*next));
     if (!next) {
+      if (next.error().code != ENOENT) return std::unexpected(std::move(next).error());
       // Removed: --rm keeps the exit code for waiters; else its last known status.
       if (auto code = db_.removed_exit(id)) return *code;
       return c.state.exit_code;
     }
-    c = HULL_TRY(refresh(std::move(*next)));
+    c = std::move(*next);
   }
 }
 

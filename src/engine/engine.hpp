@@ -101,6 +101,10 @@ class Engine {
   Result<std::vector<Container>> list();
   // Removes stopped containers and whatever a crash left behind; returns removed ids.
   Result<std::vector<std::string>> prune();
+  // A record read earlier, with its state fixed up if its monitor died unseen: exited
+  // with 255 unless a code was recorded. The record is read again before that, since
+  // the monitor may have recorded the exit and ended after c was read.
+  Result<Container> refresh(Container c);
   // Whether the monitor recorded in s is still that process.
   static bool monitor_alive(const ContainerState& s);
   // The spec written at create.
@@ -111,7 +115,7 @@ class Engine {
   // The image store, opened on first use and kept: one connection per process.
   Result<image::Store*> image_store();
   Status cleanup(const Container& c, bool volumes);
-  Result<Container> refresh(Container c);
+  Status mark_manual_stop(const std::string& id);
   std::string root_, run_root_;
   runtime::StateStore store_;
   Db db_;

@@ -71,22 +71,19 @@ void close_other_fds(std::vector<int> keep) {
   ::syscall(SYS_close_range, next, ~0U, 0);
 }
 
-// Updates only the fields the monitor owns (`stop` writes manual_stop meanwhile); a
-// record removed under us (rm -f) is left alone.
+// Updates only the fields the monitor owns (`stop` writes manual_stop meanwhile), read
+// and written in one transaction; a record removed under us (rm -f) is left alone.
 // A container's state, changed and saved. No one waits on hull __exited, so a database
 // that fails (busy past its timeout, I/O) is tried again for a while: an exit left
 // unrecorded shows as 255 ("the monitor died unseen") once the monitor is gone.
 void save(Db* db, const std::string& id, const std::function<void(ContainerState&)>& change) {
   if (!db) return;
   for (int attempt = 0;; ++attempt) {
-    auto cur = db->find_state(id);
-    if (!cur && cur.error().code == ENOENT) return;  // removed: nothing to record
-    Status saved = cur ? Status{} : Status{std::unexpected(cur.error())};
-    if (cur) {
-      change(*cur);
-      saved = db->save_state(id, *cur);
-    }
-    if (saved) return;
+    auto saved = db->change_state(id, [&](ContainerState& s) {
+      change(s);
+      return true;
+    });
+    if (saved || saved.error().code == ENOENT) return;  // removed: nothing to record
     if (attempt == 20) {
       log::error("container {}: state not recorded: {}", id, saved.error().message);
       return;

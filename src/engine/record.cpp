@@ -423,6 +423,23 @@ Status Db::save_state(const std::string& id, const ContainerState& s) {
   return update_json("UPDATE containers SET state = ? WHERE id = ?", s.to_json(), id);
 }
 
+Result<ContainerState> Db::change_state(const std::string& id,
+                                        const std::function<bool(ContainerState&)>& change) {
+  HULL_CHECK(exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Result<ContainerState> {
+    auto s = HULL_TRY(find_state(id));
+    if (change(s)) HULL_CHECK(save_state(id, s));
+    return s;
+  };
+  auto r = body();
+  if (!r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  HULL_CHECK(exec("COMMIT"));
+  return r;
+}
+
 Status Db::rename(const std::string& id, const std::string& new_name) {
   HULL_CHECK(validate_name(new_name));
   auto c = HULL_TRY(find(id));

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -149,6 +150,11 @@ class Db {
   Result<ContainerState> find_state(const std::string& id);
   Result<std::vector<Container>> list();
   Status save_state(const std::string& id, const ContainerState& s);
+  // Reads a container's state, lets `change` edit it and writes it back if it returns
+  // true, in one write transaction: no other writer (hull __exited, stop) lands between
+  // the read and the write. Returns the state as it is afterwards; ENOENT if removed.
+  Result<ContainerState> change_state(const std::string& id,
+                                      const std::function<bool(ContainerState&)>& change);
   Status rename(const std::string& id, const std::string& new_name);
   // Replaces the configuration (the name stays: rename changes it).
   Status save_config(const std::string& id, const ContainerConfig& c);

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -799,6 +800,82 @@ TEST(EngineRecords, RemovedKeepsItsExitCode) {
   EXPECT_FALSE(db->removed_exit("unknown"));
   // A record already gone (an rm -f raced it) is no error.
   EXPECT_TRUE(db->remove_with_exit("no-such-id", 1));
+}
+
+// A state change reads and writes in one transaction; a change that says "nothing"
+// writes nothing, and a removed record is ENOENT.
+TEST(EngineRecords, ChangeStateReadsTheRecordAsItIsNow) {
+  TempDir d;
+  auto db = Db::open(d.path);
+  auto other = Db::open(d.path);  // another process's connection (hull __exited)
+  ASSERT_TRUE(db && other);
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "changed";
+  c.state.status = ContainerStatus::running;
+  ASSERT_TRUE(db->insert(c));
+  ContainerState recorded = c.state;
+  recorded.status = ContainerStatus::exited;
+  recorded.exit_code = 3;
+  ASSERT_TRUE(other->save_state(c.config.id, recorded));
+  auto s = db->change_state(c.config.id, [](ContainerState& s) {
+    s.manual_stop = true;
+    return true;
+  });
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->exit_code, 3);
+  EXPECT_TRUE(other->find_state(c.config.id)->manual_stop);
+  EXPECT_EQ(other->find_state(c.config.id)->exit_code, 3);
+  auto unchanged = db->change_state(c.config.id, [](ContainerState& s) {
+    s.exit_code = 99;
+    return false;
+  });
+  ASSERT_TRUE(unchanged);
+  EXPECT_EQ(other->find_state(c.config.id)->exit_code, 3);
+  EXPECT_EQ(db->change_state("nosuch", [](ContainerState&) { return true; }).error().code, ENOENT);
+}
+
+// A record read while the container ran, whose monitor then recorded the exit and ended:
+// the exit stands, where refresh took the old copy for "the monitor died unseen" and
+// wrote 255 over the recorded code (seen as lost exits under load).
+TEST(EngineRecords, RefreshKeepsAnExitRecordedAfterTheRead) {
+  TempDir d;
+  auto engine = Engine::open(d.path + "/root", d.path + "/run");
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto db = Db::open(d.path + "/root");
+  ASSERT_TRUE(db);
+  pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  Container c;
+  c.config.id = new_container_id();
+  c.config.name = "ended";
+  c.state.status = ContainerStatus::running;
+  c.state.monitor_pid = gone;
+  c.state.monitor_start = 1;
+  ASSERT_TRUE(db->insert(c));
+  Container stale = *db->find(c.config.id);
+  ContainerState recorded = c.state;
+  recorded.status = ContainerStatus::exited;
+  recorded.exit_code = 3;
+  recorded.monitor_pid = 0;
+  ASSERT_TRUE(db->save_state(c.config.id, recorded));
+
+  auto fresh = engine->refresh(stale);
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  EXPECT_EQ(fresh->state.status, ContainerStatus::exited);
+  EXPECT_EQ(fresh->state.exit_code, 3);
+  EXPECT_EQ(db->find_state(c.config.id)->exit_code, 3);
+
+  // Still live in the record with its monitor gone: it died unseen.
+  ASSERT_TRUE(db->save_state(c.config.id, c.state));
+  fresh = engine->refresh(*db->find(c.config.id));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->state.exit_code, 255);
+  EXPECT_EQ(db->find_state(c.config.id)->exit_code, 255);
+  // Removed meanwhile: no such container, and list() leaves it out.
+  ASSERT_TRUE(db->remove(c.config.id));
+  EXPECT_EQ(engine->refresh(stale).error().code, ENOENT);
 }
 
 // Each removal prunes the exits older than an hour. That must read only those, through

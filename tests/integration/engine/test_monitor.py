@@ -3,6 +3,7 @@ issue 6: `wait` on a --rm container, `system prune -a` removing unused images.""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -279,3 +280,32 @@ def test_hull_maps_only_glibc_at_start():
     # glibc: libc, libm and the dynamic loader (static libgcc's unwinder calls into it).
     assert [n for n in needed if not n.startswith(("libc.so", "libm.so", "ld-linux"))] == [], \
         needed
+
+
+def test_kill_keeps_an_exit_recorded_meanwhile(hull):
+    """`kill` (and `stop`) set manual_stop in the record while the monitor may be recording
+    the exit: the flag alone is written, in the transaction that reads it. They saved the
+    whole state they had read before, which undid an exit recorded in between (the
+    container then showed running with no monitor, later exited with 255)."""
+    hull.run("-d", "--name", "killed", "--stop-signal", "USR1", "--", "sleep", "1000")
+    cid = hull.inspect("killed")["Id"]
+    db = sqlite3.connect(os.path.join(hull.root, "containers.db"), isolation_level=None,
+                         timeout=10)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        state = json.loads(db.execute("SELECT state FROM containers WHERE id = ?",
+                                      (cid,)).fetchone()[0])
+        state["exit_code"] = 42  # what a monitor records, not committed yet
+        db.execute("UPDATE containers SET state = ? WHERE id = ?", (json.dumps(state), cid))
+        # USR1 is the stop signal: kill marks a manual stop. sleep as PID 1 ignores it.
+        p = hull.popen("kill", "-s", "USR1", "killed", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+        time.sleep(0.5)  # kill has read the record (WAL readers do not wait), waits to write
+        db.execute("COMMIT")
+        assert p.wait(15) == 0, p.stderr.read()
+        state = json.loads(db.execute("SELECT state FROM containers WHERE id = ?",
+                                      (cid,)).fetchone()[0])
+    finally:
+        db.close()
+    assert state["exit_code"] == 42 and state["manual_stop"] is True, state
+    hull("rm", "-f", "killed")
