@@ -4,7 +4,8 @@
 // is stored as a symlink, a FIFO or device as a header (never opened), a regular file is
 // opened O_NONBLOCK and checked to still be one, and a file that changes size while it is
 // read is cut or zero-padded to the size in its header. The tar is read back by
-// image::unpack_tar (the hostile-safe extractor).
+// image::unpack_tar (the hostile-safe extractor). Regular files and directories carry
+// the extended attributes that copied_xattr() keeps.
 #pragma once
 
 #include <sys/stat.h>
@@ -12,13 +13,33 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 
 struct archive;
 
 namespace hull::image {
+
+// The extended attributes hull cp and hull export carry (docker's tar carries them all as
+// SCHILY.xattr records): user.* and security.capability (file capabilities), and no
+// others. trusted.* and the rest of security.* (selinux, ima, evm...) are the host's
+// policy, meaningless or hostile elsewhere; overlay's own (trusted.overlay.*, and
+// user.overlay.* in a user namespace) would forge whiteouts, opaque directories and
+// redirects in an upper dir. to_host: security.capability too is left out, as set-id
+// bits are (a hostile container's file must not give a host user capabilities).
+bool copied_xattr(std::string_view name, bool to_host);
+// A hostile file's attributes are bounded: a name of at most 255 bytes (XATTR_NAME_MAX),
+// a value of at most 64 KiB (XATTR_SIZE_MAX), at most 1 MiB of values per file.
+constexpr size_t kMaxXattrName = 255;
+constexpr size_t kMaxXattrValue = 64 << 10;
+constexpr size_t kMaxXattrBytes = 1 << 20;
+
+struct Xattr {
+  std::string name, value;
+};
 
 struct TreeTarOptions {
   // Do not enter other mounts below the top (docker export: the root filesystem alone,
@@ -47,8 +68,8 @@ class TreeTar {
   Status add_at(int obj, const struct stat& st, const std::string& name, int depth,
                 uint64_t mnt_id);
   Status header(const struct stat& st, const std::string& name, const std::string& link,
-                bool hardlink);
-  Status content(int obj, const struct stat& st, const std::string& name);
+                bool hardlink, const std::vector<Xattr>& xattrs = {});
+  Status content(int fd, const struct stat& st, const std::string& name);
   struct archive* a_ = nullptr;
   TreeTarOptions opts_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // first name of each hardlinked file

@@ -29,6 +29,7 @@
 #include "common/sha256.hpp"
 #include "common/unique_fd.hpp"
 #include "common/userns.hpp"
+#include "image/tree_tar.hpp"
 
 namespace hull::image {
 namespace {
@@ -674,10 +675,31 @@ class Extractor {
     const void* value;
     size_t size;
     while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-      // overlay's own attributes from a layer could redirect lookups: never take them.
-      if (!name || std::string_view(name).starts_with("trusted.overlay.") ||
-          std::string_view(name).starts_with("user.overlay."))
+      if (!name) continue;
+      std::string_view n(name);
+      if (!opts_.layer) {
+        // hull cp: only the namespaces copied_xattr() keeps, within its bounds.
+        if (!copied_xattr(n, opts_.to_host) || n.size() > kMaxXattrName || size > kMaxXattrValue) {
+          // A warning per name, for the first few names (a hostile tar may hold many).
+          if (refused_xattrs_.size() < 16 && refused_xattrs_.insert(std::string(n)).second)
+            log::warn("{:?}: extended attribute {:?} left out (only {} are copied{})", path,
+                      n.substr(0, kMaxXattrName),
+                      opts_.to_host ? "user.*" : "user.* and security.capability",
+                      opts_.to_host ? " onto the host" : ", values of at most 64 KiB");
+          continue;
+        }
+        if (::fsetxattr(fd, name, value, size, 0) < 0) {
+          // docker's best effort: a filesystem without them (or that refuses them) is a
+          // warning, once.
+          if (errno != ENOTSUP && errno != EPERM && is_root())
+            return sys_failf("setxattr {} on {}", n, path);
+          if (std::exchange(xattr_unsupported_, true) == false)
+            log::warn("{:?}: extended attribute {} not set: {}", path, n, strerror(errno));
+        }
         continue;
+      }
+      // overlay's own attributes from a layer could redirect lookups: never take them.
+      if (n.starts_with("trusted.overlay.") || n.starts_with("user.overlay.")) continue;
       if (::fsetxattr(fd, name, value, size, 0) < 0 && errno != ENOTSUP && is_root())
         return sys_failf("setxattr {} on {}", name, path);
     }
@@ -756,7 +778,9 @@ class Extractor {
   std::unordered_map<std::string, UniqueFd> dir_cache_;
   UniqueFd keep_;
   std::vector<DirTime> dirs_;
-  std::unordered_set<std::string> left_out_;  // device nodes not made (to_host)
+  std::unordered_set<std::string> left_out_;        // device nodes not made (to_host)
+  std::unordered_set<std::string> refused_xattrs_;  // warned about once each
+  bool xattr_unsupported_ = false;
   int64_t size_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -487,6 +488,59 @@ TEST(UnpackPlain, NoOverwriteDirNonDir) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("cannot overwrite the non-directory"), std::string::npos);
   EXPECT_EQ(std::filesystem::read_symlink(dir + "/link"), "/");
+}
+
+// The extended attributes hull cp and export carry: user.* (not overlay's) and file
+// capabilities, the latter not onto the host; nothing of trusted.* or the rest of
+// security.*.
+TEST(CopiedXattr, UserAndFileCapabilitiesOnly) {
+  EXPECT_TRUE(copied_xattr("user.colour", false));
+  EXPECT_TRUE(copied_xattr("user.colour", true));
+  EXPECT_TRUE(copied_xattr("security.capability", false));
+  EXPECT_FALSE(copied_xattr("security.capability", true));
+  for (const char* n :
+       {"user.overlay.opaque", "trusted.overlay.opaque", "trusted.overlay.redirect", "trusted.x",
+        "security.selinux", "security.ima", "system.posix_acl_access", "user", "users.x", ""}) {
+    EXPECT_FALSE(copied_xattr(n, false)) << n;
+    EXPECT_FALSE(copied_xattr(n, true)) << n;
+  }
+}
+
+// hull cp's plain mode sets the kept attributes of a (hostile) tar and no others, and no
+// value beyond kMaxXattrValue.
+TEST(UnpackPlain, OnlyKeptXattrsAreSet) {
+  Tmp t;
+  std::string dir = t.dir("out");
+  std::vector<char> buf(1 << 20);
+  size_t used = 0;
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  struct archive_entry* e = archive_entry_new();
+  archive_entry_set_pathname(e, "f");
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, 0);
+  std::string big(kMaxXattrValue + 1, 'b');
+  archive_entry_xattr_add_entry(e, "user.ok", "1", 1);
+  archive_entry_xattr_add_entry(e, "user.big", big.data(), big.size());
+  archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+  archive_entry_xattr_add_entry(e, "user.overlay.opaque", "y", 1);
+  archive_write_header(a, e);
+  archive_entry_free(e);
+  archive_write_close(a);
+  archive_write_free(a);
+  std::string tar(buf.data(), used);
+  UnpackOptions o;
+  o.layer = false;
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto r = unpack_stream(reader_of(tar, 1 << 20), d.get(), o);
+  ASSERT_TRUE(r) << r.error().message;
+  char names[4096];
+  ssize_t n = ::listxattr((dir + "/f").c_str(), names, sizeof names);
+  if (n < 0 && errno == ENOTSUP) GTEST_SKIP() << "no user xattrs on /tmp";
+  ASSERT_GE(n, 0);
+  EXPECT_EQ(std::string(names, size_t(n)), std::string("user.ok", 8));
 }
 
 // TreeTar writes what unpack_tar reads back: files, directories, symlinks (not followed),

@@ -392,3 +392,106 @@ def test_cp_refuses_a_running_container_without_runtime_state(hull, img):
     finally:
         os.rename(state + ".away", state)
     hull("rm", "-f", "cc")
+
+
+def xattrs(path):
+    return {n: os.getxattr(path, n, follow_symlinks=False)
+            for n in os.listxattr(path, follow_symlinks=False)}
+
+
+def tar_members(hull, path):
+    """`hull cp PATH -`: {name: pax headers} of the tar it writes."""
+    p = hull.popen("cp", path, "-", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    data, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        return {m.name.rstrip("/"): m.pax_headers for m in t.getmembers()}
+
+
+# cap_net_raw+ep as the kernel stores it (struct vfs_cap_data, revision 2).
+CAP_NET_RAW = (0x02000001).to_bytes(4, "little") + (1 << 13).to_bytes(4, "little") + bytes(12)
+
+
+@pytest.mark.parametrize("state", ["running", "exited"])
+def test_cp_keeps_user_xattrs_and_file_capabilities(hull, img, host_dir, state):
+    # docker's cp carries extended attributes (SCHILY.xattr records in its tar): user.* and
+    # file capabilities go into the container; onto the host user.* only (a container's
+    # file capabilities are not planted on the host, as its set-id bits are not).
+    made_by(hull, img, state, "true")
+    f = os.path.join(host_dir, "f")
+    with open(f, "w") as fh:
+        fh.write("f\n")
+    os.setxattr(f, "user.colour", b"blue")
+    os.setxattr(f, "security.capability", CAP_NET_RAW)
+    d = os.path.join(host_dir, "d")
+    os.mkdir(d)
+    os.setxattr(d, "user.dir", b"\x00binary\xff")
+    hull("cp", f, "cc:/tmp/")
+    hull("cp", d, "cc:/tmp/")
+    m = tar_members(hull, "cc:/tmp/f")
+    assert m["f"].get("SCHILY.xattr.user.colour") == "blue", m
+    assert "SCHILY.xattr.security.capability" in m["f"], m
+    m = tar_members(hull, "cc:/tmp/d")
+    assert "SCHILY.xattr.user.dir" in m["d"], m
+    back = os.path.join(host_dir, "back")
+    os.mkdir(back)
+    hull("cp", "cc:/tmp/f", back)
+    hull("cp", "cc:/tmp/d", back)
+    assert xattrs(os.path.join(back, "f")) == {"user.colour": b"blue"}
+    assert xattrs(os.path.join(back, "d")) == {"user.dir": b"\x00binary\xff"}
+    if state == "running":
+        # In the container the capability is the file's own, as it was on the host.
+        upper = os.path.join(hull.root, "containers", hull.inspect("cc")["Id"], "upper")
+        assert os.getxattr(os.path.join(upper, "tmp", "f"), "security.capability") == CAP_NET_RAW
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
+
+
+def test_cp_carries_no_trusted_or_overlay_xattrs_from_a_hostile_container(hull, img, host_dir):
+    # A container's files may hold trusted.overlay.* (made on a bind-mounted directory, or in
+    # a hostile tar): taken into an overlay upper dir they would forge opaque directories
+    # and whiteouts. Neither the host nor another container gets them; user.* still goes.
+    vol = os.path.join(host_dir, "vol")
+    os.makedirs(os.path.join(vol, "d"))
+    with open(os.path.join(vol, "d", "f"), "w") as fh:
+        fh.write("f\n")
+    for p in (os.path.join(vol, "d"), os.path.join(vol, "d", "f")):
+        os.setxattr(p, "trusted.overlay.opaque", b"y")
+        os.setxattr(p, "trusted.hull", b"evil")
+        os.setxattr(p, "user.ok", b"1")
+    hull("run", "-d", "--name", "cc", "-v", f"{vol}:/vol", img, "sleep", "1000")
+    got = os.path.join(host_dir, "got")
+    os.mkdir(got)
+    hull("cp", "cc:/vol/d", got)
+    for p in (os.path.join(got, "d"), os.path.join(got, "d", "f")):
+        assert xattrs(p) == {"user.ok": b"1"}, p
+    m = tar_members(hull, "cc:/vol/d")
+    for name, pax in m.items():
+        assert [k for k in pax if k.startswith("SCHILY.xattr.")] == ["SCHILY.xattr.user.ok"], m
+    # A tar on stdin into a stopped container: /etc made opaque would hide the image's.
+    hull("create", "--name", "c2", img, "sleep", "1000")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        e = tarfile.TarInfo("etc")
+        e.type, e.mode = tarfile.DIRTYPE, 0o755
+        e.pax_headers = {"SCHILY.xattr.trusted.overlay.opaque": "y",
+                         "SCHILY.xattr.user.overlay.opaque": "y"}
+        t.addfile(e)
+        x = tarfile.TarInfo("x")
+        x.size, x.mode = 2, 0o644
+        x.pax_headers = {"SCHILY.xattr.trusted.hull": "evil", "SCHILY.xattr.security.selinux": "a",
+                         "SCHILY.xattr.user.ok": "1"}
+        t.addfile(x, io.BytesIO(b"x\n"))
+    p = hull.popen("cp", "-", "c2:/", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = p.communicate(buf.getvalue(), timeout=30)
+    assert p.returncode == 0, err
+    assert b"trusted.hull" in err and b"left out" in err, err
+    upper = os.path.join(hull.root, "containers", hull.inspect("c2")["Id"], "upper")
+    # (overlay's own trusted.overlay.origin of a copied-up /etc is not the tar's)
+    etc = xattrs(os.path.join(upper, "etc"))
+    assert "trusted.overlay.opaque" not in etc and "user.overlay.opaque" not in etc, etc
+    assert xattrs(os.path.join(upper, "x")) == {"user.ok": b"1"}
+    hull("start", "c2")
+    assert "root" in cat(hull, "c2", "/etc/passwd")
+    hull("rm", "-f", "cc", "c2")
+    hull("rmi", img)
