@@ -2,18 +2,22 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <set>
 #include <thread>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/userns.hpp"
 #include "image/rootfs.hpp"
 #include "image/store.hpp"
@@ -34,7 +38,112 @@ bool is_live(const Container& c) {
 // goes with the fd.
 struct Tree {
   UniqueFd root;
+  bool detached = false;  // a mount of its own, attached to no path
 };
+
+bool missing(const Error& e) {
+  return e.code == ENOENT || e.code == ENOTDIR;
+}
+
+Result<uint64_t> mount_id(int fd) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+    return sys_fail("statx");
+  return uint64_t(stx.stx_mnt_id);
+}
+
+// A mount point that a never-started container's rootfs lacks, made as its runtime would
+// make it at start (a directory, or an empty file for a file's bind): each component
+// resolved beneath the root, so a symlink in the rootfs cannot lead the mkdir out of it.
+Result<UniqueFd> make_mount_point(int root, const std::string& dest, bool dir) {
+  std::string at;
+  size_t start = 1;
+  while (start <= dest.size()) {
+    size_t end = dest.find('/', start);
+    if (end == std::string::npos) end = dest.size();
+    std::string name = dest.substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    auto parent = HULL_TRY(fs::open_in_root(root, at.empty() ? "/" : at, O_PATH | O_DIRECTORY));
+    at += "/" + name;
+    const bool last = end == dest.size();
+    if (last && !dir) {
+      UniqueFd f(::openat(parent.get(), name.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (!f && errno != EEXIST) return sys_failf("create the mount point {}", at);
+    } else if (::mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST) {
+      return sys_failf("create the mount point {}", at);
+    }
+  }
+  return fs::open_in_root(root, dest, O_PATH);
+}
+
+// docker cp of a stopped container sees its volumes and bind mounts, as its processes
+// would: each source is cloned (open_tree, recursive like the rbind of its start) and
+// attached at its destination inside the detached tree (move_mount onto a mount that is
+// attached to no path: Linux 6.15), parents first, read-only for `:ro`. The destination
+// resolves beneath the tree's root, through the volumes attached before it, as the
+// runtime resolves it; the whole goes away with the tree's fd. write: a missing mount
+// point (a container never started) is made; to read, such a volume is left out.
+Status attach_mounts(Tree& t, const Container& c, bool write) {
+  std::vector<const MountRecord*> ms;
+  for (const auto& m : c.config.mounts)
+    if (m.type == "bind" || m.type == "volume") ms.push_back(&m);
+  if (ms.empty()) return {};
+  std::stable_sort(ms.begin(), ms.end(), [](const MountRecord* a, const MountRecord* b) {
+    return std::count(a->destination.begin(), a->destination.end(), '/') <
+           std::count(b->destination.begin(), b->destination.end(), '/');
+  });
+  if (!t.detached) {  // --rootfs: a detached clone of the directory to attach them to
+    UniqueFd clone(
+        int(::syscall(SYS_open_tree, t.root.get(), "",
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
+    if (!clone) return sys_failf("open_tree {}", c.config.rootfs_dir);
+    t.root = std::move(clone);
+    t.detached = true;
+  }
+  for (const MountRecord* m : ms) {
+    const std::string what = m->type == "volume"
+                                 ? fmt::format("volume {} at {}", m->name, m->destination)
+                                 : fmt::format("bind mount {} at {}", m->source, m->destination);
+    UniqueFd src(int(::syscall(SYS_open_tree, AT_FDCWD, m->source.c_str(),
+                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+    if (!src)
+      return sys_failf("container {}: open_tree {} of the {}", c.config.name, m->source, what);
+    if (!m->rw) {
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      if (::syscall(SYS_mount_setattr, src.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                    sizeof attr) < 0)
+        return sys_failf("container {}: make the {} read-only (mount_setattr)", c.config.name,
+                         what);
+    }
+    auto target = fs::open_in_root(t.root.get(), m->destination, O_PATH);
+    if (!target && missing(target.error())) {
+      if (!write) continue;  // no mount point: the container never started
+      struct stat st {};
+      if (::fstat(src.get(), &st) < 0) return sys_failf("stat {}", m->source);
+      target = make_mount_point(t.root.get(), m->destination, S_ISDIR(st.st_mode));
+    }
+    if (!target)
+      return std::unexpected(
+          target.error().wrap(fmt::format("container {}: {}", c.config.name, what)));
+    if (::syscall(SYS_move_mount, src.get(), "", target->get(), "",
+                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+      if (errno == EINVAL && m == ms.front()) {
+        // Before 6.15 nothing can be mounted on a detached mount: the copy goes on
+        // without the volumes, as it did.
+        log::warn(
+            "container {}: its volumes and bind mounts are left out of the copy (mounting "
+            "them on its detached root filesystem needs Linux 6.15)",
+            c.config.name);
+        return {};
+      }
+      return sys_failf("container {}: attach the {} (move_mount)", c.config.name, what);
+    }
+  }
+  return {};
+}
 
 // A running container's tree as its processes see it: its init's root, through a pidfd
 // so that a pid reused since the record was read is never taken for it.
@@ -64,7 +173,9 @@ Result<Tree> open_tree(Engine& e, const Container& c, bool write, bool image_onl
   if (!c.config.rootfs_dir.empty()) {
     UniqueFd root(::open(c.config.rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_failf("open rootfs {}", c.config.rootfs_dir);
-    return Tree{std::move(root)};
+    Tree t{std::move(root)};
+    if (!image_only) HULL_CHECK(attach_mounts(t, c, write));
+    return t;
   }
   const std::string dir = e.container_dir(c.config.id);
   if (is_live(c)) {
@@ -80,7 +191,9 @@ Result<Tree> open_tree(Engine& e, const Container& c, bool write, bool image_onl
   auto store = HULL_TRY(image::Store::open(e.root()));
   auto m = image::mount_rootfs_detached(store, c.config.image_id, dir, write);
   if (!m) return std::unexpected(m.error().wrap(fmt::format("container {}", c.config.name)));
-  return Tree{std::move(*m)};
+  Tree t{std::move(*m), true};
+  if (!image_only) HULL_CHECK(attach_mounts(t, c, write));
+  return t;
 }
 
 // A path as docker's cp reads it: "/." at the end copies a directory's content, a "/" at
@@ -144,10 +257,6 @@ Result<UniqueFd> open_at(int root, const std::string& path, int flags) {
   UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
   if (!fd) return sys_failf("open {}", path);
   return fd;
-}
-
-bool missing(const Error& e) {
-  return e.code == ENOENT || e.code == ENOTDIR;
 }
 
 struct Source {
@@ -254,6 +363,19 @@ Status pipe_copy(int obj, const std::string& as, int dest_dir, const image::Unpa
   return {};
 }
 
+// docker's refusal to write into a read-only volume or root filesystem, before anything
+// is written: dir is where the copy goes. ro_rootfs: a stopped --read-only container's
+// (its detached overlay is mounted writable all the same).
+Status check_writable(int root, int dir, bool ro_rootfs) {
+  struct statvfs sv {};
+  if (::fstatvfs(dir, &sv) < 0) return sys_fail("statvfs the destination");
+  const bool in_root = HULL_TRY(mount_id(dir)) == HULL_TRY(mount_id(root));
+  if (in_root && ro_rootfs) return fail("container rootfs is marked read-only", EROFS);
+  if (!(sv.f_flag & ST_RDONLY)) return {};
+  if (in_root) return fail("container rootfs is marked read-only", EROFS);
+  return fail("mounted volume is marked read-only", EROFS);
+}
+
 Status write_tar(int obj, const std::string& name, int out_fd, bool one_mount) {
   auto tar = HULL_TRY(image::TreeTar::open(out_fd, {.one_mount = one_mount}));
   HULL_CHECK(tar.add(obj, name));
@@ -287,6 +409,9 @@ Status copy_to_container(Engine& e, const std::string& src, const std::string& r
   if (src != "-") s = HULL_TRY(open_source(-1, parse_path(src, false), o.follow, ""));
   auto tree = HULL_TRY(open_tree(e, c, true, false));
   const std::string where = "in container " + ref;
+  bool ro_rootfs = false;
+  if (!is_live(c))
+    if (auto spec = e.load_spec(c.config.id)) ro_rootfs = spec->root.readonly;
   // Into the container: its root's (hull shares its user namespace, so 0:0 is the
   // container's root, rootless too) unless -a keeps the source's ids.
   image::UnpackOptions uo;
@@ -303,11 +428,13 @@ Status copy_to_container(Engine& e, const std::string& src, const std::string& r
     if (::fstat(dir->get(), &st) < 0) return sys_failf("stat {}", dest);
     if (!S_ISDIR(st.st_mode))
       return failf("destination {} must be a directory to copy a tar stream into", dest);
+    HULL_CHECK(check_writable(tree.root.get(), dir->get(), ro_rootfs));
     auto r = image::unpack_tar(in_fd, dir->get(), uo);
     if (!r) return std::unexpected(r.error().wrap("copy the tar from stdin"));
     return {};
   }
   auto dd = HULL_TRY(resolve_dest(tree.root.get(), d, *s, where));
+  HULL_CHECK(check_writable(tree.root.get(), dd.dir.get(), ro_rootfs));
   return pipe_copy(s->obj.get(), dd.as, dd.dir.get(), uo);
 }
 

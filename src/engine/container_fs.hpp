@@ -11,9 +11,14 @@
 // Which tree: a running (or paused) container's as its processes see it, through
 // /proc/PID/root of its init: the volumes, bind mounts and tmpfs mounts included (as
 // docker's cp). A created or stopped one's is its overlay (the image's layers and its
-// upper dir) mounted attached to no path (fsmount): closing the fd unmounts it, so
-// nothing is left mounted even if hull dies; its volumes are not part of it. Kernel
-// filesystems (/proc, /sys, cgroupfs...) are never read or written.
+// upper dir) mounted attached to no path (fsmount), with its volumes and bind mounts
+// attached inside it (open_tree + move_mount, read-only for `:ro`): closing the fd
+// unmounts it all, so nothing is left mounted even if hull dies. Kernel filesystems
+// (/proc, /sys, cgroupfs...) are never read or written.
+//
+// Extended attributes: user.* and security.capability are carried (image::copied_xattr),
+// not onto the host's files security.capability; nothing else (trusted.overlay.* could
+// forge whiteouts in an upper dir).
 #pragma once
 
 #include <string>
@@ -32,7 +37,9 @@ struct CopyOptions {
 // hull cp CONTAINER:SRC DEST ("-": a tar on out_fd).
 Status copy_from_container(Engine& e, const std::string& ref, const std::string& src,
                            const std::string& dest, const CopyOptions& o, int out_fd);
-// hull cp SRC CONTAINER:DEST ("-": a tar read from in_fd, hostile like a layer).
+// hull cp SRC CONTAINER:DEST ("-": a tar read from in_fd, hostile like a layer). A write
+// into a read-only volume is refused before anything is written ("mounted volume is
+// marked read-only"), as into a read-only root filesystem.
 Status copy_to_container(Engine& e, const std::string& src, const std::string& ref,
                          const std::string& dest, const CopyOptions& o, int in_fd);
 

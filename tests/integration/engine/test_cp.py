@@ -495,3 +495,76 @@ def test_cp_carries_no_trusted_or_overlay_xattrs_from_a_hostile_container(hull, 
     assert "root" in cat(hull, "c2", "/etc/passwd")
     hull("rm", "-f", "cc", "c2")
     hull("rmi", img)
+
+
+@pytest.mark.parametrize("state", ["running", "exited"])
+def test_cp_sees_a_stopped_containers_volumes_and_binds(hull, img, host_dir, state):
+    # docker's cp of a stopped container sees its named volumes and bind mounts at their
+    # container paths, both ways; a `:ro` one refuses a write with docker's message.
+    bind = os.path.join(host_dir, "bind")
+    ro = os.path.join(host_dir, "ro")
+    for d in (bind, ro):
+        os.mkdir(d)
+    with open(os.path.join(bind, "b.txt"), "w") as fh:
+        fh.write("bind\n")
+    vols = ["-v", "vn:/data", "-v", f"{bind}:/bind", "-v", f"{ro}:/ro:ro"]
+    made = "echo vol > /data/v.txt && ln -s / /data/up"
+    if state == "running":
+        hull("run", "-d", "--name", "cc", *vols, img, "sleep", "1000")
+        hull("exec", "cc", "sh", "-c", made)
+    else:
+        hull("run", "--name", "cc", *vols, img, "sh", "-c", made)
+    data = os.path.join(hull.root, "volumes", "vn", "_data")
+    got = os.path.join(host_dir, "got")
+    os.mkdir(got)
+    hull("cp", "cc:/data/v.txt", got)
+    hull("cp", "cc:/bind/b.txt", got)
+    hull("cp", "cc:/bind", os.path.join(got, "wholebind"))
+    assert open(os.path.join(got, "v.txt")).read() == "vol\n"
+    assert open(os.path.join(got, "b.txt")).read() == "bind\n"
+    assert open(os.path.join(got, "wholebind", "b.txt")).read() == "bind\n"
+    f = os.path.join(host_dir, "f")
+    with open(f, "w") as fh:
+        fh.write("in\n")
+    hull("cp", f, "cc:/data/new")
+    hull("cp", f, "cc:/bind/")
+    assert open(os.path.join(data, "new")).read() == "in\n"
+    assert open(os.path.join(bind, "f")).read() == "in\n"
+    # The volume's symlink to "/" resolves to the container's root, not the host's.
+    escape = f"/tmp/hull-cp-escape-{uuid.uuid4().hex[:8]}"
+    hull("cp", f, f"cc:/data/up{escape}")
+    assert not os.path.exists(escape)
+    upper = os.path.join(hull.root, "containers", hull.inspect("cc")["Id"], "upper")
+    assert os.path.exists(os.path.join(upper, escape.lstrip("/")))
+    assert not os.path.exists(os.path.join(upper, "data", "new")), "written under the volume"
+    # Read-only: refused before anything is written, into it or below it.
+    for dest in ("cc:/ro/", "cc:/ro/x"):
+        r = hull("cp", f, dest, check=False)
+        assert r.returncode == 1 and "mounted volume is marked read-only" in r.stderr, r.stderr
+    p = hull.popen("cp", "-", "cc:/ro", stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = p.communicate(tar_of([("t", b"t\n", 0, 0)]), timeout=30)
+    assert p.returncode == 1 and b"mounted volume is marked read-only" in err, err
+    assert os.listdir(ro) == []
+    hull("rm", "-f", "cc")
+    hull("volume", "rm", "vn")
+    hull("rmi", img)
+
+
+@pytest.mark.parametrize("state", ["running", "created"])
+def test_cp_refuses_a_read_only_rootfs_but_not_its_volume(hull, img, host_dir, state):
+    # docker: "container rootfs is marked read-only" for --read-only, running or not (a
+    # stopped one's overlay would take the write); its writable volume still takes one.
+    args = ("--name", "cc", "--read-only", "-v", "rw1:/data", img, "sleep", "1000")
+    hull("run", "-d", *args) if state == "running" else hull("create", *args)
+    f = os.path.join(host_dir, "f")
+    with open(f, "w") as fh:
+        fh.write("f\n")
+    r = hull("cp", f, "cc:/tmp/", check=False)
+    assert r.returncode == 1 and "container rootfs is marked read-only" in r.stderr, r.stderr
+    upper = os.path.join(hull.root, "containers", hull.inspect("cc")["Id"], "upper")
+    assert not os.path.exists(os.path.join(upper, "tmp", "f"))
+    hull("cp", f, "cc:/data/")
+    assert os.path.exists(os.path.join(hull.root, "volumes", "rw1", "_data", "f"))
+    hull("rm", "-f", "cc")
+    hull("volume", "rm", "rw1")
+    hull("rmi", img)

@@ -562,7 +562,9 @@ def test_cp_diff_export(user, image):
     src = user.home / "cpsrc"
     src.write_text("to the container\n")
     os.chown(src, user.uid, user.gid)
-    user.hull("run", "-d", "--name", "rlcp", image, "sleep", "1000", check=True)
+    user.hull("run", "-d", "--name", "rlcp", "-v", "rlvol:/data", image, "sleep", "1000",
+              check=True)
+    user.hull("exec", "rlcp", "sh", "-c", "echo vol > /data/v", check=True)
     user.hull("cp", str(src), "rlcp:/tmp/in", check=True)
     p = user.hull("exec", "rlcp", "sh", "-c", "cat /tmp/in; stat -c %u:%g /tmp/in", check=True)
     assert p.stdout.split() == ["to", "the", "container", "0:0"], p.stdout
@@ -573,10 +575,15 @@ def test_cp_diff_export(user, image):
     user.hull("stop", "-t", "0", "rlcp", check=True)
     user.hull("cp", str(src), "rlcp:/tmp/stopped", check=True)
     user.hull("cp", "rlcp:/tmp/stopped", str(user.home / "out2"), check=True)
+    user.hull("cp", "rlcp:/data/v", str(user.home / "out3"), check=True)
+    assert (user.home / "out3").read_text() == "vol\n"
+    user.hull("cp", str(src), "rlcp:/data/w", check=True)
     assert (user.home / "out2").read_text() == "to the container\n"
-    assert "A /tmp/stopped" in user.hull("diff", "rlcp", check=True).stdout.splitlines()
+    changes = user.hull("diff", "rlcp", check=True).stdout.splitlines()
+    assert "A /tmp/stopped" in changes and "A /data/w" not in changes, changes
     user.hull("export", "-o", str(user.home / "x.tar"), "rlcp", check=True)
     with tarfile.open(user.home / "x.tar") as t:
         assert t.extractfile("tmp/stopped").read() == b"to the container\n"
     user.hull("rm", "-f", "rlcp", check=True)
+    user.hull("volume", "rm", "rlvol", check=True)
     assert_nothing_left(user)
