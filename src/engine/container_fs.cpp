@@ -335,10 +335,25 @@ Result<Dest> resolve_dest(int root, const PathSpec& d, const Source& s, const st
   return Dest{std::move(*parent), d.base};
 }
 
+// fd read to its end, the bytes counted into n (the "transferred" of cp's line).
+image::ReadFn counting_reader(int fd, int64_t& n) {
+  return [fd, &n](char* buf, size_t len) -> Result<size_t> {
+    for (;;) {
+      ssize_t got = ::read(fd, buf, len);
+      if (got >= 0) {
+        n += got;
+        return size_t(got);
+      }
+      if (errno != EINTR) return sys_fail("read the tar");
+    }
+  };
+}
+
 // The source's tar written by a thread into a pipe that unpack_tar reads: the one
 // hostile-safe extractor writes every copy. A failed unpack closes the pipe, which ends
 // the writer (EPIPE; the verb ignores SIGPIPE).
-Status pipe_copy(int obj, const std::string& as, int dest_dir, const image::UnpackOptions& uo) {
+Result<CopyReport> pipe_copy(int obj, const std::string& as, int dest_dir,
+                             const image::UnpackOptions& uo) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return sys_fail("pipe2");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -354,13 +369,14 @@ Status pipe_copy(int obj, const std::string& as, int dest_dir, const image::Unpa
     if (!written && !unpack_done) writer_first = true;
     wr.reset();
   });
-  auto unpacked = image::unpack_tar(rd.get(), dest_dir, uo);
+  int64_t transferred = 0;
+  auto unpacked = image::unpack_stream(counting_reader(rd.get(), transferred), dest_dir, uo);
   unpack_done = true;
   rd.reset();
   writer.join();
-  if (!written && (writer_first || unpacked)) return written;
+  if (!written && (writer_first || unpacked)) return std::unexpected(written.error());
   if (!unpacked) return std::unexpected(unpacked.error());
-  return {};
+  return CopyReport{unpacked->size, transferred};
 }
 
 // docker's refusal to write into a read-only volume or root filesystem, before anything
@@ -384,13 +400,16 @@ Status write_tar(int obj, const std::string& name, int out_fd, bool one_mount) {
 
 }  // namespace
 
-Status copy_from_container(Engine& e, const std::string& ref, const std::string& src,
-                           const std::string& dest, const CopyOptions& o, int out_fd) {
+Result<CopyReport> copy_from_container(Engine& e, const std::string& ref, const std::string& src,
+                                       const std::string& dest, const CopyOptions& o, int out_fd) {
   auto c = HULL_TRY(e.find(ref));
   auto tree = HULL_TRY(open_tree(e, c, false, false));
   const std::string where = "in container " + ref;
   auto s = HULL_TRY(open_source(tree.root.get(), parse_path(src, true), o.follow, where));
-  if (dest == "-") return write_tar(s.obj.get(), s.name, out_fd, false);
+  if (dest == "-") {
+    HULL_CHECK(write_tar(s.obj.get(), s.name, out_fd, false));
+    return CopyReport{};
+  }
   auto d = HULL_TRY(resolve_dest(-1, parse_path(dest, false), s, where));
   // Onto the host: owned by the caller (docker's cp does not chown there), without the
   // container's device nodes, set-id bits or whiteout names acting as such.
@@ -399,11 +418,17 @@ Status copy_from_container(Engine& e, const std::string& ref, const std::string&
   uo.no_overwrite_dir_nondir = true;
   uo.owner = std::pair{::geteuid(), ::getegid()};
   uo.to_host = true;
-  return pipe_copy(s.obj.get(), d.as, d.dir.get(), uo);
+  auto r = HULL_TRY(pipe_copy(s.obj.get(), d.as, d.dir.get(), uo));
+  // docker's figure: a file's size, a directory's tar.
+  if (!S_ISDIR(s.st.st_mode))
+    r.content = S_ISREG(s.st.st_mode) ? s.st.st_size : 0;
+  else
+    r.content = r.transferred;
+  return r;
 }
 
-Status copy_to_container(Engine& e, const std::string& src, const std::string& ref,
-                         const std::string& dest, const CopyOptions& o, int in_fd) {
+Result<CopyReport> copy_to_container(Engine& e, const std::string& src, const std::string& ref,
+                                     const std::string& dest, const CopyOptions& o, int in_fd) {
   auto c = HULL_TRY(e.find(ref));
   std::optional<Source> s;
   if (src != "-") s = HULL_TRY(open_source(-1, parse_path(src, false), o.follow, ""));
@@ -429,9 +454,10 @@ Status copy_to_container(Engine& e, const std::string& src, const std::string& r
     if (!S_ISDIR(st.st_mode))
       return failf("destination {} must be a directory to copy a tar stream into", dest);
     HULL_CHECK(check_writable(tree.root.get(), dir->get(), ro_rootfs));
-    auto r = image::unpack_tar(in_fd, dir->get(), uo);
+    int64_t transferred = 0;
+    auto r = image::unpack_stream(counting_reader(in_fd, transferred), dir->get(), uo);
     if (!r) return std::unexpected(r.error().wrap("copy the tar from stdin"));
-    return {};
+    return CopyReport{r->size, transferred};
   }
   auto dd = HULL_TRY(resolve_dest(tree.root.get(), d, *s, where));
   HULL_CHECK(check_writable(tree.root.get(), dd.dir.get(), ro_rootfs));

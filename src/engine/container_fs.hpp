@@ -21,6 +21,7 @@
 // forge whiteouts in an upper dir).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,14 +35,20 @@ struct CopyOptions {
   bool follow = false;   // -L: follow a symlink that SRC names
 };
 
-// hull cp CONTAINER:SRC DEST ("-": a tar on out_fd).
-Status copy_from_container(Engine& e, const std::string& ref, const std::string& src,
-                           const std::string& dest, const CopyOptions& o, int out_fd);
+// What a copy moved, for docker's "Successfully copied" line.
+struct CopyReport {
+  int64_t content = 0;      // a file's size, a directory's tar, the content written into one
+  int64_t transferred = 0;  // bytes of the tar between the two sides
+};
+
+// hull cp CONTAINER:SRC DEST ("-": a tar on out_fd, and an empty report).
+Result<CopyReport> copy_from_container(Engine& e, const std::string& ref, const std::string& src,
+                                       const std::string& dest, const CopyOptions& o, int out_fd);
 // hull cp SRC CONTAINER:DEST ("-": a tar read from in_fd, hostile like a layer). A write
 // into a read-only volume is refused before anything is written ("mounted volume is
 // marked read-only"), as into a read-only root filesystem.
-Status copy_to_container(Engine& e, const std::string& src, const std::string& ref,
-                         const std::string& dest, const CopyOptions& o, int in_fd);
+Result<CopyReport> copy_to_container(Engine& e, const std::string& src, const std::string& ref,
+                                     const std::string& dest, const CopyOptions& o, int in_fd);
 
 // hull diff: docker's "A /path", "C /path", "D /path" lines of the writable layer.
 Result<std::vector<std::string>> container_changes(Engine& e, const std::string& ref);

@@ -568,3 +568,44 @@ def test_cp_refuses_a_read_only_rootfs_but_not_its_volume(hull, img, host_dir, s
     hull("rm", "-f", "cc")
     hull("volume", "rm", "rw1")
     hull("rmi", img)
+
+
+def test_cp_prints_docker_successfully_copied_line(hull, img, host_dir):
+    # docker's line on stderr when stdout is a terminal and -q is not given; never for a
+    # tar on stdout.
+    import pty
+    import re
+    hull("create", "--name", "cc", img, "sleep", "1000")
+    f = os.path.join(host_dir, "f")
+    with open(f, "wb") as fh:
+        fh.write(b"x" * 2048)
+
+    def on_tty(*args, cwd=None):
+        master, slave = pty.openpty()
+        try:
+            p = hull.popen(*args, stdout=slave, stderr=subprocess.PIPE, cwd=cwd)
+            os.close(slave)
+            _, err = p.communicate(timeout=30)
+        finally:
+            os.close(master)
+        assert p.returncode == 0, err
+        return err.decode()
+
+    err = on_tty("cp", f, "cc:/tmp/")
+    assert re.fullmatch(r"Successfully copied 2\.05kB \(transferred 3\.58kB\) to cc:/tmp/\n",
+                        err), err
+    err = on_tty("cp", "cc:/tmp/f", "./back", cwd=host_dir)
+    assert re.fullmatch(r"Successfully copied 2\.05kB \(transferred 3\.58kB\) to "
+                        + re.escape(os.path.join(host_dir, "back")) + r"\n", err), err
+    err = on_tty("cp", "cc:/tmp", host_dir + "/t/")
+    assert re.fullmatch(r"Successfully copied [0-9.]+kB to " + re.escape(host_dir + "/t/")
+                        + r"\n", err), err
+    assert on_tty("cp", "-q", f, "cc:/tmp/") == ""
+    # Not on a pipe (docker's default -q), never with "-" (even when asked for).
+    assert hull("cp", f, "cc:/tmp/").stderr == ""
+    p = hull.popen("cp", "--quiet=false", "cc:/tmp/f", "-", stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+    data, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and data and err == b"", err
+    hull("rm", "-f", "cc")
+    hull("rmi", img)
