@@ -139,6 +139,8 @@ LAZY(kArchive, la_int64_t, archive_entry_size, (AE * e), (e))
 LAZY(kArchive, int, archive_entry_size_is_set, (AE * e), (e))
 LAZY(kArchive, const char*, archive_entry_symlink, (AE * e), (e))
 LAZY(kArchive, la_int64_t, archive_entry_uid, (AE * e), (e))
+LAZY(kArchive, void, archive_entry_xattr_add_entry,
+     (AE * e, const char* name, const void* value, size_t size), (e, name, value, size))
 LAZY(kArchive, int, archive_entry_xattr_next,
      (AE * e, const char** name, const void** value, size_t* size), (e, name, value, size))
 LAZY(kArchive, int, archive_entry_xattr_reset, (AE * e), (e))
@@ -169,6 +171,7 @@ LAZY(kArchive, int, archive_write_header, (AR * a, AE* e), (a, e))
 LAZY(kArchive, AR*, archive_write_new, (void), ())
 LAZY(kArchive, int, archive_write_open_fd, (AR * a, int fd), (a, fd))
 LAZY(kArchive, int, archive_write_open_filename, (AR * a, const char* p), (a, p))
+LAZY(kArchive, int, archive_write_set_bytes_in_last_block, (AR * a, int n), (a, n))
 LAZY(kArchive, int, archive_write_set_format_pax_restricted, (AR * a), (a))
 
 /* Variadic (printf-like): formatted here, passed on as "%s". */
