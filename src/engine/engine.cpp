@@ -263,8 +263,8 @@ Result<Container> Engine::create(const RunOptions& o, const StartOptions* early)
   Container c{std::move(plan.config), {}};
   c.config.image_id = image_id;
   // --ipc, --uts, --pid container:NAME: NAME must exist and run now (docker's 125, before
-  // anything is made); each launch joins it again. --network container:NAME is looked up
-  // at launch only.
+  // anything is made); each launch joins it again. --network container:NAME must exist,
+  // not be this container nor lead back to it; it must run by the time this one starts.
   if (joins_any_container(c.config)) {
     bool changed = false;
     HULL_CHECK(join_containers(db_, store_, root_, c.config, plan.spec, false, changed));

@@ -473,13 +473,18 @@ constexpr const char* kHullBinaryEnv = "_HULL_BINARY";
 
 // The container at the end of a chain of `mode` joins that starts at c (A joined B's,
 // which joined C's: C). A link that is gone ends it there; one that comes back to a
-// container already on the chain (self_id's included) is an error.
+// container already on the chain (self's included) is an error. A --network link keeps the
+// name it was given, so it comes back to self also by self's name: at create, when self
+// has no record yet for the name to find.
 Result<Container> chain_owner(Db& db, Container c, std::string ContainerConfig::*mode,
-                              std::string_view flag, std::string_view self_id) {
-  std::vector<std::string> seen = {std::string(self_id)};
+                              std::string_view flag, const ContainerConfig& self) {
+  std::vector<std::string> seen = {self.id};
   const std::string first = c.config.name;
   while (joins_container(c.config.*mode)) {
     seen.push_back(c.config.id);
+    if (container_of_mode(c.config.*mode) == self.name)
+      return failf("{} container:{}: its chain of container: modes comes back to \"{}\"", flag,
+                   first, self.name);
     auto next = db.find(container_of_mode(c.config.*mode));
     if (!next) break;
     if (std::find(seen.begin(), seen.end(), next->config.id) != seen.end())
@@ -533,20 +538,30 @@ Status share_shm(const std::string& root, const Container& owner, std::string_vi
   return {};
 }
 
+// NAME's record: another container than self (which, at create, has no record yet to be
+// found by its name).
+Result<Container> find_peer(Db& db, std::string_view flag, std::string_view mode,
+                            const ContainerConfig& self) {
+  const std::string_view name = container_of_mode(mode);
+  if (name == self.name) return failf("{} {}: cannot join itself", flag, mode);
+  auto peer = db.find(name);
+  if (!peer) return std::unexpected(peer.error().wrap(fmt::format("{} {}", flag, mode)));
+  if (peer->config.id == self.id) return failf("{} {}: cannot join itself", flag, mode);
+  return peer;
+}
+
 }  // namespace
 
 Result<JoinTarget> resolve_join(Db& db, const runtime::StateStore& store, std::string_view flag,
-                                std::string_view mode, std::string_view self_id) {
+                                std::string_view mode, const ContainerConfig& self) {
   const std::string_view name = container_of_mode(mode);
-  auto peer = db.find(name);
-  if (!peer) return std::unexpected(peer.error().wrap(fmt::format("{} {}", flag, mode)));
-  if (peer->config.id == self_id) return failf("{} {}: cannot join itself", flag, mode);
-  auto rs = store.load(peer->config.id);
-  if ((peer->state.status != ContainerStatus::running &&
-       peer->state.status != ContainerStatus::paused) ||
+  auto peer = HULL_TRY(find_peer(db, flag, mode, self));
+  auto rs = store.load(peer.config.id);
+  if ((peer.state.status != ContainerStatus::running &&
+       peer.state.status != ContainerStatus::paused) ||
       !rs || rs->pid <= 0 || !runtime::process_alive(rs->pid, rs->pid_start_time))
     return failf("{} {}: container \"{}\" is not running", flag, mode, name);
-  return JoinTarget{std::move(*peer), rs->pid};
+  return JoinTarget{std::move(peer), rs->pid};
 }
 
 Status join_containers(Db& db, const runtime::StateStore& store, const std::string& root,
@@ -564,8 +579,16 @@ Status join_containers(Db& db, const runtime::StateStore& store, const std::stri
       {&ContainerConfig::pid_mode, "--pid", oci::NamespaceType::pid, "pid"}};
   for (const Kind& k : kKinds) {
     std::string& mode = cfg.*k.mode;
-    if (!joins_container(mode) || (k.type == oci::NamespaceType::network && !network)) continue;
-    auto target = HULL_TRY(resolve_join(db, store, k.flag, mode, cfg.id));
+    if (!joins_container(mode)) continue;
+    if (k.type == oci::NamespaceType::network && !network) {
+      // At create: NAME must exist and its chain must not come back here (errors before
+      // anything is made); whether it runs is a start's question, as with docker, which
+      // creates a joiner beside a stopped NAME.
+      auto peer = HULL_TRY(find_peer(db, k.flag, mode, cfg));
+      HULL_TRY(chain_owner(db, std::move(peer), k.mode, k.flag, cfg));
+      continue;
+    }
+    auto target = HULL_TRY(resolve_join(db, store, k.flag, mode, cfg));
     set_namespace_path(spec, k.type, fmt::format("/proc/{}/ns/{}", target.pid, k.ns));
     const std::string given = mode;
     if (k.type != oci::NamespaceType::network &&
@@ -574,7 +597,7 @@ Status join_containers(Db& db, const runtime::StateStore& store, const std::stri
       changed = true;
     }
     if (k.type == oci::NamespaceType::pid) continue;
-    auto owner = HULL_TRY(chain_owner(db, std::move(target.container), k.mode, k.flag, cfg.id));
+    auto owner = HULL_TRY(chain_owner(db, std::move(target.container), k.mode, k.flag, cfg));
     if (k.type == oci::NamespaceType::ipc) {
       HULL_CHECK(share_shm(root, owner, given, spec));
     } else if (k.type == oci::NamespaceType::uts) {

@@ -58,22 +58,25 @@ class StateStore;
 namespace hull::engine {
 
 // container:NAME of --network, --ipc, --uts or --pid (`flag`): NAME's record, which must be
-// another container than self_id and running, with the pid of its init alive (the
-// runtime's state has it with its start time, so a stale pid is never joined).
+// another container than self (by id, or by name at create) and running, with the pid of
+// its init alive (the runtime's state has it with its start time, so a stale pid is never
+// joined).
 struct JoinTarget {
   Container container;
   pid_t pid = 0;
 };
 Result<JoinTarget> resolve_join(Db& db, const runtime::StateStore& store, std::string_view flag,
-                                std::string_view mode, std::string_view self_id);
+                                std::string_view mode, const ContainerConfig& self);
 
 // Joins the namespaces that cfg's container:NAME modes name: the spec's namespace paths
 // (/proc/<pid>/ns/...) and what goes with them, as docker does. --ipc: /dev/shm is the
 // owner's (the container at the end of a chain of joins), which must be shareable (or
 // --ipc host); --uts: the owner's hostname and /etc/hostname; --network (with `network`:
-// at launch only) the owner's /etc/hosts, /etc/hostname and /etc/resolv.conf and its
-// hostname. The --ipc, --uts and --pid modes become "container:<id>". `changed`: whether
-// cfg changed. Used by Engine::create (errors before anything is made) and every launch.
+// at launch) the owner's /etc/hosts, /etc/hostname and /etc/resolv.conf and its hostname;
+// without `network` (at create) only NAME's record is checked, and its chain of joins, as
+// NAME need not run before the joiner starts. The --ipc, --uts and --pid modes become
+// "container:<id>". `changed`: whether cfg changed. Used by Engine::create (errors before
+// anything is made) and every launch.
 Status join_containers(Db& db, const runtime::StateStore& store, const std::string& root,
                        ContainerConfig& cfg, oci::Spec& spec, bool network, bool& changed);
 // Whether any of cfg's namespaces is another container's.

@@ -297,6 +297,29 @@ Result<MountSpec> parse_mount_flag(std::string_view text) {
   return m;
 }
 
+// --network container:NAME shares NAME's network namespace and its /etc/hosts, hostname and
+// resolv.conf: what would set any of them is refused, with docker's words and in its
+// order (moby's validateNetContainerMode), each followed by the flag given. docker takes
+// --dns-search and --dns-option and ignores them; hull refuses them too.
+Status check_container_network(const RunOptions& o, std::string_view network) {
+  const auto conflict = [&](std::string_view docker, std::string_view flag) {
+    return failf("conflicting options: {} ({} with --network {})", docker, flag, network);
+  };
+  if (!o.hostname.empty()) return conflict("hostname and the network mode", "--hostname");
+  if (!o.dns.empty()) return conflict("dns and the network mode", "--dns");
+  if (!o.add_hosts.empty())
+    return conflict("custom host-to-IP mapping and the network mode", "--add-host");
+  if (!o.publish.empty())
+    return conflict("port publishing and the container type network mode",
+                    fmt::format("--publish {}", o.publish.front()));
+  if (o.publish_all)
+    return conflict("port publishing and the container type network mode", "--publish-all");
+  if (!o.mac_address.empty()) return conflict("mac-address and the network mode", "--mac-address");
+  if (!o.dns_search.empty()) return conflict("dns search and the network mode", "--dns-search");
+  if (!o.dns_options.empty()) return conflict("dns options and the network mode", "--dns-option");
+  return {};
+}
+
 }  // namespace
 
 bool valid_cpuset(std::string_view s) {
@@ -473,6 +496,7 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
   const bool shared_net = network.starts_with("container:");
   if (shared_net && network.size() == std::string_view("container:").size())
     return failf("invalid --network \"{}\": use container:NAME", network);
+  if (shared_net) HULL_CHECK(check_container_network(o, network));
   // pasta (rootless): ports are forwarded, but there is no bridge, address or peer.
   const bool pasta_net = network == "pasta";
   const bool bridge_net = network != "none" && !host_net && !shared_net && !pasta_net;
@@ -480,9 +504,13 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     if (!o.network_aliases.empty())
       return failf("--network-alias: not supported with --network {}", network);
     if (!o.ip.empty()) return failf("--ip: not supported with --network {}", network);
-    // docker: "conflicting options: mac-address and the network mode".
+    // docker's words (for host and container:NAME; hull's none and pasta have no interface
+    // to give it either).
     if (!o.mac_address.empty())
-      return failf("conflicting options: --mac-address and --network {}", network);
+      return failf(
+          "conflicting options: mac-address and the network mode (--mac-address with "
+          "--network {})",
+          network);
     if (o.publish_all && !pasta_net)
       return failf("--publish-all: ports can only be published on a bridge network, not {}",
                    network);
@@ -506,18 +534,6 @@ Result<Plan> build_spec(const RunOptions& o, const ImageDefaults& image, const B
     std::transform(c.mac_address.begin(), c.mac_address.end(), c.mac_address.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   }
-  if (shared_net && !o.hostname.empty())
-    return failf("conflicting options: --hostname and --network {}", network);
-  // docker: a container:NAME joiner uses NAME's hosts and resolv.conf files as they are.
-  for (const auto& [given, flag] : {std::pair{!o.add_hosts.empty(), "--add-host"},
-                                    {!o.dns.empty(), "--dns"},
-                                    {!o.dns_search.empty(), "--dns-search"},
-                                    {!o.dns_options.empty(), "--dns-option"}})
-    if (shared_net && given)
-      return failf(
-          "conflicting options: {} and --network {} (it shares that container's "
-          "/etc/hosts and /etc/resolv.conf)",
-          flag, network);
   for (const auto& d : o.dns) {
     in_addr a4{};
     in6_addr a6{};

@@ -118,7 +118,7 @@ def test_unknown_or_stopped_container_is_refused(hull, flag, verb):
              ("container:stopped", 'container "stopped" is not running'),
              ("container:", "invalid")]
     if verb == "create":
-        cases.append(("container:jx", "no such container"))  # its own name, not yet made
+        cases.append(("container:jx", "cannot join itself"))  # its own name, not yet made
     for mode, want in cases:
         args = ["--name", "jx", f"{flag}={mode}", "--", "true"]
         p = hull.run(*args, check=False) if verb == "run" else hull.create(*args, check=False)
@@ -147,18 +147,59 @@ def test_removed_target_is_refused_at_start(hull):
     assert p.returncode == 1 and "no such container" in p.stderr, p
 
 
-def test_chain_that_comes_back_is_refused(hull):
+@pytest.mark.parametrize("verb", ["run", "create"])
+def test_chain_that_comes_back_is_refused(hull, verb):
     """--network container:NAME keeps the name: ca joins cb; cb is replaced by one joining
-    ca, whose chain would then go cb -> ca -> cb. The same helper resolves every kind."""
+    ca, whose chain would then go cb -> ca -> cb. Refused at create, nothing made (the same
+    helper resolves every kind at start)."""
     hull.run("-d", "--name", "cb", "--", "sleep", "1000")
     hull.run("-d", "--name", "ca", "--network", "container:cb", "--", "sleep", "1000")
     hull("rm", "-f", "cb")
-    p = hull.run("-d", "--name", "cb", "--network", "container:ca", "--", "sleep", "1000",
-                 check=False)
+    ids = hull.ids()
+    args = ["--name", "cb", "--network", "container:ca", "--", "sleep", "1000"]
+    p = hull.run("-d", *args, check=False) if verb == "run" else hull.create(*args, check=False)
     assert p.returncode == 125, p
     assert "comes back" in p.stderr and '"cb"' in p.stderr, p.stderr
-    # As any run whose start failed (the network is looked up at start): Created.
-    assert hull.inspect("cb")["State"]["Status"] == "created"
+    assert hull.ids() == ids
+    assert sorted(os.listdir(os.path.join(hull.root, "containers"))) == ids
+
+
+@pytest.mark.parametrize("verb", ["run", "create"])
+def test_network_target_is_checked_at_create(hull, verb):
+    """--network container:NAME: NAME must exist and be another container when the joiner
+    is made (125, nothing made), as with --pid, --ipc and --uts; unlike them it need not
+    run yet (docker creates a joiner beside a stopped NAME): a start checks that."""
+    hull.run("-d", "--name", "up", "--", "sleep", "1000")
+    ids = sorted(hull.ids())
+    for mode, want in [("container:nope", "no such container: nope"),
+                       ("container:jx", "cannot join itself")]:
+        args = ["--name", "jx", "--network", mode, "--", "true"]
+        p = hull.run(*args, check=False) if verb == "run" else hull.create(*args, check=False)
+        assert p.returncode == 125, (mode, p)
+        assert want in p.stderr and f"--network {mode}" in p.stderr, (mode, p.stderr)
+        assert sorted(hull.ids()) == ids, mode
+        assert sorted(os.listdir(os.path.join(hull.root, "containers"))) == ids, mode
+
+
+def test_created_network_joiner_starts_once_its_target_runs(hull):
+    """A joiner of a created (not running) NAME is made; its start fails while NAME does
+    not run, and works once it does. NAME removed in between: the start names it."""
+    hull.create("--name", "base", "-h", "basehost", "--", "sleep", "1000")
+    hull.create("--name", "side", "--network", "container:base", "--", "sleep", "1000")
+    p = hull("start", "side", check=False)
+    assert p.returncode == 1 and 'container "base" is not running' in p.stderr, p
+    assert hull.inspect("side")["State"]["Status"] == "created"
+    hull("start", "base")
+    hull("start", "side")
+    assert ns_link(hull, "side", "net") == ns_link(hull, "base", "net")
+    assert hull("exec", "side", "hostname").stdout == "basehost\n"
+    hull("rm", "-f", "side")
+    # Removed after the joiner was made: its start fails with the name, and leaves it.
+    hull.create("--name", "late", "--network", "container:base", "--", "sleep", "1000")
+    hull("rm", "-f", "base")
+    p = hull("start", "late", check=False)
+    assert p.returncode == 1 and "no such container: base" in p.stderr, p
+    assert hull.inspect("late")["State"]["Status"] == "created"
 
 
 def test_restart_policy_relaunches_into_the_pid_namespace(hull):

@@ -58,18 +58,31 @@ def test_joiner_with_default_hostname_takes_the_targets(hull):
     assert out == want + want, (out, want)
 
 
-@pytest.mark.parametrize("flag,value", [
-    ("--dns", "10.0.0.53"),
-    ("--dns-search", "example.test"),
-    ("--dns-option", "ndots:2"),
-    ("--add-host", "db:10.1.2.3"),
-    ("--hostname", "other"),
+@pytest.mark.parametrize("flags,docker", [
+    (["--dns", "10.0.0.53"], "dns and the network mode"),
+    (["--dns-search", "example.test"], "dns search and the network mode"),
+    (["--dns-option", "ndots:2"], "dns options and the network mode"),
+    (["--add-host", "db:10.1.2.3"], "custom host-to-IP mapping and the network mode"),
+    (["--hostname", "other"], "hostname and the network mode"),
+    (["-h", "other"], "hostname and the network mode"),
+    (["-p", "8080:80"], "port publishing and the container type network mode"),
+    (["--publish", "80"], "port publishing and the container type network mode"),
+    (["-P"], "port publishing and the container type network mode"),
+    (["--mac-address", "02:42:ac:11:00:99"], "mac-address and the network mode"),
 ])
-def test_flags_that_write_the_shared_files_conflict(hull, flag, value):
+def test_flags_that_conflict_with_a_shared_network(hull, flags, docker):
+    """docker's refusals (moby's runconfig errors, word for word), with the flag given;
+    both run and create, nothing made."""
     hull.run("-d", "--name", "base", "--", "sleep", "1000")
-    p = hull.run("--rm", "--network", "container:base", flag, value, "--", "true", check=False)
-    assert p.returncode == 125, p
-    assert "conflicting options" in p.stderr and flag in p.stderr, p.stderr
+    ids = hull("ps", "-aq").stdout
+    flag = "--hostname" if flags[0] == "-h" else "--publish-all" if flags[0] == "-P" else (
+        "--publish" if flags[0] == "-p" else flags[0])
+    for verb in ("run", "create"):
+        p = hull(verb, "--network", "container:base", *flags, *hull.image, "true", check=False)
+        assert p.returncode == 125, p
+        assert f"conflicting options: {docker} ({flag}" in p.stderr, p.stderr
+        assert "--network container:base" in p.stderr, p.stderr
+        assert hull("ps", "-aq").stdout == ids
 
 
 def test_exec_and_inspect_of_a_joiner_show_the_owners_hostname(hull):
