@@ -7,6 +7,7 @@
 #include "cli/engine/verb.hpp"
 #include "common/fs.hpp"
 #include "common/json.hpp"
+#include "common/sha256.hpp"
 #include "common/time.hpp"
 #include "common/userns.hpp"
 #include "engine/engine.hpp"
@@ -41,8 +42,12 @@ Json to_json(const net::NetworkInfo& n) {
                        {"HostPort", std::to_string(p.host_port)},
                        {"ContainerPort", std::to_string(p.container_port)},
                        {"Protocol", p.proto}});
-    // EndpointID: hull has no endpoint objects; the host veth names the endpoint.
-    containers[e.container_id] = {{"Name", e.container_name}, {"EndpointID", e.host_veth},
+    // EndpointID: hull has no endpoint objects; the host veth names the endpoint, and on
+    // host and none (no veth) a digest of the network and the container stands in for
+    // docker's random id.
+    const std::string endpoint =
+        e.host_veth.empty() ? Sha256::hex(n.id + e.container_id) : e.host_veth;
+    containers[e.container_id] = {{"Name", e.container_name}, {"EndpointID", endpoint},
                                   {"MacAddress", e.mac},      {"IPv4Address", e.ip},
                                   {"IPv6Address", ""},        {"HostVeth", e.host_veth},
                                   {"Aliases", e.aliases},     {"Ports", ports}};
@@ -73,6 +78,17 @@ Json to_json(const net::NetworkInfo& n) {
           {"Containers", containers},
           {"Options", options},
           {"Labels", n.labels}};
+}
+
+// host and none have no endpoints in src/net (nothing is attached): as docker lists them,
+// their members are the running (or paused) containers whose records name them.
+Status add_predefined_members(const EngineGlobals& g, net::NetworkInfo& n) {
+  auto eng = HULL_TRY(engine::Engine::open(g.root, g.run_root));
+  for (const auto& c : HULL_TRY(eng.list()))
+    if (c.config.network == n.name && (c.state.status == engine::ContainerStatus::running ||
+                                       c.state.status == engine::ContainerStatus::paused))
+      n.endpoints.push_back({.container_id = c.config.id, .container_name = c.config.name});
+  return {};
 }
 
 // "k=v" (or "k", an empty value, as docker takes a label) into a map.
@@ -254,7 +270,10 @@ HULL_ENGINE_VERB(network, [](CLI::App& app, EngineGlobals& g) {
     if (inspect->parsed()) {
       return print_inspect(a->names, a->inspect_format,
                            [&](const std::string& name) -> Result<Json> {
-                             return to_json(HULL_TRY(nets->inspect(name)));
+                             auto n = HULL_TRY(nets->inspect(name));
+                             if (n.driver == "host" || n.driver == "null")
+                               HULL_CHECK(add_predefined_members(g, n));
+                             return to_json(n);
                            });
     }
     if (rm->parsed()) {

@@ -1,6 +1,7 @@
 """hull's networking end to end: user networks with names, published ports, the
 --network modes, IPAM over many runs, port conflicts, and clean-up. Runs hull inside a
 throwaway network namespace (conftest.py)."""
+import json
 import re
 import socket
 import subprocess
@@ -33,6 +34,32 @@ def test_network_create_ls_inspect_rm(hull, testns):
     hull("network", "rm", "app")
     assert bridge not in testns.links()
     assert "table ip hull" not in testns.nft_tables()
+
+
+def test_inspect_host_and_none_list_their_running_containers(hull):
+    """As docker's: the predefined host and none networks list the containers that run on
+    them (hull records no endpoint for either: the records say which), with no address;
+    a stopped one, or one of another mode, is not listed."""
+    hull.run("-d", "--name", "h1", "--network", "host", "--", "sleep", "1000")
+    hull.run("-d", "--name", "n1", "--network", "none", "--", "sleep", "1000")
+    hull.run("-d", "--name", "j1", "--network", "container:n1", "--", "sleep", "1000")
+    hull.run("-d", "--name", "h2", "--network", "host", "--", "true")
+    hull("wait", "h2")
+    hull("create", "--name", "h3", "--network", "host", *hull.image, "true")
+    hull.started.append("h3")
+    ids = {n: hull("inspect", "-f", "{{.Id}}", n).stdout.strip() for n in ("h1", "n1")}
+    for net, name in (("host", "h1"), ("none", "n1")):
+        info = json.loads(hull("network", "inspect", net).stdout)[0]
+        assert list(info["Containers"]) == [ids[name]], info["Containers"]
+        entry = info["Containers"][ids[name]]
+        assert entry["Name"] == name and entry["IPv4Address"] == "", entry
+        assert entry["MacAddress"] == "" and re.fullmatch(r"[0-9a-f]{64}", entry["EndpointID"])
+        names = hull("network", "inspect", "-f",
+                     "{{range .Containers}}{{.Name}} {{end}}", net).stdout
+        assert names == f"{name} \n", names
+    # Gone with its program: a stopped container is no member.
+    hull("stop", "-t", "0", "h1")
+    assert json.loads(hull("network", "inspect", "host").stdout)[0]["Containers"] == {}
 
 
 def test_two_containers_reach_each_other_by_name(hull, testns):
