@@ -445,15 +445,6 @@ Status check_run(const RunOptions& o, const std::string& network, bool delegated
         "--network {}: bridge and user-defined networks need root; rootless hull uses pasta "
         "(the default: --network pasta), or none, host, container:NAME",
         network);
-  // The runtime joins these namespaces from the monitor and returns to its own after the
-  // clone; in the user namespace the monitor may not setns back to the host's uts, ipc
-  // and pid namespaces (the initial user namespace owns them). --network container:NAME
-  // is joined by the child instead.
-  for (const auto& [mode, flag] :
-       {std::pair{&o.pid_mode, "--pid"}, {&o.ipc_mode, "--ipc"}, {&o.uts_mode, "--uts"}})
-    if (mode->starts_with("container:"))
-      return failf("{} {}: not supported by rootless hull (only --network container:NAME is)", flag,
-                   *mode);
   if (delegated) return {};
   for (const auto& [given, flag] : {std::pair{!o.memory.empty(), "-m/--memory"},
                                     {!o.memory_swap.empty(), "--memory-swap"},

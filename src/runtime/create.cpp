@@ -17,6 +17,7 @@
 #include "cgroups/manager.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/own_thread.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
 #include "common/userns.hpp"
@@ -370,7 +371,15 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
   bool new_user = false;
   RestoreNamespaces restore;
   UniqueFd mount_ns, user_ns, net_ns;
-  std::vector<UniqueFd> join;
+  // In a user namespace this process could not setns back to the host's pid, ipc, uts or
+  // cgroup namespaces (the initial user namespace owns them): a short-lived thread joins
+  // them and clones the child, and ends (see clone below).
+  const bool joined_by_thread = rootless && userns::running_in_user_ns();
+  struct ThreadJoin {
+    UniqueFd fd;
+    const oci::Namespace* ns;
+  };
+  std::vector<ThreadJoin> thread_joins;
   for (const auto& ns : lx.namespaces) {
     if (ns.path.empty()) {
       if (ns.type == oci::NamespaceType::user) new_user = true;
@@ -388,6 +397,10 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
       // In a user namespace this process could not setns back to the host's netns (the
       // initial namespace owns it): the child joins it instead.
       net_ns = std::move(fd);
+    else if (joined_by_thread &&
+             (ns.type == oci::NamespaceType::pid || ns.type == oci::NamespaceType::ipc ||
+              ns.type == oci::NamespaceType::uts || ns.type == oci::NamespaceType::cgroup))
+      thread_joins.push_back({std::move(fd), &ns});
     else {
       // The engine launches in-process and lives on (its monitor tears down the network
       // after the container): remember where this process was, to come back after clone.
@@ -475,7 +488,25 @@ static Result<Launched> launch_inner(const StateStore& store, const CreateOption
     if (!self_join.clone_into.empty())
       cg_fd.reset(::open(self_join.clone_into.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
-  child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
+  if (thread_joins.empty()) {
+    child = HULL_TRY(clone_child(clone_flags, cg_fd.get()));
+  } else {
+    // setns of pid (pid_for_children), ipc, uts and cgroup namespaces is per thread, and
+    // the thread's end is the way back. The child is a copy of that thread; once the
+    // thread is gone the kernel makes this one its parent (another thread of the group).
+    // The thread shares this one's time_for_children, so time offsets still apply.
+    child = HULL_TRY(on_own_thread([&]() -> Result<Child> {
+      for (const auto& j : thread_joins)
+        if (::setns(j.fd.get(), oci::namespace_clone_flag(j.ns->type)) < 0)
+          return sys_failf("join {} namespace {}", oci::namespace_name(j.ns->type), j.ns->path);
+      auto c = clone_child(clone_flags, cg_fd.get());
+      if (c && c->pid == 0) {
+        parent_sock.close();
+        init_main(ctx);
+      }
+      return c;
+    }));
+  }
   if (child.pid == 0) {
     parent_sock.close();
     init_main(ctx);

@@ -127,6 +127,11 @@ HULL_ENGINE_VERB(exec, [](CLI::App& app, EngineGlobals& g) {
     opts.detach = a->detach;
     // Only a terminal's input is watched for them, as docker's.
     if (a->tty) opts.detach_keys = std::move(*keys);
+    // The runtime may re-execute this command line from a sealed copy of hull (a shared
+    // pid namespace, CVE-2019-5736): a rootless hull, in its user namespace by then, finds
+    // its stores again only through the environment (as reexec_sealed).
+    ::setenv("HULL_ROOT", g.root.c_str(), 1);
+    ::setenv("HULL_RUN_ROOT", g.run_root.c_str(), 1);
     auto r = runtime::exec(e->store(), opts);
     if (!r) {
       log::error("{}", r.error().message);

@@ -262,21 +262,72 @@ def test_network_none_host_and_container(user, image, testns):
     assert_nothing_left(user)
 
 
-@pytest.mark.parametrize("flag", ["--pid", "--ipc", "--uts"])
-def test_pid_ipc_uts_join_refused(user, image, testns, flag):
-    """Joined from the monitor, which in the user namespace could not setns back to its
-    own uts, ipc and pid namespaces (the host's): a clear error before anything is made."""
-    name = f"rl-pid-{user.kind}"
-    user.hull("run", "-d", "--name", name, "--network", "none", image, "sleep", "1000",
-              check=True)
+def test_pid_ipc_uts_join(user, image, testns):
+    """--pid, --ipc and --uts container:NAME rootless: every container's namespaces belong
+    to the pause process's user namespace, where hull has CAP_SYS_ADMIN, so a joiner can
+    enter them; the runtime joins them on a short-lived thread that clones the program
+    (the monitor itself could not setns back to the host's, which the initial user
+    namespace owns). Checked from inside both containers."""
+    name = f"rl-donor-{user.kind}"
+    user.hull("run", "-d", "--name", name, "--network", "none", "--ipc", "shareable",
+              "-h", "donorhost", image, "sh", "-c",
+              "echo from-donor > /dev/shm/donor-file && exec sleep 1000", check=True)
     try:
-        p = user.hull("run", "--rm", "--network", "none", flag, f"container:{name}", image,
-                      "true")
-        assert p.returncode == 125, p
-        assert "not supported by rootless hull" in p.stderr and flag in p.stderr, p.stderr
+        def link(ref, kind):
+            return user.hull("exec", ref, "readlink", f"/proc/self/ns/{kind}",
+                             check=True).stdout.strip()
+        want = {k: link(name, k) for k in ("pid", "ipc", "uts")}
+        p = user.hull("run", "--rm", "--network", "none", "--pid", f"container:{name}",
+                      "--ipc", f"container:{name}", "--uts", f"container:{name}", image,
+                      "sh", "-c", "for k in pid ipc uts; do readlink /proc/self/ns/$k; done; "
+                      "echo $$; hostname; cat /dev/shm/donor-file; ps -o args", check=True)
+        lines = p.stdout.splitlines()
+        assert lines[:3] == [want["pid"], want["ipc"], want["uts"]], (p.stdout, want)
+        assert lines[3] != "1" and lines[4] == "donorhost", p.stdout
+        assert lines[5] == "from-donor" and "sleep 1000" in p.stdout, p.stdout
+        # A detached joiner: exec into it, and the donor sees its process.
+        joiner = f"rl-joiner-{user.kind}"
+        user.hull("run", "-d", "--name", joiner, "--network", "none", "--pid",
+                  f"container:{name}", image, "sleep", "2000", check=True)
+        assert link(joiner, "pid") == want["pid"]
+        ps = user.hull("exec", name, "ps", "-o", "args", check=True).stdout
+        assert "sleep 2000" in ps, ps
+        user.hull("rm", "-f", joiner, check=True)
         assert names(user) == [name]
     finally:
         user.hull("rm", "-f", name)
+    assert_nothing_left(user)
+
+
+def test_pid_join_by_start_restart_policy_and_the_donors_end(user, image, testns):
+    """The other ways into a donor's pid namespace rootless: a created joiner's start, the
+    monitor's relaunch of a restart policy (each from a sealed copy of hull, which must
+    find the user's stores again), and the kernel's SIGKILL of the joiner when the donor's
+    init ends (137, as with root)."""
+    name = f"rl-piddonor-{user.kind}"
+    user.hull("run", "-d", "--name", name, "--network", "none", image, "sleep", "1000",
+              check=True)
+    try:
+        user.hull("create", "--name", "rl-late", "--network", "none", "--pid",
+                  f"container:{name}", image, "sleep", "1000", check=True)
+        user.hull("start", "rl-late", check=True)
+        ps = user.hull("exec", "rl-late", "ps", "-o", "args", check=True).stdout
+        assert "sleep 1000" in ps and ps.count("sleep 1000") == 2, ps
+        user.hull("run", "-d", "--name", "rl-again", "--network", "none", "--restart",
+                  "on-failure:2", "--pid", f"container:{name}", image, "sh", "-c",
+                  "ps -o args | grep -q '^sleep 1000' && exit 3", check=True)
+        for _ in range(200):
+            st = json.loads(user.hull("inspect", "rl-again", check=True).stdout)[0]
+            if st["RestartCount"] == 2 and st["State"]["Status"] == "exited":
+                break
+            time.sleep(0.1)
+        assert st["RestartCount"] == 2 and st["State"]["ExitCode"] == 3, st["State"]
+        assert st["State"]["Error"] == "", st["State"]
+        user.hull("stop", "-t", "1", name, check=True)
+        p = user.hull("wait", "rl-late", check=True)
+        assert p.stdout.strip() == "137", p
+    finally:
+        user.hull("rm", "-f", "rl-again", "rl-late", name)
     assert_nothing_left(user)
 
 
