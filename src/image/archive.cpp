@@ -248,7 +248,8 @@ Result<std::vector<std::string>> load_docker(Store& store, int dir, Added& added
       if (!e["RepoTags"].is_array()) return fail("manifest.json: RepoTags is not an array");
       for (auto& t : e["RepoTags"]) {
         if (!t.is_string()) return fail("manifest.json: a RepoTags entry is not a string");
-        auto r = parse_reference(t.get<std::string>());
+        // docker's RepoTags: a short name is docker.io's whatever hull's default registry.
+        auto r = parse_reference(t.get<std::string>(), "docker.io");
         if (!r)
           return std::unexpected(
               r.error().wrap(fmt::format("manifest.json: RepoTags {:?}", t.get<std::string>())));
@@ -360,7 +361,7 @@ Result<std::vector<std::string>> load_oci(Store& store, int dir, Added& added) {
                  ? "localhost/image:" + refname
                  : refname;
     if (!name.empty()) {
-      auto r = parse_reference(name);
+      auto r = parse_reference(name, "docker.io");
       if (!r) return std::unexpected(r.error().wrap(fmt::format("index.json: name {:?}", name)));
       if (!r->digest.empty()) return failf("index.json: name {:?}: a digest is not a tag", name);
       tags.push_back(r->str());
@@ -532,7 +533,7 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
         }
         Json repo_tags = Json::array();
         for (auto& t : tags) {
-          auto rr = parse_reference(t);
+          auto rr = parse_reference(t, "docker.io");
           repo_tags.push_back(rr->familiar_name() + ":" + rr->tag);
         }
         docker_manifest.push_back(
@@ -557,7 +558,7 @@ Status save_archive(Store& store, const std::vector<std::string>& names, const s
         if (!tags.empty())
           desc["annotations"] = {
               {"io.containerd.image.name", tags[0]},
-              {"org.opencontainers.image.ref.name", parse_reference(tags[0])->tag}};
+              {"org.opencontainers.image.ref.name", parse_reference(tags[0], "docker.io")->tag}};
         index["manifests"].push_back(desc);
       }
     }

@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "image/reference.hpp"
+#include "image/registries.hpp"
 #include "image/registry.hpp"
 #include "image/unpack.hpp"
 #include "image/wrap.hpp"
@@ -320,6 +321,53 @@ Result<bool> download_and_unpack(Store& store, Registry& reg, const Reference& r
   return true;
 }
 
+// How a command reaches registries: hull.json's insecure registries with the
+// --insecure-registry flags added, each checked before any request.
+Result<RegistryOptions> registry_options(const RegistryAccess& access,
+                                         const std::string& auth_file) {
+  RegistryOptions ro{.insecure = registry_config().insecure,
+                     .auth_file = auth_file,
+                     .tls_verify = access.tls_verify,
+                     .cert_dir = access.cert_dir};
+  for (const auto& h : access.insecure_registries)
+    if (auto st = ro.insecure.add(h); !st)
+      return std::unexpected(st.error().wrap("--insecure-registry"));
+  return ro;
+}
+
+// Connects to ref's registry and runs fn there. docker.io's repositories are tried on
+// each registry-mirrors entry first, in order, then on docker.io itself (or on
+// HULL_REGISTRY_MIRROR, which stands for it): a mirror that fails, because it is down or
+// has not the image, passes on to the next, as in docker's pull. The last error stands,
+// the mirrors' after it.
+template <class T>
+Result<std::pair<Registry, T>> on_first_endpoint(const Reference& ref, RegistryOptions ro,
+                                                 const std::function<Result<T>(Registry&)>& fn) {
+  std::vector<std::string> endpoints;
+  if (ref.registry == "docker.io") endpoints = registry_config().mirrors;
+  endpoints.emplace_back();  // the registry itself
+  std::string mirrors_failed;
+  for (size_t i = 0;; ++i) {
+    ro.mirror = endpoints[i];
+    auto r = [&]() -> Result<std::pair<Registry, T>> {
+      auto reg = HULL_TRY(Registry::connect(ref, ro));
+      T v = HULL_TRY(fn(reg));
+      return std::pair<Registry, T>(std::move(reg), std::move(v));
+    }();
+    if (r) return r;
+    if (i + 1 == endpoints.size()) {
+      if (mirrors_failed.empty()) return r;
+      return fail(
+          fmt::format("{} (registry mirrors tried first: {})", r.error().message, mirrors_failed),
+          r.error().code);
+    }
+    log::debug("registry mirror {} failed for {}: {}; trying the next", endpoints[i], ref.str(),
+               r.error().message);
+    mirrors_failed += fmt::format("{}{}: {}", mirrors_failed.empty() ? "" : "; ", endpoints[i],
+                                  r.error().message);
+  }
+}
+
 }  // namespace
 
 Result<std::string> pull(Store& store, std::string_view ref, const PullOptions& opts) {
@@ -342,12 +390,11 @@ Result<std::string> pull(const StoreSource& store_source, std::string_view ref_s
   emit({"", Progress::Phase::resolving, 0, 0,
         fmt::format("{}: Pulling from {}", ref.digest.empty() ? ref.tag : ref.digest,
                     ref.familiar_name() == ref.name() ? ref.repository : ref.familiar_name())});
-  RegistryOptions ro{.insecure = opts.access.insecure_registries,
-                     .auth_file = opts.auth_file,
-                     .tls_verify = opts.access.tls_verify,
-                     .cert_dir = opts.access.cert_dir};
-  auto reg = HULL_TRY(Registry::connect(ref, ro));
-  Manifest top = HULL_TRY(reg.manifest(ref.reference()));
+  auto ro = HULL_TRY(registry_options(opts.access, opts.auth_file));
+  auto found = HULL_TRY(on_first_endpoint<Manifest>(
+      ref, std::move(ro), [&](Registry& r) { return r.manifest(ref.reference()); }));
+  Registry& reg = found.first;
+  Manifest top = std::move(found.second);
   phases.mark("manifest");
   auto top_json = HULL_TRY(parse_json(top.body, fmt::format("manifest of {}", ref.str())));
   std::string kind = kind_of(top, top_json);
@@ -581,22 +628,18 @@ Result<Store*> StoreOpener::get() {
 }
 
 Result<std::vector<std::string>> list_tags(const Reference& ref, const PullOptions& opts) {
-  RegistryOptions ro{.insecure = opts.access.insecure_registries,
-                     .auth_file = opts.auth_file,
-                     .tls_verify = opts.access.tls_verify,
-                     .cert_dir = opts.access.cert_dir};
-  auto reg = HULL_TRY(Registry::connect(ref, ro));
-  return reg.tags();
+  auto ro = HULL_TRY(registry_options(opts.access, opts.auth_file));
+  auto found = HULL_TRY(on_first_endpoint<std::vector<std::string>>(
+      ref, std::move(ro), [](Registry& r) { return r.tags(); }));
+  return std::move(found.second);
 }
 
 Status check_login(std::string_view registry, const std::string& username,
                    const std::string& password, const RegistryAccess& access) {
   Reference ref;
   ref.registry = std::string(registry);
-  RegistryOptions ro{.insecure = access.insecure_registries,
-                     .credentials = Credentials{username, password},
-                     .tls_verify = access.tls_verify,
-                     .cert_dir = access.cert_dir};
+  auto ro = HULL_TRY(registry_options(access, {}));
+  ro.credentials = Credentials{username, password};
   auto reg = HULL_TRY(Registry::connect(ref, ro));
   return reg.check();
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "common/strings.hpp"
+#include "image/registries.hpp"
 
 namespace hull::image {
 namespace {
@@ -165,7 +166,9 @@ Result<Reference> parse_reference(std::string_view s, std::string_view default_r
       explicit_registry = true;
     }
   }
-  if (ref.registry.empty()) ref.registry = std::string(default_registry);
+  if (ref.registry.empty())
+    ref.registry = default_registry.empty() ? registry_config().default_registry
+                                            : std::string(default_registry);
   if (ref.registry == "index.docker.io" || ref.registry == "registry-1.docker.io")
     ref.registry = "docker.io";
   // The tag follows the last ':' of the last component.

@@ -25,8 +25,10 @@ struct Reference {
   std::string_view reference() const { return digest.empty() ? tag : digest; }
 };
 
-Result<Reference> parse_reference(std::string_view s,
-                                  std::string_view default_registry = "docker.io");
+// default_registry: what a name without a registry names; empty: the configured one
+// (registry_config(), docker.io unless hull.json says otherwise). Names read from an
+// archive's docker manifest.json are docker's own and pass "docker.io".
+Result<Reference> parse_reference(std::string_view s, std::string_view default_registry = {});
 
 // Why a "host[:port]" is not a registry name; empty when it is one.
 std::string registry_problem(std::string_view registry);

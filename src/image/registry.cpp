@@ -459,8 +459,17 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   reg.s_ = std::make_unique<Shared>();
   // docker.io may be served by a mirror (docker's registry-mirrors): names stay
   // docker.io/..., requests, certificates, TLS choice and credentials are the mirror's.
+  // A registry-mirrors URL names its scheme; HULL_REGISTRY_MIRROR stands for docker.io
+  // itself (host[:port], the scheme chosen as for any registry).
   std::string host = ref.registry;
-  if (const char* m = ::getenv("HULL_REGISTRY_MIRROR"); m && *m && ref.registry == "docker.io") {
+  std::string_view scheme;  // the mirror URL's, else chosen below
+  if (!opts.mirror.empty()) {
+    size_t sep = opts.mirror.find("://");
+    if (sep == std::string::npos) return failf("registry mirror {:?} has no scheme", opts.mirror);
+    scheme = std::string_view(opts.mirror).substr(0, sep);
+    host = opts.mirror.substr(sep + 3);
+  } else if (const char* m = ::getenv("HULL_REGISTRY_MIRROR");
+             m && *m && ref.registry == "docker.io") {
     if (auto why = registry_problem(m); !why.empty())
       return failf("HULL_REGISTRY_MIRROR {:?}: {}", m, why);
     host = m;
@@ -470,11 +479,13 @@ Result<Registry> Registry::connect(const Reference& ref, const RegistryOptions& 
   auto roots = opts.cert_roots.empty() ? default_cert_roots() : opts.cert_roots;
   auto certs = HULL_TRY(
       with_context(find_certs(host, opts.cert_dir, roots), fmt::format("registry {}", host)));
-  bool insecure = std::ranges::find(opts.insecure, host) != opts.insecure.end();
-  if (opts.tls_verify) insecure = !*opts.tls_verify;
+  bool insecure = opts.tls_verify ? !*opts.tls_verify : opts.insecure.matches(host);
   // Loopback registries are plain HTTP unless something asks for TLS: a certs.d entry (as
-  // podman), --tls-verify, or --insecure-registry (https first, then plain HTTP).
-  bool plain = is_loopback_registry(host) && !certs && !insecure && !opts.tls_verify;
+  // podman), --tls-verify, or an insecure registry (https first, then plain HTTP). A
+  // mirror's URL says which.
+  bool plain = scheme.empty()
+                   ? is_loopback_registry(host) && !certs && !insecure && !opts.tls_verify
+                   : scheme == "http";
   reg.base_ = (plain ? "http://" : "https://") + reg.host_;
   Shared& s = *reg.s_;
   s.tls.verify = !insecure;

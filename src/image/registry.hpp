@@ -14,13 +14,18 @@
 #include "common/sha256.hpp"
 #include "image/auth.hpp"
 #include "image/reference.hpp"
+#include "image/registries.hpp"
 
 namespace hull::image {
 
 struct RegistryOptions {
-  // Hosts whose certificates are not verified; one that answers https in plain HTTP is
-  // then spoken to in plain HTTP (as docker's insecure-registries).
-  std::vector<std::string> insecure;
+  // Registries whose certificates are not verified; one that answers https in plain HTTP
+  // is then spoken to in plain HTTP (docker's insecure-registries): hull.json's and the
+  // --insecure-registry flags'.
+  InsecureRegistries insecure;
+  // A registry-mirrors URL ("https://host[:port]") that serves ref's docker.io repository
+  // in place of docker.io; empty: the registry itself (or HULL_REGISTRY_MIRROR's).
+  std::string mirror;
   std::string auth_file;
   std::optional<Credentials> credentials;  // overrides the auth file (login)
   // --tls-verify: false is `insecure` for every registry; true asks for verified https

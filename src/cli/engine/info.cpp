@@ -8,6 +8,7 @@
 #include "cli/engine/run_flags.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
+#include "image/registries.hpp"
 
 namespace hull::cli {
 
@@ -53,6 +54,16 @@ HULL_ENGINE_VERB(info, [](CLI::App& app, EngineGlobals& g) {
         ::sysconf(_SC_NPROCESSORS_ONLN),
         static_cast<double>(pages) * static_cast<double>(psize) / (1024.0 * 1024 * 1024), g.root,
         g.run_root);
+    // docker's registry lines; loopback registries are always insecure (plain HTTP).
+    const auto& reg = image::registry_config();
+    fmt::print("Config File: {}\nDefault Registry: {}\nInsecure Registries:\n",
+               g.config.path.empty() ? "none" : g.config.path + (g.config.found ? "" : " (absent)"),
+               reg.default_registry);
+    for (const auto& e : reg.insecure.entries()) fmt::print(" {}\n", escape_controls(e));
+    fmt::print(" 127.0.0.0/8\n ::1/128\nRegistry Mirrors:\n");
+    for (const auto& m : reg.mirrors) fmt::print(" {}/\n", m);
+    if (const char* m = ::getenv("HULL_REGISTRY_MIRROR"); m && *m)
+      fmt::print(" {} (HULL_REGISTRY_MIRROR: in place of docker.io)\n", escape_controls(m));
     return 0;
   };
 });

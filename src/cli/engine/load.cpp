@@ -31,9 +31,10 @@ std::function<int()> load_verb(CLI::App& app, EngineGlobals& g) {
     if (!lines) return verb_failure(lines.error());
     constexpr std::string_view kLoaded = "Loaded image: ";
     for (auto& l : *lines) {
-      auto ref = l.starts_with(kLoaded)
-                     ? image::parse_reference(std::string_view(l).substr(kLoaded.size()))
-                     : Result<image::Reference>(std::unexpected(Error{}));
+      auto ref =
+          l.starts_with(kLoaded)
+              ? image::parse_reference(std::string_view(l).substr(kLoaded.size()), "docker.io")
+              : Result<image::Reference>(std::unexpected(Error{}));
       if (ref) {
         auto old = before.find(ref->str());
         auto now = store->resolve(ref->str());

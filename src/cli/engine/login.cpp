@@ -9,25 +9,27 @@
 #include "common/strings.hpp"
 #include "image/auth.hpp"
 #include "image/pull.hpp"
+#include "image/registries.hpp"
 
 namespace hull::cli {
 
 HULL_ENGINE_VERB(login, [](CLI::App& app, EngineGlobals&) {
   struct Opts {
-    std::string server = "docker.io", user, password, auth_file;
+    std::string server, user, password, auth_file;
     bool password_stdin = false;
     RegistryFlags registry;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("login", "log in to a registry");
-  sub->add_option("server", o->server, "registry host[:port] (default docker.io)");
+  sub->add_option("server", o->server,
+                  "registry host[:port] (default: hull.json's default-registry, docker.io)");
   sub->add_option("-u,--username", o->user, "username");
   sub->add_option("-p,--password", o->password, "password");
   sub->add_flag("--password-stdin", o->password_stdin, "read the password from stdin");
   sub->add_option("--authfile", o->auth_file, "config.json to write (default ~/.docker)");
   o->registry.add(sub);
   return [o] {
-    std::string server = o->server;
+    std::string server = o->server.empty() ? image::registry_config().default_registry : o->server;
     for (const char* p : {"https://", "http://"})
       if (server.starts_with(p)) server = server.substr(strlen(p));
     while (server.ends_with('/')) server.pop_back();

@@ -7,7 +7,9 @@
 #include "common/log.hpp"
 #include "common/sqlite_wal.hpp"
 #include "common/userns.hpp"
+#include "engine/config.hpp"
 #include "engine/rootless.hpp"
+#include "image/registries.hpp"
 
 namespace {
 using namespace hull;
@@ -21,6 +23,31 @@ void rootless_defaults(cli::EngineGlobals& g) {
   });
   g.root = p ? p->root : std::string();
   g.run_root = p ? p->run_root : fmt::format("/tmp/hull-{}", ::geteuid());
+}
+
+// hull.json (engine/config.hpp): --config or HULL_CONFIG, else the default file. Its
+// registries are the image module's from now on; its data-root is --root's default.
+// Internal verbs (the monitor's `__exited`, `__relaunch`) and `version` skip it: they
+// resolve no image name and get --root on their command line, and a file edited badly
+// while a container runs must not keep its exit from being recorded.
+bool apply_config(cli::EngineGlobals& g, std::string_view verb, bool rootless, bool root_given) {
+  if (verb.starts_with("__") || verb == "version") return true;
+  std::string path = g.config_file;
+  const bool explicit_path = !path.empty();
+  if (!explicit_path)
+    path = engine::default_config_path(rootless, [](const char* n) {
+      const char* v = ::getenv(n);
+      return v ? std::optional<std::string>(v) : std::nullopt;
+    });
+  auto c = engine::load_config(path, explicit_path);
+  if (!c) {
+    log::error("{}", c.error().message);
+    return false;
+  }
+  if (c->data_root && !root_given) g.root = *c->data_root;
+  image::set_registry_config(c->registries);
+  g.config = std::move(*c);
+  return true;
 }
 
 // Joins the user's pause process, before any thread starts.
@@ -71,14 +98,23 @@ int main(int argc, char** argv) {
   app.add_option("--run-root", g.run_root, "runtime state of running containers")
       ->envname("HULL_RUN_ROOT");
   app.add_flag("-D,--debug", g.debug, "debug logging");
+  app.add_option("--config", g.config_file,
+                 "configuration file (default /etc/hull/hull.json; rootless "
+                 "~/.config/hull/hull.json)")
+      ->envname("HULL_CONFIG");
 
   // Only the chosen verb's options are built (all of them for --help or an unknown verb):
   // building every verb's was most of what a `hull` start cost after dynamic loading.
-  cli::EngineVerbs verbs(app, g, cli::EngineVerbs::verb_in(argc, argv, {"--root", "--run-root"}));
+  const std::string verb =
+      cli::EngineVerbs::verb_in(argc, argv, {"--root", "--run-root", "--config"});
+  cli::EngineVerbs verbs(app, g, verb);
   // docker's 125 for a usage error, as for any error of hull itself.
   auto done = verbs.parse(
       argc, argv, [&] { log::configure("", log::Format::text, g.debug); }, 125);
   if (done) return *done;
+  const char* root_env = ::getenv("HULL_ROOT");
+  const bool root_given = app.get_option("--root")->count() > 0 || (root_env && *root_env);
+  if (!apply_config(g, verb, rootless, root_given)) return 125;
   if (rootless && !enter_user_ns(g)) return 125;
   return verbs.run(125);
 }

@@ -1,5 +1,5 @@
 // The flags `pull` and `login` share for reaching a registry, as podman spells them:
-// --tls-verify[=false], --cert-dir DIR, and docker's --insecure-registry HOST.
+// --tls-verify[=false], --cert-dir DIR, and docker's --insecure-registry HOST|CIDR.
 #pragma once
 
 #include <string>
@@ -17,7 +17,8 @@ struct RegistryFlags {
 
   void add(CLI::App* c) {
     c->add_option("--insecure-registry", access.insecure_registries,
-                  "do not verify this registry's TLS certificate; plain HTTP if it answers so");
+                  "do not verify this registry's (host[:port], or a CIDR range's) TLS "
+                  "certificate; plain HTTP if it answers so; adds to hull.json's");
     tls_verify_opt = c->add_flag("--tls-verify", tls_verify,
                                  "--tls-verify=false: do not verify TLS certificates (plain HTTP "
                                  "if the registry answers so); true: https even on loopback");

@@ -12,6 +12,7 @@
 #include "cli/verb_table.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "engine/config.hpp"
 #include "engine/present.hpp"
 
 namespace hull::cli {
@@ -20,6 +21,8 @@ struct EngineGlobals {
   std::string root = "/var/lib/hull";  // images, containers, networks (persistent)
   std::string run_root = "/run/hull";  // runtime state of running containers
   bool debug = false;
+  std::string config_file;  // --config FILE or HULL_CONFIG; empty: the default file
+  engine::Config config;    // what was read (main() sets it before the verb runs)
 };
 
 // A verb adds its subcommand to app and returns the function to run when chosen; that

@@ -198,6 +198,39 @@ def test_tls_verify_false_and_insecure_registry_skip_verification(hull, tls_regi
     assert pulled(hull, img)
 
 
+@pytest.mark.parametrize("entries,name", [
+    (["{host}"], "{host}"),                        # host:port as written in the name
+    (["10.0.0.0/8", "127.0.0.0/8"], "{host}"),     # an address in a range
+    (["127.0.0.0/8"], "localhost:{port}"),          # a name whose address is in a range
+    (["https://{host}/"], "{host}"),                # docker drops the scheme too
+])
+def test_insecure_registries_in_hull_json(hull, tls_registry, tmp_path, entries, name):
+    """hull.json's insecure-registries (docker's daemon.json key): https without
+    verification, as --insecure-registry. Without it the loopback TLS registry gets plain
+    HTTP and says so."""
+    host, port = tls_registry.host, tls_registry.port
+    _, img = push(tls_registry, tmp_path, "tls/cfg:v1")
+    ref = f"{name.format(host=host, port=port)}/tls/cfg:v1"
+    cfg = tmp_path / "hull.json"
+    cfg.write_text(json.dumps({"insecure-registries": [e.format(host=host) for e in entries]}))
+    hull.run("--config", str(cfg), "pull", "-q", ref)
+    assert pulled(hull, img)
+    hull.run("rmi", ref)
+    assert "spoke plain HTTP" in fails(hull, "pull", ref)
+
+
+def test_insecure_registry_flag_adds_to_hull_json(hull, tls_registry, tmp_path):
+    """--insecure-registry adds to the file's list (and takes a CIDR range now); a bad one is
+    named before any request."""
+    ref, img = push(tls_registry, tmp_path, "tls/cfgflag:v1")
+    cfg = tmp_path / "hull.json"
+    cfg.write_text(json.dumps({"insecure-registries": ["other.example:5000"]}))
+    hull.run("--config", str(cfg), "pull", "-q", "--insecure-registry", "127.0.0.0/8", ref)
+    assert pulled(hull, img)
+    err = fails(hull, "--config", str(cfg), "pull", "--insecure-registry", "127.0.0.0/99", ref)
+    assert '--insecure-registry: insecure registry "127.0.0.0/99"' in err, err
+
+
 def test_plain_http_to_a_tls_registry_says_so(hull, tls_registry, tmp_path):
     ref, _ = push(tls_registry, tmp_path, "tls/plain:v1")
     # Loopback without a certs.d entry: plain HTTP, which the registry answers with a 400.
