@@ -606,6 +606,31 @@ def test_pull_from_a_tls_registry_with_the_users_certs_d(user, tls_registry, tes
         shutil.rmtree(user.home / ".config", ignore_errors=True)
 
 
+def test_users_hull_json(user):
+    """Rootless hull reads ~/.config/hull/hull.json ($XDG_CONFIG_HOME unset here), not
+    /etc/hull/hull.json: a bad key there stops the command naming that file; a good file is
+    what `hull info` shows."""
+    d = user.home / ".config" / "hull"
+    d.mkdir(parents=True)
+    cfg = d / "hull.json"
+    cfg.write_text('{"default-registry": "reg.example:5000", "insecure-registries": '
+                   '["10.0.0.0/8"], "bogus": 1}')
+    for p in (user.home / ".config", d, cfg):
+        os.chown(p, user.uid, user.gid)
+    try:
+        p = user.hull("images")
+        assert p.returncode == 125, p.stderr
+        assert f'{cfg}: unknown key "bogus"' in p.stderr, p.stderr
+        cfg.write_text('{"default-registry": "reg.example:5000", "insecure-registries": '
+                       '["10.0.0.0/8"]}')
+        p = user.hull("info", check=True)
+        assert f"Config File: {cfg}\n" in p.stdout, p.stdout
+        assert "Default Registry: reg.example:5000\n" in p.stdout, p.stdout
+        assert "Insecure Registries:\n 10.0.0.0/8\n" in p.stdout, p.stdout
+    finally:
+        shutil.rmtree(user.home / ".config", ignore_errors=True)
+
+
 def test_cp_diff_export(user, image):
     """cp both ways (running, then stopped: the overlay mounted detached in the user's
     namespace), diff and export, as the unprivileged user: files in the container are its
